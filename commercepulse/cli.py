@@ -1,0 +1,165 @@
+"""`commercepulse` command line: generate data, ingest it, run the whole platform."""
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import orjson
+import typer
+from rich.console import Console
+
+from commercepulse.settings import get_settings
+
+app = typer.Typer(help="CommercePulse data platform.", no_args_is_help=True, pretty_exceptions_enable=False)
+generate_app = typer.Typer(help="Write demo data (deterministic for a seed).", no_args_is_help=True)
+ingest_app = typer.Typer(help="Land files into MongoDB events_raw (idempotent).", no_args_is_help=True)
+mongo_app = typer.Typer(help="The project's local mongod.", no_args_is_help=True)
+app.add_typer(generate_app, name="generate")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(mongo_app, name="mongo")
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _db():
+    from commercepulse.mongo.resource import get_database
+    from commercepulse.mongo.server import MongodNotFoundError, MongodStartError
+
+    settings = get_settings()
+    try:
+        return get_database(settings.mongo_uri, settings.mongo_db)
+    except (MongodNotFoundError, MongodStartError) as exc:
+        fail(str(exc))
+
+
+def _progress(total: int, unit: str):
+    """A rich progress bar on a terminal; a no-op callback otherwise."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TimeRemainingColumn()]
+    if unit == "bytes":
+        columns.insert(3, TransferSpeedColumn())
+    progress = Progress(*columns, console=err, transient=True)
+    task = progress.add_task("ingesting", total=total)
+    return progress, (lambda n: progress.advance(task, n))
+
+
+def _report(stats: dict, as_json: bool) -> None:
+    public = {k: stats[k] for k in ("files", "lines_read", "landed", "duplicates", "quarantined")}
+    if as_json:
+        typer.echo(orjson.dumps(public).decode())
+    else:
+        typer.echo(" ".join(f"{k}={v}" for k, v in public.items())
+                   + (f" blank_lines={stats['blank_lines']}" if stats.get("blank_lines") else ""))
+
+
+@ingest_app.command("live")
+def ingest_live_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="events.jsonl files or day folders")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the counts as JSON")] = False,
+) -> None:
+    """Land live event files (or YYYY-MM-DD folders of them)."""
+    from commercepulse.raw.live import InputError, expand_paths, ingest_live
+
+    try:
+        files = expand_paths(paths)
+    except InputError as exc:
+        fail(str(exc))
+    db = _db()
+    progress, advance = _progress(sum(f.stat().st_size for f in files), "bytes")
+    try:
+        if progress:
+            with progress:
+                stats = ingest_live(db, files, on_bytes=advance)
+        else:
+            stats = ingest_live(db, files)
+    except InputError as exc:
+        fail(str(exc))
+    _report(stats.as_dict(), as_json)
+
+
+@ingest_app.command("bootstrap")
+def ingest_bootstrap_cmd(
+    directory: Annotated[Optional[Path], typer.Argument(help="folder of dumps (default DATA_DIR/bootstrap)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Land the historical dumps as synthetic events."""
+    from commercepulse.raw.bootstrap import ingest_bootstrap
+    from commercepulse.raw.live import InputError
+
+    folder = directory or get_settings().data_dir / "bootstrap"
+    db = _db()
+    try:
+        stats, _ = ingest_bootstrap(db, folder)
+    except InputError as exc:
+        fail(str(exc))
+    _report(stats.as_dict(), as_json)
+
+
+@generate_app.command("live")
+def generate_live_cmd(
+    out: Annotated[Path, typer.Option(help="output folder (days go in OUT/YYYY-MM-DD/)")],
+    day: Annotated[str, typer.Option("--date", help="first ingestion day, YYYY-MM-DD")],
+    events: Annotated[int, typer.Option(help="about this many distinct events per day")] = 2000,
+    days: Annotated[int, typer.Option(help="consecutive days to write")] = 1,
+    seed: int = 42,
+    dup_rate: float = 0.05,
+    late_rate: float = 0.10,
+    schema_drift_rate: float = 0.15,
+) -> None:
+    """Write live event days with all vendor shapes, drift, duplicates, late events."""
+    from commercepulse.generate.writers import write_live
+
+    try:
+        start = date.fromisoformat(day)
+    except ValueError:
+        fail(f"--date must be YYYY-MM-DD, got {day!r}")
+    for path in write_live(out, seed, start, days, events, dup_rate, late_rate, schema_drift_rate):
+        typer.echo(str(path))
+
+
+@generate_app.command("bootstrap")
+def generate_bootstrap_cmd(
+    out: Annotated[Path, typer.Option(help="output folder (dumps go in OUT/bootstrap/)")],
+    orders: int = 1200,
+    seed: int = 7,
+    year: int = 2023,
+) -> None:
+    """Write historical dumps (orders, payments, refunds, shipments) and an FX file."""
+    from commercepulse.generate.writers import write_bootstrap
+
+    for path in write_bootstrap(out, seed, orders, year):
+        typer.echo(str(path))
+
+
+@mongo_app.command("start")
+def mongo_start() -> None:
+    """Start (or reuse) the local mongod; prints its URI."""
+    from commercepulse.mongo.resource import resolve_uri
+    from commercepulse.mongo.server import MongodNotFoundError, MongodStartError
+
+    try:
+        typer.echo(resolve_uri(get_settings().mongo_uri))
+    except (MongodNotFoundError, MongodStartError) as exc:
+        fail(str(exc))
+
+
+@mongo_app.command("stop")
+def mongo_stop() -> None:
+    """Stop the local mongod of COMMERCEPULSE_HOME."""
+    from commercepulse.mongo.server import stop_local_mongod
+
+    typer.echo("stopped" if stop_local_mongod(get_settings().mongod_dir) else "not running")
+
+
+if __name__ == "__main__":
+    app()

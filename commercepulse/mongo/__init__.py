@@ -1,0 +1,1 @@
+"""MongoDB: the local server manager, the Dagster resource and the index catalogue."""

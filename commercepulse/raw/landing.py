@@ -1,0 +1,247 @@
+"""Idempotent landing of events into MongoDB `events_raw` (SPEC §3).
+
+Design for the bare `insert_many` rate: each event is encoded to BSON once, in the reading
+thread, and handed to a writer thread as `RawBSONDocument`s; the writer does one unordered
+`insert_many` per batch. The event id is the `_id`, so a repeat is a duplicate-key error
+(no read before write). Repeats are then recorded in one bulk update per batch: a sighting
+`{day, file, line}` is added to the document's set, so re-reading the same line (a re-run, a
+crash half-way) changes nothing, while a genuinely repeated line raises `seen_count`.
+"""
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import bson
+from bson.raw_bson import RawBSONDocument
+from pymongo import InsertOne, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from commercepulse.mongo.indexes import QUARANTINE, RAW
+
+DUPLICATE_KEY = 11000
+BATCH_SIZE = 5000
+
+
+@dataclass
+class IngestStats:
+    """What one ingestion did. Invariant: lines_read = landed + duplicates + quarantined."""
+
+    files: int = 0
+    lines_read: int = 0
+    landed: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    blank_lines: int = 0
+    business_days: set[str] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files, "lines_read": self.lines_read, "landed": self.landed,
+            "duplicates": self.duplicates, "quarantined": self.quarantined,
+            "blank_lines": self.blank_lines, "business_days": sorted(self.business_days),
+        }
+
+    def merge(self, other: "IngestStats") -> None:
+        for name in ("files", "lines_read", "landed", "duplicates", "quarantined", "blank_lines"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.business_days |= other.business_days
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """Where a line was read: the ingestion day, the file key and the 1-based line (or record)."""
+
+    day: str
+    file: str
+    line: int
+
+    def as_doc(self) -> dict[str, Any]:
+        return {"day": self.day, "file": self.file, "line": self.line}
+
+
+@dataclass
+class Landing:
+    """One event ready to write: its BSON bytes plus what the writer needs without decoding."""
+
+    event_id: str
+    raw: RawBSONDocument
+    sighting: Sighting
+    business_day: str
+
+
+@dataclass
+class Rejection:
+    """A line that cannot land: kept whole in `events_quarantine` with the reason."""
+
+    sighting: Sighting
+    reason: str
+    raw_text: str
+    raw_bytes: bytes | None = None
+
+    def as_doc(self, now: datetime) -> dict[str, Any]:
+        key = f"{self.sighting.file}:{self.sighting.line}"
+        doc: dict[str, Any] = {
+            "_id": hashlib.sha1(key.encode()).hexdigest(),
+            "file": self.sighting.file, "line": self.sighting.line, "day": self.sighting.day,
+            "reason": self.reason, "raw_text": self.raw_text, "quarantined_at": now,
+        }
+        if self.raw_bytes is not None:
+            doc["raw_bytes"] = bson.Binary(self.raw_bytes)
+        return doc
+
+
+def envelope(
+    *, event_id: str, event_type: str, event_time: datetime, vendor: str | None, payload: Any,
+    ingested_at: datetime, kind: str, sighting: Sighting, now: datetime,
+) -> dict[str, Any]:
+    """The stored document (SPEC §3): the payload verbatim plus envelope and audit fields."""
+    return {
+        "_id": event_id, "event_id": event_id, "event_type": event_type, "event_time": event_time,
+        "vendor": vendor, "payload": payload, "ingested_at": ingested_at,
+        "source": {"kind": kind, "file": sighting.file, "line": sighting.line,
+                   "ingestion_day": sighting.day},
+        "seen_count": 1, "first_seen_at": now, "last_seen_at": now,
+        "sightings": [sighting.as_doc()],
+    }
+
+
+def encode(doc: dict[str, Any]) -> RawBSONDocument:
+    """BSON-encode once; raises (OverflowError, InvalidDocument) for values BSON cannot hold."""
+    return RawBSONDocument(bson.encode(doc))
+
+
+class RawWriter:
+    """Writes batches of landings and rejections from a background thread (bounded queue)."""
+
+    def __init__(self, db: Database, now: datetime, batch_size: int = BATCH_SIZE,
+                 on_batch: Callable[[int], None] | None = None) -> None:
+        self.raw = db[RAW]
+        self.quarantine = db[QUARANTINE]
+        self.now = now
+        self.batch_size = batch_size
+        self.stats = IngestStats()
+        self._on_batch = on_batch
+        self._items: list[Landing] = []
+        self._rejects: list[Rejection] = []
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="raw-writer", daemon=True)
+        self._thread.start()
+
+    # -- producer side -------------------------------------------------------------------
+    def add(self, item: Landing | Rejection) -> None:
+        self.stats.lines_read += 1
+        if isinstance(item, Landing):
+            self._items.append(item)
+        else:
+            self._rejects.append(item)
+        if len(self._items) + len(self._rejects) >= self.batch_size:
+            self._submit()
+
+    def blank(self) -> None:
+        self.stats.blank_lines += 1
+
+    def close(self) -> IngestStats:
+        self._submit()
+        self._queue.put(None)
+        self._thread.join()
+        if self._error:
+            raise self._error
+        return self.stats
+
+    def _submit(self) -> None:
+        if self._error:
+            raise self._error
+        if self._items or self._rejects:
+            self._queue.put((self._items, self._rejects))
+            self._items, self._rejects = [], []
+
+    # -- writer thread -------------------------------------------------------------------
+    def _run(self) -> None:
+        while (work := self._queue.get()) is not None:
+            if self._error:
+                continue
+            try:
+                self._write(*work)
+            except BaseException as exc:  # surfaced to the producer on its next call
+                self._error = exc
+
+    def _write(self, items: list[Landing], rejects: list[Rejection]) -> None:
+        failed: dict[int, str] = {}
+        duplicate_idx: list[int] = []
+        if items:
+            try:
+                self.raw.insert_many([i.raw for i in items], ordered=False)
+            except BulkWriteError as exc:
+                for err in exc.details.get("writeErrors", []):
+                    if err.get("code") == DUPLICATE_KEY:
+                        duplicate_idx.append(err["index"])
+                    else:
+                        failed[err["index"]] = f"write rejected by MongoDB: {err.get('errmsg')}"
+        if duplicate_idx:
+            self.raw.bulk_write([self._sighting_update(items[i]) for i in duplicate_idx],
+                                ordered=False)
+        for index, reason in failed.items():
+            item = items[index]
+            rejects.append(Rejection(item.sighting, reason, item.raw.raw.hex()))
+        if rejects:
+            self._quarantine(rejects)
+        landed = [item for i, item in enumerate(items) if i not in failed]
+        self.stats.duplicates += len(duplicate_idx)
+        self.stats.landed += len(landed) - len(duplicate_idx)
+        self.stats.quarantined += len(rejects)
+        dup_set = set(duplicate_idx)
+        self.stats.business_days.update(
+            item.business_day for i, item in enumerate(items) if i not in failed and i not in dup_set
+        )
+        if self._on_batch:
+            self._on_batch(len(items) + len(rejects) - len(failed))
+
+    def _sighting_update(self, item: Landing) -> UpdateOne:
+        sighting = item.sighting.as_doc()
+        return UpdateOne({"_id": item.event_id}, [
+            {"$set": {"sightings": {"$setUnion": ["$sightings", [{"$literal": sighting}]]},
+                      "last_seen_at": self.now}},
+            {"$set": {"seen_count": {"$size": "$sightings"}}},
+        ])
+
+    def _quarantine(self, rejects: list[Rejection]) -> None:
+        ops = [InsertOne(r.as_doc(self.now)) for r in rejects]
+        try:
+            self.quarantine.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            others = [e for e in exc.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY]
+            if others:
+                raise
+
+
+def land_all(db: Database, items: Iterable[Landing | Rejection | None], now: datetime,
+             on_batch: Callable[[int], None] | None = None,
+             batch_size: int = BATCH_SIZE) -> IngestStats:
+    """Drain `items` (None = a blank line) into MongoDB; returns the counts."""
+    writer = RawWriter(db, now, batch_size=batch_size, on_batch=on_batch)
+    try:
+        for item in items:
+            if item is None:
+                writer.blank()
+            else:
+                writer.add(item)
+    finally:
+        stats = writer.close()
+    return stats
+
+
+def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, line bytes) streaming: no BOM, no trailing CR/LF."""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            yield number, line.rstrip(b"\r\n")

@@ -1,0 +1,121 @@
+"""Live event files (`live_events/YYYY-MM-DD/events.jsonl`) -> raw landings."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
+from bson.errors import InvalidDocument
+from pymongo.database import Database
+
+from commercepulse.raw.landing import (
+    IngestStats, Landing, Rejection, Sighting, encode, envelope, iter_lines, land_all,
+)
+from commercepulse.timeparse import utc_now
+
+DAY_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class InputError(ValueError):
+    """A user-facing problem with the input paths (shown without a traceback)."""
+
+
+def _iso(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:  # naive = UTC (SPEC §2.3)
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def file_key(path: Path) -> tuple[str, str]:
+    """(ingestion day, stable file key) from `.../YYYY-MM-DD/events.jsonl`."""
+    day = path.parent.name if DAY_DIR.match(path.parent.name) else ""
+    key = f"live_events/{day}/{path.name}" if day else f"live_events/{path.name}"
+    return day, key
+
+
+def parse_line(raw: bytes, sighting: Sighting, now: datetime) -> Landing | Rejection | None:
+    """One line -> a landing, a rejection with its reason, or None for a blank line."""
+    if not raw.strip():
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Rejection(sighting, f"invalid UTF-8: {exc.reason} at byte {exc.start}",
+                         raw.decode("utf-8", errors="replace"), raw)
+    try:
+        event = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return Rejection(sighting, f"invalid JSON: {exc}", text)
+    if not isinstance(event, dict):
+        return Rejection(sighting, f"not a JSON object but a {type(event).__name__}", text)
+    event_id, event_type = event.get("event_id"), event.get("event_type")
+    if isinstance(event_id, int) and not isinstance(event_id, bool):
+        event_id = str(event_id)
+    if not isinstance(event_id, str) or not event_id.strip():
+        return Rejection(sighting, "missing or invalid event_id", text)
+    if not isinstance(event_type, str) or not event_type.strip():
+        return Rejection(sighting, "missing or invalid event_type", text)
+    event_time = _iso(event.get("event_time"))
+    if event_time is None:
+        return Rejection(sighting, "missing or unparseable event_time", text)
+    ingested_at = _iso(event.get("ingested_at")) or now
+    vendor = event.get("vendor") if isinstance(event.get("vendor"), str) else None
+    doc = envelope(event_id=event_id, event_type=event_type, event_time=event_time, vendor=vendor,
+                   payload=event.get("payload"), ingested_at=ingested_at, kind="live",
+                   sighting=sighting, now=now)
+    try:
+        raw_doc = encode(doc)
+    except (OverflowError, InvalidDocument) as exc:
+        return Rejection(sighting, f"cannot be stored as BSON: {exc}", text)
+    return Landing(event_id, raw_doc, sighting, event_time.date().isoformat())
+
+
+def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
+    """Files as given, day folders as their `*.jsonl`, in a stable order; clear errors."""
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(path.glob("*.jsonl")) or sorted(path.glob("*/*.jsonl"))
+            if not found:
+                raise InputError(f"{path} holds no *.jsonl file (expected DIR/YYYY-MM-DD/events.jsonl)")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(f"{path} does not exist")
+    for file in files:
+        try:
+            with open(file, "rb") as handle:
+                handle.read(1)
+        except OSError as exc:
+            raise InputError(f"cannot read {file}: {exc.strerror}") from exc
+    return files
+
+
+def ingest_live(db: Database, paths: Sequence[str | Path],
+                on_bytes: Callable[[int], None] | None = None) -> IngestStats:
+    """Land every line of the given live files (or day folders); idempotent."""
+    total = IngestStats()
+    for path in expand_paths(paths):
+        now = utc_now()
+        day, key = file_key(path)
+
+        def items(path: Path = path, day: str = day, key: str = key) -> Iterator[Landing | Rejection | None]:
+            for number, raw in iter_lines(str(path)):
+                if on_bytes:
+                    on_bytes(len(raw) + 1)
+                yield parse_line(raw, Sighting(day, key, number), now)
+
+        stats = land_all(db, items(), now)
+        stats.files = 1
+        total.merge(stats)
+    return total

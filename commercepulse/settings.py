@@ -1,0 +1,53 @@
+"""All configuration in one place, read from the environment (and an optional `.env`)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the platform; see `.env.example` for the documented list."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    mongo_uri: str | None = Field(None, description="MongoDB URI; unset = start a local mongod")
+    mongo_db: str = "commercepulse"
+    commercepulse_home: Path = Path(".commercepulse")
+    data_dir: Path = Path("data")
+    reports_dir: Path = Path("reports")
+    duckdb_path: Path | None = None
+    late_threshold_hours: float = 24.0
+    partitions_start: str = "2023-01-01"
+
+    warehouse: Literal["duckdb", "bigquery"] = "duckdb"
+    bq_project: str | None = None
+    bq_dataset: str = "commercepulse"
+    bq_location: str = "US"
+
+    # Check thresholds (fractions 0-1 unless said otherwise).
+    check_duplicate_rate_max: float = 0.10
+    check_late_rate_max: float = 0.15
+    check_orphan_payments_max: int = 0
+    check_unmapped_max: int = 0
+    check_revenue_drift_max_ngn: float = 0.0
+
+    @property
+    def home(self) -> Path:
+        return self.commercepulse_home.resolve()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return (self.duckdb_path or self.home / "warehouse.duckdb").resolve()
+
+    @property
+    def mongod_dir(self) -> Path:
+        return self.home / "mongod"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
