@@ -141,6 +141,22 @@ def generate_bootstrap_cmd(
         typer.echo(str(path))
 
 
+@app.command("run")
+def run_cmd() -> None:
+    """Run everything on DATA_DIR (demo data generated when empty) and print a KPI summary."""
+    from commercepulse.mongo.server import MongodNotFoundError, MongodStartError
+    from commercepulse.pipeline import run_all
+    from commercepulse.summary import print_summary
+
+    settings = get_settings()
+    out = Console()
+    try:
+        result = run_all(settings, say=lambda line: out.print(line))
+    except (MongodNotFoundError, MongodStartError) as exc:
+        fail(str(exc))
+    print_summary(settings, result, out)
+
+
 @mongo_app.command("start")
 def mongo_start() -> None:
     """Start (or reuse) the local mongod; prints its URI."""

@@ -1,0 +1,27 @@
+"""The Dagster code location: every asset, check, job, schedule and sensor, with resources."""
+from __future__ import annotations
+
+import dagster as dg
+
+from commercepulse.automation import RECONCILE_SENSORS, business_day_job, daily_ingest_schedule, ingest_job
+from commercepulse.environment import build_resources
+from commercepulse.raw.assets import bootstrap_events, events_raw
+from commercepulse.staging.assets import staging
+from commercepulse.warehouse.assets import ASSETS as WAREHOUSE_ASSETS
+
+ALL_ASSETS = [bootstrap_events, events_raw, staging, *WAREHOUSE_ASSETS]
+
+
+def build_definitions() -> dg.Definitions:
+    return dg.Definitions(
+        assets=ALL_ASSETS,
+        jobs=[business_day_job, ingest_job],
+        schedules=[daily_ingest_schedule],
+        sensors=RECONCILE_SENSORS,
+        resources=build_resources(),
+        # DuckDB allows one writer: steps run in one process, one after another.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,57 @@
+"""Incremental extraction: the raw events of one event-time window, through the index."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from pymongo.database import Database
+
+from commercepulse.mongo.indexes import RAW
+
+PROJECTION = {"_id": 0, "event_id": 1, "event_type": 1, "event_time": 1, "vendor": 1, "payload": 1,
+              "ingested_at": 1, "source.kind": 1}
+COLUMNS = ["event_id", "event_type", "event_time", "vendor", "payload", "ingested_at", "source_kind"]
+
+
+def window_filter(start: datetime, end: datetime) -> dict:
+    return {"event_time": {"$gte": start, "$lt": end}}
+
+
+def extract_window(db: Database, start: datetime, end: datetime) -> pd.DataFrame:
+    """Raw events with start <= event_time < end (index `event_time`, projected)."""
+    cursor = db[RAW].find(window_filter(start, end), PROJECTION, batch_size=10_000).hint("event_time")
+    rows = [(d["event_id"], d["event_type"], d["event_time"], d.get("vendor"), d.get("payload"),
+             d["ingested_at"], d.get("source", {}).get("kind")) for d in cursor]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def event_counts_by_day(db: Database, start: datetime, end: datetime) -> dict[str, int]:
+    """Raw events per UTC day of [start, end) (an index-only aggregation)."""
+    pipeline = [
+        {"$match": window_filter(start, end)},
+        {"$project": {"_id": 0, "event_time": 1}},
+        {"$group": {"_id": {"$dateToString": {"format": "%Y-%m-%d", "date": "$event_time"}}, "n": {"$sum": 1}}},
+    ]
+    return {d["_id"]: d["n"] for d in sorted(db[RAW].aggregate(pipeline, hint="event_time"), key=lambda d: d["_id"])}
+
+
+def days_with_events(db: Database, start: datetime, end: datetime) -> list[str]:
+    return list(event_counts_by_day(db, start, end))
+
+
+def chunk_days(counts: dict[str, int], max_events: int, max_days: int = 31) -> list[tuple[str, str]]:
+    """Group days (sorted ISO keys) into inclusive (first, last) chunks of at most `max_events`
+    events (a single larger day is its own chunk) and `max_days` calendar days."""
+    from datetime import date
+
+    chunks: list[tuple[str, str]] = []
+    total = 0
+    for day, n in counts.items():
+        if chunks and total + n <= max_events and \
+                (date.fromisoformat(day) - date.fromisoformat(chunks[-1][0])).days < max_days:
+            chunks[-1] = (chunks[-1][0], day)
+            total += n
+        else:
+            chunks.append((day, day))
+            total = n
+    return chunks

@@ -1,0 +1,233 @@
+"""Raw events -> canonical staging frames (SPEC §4), table-driven through `mapping.SHAPES`.
+
+Work is column-wise: records are grouped by matched shape, each canonical field is pulled
+for the whole group at once, then times, amounts, FX and flags are vectorized pandas.
+Every input event ends in exactly one frame or in `stg_unmapped` (a shipment history
+explodes into several `stg_shipments` rows of the same event).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from commercepulse.mapping import EVENT_KINDS, TIME_FIELD, Shape, match_shape, resolve, unknown_keys
+from commercepulse.staging.fx import convert
+from commercepulse.timeparse import parse_times
+
+FRAMES = ("stg_orders", "stg_order_items", "stg_payments", "stg_refunds", "stg_shipments",
+          "stg_order_updates", "stg_unmapped")
+KIND_FRAME = {"orders": "stg_orders", "payments": "stg_payments", "refunds": "stg_refunds",
+              "shipments": "stg_shipments", "order_updates": "stg_order_updates"}
+ENVELOPE = ["event_id", "vendor", "order_id", "event_date", "ingested_at", "is_late", "source_kind"]
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _text(values: list) -> pd.Series:
+    return pd.Series([None if v is None else str(v) for v in values], dtype="string")
+
+
+def _envelope(events: pd.DataFrame, late_hours: float) -> pd.DataFrame:
+    env = pd.DataFrame({
+        "event_id": events["event_id"].astype("string"),
+        "vendor": events["vendor"].astype("string"),
+        "event_time": pd.to_datetime(events["event_time"], utc=True),
+        "ingested_at": pd.to_datetime(events["ingested_at"], utc=True),
+        "source_kind": events["source_kind"].astype("string"),
+    })
+    env["event_date"] = env["event_time"].dt.tz_convert(None).dt.normalize().astype("datetime64[ns]")
+    lag = env["ingested_at"] - env["event_time"]
+    # Historical dump records are history by nature: never late (SPEC §6).
+    env["is_late"] = (lag > pd.Timedelta(hours=late_hours)) & (env["source_kind"] != "bootstrap")
+    return env
+
+
+def _fields(shape: Shape, payloads: list) -> dict[str, list]:
+    return {name: [resolve(p, paths) for p in payloads] for name, paths in shape.fields.items()}
+
+
+def normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float = 24.0) -> dict[str, pd.DataFrame]:
+    """`events`: event_id, event_type, event_time, vendor, payload, ingested_at, source_kind."""
+    events = events.reset_index(drop=True)
+    env = _envelope(events, late_hours)
+    payloads = events["payload"].tolist()
+    kinds = events["event_type"].map(EVENT_KINDS)
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    unmapped: list[tuple[int, str]] = []
+    for i, (kind, vendor, payload) in enumerate(zip(kinds, env["vendor"], payloads)):
+        if not isinstance(kind, str):
+            unmapped.append((i, f"unknown event_type {events.at[i, 'event_type']!r}"))
+            continue
+        shape = match_shape(kind, payload, vendor if isinstance(vendor, str) else None)
+        if shape is None:
+            unmapped.append((i, f"no {kind} shape fits the payload"))
+        else:
+            groups[(kind, shape.vendor)].append(i)
+
+    parts: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    for (kind, vendor), rows in groups.items():
+        shape = next(s for s in _shapes(kind) if s.vendor == vendor)
+        raw = _fields(shape, [payloads[i] for i in rows])
+        base = env.iloc[rows].reset_index(drop=True)
+        base["vendor"] = pd.array([vendor] * len(rows), dtype="string")
+        base["order_id"] = _text(raw["order_id"])
+        BUILDERS[kind](base, raw, shape, parts, rates)
+
+    frames = {name: _concat(parts.get(name, []), name) for name in FRAMES if name != "stg_unmapped"}
+    # Rows whose own time cannot be parsed are unmapped, not silently dated.
+    bad_time: list[tuple[int, str]] = []
+    for kind, name in KIND_FRAME.items():
+        frame = frames[name]
+        time_col = TIME_FIELD[kind]
+        if len(frame) and frame[time_col].isna().any():
+            bad = frame[frame[time_col].isna()]
+            ids = set(bad["event_id"])
+            frames[name] = frame[~frame["event_id"].isin(ids)].reset_index(drop=True)
+            if name == "stg_orders":
+                items = frames["stg_order_items"]
+                frames["stg_order_items"] = items[~items["event_id"].isin(ids)].reset_index(drop=True)
+            positions = env.index[env["event_id"].isin(ids)]
+            bad_time.extend((int(p), f"unparseable {time_col}") for p in positions)
+    frames["stg_unmapped"] = _unmapped(events, env, kinds, unmapped + bad_time)
+    frames["stg_payments"] = _flag_resent_payments(frames["stg_payments"])
+    return frames
+
+
+def _shapes(kind: str):
+    from commercepulse.mapping import SHAPES_BY_KIND
+    return SHAPES_BY_KIND[kind].values()
+
+
+def _money(frame: pd.DataFrame, amount: list, currency: list, when: pd.Series, rates: pd.DataFrame,
+           prefix: str) -> None:
+    frame[prefix] = pd.to_numeric(pd.Series(amount, dtype=object), errors="coerce").astype("float64")
+    frame["currency"] = _text(currency).str.upper()
+    fx = convert(frame[prefix], frame["currency"], when, rates)
+    frame[f"{prefix}_ngn"] = fx["amount_ngn"].to_numpy()
+    frame["fx_rate"] = fx["fx_rate"].to_numpy()
+    frame["fx_rate_date"] = fx["fx_rate_date"].to_numpy()
+
+
+def _build_orders(base, raw, shape, parts, rates) -> None:
+    frame = base
+    frame["order_time"] = parse_times(raw["order_time"])
+    frame["customer_id"] = _text(raw["customer_id"])
+    frame["email"] = _text(raw["email"]).str.strip().str.lower()
+    frame["phone"] = _text(raw["phone"])
+    frame["customer_key"] = frame["customer_id"].fillna(frame["email"]).fillna(frame["phone"])
+    _money(frame, raw["total"], raw["currency"], frame["order_time"], rates, "total")
+    frame["region"] = _text(raw["region"])
+    frame["address"] = pd.Series([a if isinstance(a, str) or a is None else _json(a) for a in raw["address"]],
+                                 dtype="string")
+    items = [i if isinstance(i, list) else [] for i in raw["items"]]
+    frame["item_count"] = pd.Series([len(i) for i in items], dtype="int64")
+    parts["stg_orders"].append(frame)
+    counts = frame["item_count"].to_numpy()
+    flat = [item for row in items for item in row]
+    fields = {name: [resolve(item, paths) if isinstance(item, dict) else None for item in flat]
+              for name, paths in shape.item_fields.items()}
+    lines = frame.loc[np.repeat(frame.index.to_numpy(), counts),
+                      ["event_id", "vendor", "order_id", "event_time", "order_time", "event_date", "ingested_at",
+                       "is_late", "source_kind"]].reset_index(drop=True)
+    lines["line_no"] = pd.Series(np.concatenate([np.arange(1, c + 1) for c in counts]) if len(counts) else [],
+                                 dtype="int64")
+    lines["sku"] = _text(fields["sku"])
+    lines["qty"] = pd.to_numeric(pd.Series(fields["qty"], dtype=object), errors="coerce").astype("float64")
+    lines["unit_price_ngn"] = pd.to_numeric(pd.Series(fields["unit_price"], dtype=object),
+                                            errors="coerce").astype("float64")
+    lines["line_total_ngn"] = (lines["qty"] * lines["unit_price_ngn"]).round(2)
+    parts["stg_order_items"].append(lines)
+
+
+def _build_payments(base, raw, shape, parts, rates) -> None:
+    frame = base
+    frame["paid_time"] = parse_times(raw["paid_time"])
+    status = _text(raw["status"]).str.strip().str.upper()
+    frame["status"] = status.fillna("SUCCESS")  # payment_succeeded without a status field
+    _money(frame, raw["amount"], raw["currency"], frame["paid_time"], rates, "amount")
+    frame["method"] = _text(raw["method"])
+    frame["transaction_ref"] = _text(raw["transaction_ref"])
+    parts["stg_payments"].append(frame)
+
+
+def _build_refunds(base, raw, shape, parts, rates) -> None:
+    frame = base
+    frame["refund_time"] = parse_times(raw["refund_time"])
+    _money(frame, raw["amount"], raw["currency"], frame["refund_time"], rates, "amount")
+    frame["reason"] = _text(raw["reason"])
+    frame["refunded_items"] = pd.Series([_json(i) if i else None for i in raw["items"]], dtype="string")
+    frame["lists_items"] = pd.Series([bool(i) for i in raw["items"]], dtype="bool")
+    parts["stg_refunds"].append(frame)
+
+
+def _build_shipments(base, raw, shape, parts, rates) -> None:
+    histories = [h if isinstance(h, list) and h else None for h in raw["history"]]
+    entries = [h if h is not None else [{"status": s, "time": t}]
+               for h, s, t in zip(histories, raw["status"], raw["status_time"])]
+    counts = np.array([len(e) for e in entries], dtype="int64")
+    frame = base.loc[np.repeat(base.index.to_numpy(), counts)].reset_index(drop=True)
+    flat = [entry if isinstance(entry, dict) else {} for row in entries for entry in row]
+    frame["history_index"] = pd.Series(np.concatenate([np.arange(c) for c in counts]) if len(counts) else [],
+                                       dtype="int64")
+    frame["status"] = _text([e.get("status") for e in flat]).str.strip().str.upper()
+    frame["status_time"] = parse_times([e.get("time") for e in flat])
+    frame["tracking"] = _text(np.repeat(np.array(raw["tracking"], dtype=object), counts).tolist())
+    frame["carrier"] = _text(np.repeat(np.array(raw["carrier"], dtype=object), counts).tolist())
+    parts["stg_shipments"].append(frame)
+
+
+def _build_updates(base, raw, shape, parts, rates) -> None:
+    frame = base
+    frame["update_time"] = parse_times(raw["update_time"])
+    frame["change"] = _text(raw["change"])
+    frame["notes"] = _text(raw["notes"])
+    parts["stg_order_updates"].append(frame)
+
+
+BUILDERS = {"orders": _build_orders, "payments": _build_payments, "refunds": _build_refunds,
+            "shipments": _build_shipments, "order_updates": _build_updates}
+
+
+def _flag_resent_payments(payments: pd.DataFrame) -> pd.DataFrame:
+    """A payment re-sent under a new event id keeps its first arrival; repeats point to it.
+
+    Same vendor, order, transaction ref, amount and payment time. A ref alone is never the
+    key (vendor_c draws refs at random).
+    """
+    if payments.empty:
+        payments["duplicate_of"] = pd.Series(dtype="string")
+        return payments
+    key = ["vendor", "order_id", "transaction_ref", "amount", "paid_time"]
+    ordered = payments.sort_values(["ingested_at", "event_id"], kind="stable")
+    first = ordered.groupby(key, dropna=False, sort=False)["event_id"].transform("first")
+    payments["duplicate_of"] = first.where(first != ordered["event_id"]).reindex(payments.index).astype("string")
+    return payments
+
+
+def _unmapped(events: pd.DataFrame, env: pd.DataFrame, kinds: pd.Series,
+              rows: list[tuple[int, str]]) -> pd.DataFrame:
+    positions = [i for i, _ in rows]
+    frame = env.iloc[positions][["event_id", "vendor", "event_date", "ingested_at", "is_late",
+                                 "source_kind"]].reset_index(drop=True)
+    frame.insert(1, "event_type", events["event_type"].iloc[positions].astype("string").reset_index(drop=True))
+    frame["order_id"] = pd.Series([None] * len(rows), dtype="string")
+    frame["reason"] = pd.Series([r for _, r in rows], dtype="string")
+    frame["unknown_keys"] = pd.Series(
+        [",".join(unknown_keys(kinds.iat[i] if isinstance(kinds.iat[i], str) else "", events.at[i, "payload"],
+                               env.at[i, "vendor"])) or None for i in positions], dtype="string")
+    frame["payload"] = pd.Series([_json(events.at[i, "payload"]) for i in positions], dtype="string")
+    return frame
+
+
+def _concat(parts: list[pd.DataFrame], name: str) -> pd.DataFrame:
+    from commercepulse.staging.schemas import empty_frame
+
+    if not parts:
+        return empty_frame(name)
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,37 @@
+"""The short KPI summary printed at the end of the main job."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from commercepulse.environment import build_resources
+from commercepulse.settings import Settings
+
+
+def print_summary(settings: Settings, result: dict, out: Console) -> None:
+    warehouse = build_resources(settings)["warehouse"]
+    totals = warehouse.query("""
+        SELECT count(*) AS days, round(sum(gross_revenue_ngn), 2) AS gross, round(sum(refunds_ngn), 2) AS refunds,
+               round(sum(net_revenue_ngn), 2) AS net FROM kpi_daily_revenue""").iloc[0]
+    vendors = warehouse.query("""
+        SELECT vendor, sum(attempts) AS attempts, sum(successes) AS successes,
+               round(sum(successes) / sum(attempts), 4) AS success_rate
+        FROM kpi_vendor_payment_success GROUP BY vendor ORDER BY vendor""")
+    late = warehouse.query("SELECT * FROM kpi_late_arrivals ORDER BY ingestion_date")
+    top = warehouse.query("SELECT * FROM kpi_top_products WHERE rank <= 5 ORDER BY rank")
+    out.print(f"\n[bold]Revenue[/] over {int(totals['days'])} days: gross {totals['gross']:,.2f} NGN, "
+              f"refunds {totals['refunds']:,.2f} NGN, net {totals['net']:,.2f} NGN")
+    table = RichTable("vendor", "attempts", "successes", "success rate", title="Payment success")
+    for row in vendors.itertuples():
+        table.add_row(row.vendor, str(row.attempts), str(row.successes), f"{row.success_rate:.2%}")
+    out.print(table)
+    if len(late):
+        table = RichTable("ingestion day", "events", "late %", "duplicate rate", title="Live ingestion quality")
+        for row in late.itertuples():
+            table.add_row(str(row.ingestion_date.date()), str(row.events), f"{row.late_pct:.2%}",
+                          f"{row.duplicate_rate:.2%}")
+        out.print(table)
+    out.print("Top products: " + ", ".join(f"{r.rank}. {r.sku} ({r.revenue_ngn:,.0f} NGN)" for r in top.itertuples()))
+    out.print(f"\nWarehouse (DuckDB): [bold]{result['warehouse']}[/]")
+    out.print(f"Stage timings (s): {result['timings']}")
+    out.print("Open the Dagster UI with `make ui` to browse assets, partitions and runs.")

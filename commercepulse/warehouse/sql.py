@@ -1,0 +1,187 @@
+"""Fact, dimension and KPI statements. Values are always query parameters ($start, $end, $run_id).
+
+Facts read staging for one business-day window [$start, $end). fact_orders recomputes, from
+all staging, every order the window touches and MERGEs it, guarded by event time: the result
+does not depend on the order in which windows (or events) arrive.
+"""
+from __future__ import annotations
+
+from commercepulse.warehouse.tables import FACTS
+
+WINDOW = "event_date >= $start AND event_date < $end"
+
+
+def _replace(table: str, select: str, col: str = "event_date") -> list[str]:
+    return [f"DELETE FROM {table} WHERE {col} >= $start AND {col} < $end",
+            f"INSERT INTO {table} BY NAME {select}"]
+
+
+FACT_PAYMENTS = _replace("fact_payments", f"""
+SELECT p.event_id, p.event_date, CAST(p.paid_time AS DATE) AS paid_date, p.paid_time, p.vendor, p.order_id,
+       p.status, p.amount, p.currency, p.amount_ngn, p.fx_rate, p.fx_rate_date, p.method, p.transaction_ref,
+       concat_ws(',', p.event_id, d.ids) AS event_ids, $run_id AS run_id
+FROM stg_payments p
+LEFT JOIN (SELECT duplicate_of, string_agg(event_id, ',' ORDER BY event_id) AS ids FROM stg_payments
+           WHERE {WINDOW} AND duplicate_of IS NOT NULL GROUP BY duplicate_of) d ON d.duplicate_of = p.event_id
+WHERE p.{WINDOW.replace(' AND ', ' AND p.')} AND p.duplicate_of IS NULL""")
+
+FACT_REFUNDS = _replace("fact_refunds", f"""
+SELECT event_id, event_date, CAST(refund_time AS DATE) AS refund_date, refund_time, vendor, order_id, amount,
+       currency, amount_ngn, reason, lists_items, event_id AS event_ids, $run_id AS run_id
+FROM stg_refunds WHERE {WINDOW}""")
+
+FACT_SHIPMENTS = _replace("fact_shipments", f"""
+SELECT event_id, history_index, event_date, status_time, vendor, order_id, status, tracking, carrier,
+       event_id AS event_ids, $run_id AS run_id
+FROM stg_shipments WHERE {WINDOW}""")
+
+_TOUCHED = " UNION ".join(
+    f"SELECT order_id FROM {t} WHERE {WINDOW} AND order_id IS NOT NULL"
+    for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates"))
+
+ORDER_STATE = f"""
+WITH touched AS ({_TOUCHED}),
+o AS (SELECT * FROM stg_orders WHERE order_id IN (SELECT order_id FROM touched)
+      QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY order_time DESC, event_id DESC) = 1),
+pay AS (SELECT order_id, min(paid_time) FILTER (WHERE status = 'SUCCESS') AS first_paid_time,
+               coalesce(sum(amount_ngn) FILTER (WHERE status = 'SUCCESS'), 0) AS paid_ngn
+        FROM stg_payments WHERE duplicate_of IS NULL AND order_id IN (SELECT order_id FROM touched)
+        GROUP BY order_id),
+ref AS (SELECT order_id, sum(amount_ngn) AS refunded_ngn, count(*) AS refund_count, bool_or(lists_items) AS lists
+        FROM stg_refunds WHERE order_id IN (SELECT order_id FROM touched) GROUP BY order_id),
+ev AS (
+  SELECT order_id, vendor, order_time AS t, event_id, 'CREATED' AS st, 1 AS rk FROM stg_orders
+  WHERE order_id IN (SELECT order_id FROM touched)
+  UNION ALL SELECT order_id, vendor, paid_time, event_id,
+         CASE WHEN status = 'SUCCESS' THEN 'PAID' ELSE 'PAYMENT_FAILED' END, 2 FROM stg_payments
+  WHERE order_id IN (SELECT order_id FROM touched)
+  UNION ALL SELECT order_id, vendor, status_time, event_id, 'SHIPMENT_' || coalesce(status, 'UNKNOWN'), 3
+  FROM stg_shipments WHERE order_id IN (SELECT order_id FROM touched)
+  UNION ALL SELECT order_id, vendor, refund_time, event_id, 'REFUNDED', 4 FROM stg_refunds
+  WHERE order_id IN (SELECT order_id FROM touched)
+  UNION ALL SELECT order_id, vendor, update_time, event_id, NULL, 0 FROM stg_order_updates
+  WHERE order_id IN (SELECT order_id FROM touched)),
+st AS (SELECT order_id, st FROM ev WHERE st IS NOT NULL
+       QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY t DESC, rk DESC, event_id DESC) = 1),
+agg AS (SELECT order_id, min(vendor) AS any_vendor, max(t) AS last_event_time,
+               string_agg(DISTINCT event_id, ',' ORDER BY event_id) AS event_ids FROM ev GROUP BY order_id)
+SELECT agg.order_id, coalesce(o.vendor, agg.any_vendor) AS vendor, o.customer_key, o.order_time,
+       CAST(o.order_time AS DATE) AS order_date, o.currency, o.total, o.total_ngn, o.item_count, st.st AS status,
+       pay.first_paid_time, coalesce(pay.paid_ngn, 0) AS paid_ngn, coalesce(ref.refunded_ngn, 0) AS refunded_ngn,
+       coalesce(ref.refund_count, 0) AS refund_count,
+       coalesce(ref.lists OR ref.refunded_ngn < pay.paid_ngn, false) AS has_partial_refund,
+       agg.last_event_time, agg.event_ids, $run_id AS run_id
+FROM agg LEFT JOIN o USING (order_id) LEFT JOIN pay USING (order_id) LEFT JOIN ref USING (order_id)
+LEFT JOIN st USING (order_id)"""
+
+_ORDER_COLS = FACTS["fact_orders"].names
+FACT_ORDERS = [f"""
+MERGE INTO fact_orders AS t USING ({ORDER_STATE}) AS s ON t.order_id = s.order_id
+WHEN MATCHED AND s.last_event_time >= t.last_event_time THEN UPDATE SET
+  {", ".join(f"{c} = s.{c}" for c in _ORDER_COLS if c != "order_id")}
+WHEN NOT MATCHED THEN INSERT ({", ".join(_ORDER_COLS)}) VALUES ({", ".join(f"s.{c}" for c in _ORDER_COLS)})"""]
+
+FACT_ORDER_DAILY = _replace("fact_order_daily", f"""
+WITH o AS (SELECT event_date AS date, vendor, count(DISTINCT order_id) AS orders, sum(total_ngn) AS order_value_ngn
+           FROM stg_orders WHERE {WINDOW} GROUP BY ALL),
+p AS (SELECT event_date AS date, vendor, count(*) FILTER (WHERE status = 'SUCCESS') AS successful_payments,
+             count(*) FILTER (WHERE status <> 'SUCCESS') AS failed_payments,
+             sum(amount_ngn) FILTER (WHERE status = 'SUCCESS') AS gross_revenue_ngn
+      FROM fact_payments WHERE {WINDOW} GROUP BY ALL),
+r AS (SELECT event_date AS date, vendor, sum(amount_ngn) AS refunds_ngn FROM fact_refunds WHERE {WINDOW} GROUP BY ALL),
+k AS (SELECT date, vendor FROM o UNION SELECT date, vendor FROM p UNION SELECT date, vendor FROM r)
+SELECT k.date, k.vendor, coalesce(o.orders, 0) AS orders, round(coalesce(o.order_value_ngn, 0), 2) AS order_value_ngn,
+       coalesce(p.successful_payments, 0) AS successful_payments, coalesce(p.failed_payments, 0) AS failed_payments,
+       round(coalesce(p.gross_revenue_ngn, 0), 2) AS gross_revenue_ngn, round(coalesce(r.refunds_ngn, 0), 2) AS refunds_ngn,
+       round(coalesce(p.gross_revenue_ngn, 0) - coalesce(r.refunds_ngn, 0), 2) AS net_revenue_ngn, $run_id AS run_id
+FROM k LEFT JOIN o USING (date, vendor) LEFT JOIN p USING (date, vendor) LEFT JOIN r USING (date, vendor)""",
+                            col="date")
+
+DIM_CUSTOMER = [
+    f"""DELETE FROM dim_customer WHERE customer_key IN
+        (SELECT customer_key FROM stg_orders WHERE {WINDOW} AND customer_key IS NOT NULL)""",
+    f"""INSERT INTO dim_customer BY NAME
+        SELECT customer_key, max(customer_id) AS customer_id, max(email) AS email, max(phone) AS phone,
+               min(order_time) AS first_seen, max(order_time) AS last_seen,
+               string_agg(DISTINCT vendor, ',' ORDER BY vendor) AS vendors_seen, count(DISTINCT order_id) AS orders
+        FROM stg_orders WHERE customer_key IN
+          (SELECT customer_key FROM stg_orders WHERE {WINDOW} AND customer_key IS NOT NULL)
+        GROUP BY customer_key""",
+]
+
+DIM_PRODUCT = [
+    f"DELETE FROM dim_product WHERE sku IN (SELECT sku FROM stg_order_items WHERE {WINDOW} AND sku IS NOT NULL)",
+    f"""INSERT INTO dim_product BY NAME
+        SELECT sku, min(order_time) AS first_seen, max(order_time) AS last_seen, min(unit_price_ngn) AS min_price_ngn,
+               max(unit_price_ngn) AS max_price_ngn, count(*) AS lines
+        FROM stg_order_items WHERE sku IN (SELECT sku FROM stg_order_items WHERE {WINDOW} AND sku IS NOT NULL)
+        GROUP BY sku""",
+]
+
+DIM_DATE = ["DELETE FROM dim_date", """
+INSERT INTO dim_date BY NAME
+WITH bounds AS (
+  SELECT min(d) AS lo, max(d) AS hi FROM (
+    SELECT min(event_date) AS d FROM stg_orders UNION ALL SELECT max(event_date) FROM stg_orders
+    UNION ALL SELECT min(paid_date) FROM fact_payments UNION ALL SELECT max(paid_date) FROM fact_payments
+    UNION ALL SELECT min(refund_date) FROM fact_refunds UNION ALL SELECT max(refund_date) FROM fact_refunds
+    UNION ALL SELECT min(CAST(status_time AS DATE)) FROM fact_shipments
+    UNION ALL SELECT max(CAST(status_time AS DATE)) FROM fact_shipments
+    UNION ALL SELECT min(order_date) FROM fact_orders UNION ALL SELECT max(order_date) FROM fact_orders))
+SELECT CAST(g.d AS DATE) AS date, year(g.d) AS year, quarter(g.d) AS quarter, month(g.d) AS month, day(g.d) AS day,
+       isodow(g.d) AS day_of_week, isodow(g.d) >= 6 AS is_weekend
+FROM bounds, generate_series(CAST(bounds.lo AS TIMESTAMP), CAST(bounds.hi AS TIMESTAMP), INTERVAL 1 DAY) AS g(d)
+WHERE bounds.lo IS NOT NULL"""]
+
+KPI_DAILY_REVENUE = ["DELETE FROM kpi_daily_revenue", """
+INSERT INTO kpi_daily_revenue BY NAME
+WITH g AS (SELECT paid_date AS date, sum(amount_ngn) AS gross FROM fact_payments WHERE status = 'SUCCESS' GROUP BY 1),
+r AS (SELECT refund_date AS date, sum(amount_ngn) AS refunds FROM fact_refunds GROUP BY 1)
+SELECT date, round(coalesce(gross, 0), 2) AS gross_revenue_ngn, round(coalesce(refunds, 0), 2) AS refunds_ngn,
+       round(coalesce(gross, 0) - coalesce(refunds, 0), 2) AS net_revenue_ngn
+FROM g FULL OUTER JOIN r USING (date)"""]
+
+KPI_VENDOR_PAYMENT_SUCCESS = ["DELETE FROM kpi_vendor_payment_success", """
+INSERT INTO kpi_vendor_payment_success BY NAME
+SELECT paid_date AS date, vendor, count(*) AS attempts, count(*) FILTER (WHERE status = 'SUCCESS') AS successes,
+       count(*) FILTER (WHERE status = 'SUCCESS') / count(*) AS success_rate
+FROM fact_payments WHERE status IN ('SUCCESS', 'FAILED') GROUP BY ALL"""]
+
+KPI_ORDER_TO_PAYMENT = ["DELETE FROM kpi_order_to_payment", """
+INSERT INTO kpi_order_to_payment BY NAME
+WITH gaps AS (SELECT order_date AS date, vendor, epoch(first_paid_time - order_time) / 60.0 AS minutes
+              FROM fact_orders WHERE order_time IS NOT NULL AND first_paid_time IS NOT NULL)
+SELECT date, vendor, count(*) AS orders, avg(minutes) FILTER (WHERE minutes >= 0) AS avg_minutes,
+       median(minutes) FILTER (WHERE minutes >= 0) AS median_minutes,
+       count(*) FILTER (WHERE minutes < 0) AS negative_gaps
+FROM gaps GROUP BY ALL"""]
+
+KPI_REFUND_RATE = ["DELETE FROM kpi_refund_rate", """
+INSERT INTO kpi_refund_rate BY NAME
+WITH paid AS (SELECT CAST(first_paid_time AS DATE) AS date, count(*) AS paid_orders,
+                     count(*) FILTER (WHERE refund_count > 0) AS refunded_orders,
+                     count(*) FILTER (WHERE refund_count > 0 AND has_partial_refund) AS partial_refunds
+              FROM fact_orders WHERE first_paid_time IS NOT NULL GROUP BY 1)
+SELECT paid.date, paid_orders, refunded_orders, partial_refunds, refunded_orders / paid_orders AS refund_rate,
+       CASE WHEN coalesce(k.gross_revenue_ngn, 0) > 0 THEN k.refunds_ngn / k.gross_revenue_ngn END AS value_rate
+FROM paid LEFT JOIN kpi_daily_revenue k USING (date)"""]
+
+KPI_TOP_PRODUCTS = ["DELETE FROM kpi_top_products", """
+INSERT INTO kpi_top_products BY NAME
+WITH o AS (SELECT event_id FROM stg_orders
+           WHERE order_id IN (SELECT order_id FROM fact_orders WHERE first_paid_time IS NOT NULL)
+           QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY order_time DESC, event_id DESC) = 1),
+s AS (SELECT sku, sum(qty) AS units, sum(qty * unit_price_ngn) AS revenue FROM stg_order_items
+      WHERE event_id IN (SELECT event_id FROM o) AND sku IS NOT NULL GROUP BY sku)
+SELECT row_number() OVER (ORDER BY revenue DESC, sku) AS rank, sku, units, round(revenue, 2) AS revenue_ngn FROM s"""]
+
+KPI_STATEMENTS = {
+    "kpi_daily_revenue": KPI_DAILY_REVENUE, "kpi_vendor_payment_success": KPI_VENDOR_PAYMENT_SUCCESS,
+    "kpi_order_to_payment": KPI_ORDER_TO_PAYMENT, "kpi_refund_rate": KPI_REFUND_RATE,
+    "kpi_top_products": KPI_TOP_PRODUCTS,
+}
+WINDOW_STATEMENTS = {
+    "fact_payments": FACT_PAYMENTS, "fact_refunds": FACT_REFUNDS, "fact_shipments": FACT_SHIPMENTS,
+    "fact_orders": FACT_ORDERS, "fact_order_daily": FACT_ORDER_DAILY, "dim_customer": DIM_CUSTOMER,
+    "dim_product": DIM_PRODUCT,
+}
