@@ -1,0 +1,38 @@
+# The README's two commands: `make run` (the main job end to end) and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export COMMERCEPULSE_HOME ?= $(CURDIR)/.commercepulse
+export DAGSTER_HOME ?= $(COMMERCEPULSE_HOME)/dagster
+
+.PHONY: install run test ui bench clean stop-mongo
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PY=/path/to/python3.11)"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/commercepulse run
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+ui: $(STAMP)
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml
+
+bench: $(STAMP)
+	$(BIN)/python -m commercepulse_bench.ingest
+
+stop-mongo: $(STAMP)
+	$(BIN)/commercepulse mongo stop
+
+clean: stop-mongo
+	rm -rf $(COMMERCEPULSE_HOME) reports

@@ -1,0 +1,82 @@
+"""Expectations computed straight from the raw files with plain json/datetime, never with the
+code under test (its mapping table, parsers or SQL)."""
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+
+def load_dump(pack: Path, kind: str) -> list[dict]:
+    return json.loads((pack / "bootstrap" / f"{kind}_2023.json").read_text())
+
+
+def live_lines(pack: Path) -> list[dict]:
+    return [json.loads(line) for line in (pack / "live_events/2025-01-15/events.jsonl").read_text().splitlines()]
+
+
+def first_arrivals(pack: Path) -> dict[str, dict]:
+    seen: dict[str, dict] = {}
+    for event in live_lines(pack):
+        seen.setdefault(event["event_id"], event)
+    return seen
+
+
+def when(value) -> datetime:
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, timezone.utc)
+    parsed = datetime.fromisoformat(value.replace("/", "-").replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def fx(pack: Path) -> dict[date, float]:
+    with open(pack / "fx_rates_2023.csv") as handle:
+        return {date.fromisoformat(r["date"]): float(r["USDNGN"]) for r in csv.DictReader(handle)}
+
+
+def to_ngn(amount: float, currency: str, day: date, rates: dict[date, float]) -> float:
+    if currency == "NGN":
+        return float(amount)
+    earlier = [d for d in rates if d <= day]
+    return float(amount) * rates[max(earlier) if earlier else min(rates)]
+
+
+# Each vendor's payment spelling, written out by hand from SPEC §2.3.
+def payment(record: dict) -> dict:
+    if "orderRef" in record:
+        return {"vendor": "vendor_a", "order": record["orderRef"], "time": when(record["paidAt"]),
+                "status": (record.get("status") or record.get("payment_status")).upper(),
+                "amount": record["amount"], "currency": record["currency"]}
+    if "order_id" in record:
+        return {"vendor": "vendor_b", "order": record["order_id"], "time": when(record["paid_at"]),
+                "status": record["payment_status"].upper(),
+                "amount": record.get("amountPaid", record.get("amount_paid")), "currency": record["currencyCode"]}
+    return {"vendor": "vendor_c", "order": record["order"], "time": when(record["timestamp"]),
+            "status": (record.get("state") or record.get("payment_state")).upper(), "amount": record["amt"],
+            "currency": record["ccy"]}
+
+
+def refund(record: dict) -> dict:
+    if "orderRef" in record:
+        return {"order": record["orderRef"], "time": when(record["refundedAt"]), "amount": record["amount"],
+                "currency": record["currency"], "items": record.get("items") or record.get("refunded_items")}
+    if "order_id" in record:
+        return {"order": record["order_id"], "time": when(record["refunded_at"]), "amount": record["refundAmount"],
+                "currency": record["currencyCode"], "items": record.get("refunded_items")}
+    return {"order": record["order"], "time": when(record["ts"]), "amount": record["amt"], "currency": record["ccy"],
+            "items": record.get("items_refunded") or record.get("items")}
+
+
+def order(record: dict) -> dict:
+    if "orderRef" in record:
+        return {"order": record["orderRef"], "items": [(i["sku"], i["qty"], i["price"]) for i in record["items"]]}
+    if "order_id" in record:
+        return {"order": record["order_id"],
+                "items": [(i["sku"], i["quantity"], i["unit_price"]) for i in record["line_items"]]}
+    return {"order": record["order"]["id"],
+            "items": [(i.get("productSku") or i.get("sku"), i["qty"], i["price"]) for i in record["items"]]}
+
+
+def history_length(record: dict) -> int:
+    return len(record.get("updates") or record.get("status_history") or record.get("timeline") or [])

@@ -1,0 +1,161 @@
+"""The whole platform on the data pack: KPIs vs independent figures, idempotence, late data."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+
+import dagster as dg
+import pytest
+
+from commercepulse.automation import RANGE_END, RANGE_START, reconcile_requests
+from commercepulse.environment import build_resources
+from commercepulse.pipeline import PARTITIONED_WAREHOUSE, QUIET, run_all
+from commercepulse_tests import independent as ind
+
+
+def checksum(warehouse, name: str) -> str:
+    frame = warehouse.table(name).drop(columns=["run_id"], errors="ignore")
+    return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
+
+
+TABLES = ["fact_orders", "fact_payments", "fact_refunds", "fact_shipments", "fact_order_daily", "dim_customer",
+          "dim_product", "dim_date", "kpi_daily_revenue", "kpi_vendor_payment_success", "kpi_order_to_payment",
+          "kpi_refund_rate", "kpi_top_products", "kpi_late_arrivals", "stg_orders", "stg_payments"]
+
+
+@pytest.fixture
+def built(env, datapack, monkeypatch):
+    monkeypatch.setenv("DATA_DIR", str(datapack))
+    from commercepulse.settings import get_settings
+    get_settings.cache_clear()
+    settings = get_settings()
+    instance = dg.DagsterInstance.ephemeral()
+    result = run_all(settings, say=lambda _: None, instance=instance)
+    yield settings, instance, build_resources(settings), result
+    resources = build_resources(settings)
+    db = resources["mongo"].db()
+    db.client.drop_database(db.name)
+
+
+def test_kpis_equal_independent_figures(built, datapack):
+    settings, _, resources, _ = built
+    wh = resources["warehouse"]
+    rates = ind.fx(datapack)
+    pays = [ind.payment(r) for r in ind.load_dump(datapack, "payments")] + [
+        ind.payment(e["payload"]) for e in ind.first_arrivals(datapack).values() if e["event_type"] == "payment_succeeded"]
+    refunds = [ind.refund(r) for r in ind.load_dump(datapack, "refunds")] + [
+        ind.refund(e["payload"]) for e in ind.first_arrivals(datapack).values() if e["event_type"] == "refund_issued"]
+    gross, refunded = defaultdict(float), defaultdict(float)
+    for p in pays:
+        if p["status"] == "SUCCESS":
+            gross[p["time"].date()] += ind.to_ngn(p["amount"], p["currency"], p["time"].date(), rates)
+    for r in refunds:
+        refunded[r["time"].date()] += ind.to_ngn(r["amount"], r["currency"], r["time"].date(), rates)
+    kpi = wh.table("kpi_daily_revenue").set_index("date")
+    assert len(kpi) == len(set(gross) | set(refunded))
+    for day in set(gross) | set(refunded):
+        row = kpi.loc[str(day)]
+        assert row["gross_revenue_ngn"] == pytest.approx(round(gross[day], 2), abs=0.011)
+        assert row["net_revenue_ngn"] == pytest.approx(round(gross[day] - refunded[day], 2), abs=0.011)
+    success = wh.query("SELECT vendor, sum(successes) AS s, sum(attempts) AS a FROM kpi_vendor_payment_success "
+                       "GROUP BY vendor").set_index("vendor")
+    attempts = Counter(p["vendor"] for p in pays)
+    successes = Counter(p["vendor"] for p in pays if p["status"] == "SUCCESS")
+    assert success["a"].to_dict() == dict(attempts) and success["s"].to_dict() == dict(successes)
+    # top 5 SKUs: line items of orders with a successful payment
+    paid = {p["order"] for p in pays if p["status"] == "SUCCESS"}
+    orders = [ind.order(r) for r in ind.load_dump(datapack, "orders")] + [
+        ind.order(e["payload"]) for e in ind.first_arrivals(datapack).values() if e["event_type"] == "order_created"]
+    revenue = defaultdict(float)
+    for o in orders:
+        if o["order"] in paid:
+            for sku, qty, price in o["items"]:
+                revenue[sku] += qty * price
+    expected = sorted(revenue.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    top = wh.query("SELECT sku, revenue_ngn FROM kpi_top_products WHERE rank <= 5 ORDER BY rank")
+    assert list(zip(top["sku"], top["revenue_ngn"])) == [(s, round(v, 2)) for s, v in expected]
+    late = wh.table("kpi_late_arrivals").iloc[0]
+    assert (late["events"], late["late_events"], late["lines"], late["duplicate_lines"]) == (2000, 200, 2106, 106)
+    refund_rate = wh.table("kpi_refund_rate")
+    assert refund_rate["refunded_orders"].sum() <= refund_rate["paid_orders"].sum()
+
+
+def test_rematerialize_and_backfill_leave_tables_identical(built):
+    settings, instance, resources, result = built
+    from commercepulse.definitions import ALL_ASSETS
+    before = {t: checksum(resources["warehouse"], t) for t in TABLES}
+    first, last = "2023-01-01", "2025-01-15"
+    for tags in ({RANGE_START: first, RANGE_END: last}, {RANGE_START: "2023-06-01", RANGE_END: "2023-06-01"}):
+        dg.materialize(ALL_ASSETS, selection=PARTITIONED_WAREHOUSE, resources=resources, instance=instance,
+                       tags=tags, run_config=QUIET)
+    run_all(settings, say=lambda _: None, instance=instance)
+    assert {t: checksum(resources["warehouse"], t) for t in TABLES} == before
+
+
+def test_fact_orders_independent_of_arrival_order(env, datapack, tmp_path):
+    from commercepulse.pipeline import run_all as run
+    from commercepulse.settings import get_settings
+
+    lines = (datapack / "live_events/2025-01-15/events.jsonl").read_text().splitlines()
+    outcomes = []
+    for variant, ordered in (("fwd", lines), ("rev", lines[::-1]),
+                             ("shuf", sorted(lines, key=lambda line: hashlib.md5(line.encode()).hexdigest()))):
+        folder = tmp_path / variant / "live_events" / "2025-01-15"
+        folder.mkdir(parents=True)
+        (folder / "events.jsonl").write_text("\n".join(ordered) + "\n")
+        import os
+        os.environ["DATA_DIR"] = str(tmp_path / variant)
+        os.environ["MONGO_DB"] = f"{env.mongo_db}_{variant}"
+        os.environ["DUCKDB_PATH"] = str(tmp_path / f"{variant}.duckdb")
+        get_settings.cache_clear()
+        settings = get_settings()
+        run(settings, say=lambda _: None, instance=dg.DagsterInstance.ephemeral())
+        resources = build_resources(settings)
+        outcomes.append(checksum(resources["warehouse"], "fact_orders"))
+        resources["mongo"].db().client.drop_database(settings.mongo_db)
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+
+
+def test_late_payment_reconciles_exactly_its_day(built, tmp_path):
+    settings, instance, resources, _ = built
+    from commercepulse.definitions import ALL_ASSETS, defs
+    from commercepulse.raw.live import ingest_live
+
+    wh = resources["warehouse"]
+    day = "2025-01-12"  # D-3 for the data pack's ingestion day 2025-01-15
+    before = {t: wh.table(t) for t in ("kpi_daily_revenue", "fact_payments")}
+    payment = {"event_id": "late-pay-1", "event_type": "payment_succeeded", "event_time": f"{day}T12:00:00Z",
+               "vendor": "vendor_b", "ingested_at": "2025-01-15T13:00:00Z",
+               "payload": {"order_id": "ORD-250112-00001", "paid_at": f"{day}T12:00:00Z", "payment_status": "SUCCESS",
+                           "amountPaid": 12345, "currencyCode": "NGN", "channel": "card", "transaction_id": "lateref"}}
+    folder = tmp_path / "late"
+    folder.mkdir()
+    (folder / "events.jsonl").write_text(json.dumps(payment) + "\n")
+    stats = ingest_live(resources["mongo"].db(), [folder / "events.jsonl"])
+    requests = reconcile_requests(sorted(stats.business_days), "test")
+    assert [(r.partition_key, r.tags.get(RANGE_START)) for r in requests] == [(day, None)]
+    # the sensor itself turns an events_raw materialization into the same request
+    dg.materialize(ALL_ASSETS, selection=["events_raw"], resources=resources, instance=instance,
+                   partition_key="2025-01-15", run_config=QUIET)
+    sensor = defs.get_sensor_def("reconcile_after_events_raw")
+    context = dg.build_sensor_context(instance=instance, definitions=defs)
+    result = sensor(context)
+    assert result == [] or all(r.partition_key == "2025-01-15" or r.tags for r in result)
+    dg.materialize(ALL_ASSETS, selection=PARTITIONED_WAREHOUSE, resources=resources, instance=instance,
+                   partition_key=day, run_config=QUIET)
+    dg.materialize(ALL_ASSETS, selection=["kpi_daily_revenue"], resources=resources, instance=instance,
+                   run_config=QUIET)
+    after = wh.table("kpi_daily_revenue").set_index("date")
+    old = before["kpi_daily_revenue"].set_index("date")
+    assert after.loc[day, "gross_revenue_ngn"] == pytest.approx(old.loc[day, "gross_revenue_ngn"] + 12345)
+    assert after.drop(index=day).equals(old.drop(index=day))
+    assert len(wh.table("fact_payments")) == len(before["fact_payments"]) + 1
+
+
+def test_definitions_load():
+    from commercepulse.definitions import defs
+
+    dg.Definitions.validate_loadable(defs)
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"events_raw", "bootstrap_events", "stg_unmapped", "fact_orders", "kpi_top_products"} <= keys
