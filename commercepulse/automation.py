@@ -58,7 +58,7 @@ def _reconcile_sensor(asset: str) -> dg.SensorDefinition:
                      default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=30,
                      description=f"Re-materialize the business days that a {asset} landing touched.")
     def _sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
-        return reconcile_requests(_business_days(asset_event), f"{asset}:{asset_event.storage_id}")
+        return reconcile_requests(_business_days(asset_event), f"{asset}:{asset_event.run_id}")
     return _sensor
 
 

@@ -70,12 +70,24 @@ def refund(record: dict) -> dict:
 
 def order(record: dict) -> dict:
     if "orderRef" in record:
-        return {"order": record["orderRef"], "items": [(i["sku"], i["qty"], i["price"]) for i in record["items"]]}
+        return {"vendor": "vendor_a", "order": record["orderRef"], "time": when(record["created"]),
+                "items": [(i["sku"], i["qty"], i["price"]) for i in record["items"]]}
     if "order_id" in record:
-        return {"order": record["order_id"],
+        return {"vendor": "vendor_b", "order": record["order_id"], "time": when(record["created_at"]),
                 "items": [(i["sku"], i["quantity"], i["unit_price"]) for i in record["line_items"]]}
-    return {"order": record["order"]["id"],
+    return {"vendor": "vendor_c", "order": record["order"]["id"], "time": when(record["order"]["ts"]),
             "items": [(i.get("productSku") or i.get("sku"), i["qty"], i["price"]) for i in record["items"]]}
+
+
+def current_orders(records: list[tuple[str, dict]]) -> dict[tuple[str, str], dict]:
+    """(vendor, order id) -> the latest order_created by order time (ties: larger event id)."""
+    latest: dict[tuple[str, str], tuple] = {}
+    for event_id, record in records:
+        o = order(record)
+        key = (o["vendor"], o["order"])
+        if key not in latest or (o["time"], event_id) > latest[key][0]:
+            latest[key] = ((o["time"], event_id), o)
+    return {k: v[1] for k, v in latest.items()}
 
 
 def history_length(record: dict) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections import Counter, defaultdict
 
 import dagster as dg
@@ -64,12 +65,15 @@ def test_kpis_equal_independent_figures(built, datapack):
     successes = Counter(p["vendor"] for p in pays if p["status"] == "SUCCESS")
     assert success["a"].to_dict() == dict(attempts) and success["s"].to_dict() == dict(successes)
     # top 5 SKUs: line items of orders with a successful payment
-    paid = {p["order"] for p in pays if p["status"] == "SUCCESS"}
-    orders = [ind.order(r) for r in ind.load_dump(datapack, "orders")] + [
-        ind.order(e["payload"]) for e in ind.first_arrivals(datapack).values() if e["event_type"] == "order_created"]
+    paid = {(p["vendor"], p["order"]) for p in pays if p["status"] == "SUCCESS"}
+    from commercepulse.raw.bootstrap import bootstrap_event_id  # ids only break ties of equal times
+    orders = ind.current_orders(
+        [(bootstrap_event_id("orders", r), r) for r in ind.load_dump(datapack, "orders")]
+        + [(e["event_id"], e["payload"]) for e in ind.first_arrivals(datapack).values()
+           if e["event_type"] == "order_created"])
     revenue = defaultdict(float)
-    for o in orders:
-        if o["order"] in paid:
+    for key, o in orders.items():
+        if key in paid:
             for sku, qty, price in o["items"]:
                 revenue[sku] += qty * price
     expected = sorted(revenue.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
@@ -93,7 +97,7 @@ def test_rematerialize_and_backfill_leave_tables_identical(built):
     assert {t: checksum(resources["warehouse"], t) for t in TABLES} == before
 
 
-def test_fact_orders_independent_of_arrival_order(env, datapack, tmp_path):
+def test_fact_orders_independent_of_arrival_order(env, datapack, tmp_path, monkeypatch):
     from commercepulse.pipeline import run_all as run
     from commercepulse.settings import get_settings
 
@@ -104,10 +108,10 @@ def test_fact_orders_independent_of_arrival_order(env, datapack, tmp_path):
         folder = tmp_path / variant / "live_events" / "2025-01-15"
         folder.mkdir(parents=True)
         (folder / "events.jsonl").write_text("\n".join(ordered) + "\n")
-        import os
-        os.environ["DATA_DIR"] = str(tmp_path / variant)
-        os.environ["MONGO_DB"] = f"{env.mongo_db}_{variant}"
-        os.environ["DUCKDB_PATH"] = str(tmp_path / f"{variant}.duckdb")
+        shutil.copy(datapack / "fx_rates_2023.csv", tmp_path / variant)
+        monkeypatch.setenv("DATA_DIR", str(tmp_path / variant))
+        monkeypatch.setenv("MONGO_DB", f"{env.mongo_db}_{variant}")
+        monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / f"{variant}.duckdb"))
         get_settings.cache_clear()
         settings = get_settings()
         run(settings, say=lambda _: None, instance=dg.DagsterInstance.ephemeral())
@@ -117,40 +121,42 @@ def test_fact_orders_independent_of_arrival_order(env, datapack, tmp_path):
     assert outcomes[0] == outcomes[1] == outcomes[2]
 
 
-def test_late_payment_reconciles_exactly_its_day(built, tmp_path):
+def test_late_payment_reconciles_exactly_its_day(built, tmp_path, monkeypatch):
     settings, instance, resources, _ = built
     from commercepulse.definitions import ALL_ASSETS, defs
-    from commercepulse.raw.live import ingest_live
+    from commercepulse.settings import get_settings
 
     wh = resources["warehouse"]
-    day = "2025-01-12"  # D-3 for the data pack's ingestion day 2025-01-15
-    before = {t: wh.table(t) for t in ("kpi_daily_revenue", "fact_payments")}
+    day = "2025-01-12"  # D-3 for the ingestion day D = 2025-01-16
+    before = {t: wh.table(t) for t in ("kpi_daily_revenue", "fact_payments", "fact_orders")}
     payment = {"event_id": "late-pay-1", "event_type": "payment_succeeded", "event_time": f"{day}T12:00:00Z",
-               "vendor": "vendor_b", "ingested_at": "2025-01-15T13:00:00Z",
+               "vendor": "vendor_b", "ingested_at": "2025-01-16T13:00:00Z",
                "payload": {"order_id": "ORD-250112-00001", "paid_at": f"{day}T12:00:00Z", "payment_status": "SUCCESS",
                            "amountPaid": 12345, "currencyCode": "NGN", "channel": "card", "transaction_id": "lateref"}}
-    folder = tmp_path / "late"
-    folder.mkdir()
+    folder = tmp_path / "data" / "live_events" / "2025-01-16"
+    folder.mkdir(parents=True)
     (folder / "events.jsonl").write_text(json.dumps(payment) + "\n")
-    stats = ingest_live(resources["mongo"].db(), [folder / "events.jsonl"])
-    requests = reconcile_requests(sorted(stats.business_days), "test")
-    assert [(r.partition_key, r.tags.get(RANGE_START)) for r in requests] == [(day, None)]
-    # the sensor itself turns an events_raw materialization into the same request
+    shutil.copy(settings.data_dir / "fx_rates_2023.csv", tmp_path / "data")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
     dg.materialize(ALL_ASSETS, selection=["events_raw"], resources=resources, instance=instance,
-                   partition_key="2025-01-15", run_config=QUIET)
+                   partition_key="2025-01-16", run_config=QUIET)
     sensor = defs.get_sensor_def("reconcile_after_events_raw")
-    context = dg.build_sensor_context(instance=instance, definitions=defs)
-    result = sensor(context)
-    assert result == [] or all(r.partition_key == "2025-01-15" or r.tags for r in result)
+    requests = list(sensor(dg.build_sensor_context(instance=instance, definitions=defs)))
+    assert [(r.partition_key, r.tags.get(RANGE_START)) for r in requests] == [(day, None)]
+    assert reconcile_requests(["2025-01-10", "2025-01-11", "2025-01-13"], "k")[0].tags == {
+        RANGE_START: "2025-01-10", RANGE_END: "2025-01-11"}
     dg.materialize(ALL_ASSETS, selection=PARTITIONED_WAREHOUSE, resources=resources, instance=instance,
-                   partition_key=day, run_config=QUIET)
+                   partition_key=requests[0].partition_key, run_config=QUIET)
     dg.materialize(ALL_ASSETS, selection=["kpi_daily_revenue"], resources=resources, instance=instance,
                    run_config=QUIET)
     after = wh.table("kpi_daily_revenue").set_index("date")
     old = before["kpi_daily_revenue"].set_index("date")
     assert after.loc[day, "gross_revenue_ngn"] == pytest.approx(old.loc[day, "gross_revenue_ngn"] + 12345)
     assert after.drop(index=day).equals(old.drop(index=day))
-    assert len(wh.table("fact_payments")) == len(before["fact_payments"]) + 1
+    payments = wh.table("fact_payments")
+    assert len(payments) == len(before["fact_payments"]) + 1
+    assert payments.set_index("event_id").loc["late-pay-1", "amount_ngn"] == 12345
 
 
 def test_definitions_load():

@@ -2,7 +2,9 @@
 
 Facts read staging for one business-day window [$start, $end). fact_orders recomputes, from
 all staging, every order the window touches and MERGEs it, guarded by event time: the result
-does not depend on the order in which windows (or events) arrive.
+does not depend on the order in which windows (or events) arrive. An order is identified by
+(vendor, order_id): vendors draw order ids independently and do collide (the data pack's live
+day has 28 ids created by two vendors).
 """
 from __future__ import annotations
 
@@ -36,49 +38,49 @@ SELECT event_id, history_index, event_date, status_time, vendor, order_id, statu
 FROM stg_shipments WHERE {WINDOW}""")
 
 _TOUCHED = " UNION ".join(
-    f"SELECT order_id FROM {t} WHERE {WINDOW} AND order_id IS NOT NULL"
+    f"SELECT vendor, order_id FROM {t} WHERE {WINDOW} AND order_id IS NOT NULL"
     for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates"))
 
 ORDER_STATE = f"""
 WITH touched AS ({_TOUCHED}),
-o AS (SELECT * FROM stg_orders WHERE order_id IN (SELECT order_id FROM touched)
-      QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY order_time DESC, event_id DESC) = 1),
-pay AS (SELECT order_id, min(paid_time) FILTER (WHERE status = 'SUCCESS') AS first_paid_time,
+o AS (SELECT * FROM stg_orders WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched)
+      QUALIFY row_number() OVER (PARTITION BY vendor, order_id ORDER BY order_time DESC, event_id DESC) = 1),
+pay AS (SELECT vendor, order_id, min(paid_time) FILTER (WHERE status = 'SUCCESS') AS first_paid_time,
                coalesce(sum(amount_ngn) FILTER (WHERE status = 'SUCCESS'), 0) AS paid_ngn
-        FROM stg_payments WHERE duplicate_of IS NULL AND order_id IN (SELECT order_id FROM touched)
-        GROUP BY order_id),
-ref AS (SELECT order_id, sum(amount_ngn) AS refunded_ngn, count(*) AS refund_count, bool_or(lists_items) AS lists
-        FROM stg_refunds WHERE order_id IN (SELECT order_id FROM touched) GROUP BY order_id),
+        FROM stg_payments WHERE duplicate_of IS NULL AND (vendor, order_id) IN (SELECT vendor, order_id FROM touched)
+        GROUP BY vendor, order_id),
+ref AS (SELECT vendor, order_id, sum(amount_ngn) AS refunded_ngn, count(*) AS refund_count, bool_or(lists_items) AS lists
+        FROM stg_refunds WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched) GROUP BY vendor, order_id),
 ev AS (
   SELECT order_id, vendor, order_time AS t, event_id, 'CREATED' AS st, 1 AS rk FROM stg_orders
-  WHERE order_id IN (SELECT order_id FROM touched)
+  WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched)
   UNION ALL SELECT order_id, vendor, paid_time, event_id,
          CASE WHEN status = 'SUCCESS' THEN 'PAID' ELSE 'PAYMENT_FAILED' END, 2 FROM stg_payments
-  WHERE order_id IN (SELECT order_id FROM touched)
+  WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched)
   UNION ALL SELECT order_id, vendor, status_time, event_id, 'SHIPMENT_' || coalesce(status, 'UNKNOWN'), 3
-  FROM stg_shipments WHERE order_id IN (SELECT order_id FROM touched)
+  FROM stg_shipments WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched)
   UNION ALL SELECT order_id, vendor, refund_time, event_id, 'REFUNDED', 4 FROM stg_refunds
-  WHERE order_id IN (SELECT order_id FROM touched)
+  WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched)
   UNION ALL SELECT order_id, vendor, update_time, event_id, NULL, 0 FROM stg_order_updates
-  WHERE order_id IN (SELECT order_id FROM touched)),
-st AS (SELECT order_id, st FROM ev WHERE st IS NOT NULL
-       QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY t DESC, rk DESC, event_id DESC) = 1),
-agg AS (SELECT order_id, min(vendor) AS any_vendor, max(t) AS last_event_time,
-               string_agg(DISTINCT event_id, ',' ORDER BY event_id) AS event_ids FROM ev GROUP BY order_id)
-SELECT agg.order_id, coalesce(o.vendor, agg.any_vendor) AS vendor, o.customer_key, o.order_time,
+  WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched)),
+st AS (SELECT vendor, order_id, st FROM ev WHERE st IS NOT NULL
+       QUALIFY row_number() OVER (PARTITION BY vendor, order_id ORDER BY t DESC, rk DESC, event_id DESC) = 1),
+agg AS (SELECT vendor, order_id, max(t) AS last_event_time,
+               string_agg(DISTINCT event_id, ',' ORDER BY event_id) AS event_ids FROM ev GROUP BY vendor, order_id)
+SELECT agg.order_id, agg.vendor, o.customer_key, o.order_time,
        CAST(o.order_time AS DATE) AS order_date, o.currency, o.total, o.total_ngn, o.item_count, st.st AS status,
        pay.first_paid_time, coalesce(pay.paid_ngn, 0) AS paid_ngn, coalesce(ref.refunded_ngn, 0) AS refunded_ngn,
        coalesce(ref.refund_count, 0) AS refund_count,
        coalesce(ref.lists OR ref.refunded_ngn < pay.paid_ngn, false) AS has_partial_refund,
        agg.last_event_time, agg.event_ids, $run_id AS run_id
-FROM agg LEFT JOIN o USING (order_id) LEFT JOIN pay USING (order_id) LEFT JOIN ref USING (order_id)
-LEFT JOIN st USING (order_id)"""
+FROM agg LEFT JOIN o USING (vendor, order_id) LEFT JOIN pay USING (vendor, order_id)
+LEFT JOIN ref USING (vendor, order_id) LEFT JOIN st USING (vendor, order_id)"""
 
 _ORDER_COLS = FACTS["fact_orders"].names
 FACT_ORDERS = [f"""
-MERGE INTO fact_orders AS t USING ({ORDER_STATE}) AS s ON t.order_id = s.order_id
+MERGE INTO fact_orders AS t USING ({ORDER_STATE}) AS s ON t.vendor = s.vendor AND t.order_id = s.order_id
 WHEN MATCHED AND s.last_event_time >= t.last_event_time THEN UPDATE SET
-  {", ".join(f"{c} = s.{c}" for c in _ORDER_COLS if c != "order_id")}
+  {", ".join(f"{c} = s.{c}" for c in _ORDER_COLS if c not in ("vendor", "order_id"))}
 WHEN NOT MATCHED THEN INSERT ({", ".join(_ORDER_COLS)}) VALUES ({", ".join(f"s.{c}" for c in _ORDER_COLS)})"""]
 
 FACT_ORDER_DAILY = _replace("fact_order_daily", f"""
@@ -169,8 +171,8 @@ FROM paid LEFT JOIN kpi_daily_revenue k USING (date)"""]
 KPI_TOP_PRODUCTS = ["DELETE FROM kpi_top_products", """
 INSERT INTO kpi_top_products BY NAME
 WITH o AS (SELECT event_id FROM stg_orders
-           WHERE order_id IN (SELECT order_id FROM fact_orders WHERE first_paid_time IS NOT NULL)
-           QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY order_time DESC, event_id DESC) = 1),
+           WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM fact_orders WHERE first_paid_time IS NOT NULL)
+           QUALIFY row_number() OVER (PARTITION BY vendor, order_id ORDER BY order_time DESC, event_id DESC) = 1),
 s AS (SELECT sku, sum(qty) AS units, sum(qty * unit_price_ngn) AS revenue FROM stg_order_items
       WHERE event_id IN (SELECT event_id FROM o) AND sku IS NOT NULL GROUP BY sku)
 SELECT row_number() OVER (ORDER BY revenue DESC, sku) AS rank, sku, units, round(revenue, 2) AS revenue_ngn FROM s"""]

@@ -102,14 +102,14 @@ AUDIT = (C("event_ids", "STRING", "comma-separated raw event ids this row came f
          C("run_id", "STRING", "Dagster run that wrote the row", False))
 
 FACTS: dict[str, Table] = {t.name: t for t in (
-    Table("fact_orders", "one row per order, current state (latest by event time wins)", (
-        C("order_id", "STRING", nullable=False), C("vendor", "STRING"), C("customer_key", "STRING"),
+    Table("fact_orders", "one row per order (vendor, order_id), current state (latest by event time wins)", (
+        C("order_id", "STRING", nullable=False), C("vendor", "STRING", nullable=False), C("customer_key", "STRING"),
         C("order_time", "TIMESTAMP"), C("order_date", "DATE"), C("currency", "STRING"), C("total", "FLOAT64"),
         C("total_ngn", "FLOAT64"), C("item_count", "INT64"), C("status", "STRING", "state of the latest event"),
         C("first_paid_time", "TIMESTAMP"), C("paid_ngn", "FLOAT64", "sum of successful payments"),
         C("refunded_ngn", "FLOAT64"), C("refund_count", "INT64"), C("has_partial_refund", "BOOL"),
         C("last_event_time", "TIMESTAMP", nullable=False), *AUDIT,
-    ), key=("order_id",), partition_col=None, cluster=("vendor", "order_id")),
+    ), key=("vendor", "order_id"), partition_col=None, cluster=("vendor", "order_id")),
     Table("fact_payments", "payment attempts, one per event (re-sent duplicates once)", (
         C("event_id", "STRING", nullable=False), C("event_date", "DATE", nullable=False),
         C("paid_date", "DATE", nullable=False), C("paid_time", "TIMESTAMP", nullable=False),
