@@ -139,15 +139,25 @@ for _shape in SHAPES:
     SHAPES_BY_KIND.setdefault(_shape.kind, {})[_shape.vendor] = _shape
 
 _MISSING = object()
+_SPLIT: dict[str, tuple[str, ...]] = {}
+
+
+def _parts(path: str) -> tuple[str, ...]:
+    parts = _SPLIT.get(path)
+    if parts is None:
+        parts = _SPLIT[path] = tuple(path.split("."))
+    return parts
 
 
 def get_path(record: Any, path: str) -> Any:
     """`a.b` lookup; a missing key (or a non-object on the way) is `_MISSING`."""
     value = record
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
+    for part in _parts(path):
+        if value.__class__ is not dict:
             return _MISSING
-        value = value[part]
+        value = value.get(part, _MISSING)
+        if value is _MISSING:
+            return _MISSING
     return value
 
 
@@ -158,6 +168,46 @@ def resolve(record: Any, paths: Paths) -> Any:
         if value is not _MISSING:
             return value
     return None
+
+
+def resolve_column(records: list, paths: Paths) -> list:
+    """`resolve` over a whole column; single-key paths take a fast dict.get route."""
+    if all(len(_parts(p)) == 1 for p in paths) and all(r.__class__ is dict for r in records):
+        if len(paths) == 1:
+            key = paths[0]
+            return [r.get(key) for r in records]
+        out = []
+        for r in records:
+            for key in paths:
+                if key in r:
+                    out.append(r[key])
+                    break
+            else:
+                out.append(None)
+        return out
+    if len(paths) == 1 and len(_parts(paths[0])) == 2:  # "a.b": one nested lookup
+        outer, inner = _parts(paths[0])
+        return [v.get(inner) if (v := r.get(outer) if r.__class__ is dict else None).__class__ is dict else None
+                for r in records]
+    return [resolve(r, paths) for r in records]
+
+
+def present_column(records: list, paths: Paths) -> list[bool]:
+    """`present` over a column (fast route for single-key paths)."""
+    if all(len(_parts(p)) == 1 for p in paths):
+        return [r.__class__ is dict and any(k in r for k in paths) for r in records]
+    return [present(r, paths) for r in records]
+
+
+def fits_column(shape: Shape, records: list) -> list[bool]:
+    """`fits` over a column: every required field present, and one of `any_of` if set."""
+    ok = [r.__class__ is dict for r in records]
+    for name in shape.required:
+        ok = [a and b for a, b in zip(ok, present_column(records, shape.fields[name]))]
+    if shape.any_of:
+        alternatives = [present_column(records, shape.fields[name]) for name in shape.any_of]
+        ok = [a and any(alts) for a, *alts in zip(ok, *alternatives)]
+    return ok
 
 
 def present(record: Any, paths: Paths) -> bool:

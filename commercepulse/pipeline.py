@@ -9,7 +9,7 @@ from typing import Callable
 
 import dagster as dg
 
-from commercepulse.automation import RANGE_END, RANGE_START
+from commercepulse.automation import RANGE_END, RANGE_START, contiguous_ranges
 from commercepulse.environment import build_resources
 from commercepulse.partitions import DAILY, utc_midnight
 from commercepulse.settings import Settings
@@ -91,9 +91,8 @@ def run_all(settings: Settings, say: Callable[[str], None] = print,
     business = days_with_events(db, utc_midnight(date(1970, 1, 1)), utc_midnight(date.today() + timedelta(days=2)))
     valid = set(DAILY.get_partition_keys())
     business = [d for d in business if d in valid]
-    if business:
-        step(f"stage and model business days {business[0]}..{business[-1]}", PARTITIONED_WAREHOUSE,
-             _range_tags(business[0], business[-1]))
+    for first, last in contiguous_ranges(business):  # one single-run backfill per span with data
+        step(f"stage and model business days {first}..{last}", PARTITIONED_WAREHOUSE, _range_tags(first, last))
     step("dims and KPIs", WHOLE)
     return {"timings": timings, "warehouse": str(settings.warehouse_path), "business_days": len(business),
             "live_days": days}

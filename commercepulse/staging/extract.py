@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
+from bson.codec_options import CodecOptions
 from pymongo.database import Database
 
 from commercepulse.mongo.indexes import RAW
@@ -17,12 +19,21 @@ def window_filter(start: datetime, end: datetime) -> dict:
     return {"event_time": {"$gte": start, "$lt": end}}
 
 
+NAIVE_UTC = CodecOptions(tz_aware=False)  # BSON dates are UTC; naive ones convert to numpy in C
+
+
 def extract_window(db: Database, start: datetime, end: datetime) -> pd.DataFrame:
     """Raw events with start <= event_time < end (index `event_time`, projected)."""
-    cursor = db[RAW].find(window_filter(start, end), PROJECTION, batch_size=10_000).hint("event_time")
-    rows = [(d["event_id"], d["event_type"], d["event_time"], d.get("vendor"), d.get("payload"),
-             d["ingested_at"], d.get("source", {}).get("kind")) for d in cursor]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    collection = db[RAW].with_options(codec_options=NAIVE_UTC)
+    docs = list(collection.find(window_filter(start, end), PROJECTION, batch_size=10_000).hint("event_time"))
+    times = lambda key: pd.Series(np.array([d[key] for d in docs], dtype="datetime64[ms]"),  # noqa: E731
+                                  dtype="datetime64[ns]").dt.tz_localize("UTC")
+    return pd.DataFrame({
+        "event_id": [d["event_id"] for d in docs], "event_type": [d["event_type"] for d in docs],
+        "event_time": times("event_time"), "vendor": [d.get("vendor") for d in docs],
+        "payload": [d.get("payload") for d in docs], "ingested_at": times("ingested_at"),
+        "source_kind": [d["source"]["kind"] for d in docs],
+    }, columns=COLUMNS)
 
 
 def event_counts_by_day(db: Database, start: datetime, end: datetime) -> dict[str, int]:

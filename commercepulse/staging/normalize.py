@@ -14,7 +14,9 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from commercepulse.mapping import EVENT_KINDS, TIME_FIELD, Shape, match_shape, resolve, unknown_keys
+from commercepulse.mapping import (
+    EVENT_KINDS, SHAPES_BY_KIND, TIME_FIELD, Shape, match_shape, resolve_column, unknown_keys,
+)
 from commercepulse.staging.fx import convert
 from commercepulse.timeparse import parse_times
 
@@ -30,15 +32,23 @@ def _json(value: Any) -> str | None:
 
 
 def _text(values: list) -> pd.Series:
-    return pd.Series([None if v is None else str(v) for v in values], dtype="string")
+    return pd.Series(values, dtype="object").astype("string")
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        return values.dt.tz_localize("UTC")
+    return pd.to_datetime(values, utc=True, cache=False)
 
 
 def _envelope(events: pd.DataFrame, late_hours: float) -> pd.DataFrame:
     env = pd.DataFrame({
         "event_id": events["event_id"].astype("string"),
         "vendor": events["vendor"].astype("string"),
-        "event_time": pd.to_datetime(events["event_time"], utc=True),
-        "ingested_at": pd.to_datetime(events["ingested_at"], utc=True),
+        "event_time": _utc(events["event_time"]),
+        "ingested_at": _utc(events["ingested_at"]),
         "source_kind": events["source_kind"].astype("string"),
     })
     env["event_date"] = env["event_time"].dt.tz_convert(None).dt.normalize().astype("datetime64[ns]")
@@ -49,7 +59,7 @@ def _envelope(events: pd.DataFrame, late_hours: float) -> pd.DataFrame:
 
 
 def _fields(shape: Shape, payloads: list) -> dict[str, list]:
-    return {name: [resolve(p, paths) for p in payloads] for name, paths in shape.fields.items()}
+    return {name: resolve_column(payloads, paths) for name, paths in shape.fields.items()}
 
 
 def normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float = 24.0) -> dict[str, pd.DataFrame]:
@@ -58,26 +68,42 @@ def normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float = 24.
     env = _envelope(events, late_hours)
     payloads = events["payload"].tolist()
     kinds = events["event_type"].map(EVENT_KINDS)
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    unmapped: list[tuple[int, str]] = []
-    for i, (kind, vendor, payload) in enumerate(zip(kinds, env["vendor"], payloads)):
-        if not isinstance(kind, str):
-            unmapped.append((i, f"unknown event_type {events.at[i, 'event_type']!r}"))
-            continue
-        shape = match_shape(kind, payload, vendor if isinstance(vendor, str) else None)
-        if shape is None:
-            unmapped.append((i, f"no {kind} shape fits the payload"))
-        else:
-            groups[(kind, shape.vendor)].append(i)
-
     parts: dict[str, list[pd.DataFrame]] = defaultdict(list)
-    for (kind, vendor), rows in groups.items():
-        shape = next(s for s in _shapes(kind) if s.vendor == vendor)
-        raw = _fields(shape, [payloads[i] for i in rows])
+    unmapped: list[tuple[int, str]] = []
+
+    def emit(kind: str, shape: Shape, rows: list[int], raw: dict[str, list]) -> None:
         base = env.iloc[rows].reset_index(drop=True)
-        base["vendor"] = pd.array([vendor] * len(rows), dtype="string")
+        base["vendor"] = pd.array([shape.vendor] * len(rows), dtype="string")
         base["order_id"] = _text(raw["order_id"])
         BUILDERS[kind](base, raw, shape, parts, rates)
+
+    keys = pd.DataFrame({"kind": kinds, "vendor": events["vendor"]})
+    for (kind, vendor), positions in keys.groupby(["kind", "vendor"], dropna=False, sort=True).indices.items():
+        rows = positions.tolist()
+        if not isinstance(kind, str):
+            unmapped.extend((i, f"unknown event_type {events.at[i, 'event_type']!r}") for i in rows)
+            continue
+        leftovers = rows
+        shape = SHAPES_BY_KIND[kind].get(vendor) if isinstance(vendor, str) else None
+        if shape is not None:  # the envelope's vendor, for the whole group in one pass
+            raw = _fields(shape, [payloads[i] for i in rows])
+            ok = _fitting(shape, raw)
+            if all(ok):
+                emit(kind, shape, rows, raw)
+                continue
+            emit(kind, shape, [i for i, k in zip(rows, ok) if k],
+                 {name: [v for v, k in zip(values, ok) if k] for name, values in raw.items()})
+            leftovers = [i for i, k in zip(rows, ok) if not k]
+        by_shape: dict[str, list[int]] = defaultdict(list)
+        for i in leftovers:  # rare: drifted vendor field, or an unknown vendor
+            match = match_shape(kind, payloads[i])
+            if match is None or not all(_fitting(match, _fields(match, [payloads[i]]))):
+                unmapped.append((i, f"no {kind} shape fits the payload"))
+            else:
+                by_shape[match.vendor].append(i)
+        for matched, idx in by_shape.items():
+            shape = SHAPES_BY_KIND[kind][matched]
+            emit(kind, shape, idx, _fields(shape, [payloads[i] for i in idx]))
 
     frames = {name: _concat(parts.get(name, []), name) for name in FRAMES if name != "stg_unmapped"}
     # Rows whose own time cannot be parsed are unmapped, not silently dated.
@@ -99,9 +125,25 @@ def normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float = 24.
     return frames
 
 
+def _fitting(shape: Shape, raw: dict[str, list]) -> list[bool]:
+    """Rows whose required fields (and one of `any_of`) resolved to a value."""
+    ok = [True] * len(raw["order_id"])
+    for name in shape.required:
+        ok = [a and v is not None for a, v in zip(ok, raw[name])]
+    if shape.any_of:
+        alternatives = [raw[name] for name in shape.any_of]
+        ok = [a and any(v is not None for v in alts) for a, *alts in zip(ok, *alternatives)]
+    return ok
+
+
 def _shapes(kind: str):
-    from commercepulse.mapping import SHAPES_BY_KIND
     return SHAPES_BY_KIND[kind].values()
+
+
+def _positions(counts: np.ndarray) -> np.ndarray:
+    """0-based position of each exploded element within its parent row."""
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(int(counts.sum())) - starts
 
 
 def _money(frame: pd.DataFrame, amount: list, currency: list, when: pd.Series, rates: pd.DataFrame,
@@ -130,13 +172,12 @@ def _build_orders(base, raw, shape, parts, rates) -> None:
     parts["stg_orders"].append(frame)
     counts = frame["item_count"].to_numpy()
     flat = [item for row in items for item in row]
-    fields = {name: [resolve(item, paths) if isinstance(item, dict) else None for item in flat]
-              for name, paths in shape.item_fields.items()}
+    flat = [item if isinstance(item, dict) else {} for item in flat]
+    fields = {name: resolve_column(flat, paths) for name, paths in shape.item_fields.items()}
     lines = frame.loc[np.repeat(frame.index.to_numpy(), counts),
                       ["event_id", "vendor", "order_id", "event_time", "order_time", "event_date", "ingested_at",
                        "is_late", "source_kind"]].reset_index(drop=True)
-    lines["line_no"] = pd.Series(np.concatenate([np.arange(1, c + 1) for c in counts]) if len(counts) else [],
-                                 dtype="int64")
+    lines["line_no"] = pd.Series(_positions(counts) + 1, dtype="int64")
     lines["sku"] = _text(fields["sku"])
     lines["qty"] = pd.to_numeric(pd.Series(fields["qty"], dtype=object), errors="coerce").astype("float64")
     lines["unit_price_ngn"] = pd.to_numeric(pd.Series(fields["unit_price"], dtype=object),
@@ -168,13 +209,21 @@ def _build_refunds(base, raw, shape, parts, rates) -> None:
 
 def _build_shipments(base, raw, shape, parts, rates) -> None:
     histories = [h if isinstance(h, list) and h else None for h in raw["history"]]
+    if not any(histories):  # live events: one status each, no explosion needed
+        frame = base
+        frame["history_index"] = pd.Series(np.zeros(len(frame), dtype="int64"))
+        frame["status"] = _text(raw["status"]).str.strip().str.upper()
+        frame["status_time"] = parse_times(raw["status_time"])
+        frame["tracking"] = _text(raw["tracking"])
+        frame["carrier"] = _text(raw["carrier"])
+        parts["stg_shipments"].append(frame)
+        return
     entries = [h if h is not None else [{"status": s, "time": t}]
                for h, s, t in zip(histories, raw["status"], raw["status_time"])]
     counts = np.array([len(e) for e in entries], dtype="int64")
     frame = base.loc[np.repeat(base.index.to_numpy(), counts)].reset_index(drop=True)
     flat = [entry if isinstance(entry, dict) else {} for row in entries for entry in row]
-    frame["history_index"] = pd.Series(np.concatenate([np.arange(c) for c in counts]) if len(counts) else [],
-                                       dtype="int64")
+    frame["history_index"] = pd.Series(_positions(counts), dtype="int64")
     frame["status"] = _text([e.get("status") for e in flat]).str.strip().str.upper()
     frame["status_time"] = parse_times([e.get("time") for e in flat])
     frame["tracking"] = _text(np.repeat(np.array(raw["tracking"], dtype=object), counts).tolist())

@@ -14,7 +14,9 @@ def conform(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     for col in table.columns:
         dtype = PANDAS_DTYPES[col.type]
         values = frame[col.name] if col.name in frame else pd.Series(pd.NA, index=frame.index, dtype="object")
-        if col.type == "TIMESTAMP":
+        if str(values.dtype) == dtype:
+            out[col.name] = values
+        elif col.type == "TIMESTAMP":
             out[col.name] = pd.to_datetime(values, utc=True).astype(dtype)
         elif col.type == "DATE":
             out[col.name] = pd.to_datetime(values).astype(dtype)
