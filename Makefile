@@ -29,7 +29,8 @@ ui: $(STAMP)
 	$(BIN)/dagster dev -w workspace.yaml
 
 bench: $(STAMP)
-	$(BIN)/python -m commercepulse_bench.ingest
+	$(BIN)/python -m benchmarks.bench_ingest
+	$(BIN)/python -m benchmarks.bench_staging
 
 stop-mongo: $(STAMP)
 	$(BIN)/commercepulse mongo stop
