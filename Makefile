@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export COMMERCEPULSE_HOME ?= $(CURDIR)/.commercepulse
 export DAGSTER_HOME ?= $(COMMERCEPULSE_HOME)/dagster
 
-.PHONY: install run test ui bench clean stop-mongo
+.PHONY: install run test ui bench bench-year clean stop-mongo
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PY=/path/to/python3.11)"; exit 1; }
@@ -31,6 +31,10 @@ ui: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_ingest
 	$(BIN)/python -m benchmarks.bench_staging
+
+bench-year: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_backfill 30
+	$(BIN)/python -m benchmarks.bench_backfill 365
 
 stop-mongo: $(STAMP)
 	$(BIN)/commercepulse mongo stop

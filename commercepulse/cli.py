@@ -145,16 +145,35 @@ def generate_bootstrap_cmd(
 def run_cmd() -> None:
     """Run everything on DATA_DIR (demo data generated when empty) and print a KPI summary."""
     from commercepulse.mongo.server import MongodNotFoundError, MongodStartError
-    from commercepulse.pipeline import run_all
+    from commercepulse.pipeline import StepFailedError, run_all
+    from commercepulse.staging.fx import FxRatesMissingError
     from commercepulse.summary import print_summary
 
     settings = get_settings()
     out = Console()
     try:
         result = run_all(settings, say=lambda line: out.print(line))
-    except (MongodNotFoundError, MongodStartError) as exc:
+    except (MongodNotFoundError, MongodStartError, FxRatesMissingError) as exc:
         fail(str(exc))
+    except StepFailedError as exc:
+        fail(str(exc), code=1)
     print_summary(settings, result, out)
+
+
+@app.command("report")
+def report_cmd(day: Annotated[str, typer.Option("--date", help="the day to report, YYYY-MM-DD")]) -> None:
+    """Write REPORTS_DIR/DAY/ (quality.json, report.html, charts) from the current warehouse."""
+    from commercepulse.environment import build_resources
+    from commercepulse.reports.writer import write_day_report
+
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        fail(f"--date must be YYYY-MM-DD, got {day!r}")
+    settings = get_settings()
+    resources = build_resources(settings)
+    folder = write_day_report(_db(), resources["warehouse"], when, settings)
+    typer.echo(str(folder / "report.html"))
 
 
 @mongo_app.command("start")

@@ -14,7 +14,7 @@ def print_summary(settings: Settings, result: dict, out: Console) -> None:
         SELECT count(*) AS days, round(sum(gross_revenue_ngn), 2) AS gross, round(sum(refunds_ngn), 2) AS refunds,
                round(sum(net_revenue_ngn), 2) AS net FROM kpi_daily_revenue""").iloc[0]
     vendors = warehouse.query("""
-        SELECT vendor, sum(attempts) AS attempts, sum(successes) AS successes,
+        SELECT vendor, CAST(sum(attempts) AS BIGINT) AS attempts, CAST(sum(successes) AS BIGINT) AS successes,
                round(sum(successes) / sum(attempts), 4) AS success_rate
         FROM kpi_vendor_payment_success GROUP BY vendor ORDER BY vendor""")
     late = warehouse.query("SELECT * FROM kpi_late_arrivals ORDER BY ingestion_date")
@@ -32,6 +32,14 @@ def print_summary(settings: Settings, result: dict, out: Console) -> None:
                           f"{row.duplicate_rate:.2%}")
         out.print(table)
     out.print("Top products: " + ", ".join(f"{r.rank}. {r.sku} ({r.revenue_ngn:,.0f} NGN)" for r in top.itertuples()))
+    failed = result.get("failed_checks", [])
+    out.print(f"Checks: {len(failed)} failing evaluation(s)" + (":" if failed else ""))
+    for line in failed[:20]:
+        out.print(f"  - {line}")
     out.print(f"\nWarehouse (DuckDB): [bold]{result['warehouse']}[/]")
+    if result.get("report_days"):
+        last = result["report_days"][-1]
+        out.print(f"Reports ({len(result['report_days'])} days): [bold]{result['reports_dir']}[/] "
+                  f"(latest: {result['reports_dir']}/{last}/report.html)")
     out.print(f"Stage timings (s): {result['timings']}")
     out.print("Open the Dagster UI with `make ui` to browse assets, partitions and runs.")

@@ -26,17 +26,15 @@ TABLES = ["fact_orders", "fact_payments", "fact_refunds", "fact_shipments", "fac
 
 
 @pytest.fixture
-def built(env, datapack, monkeypatch):
-    monkeypatch.setenv("DATA_DIR", str(datapack))
-    from commercepulse.settings import get_settings
-    get_settings.cache_clear()
-    settings = get_settings()
-    instance = dg.DagsterInstance.ephemeral()
-    result = run_all(settings, say=lambda _: None, instance=instance)
-    yield settings, instance, build_resources(settings), result
-    resources = build_resources(settings)
-    db = resources["mongo"].db()
-    db.client.drop_database(db.name)
+def built(datapack_env):
+    settings, result = datapack_env
+    yield settings, dg.DagsterInstance.ephemeral(), build_resources(settings), result
+
+
+@pytest.fixture
+def built_copy(datapack_copy):
+    settings, result = datapack_copy
+    yield settings, dg.DagsterInstance.ephemeral(), build_resources(settings), result
 
 
 def test_kpis_equal_independent_figures(built, datapack):
@@ -85,8 +83,8 @@ def test_kpis_equal_independent_figures(built, datapack):
     assert refund_rate["refunded_orders"].sum() <= refund_rate["paid_orders"].sum()
 
 
-def test_rematerialize_and_backfill_leave_tables_identical(built):
-    settings, instance, resources, result = built
+def test_rematerialize_and_backfill_leave_tables_identical(built_copy):
+    settings, instance, resources, result = built_copy
     from commercepulse.definitions import ALL_ASSETS
     before = {t: checksum(resources["warehouse"], t) for t in TABLES}
     first, last = "2023-01-01", "2025-01-15"
@@ -121,8 +119,8 @@ def test_fact_orders_independent_of_arrival_order(env, datapack, tmp_path, monke
     assert outcomes[0] == outcomes[1] == outcomes[2]
 
 
-def test_late_payment_reconciles_exactly_its_day(built, tmp_path, monkeypatch):
-    settings, instance, resources, _ = built
+def test_late_payment_reconciles_exactly_its_day(built_copy, tmp_path, monkeypatch):
+    settings, instance, resources, _ = built_copy
     from commercepulse.definitions import ALL_ASSETS, defs
     from commercepulse.settings import get_settings
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import dagster as dg
 from dagster_pandas.constraints import ConstraintViolationException
 
+from commercepulse.checks import rules
 from commercepulse.mongo.resource import MongoResource
 from commercepulse.partitions import DAILY, SINGLE_RUN, utc_midnight, window_days
 from commercepulse.settings import get_settings
@@ -74,12 +75,19 @@ def _stage_chunk(mongo_db, write, day, end, rates, late_hours, rows, per_vendor,
         log.info(f"{day}..{end - timedelta(days=1)}: {len(events)} raw events -> " + ", ".join(f"{k}={len(v)}" for k, v in frames.items()))
 
 
+COMPLETENESS = [dg.AssetCheckSpec("completeness", asset=name, blocking=True,
+                                  description="raw events in the window = staged events + unmapped")
+                for name in FRAMES]
+
+
 @dg.multi_asset(specs=SPECS, partitions_def=DAILY, backfill_policy=SINGLE_RUN, can_subset=False,
-                name="staging")
+                name="staging", check_specs=COMPLETENESS)
 def staging(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: DuckDBWarehouse):
     """Every raw event of the business-day window lands in exactly one frame or in stg_unmapped."""
     start, end = window_days(context)
-    result = stage_window(mongo.db(), warehouse, start, end, context.log)
+    db = mongo.db()
+    result = stage_window(db, warehouse, start, end, context.log)
+    outcome = rules.completeness(*rules.completeness_counts(db, warehouse, start, end))
     for name in FRAMES:
         yield dg.MaterializeResult(asset_key=name, metadata={
             "dagster/row_count": result["rows"].get(name, 0),
@@ -87,3 +95,5 @@ def staging(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: 
             "raw_events_in_window": result["raw_events"],
             **{f"seconds_{k}": v for k, v in result["timing"].items()},
         })
+    for name in FRAMES:
+        yield outcome.result(asset_key=name)

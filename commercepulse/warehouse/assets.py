@@ -1,5 +1,7 @@
 """Warehouse assets: partitioned facts and dims (by business day), KPI tables, the late-data KPI."""
 
+from datetime import datetime, timezone
+
 import dagster as dg
 
 from commercepulse.mongo.resource import MongoResource
@@ -60,7 +62,8 @@ def whole_asset(name: str, statements: list[str], deps: list[str], group: str) -
     @dg.asset(name=name, group_name=group, kinds={"duckdb"}, deps=deps, automation_condition=REFRESH,
               description=ALL_TABLES[name].description, metadata=_schema(name))
     def _asset(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
-        warehouse.execute([(sql, {}) for sql in statements])
+        params = {"run_id": context.run.run_id, "reported_at": datetime.now(timezone.utc)}
+        warehouse.execute([(sql, params) for sql in statements])
         return dg.MaterializeResult(metadata=table_metadata(name, warehouse))
     return _asset
 

@@ -1,6 +1,7 @@
 """The embedded DuckDB warehouse (default): DDL from the table specs, parameterised SQL."""
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ import pandas as pd
 from commercepulse.warehouse.tables import ALL_TABLES, Table
 
 _INITIALISED: set[str] = set()
+_SESSIONS = threading.local()  # path -> the connection of an open `session()` in this thread
 
 DUCKDB_TYPES = {"STRING": "VARCHAR", "INT64": "BIGINT", "FLOAT64": "DOUBLE", "BOOL": "BOOLEAN",
                 "TIMESTAMP": "TIMESTAMPTZ", "DATE": "DATE"}
@@ -32,7 +34,32 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     path: str
 
     @contextmanager
+    def session(self) -> Iterator[None]:
+        """Hold one connection for every call inside the block (many small queries)."""
+        open_now = getattr(_SESSIONS, "connections", None)
+        if open_now is None:
+            open_now = _SESSIONS.connections = {}
+        if self.path in open_now:
+            yield
+            return
+        with self._open() as con:
+            open_now[self.path] = con
+            try:
+                yield
+            finally:
+                del open_now[self.path]
+
+    @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        shared = getattr(_SESSIONS, "connections", {}).get(self.path)
+        if shared is not None:
+            yield shared
+            return
+        with self._open() as con:
+            yield con
+
+    @contextmanager
+    def _open(self) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         delay = 0.1
         for attempt in range(60):

@@ -143,6 +143,15 @@ SELECT date, round(coalesce(gross, 0), 2) AS gross_revenue_ngn, round(coalesce(r
        round(coalesce(gross, 0) - coalesce(refunds, 0), 2) AS net_revenue_ngn
 FROM g FULL OUTER JOIN r USING (date)"""]
 
+# Audit: record each day whose reported net revenue is new or changed since its last snapshot.
+REVENUE_SNAPSHOT = ["""
+INSERT INTO revenue_snapshots BY NAME
+WITH last AS (SELECT date, net_revenue_ngn FROM revenue_snapshots
+              QUALIFY row_number() OVER (PARTITION BY date ORDER BY reported_at DESC, run_id DESC) = 1)
+SELECT k.date, $run_id AS run_id, $reported_at AS reported_at, k.gross_revenue_ngn, k.refunds_ngn, k.net_revenue_ngn
+FROM kpi_daily_revenue k LEFT JOIN last USING (date)
+WHERE last.date IS NULL OR last.net_revenue_ngn IS DISTINCT FROM k.net_revenue_ngn"""]
+
 KPI_VENDOR_PAYMENT_SUCCESS = ["DELETE FROM kpi_vendor_payment_success", """
 INSERT INTO kpi_vendor_payment_success BY NAME
 SELECT paid_date AS date, vendor, count(*) AS attempts, count(*) FILTER (WHERE status = 'SUCCESS') AS successes,
@@ -178,7 +187,7 @@ s AS (SELECT sku, sum(qty) AS units, sum(qty * unit_price_ngn) AS revenue FROM s
 SELECT row_number() OVER (ORDER BY revenue DESC, sku) AS rank, sku, units, round(revenue, 2) AS revenue_ngn FROM s"""]
 
 KPI_STATEMENTS = {
-    "kpi_daily_revenue": KPI_DAILY_REVENUE, "kpi_vendor_payment_success": KPI_VENDOR_PAYMENT_SUCCESS,
+    "kpi_daily_revenue": KPI_DAILY_REVENUE + REVENUE_SNAPSHOT, "kpi_vendor_payment_success": KPI_VENDOR_PAYMENT_SUCCESS,
     "kpi_order_to_payment": KPI_ORDER_TO_PAYMENT, "kpi_refund_rate": KPI_REFUND_RATE,
     "kpi_top_products": KPI_TOP_PRODUCTS,
 }

@@ -179,4 +179,12 @@ KPIS: dict[str, Table] = {t.name: t for t in (
     ), key=("rank",)),
 )}
 
-ALL_TABLES: dict[str, Table] = {**STAGING, **FACTS, **KPIS}
+AUDIT_TABLES: dict[str, Table] = {t.name: t for t in (
+    Table("revenue_snapshots", "each day's net revenue as reported by each run that changed it", (
+        C("date", "DATE", nullable=False), C("run_id", "STRING", nullable=False),
+        C("reported_at", "TIMESTAMP", nullable=False), C("gross_revenue_ngn", "FLOAT64"),
+        C("refunds_ngn", "FLOAT64"), C("net_revenue_ngn", "FLOAT64"),
+    ), key=("date", "run_id")),
+)}
+
+ALL_TABLES: dict[str, Table] = {**STAGING, **FACTS, **KPIS, **AUDIT_TABLES}

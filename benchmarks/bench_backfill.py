@@ -1,0 +1,53 @@
+"""Single-run backfill over N generated days (~2,000 live events a day) from landed raw data
+to all KPIs and reports: wall time per stage and peak RSS (VmHWM of this process).
+
+Run as `python -m benchmarks.bench_backfill DAYS`; `make bench-year` runs 30 and 365 days in
+separate processes so their peak RSS can be compared (it must not grow with the window).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+from benchmarks.common import BENCH_HOME, uri
+
+START = date(2024, 1, 1)
+
+
+def vm_hwm_mb() -> int:
+    return int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM"))) // 1024
+
+
+def main(days: int) -> dict:
+    work = Path(tempfile.mkdtemp(prefix=f"cp-bench-year{days}-", dir=BENCH_HOME.parent))
+    os.environ.update(MONGO_URI=uri(), MONGO_DB=f"bench_year_{uuid.uuid4().hex[:6]}", DATA_DIR=str(work / "data"),
+                      COMMERCEPULSE_HOME=str(work / "home"), REPORTS_DIR=str(work / "reports"),
+                      DAGSTER_HOME=str(work / "dagster"))
+    from commercepulse.generate.writers import write_fx, write_live
+    from commercepulse.pipeline import run_all
+    from commercepulse.settings import get_settings
+
+    t = time.perf_counter()
+    write_live(work / "data" / "live_events", seed=99, start=START, days=days, events=2000)
+    write_fx(work / "data", START.year)
+    generate_s = time.perf_counter() - t
+    lines = sum(1 for p in (work / "data/live_events").glob("*/events.jsonl") for _ in open(p, "rb"))
+    get_settings.cache_clear()
+    t = time.perf_counter()
+    result = run_all(get_settings(), say=lambda line: print(line, file=sys.stderr, flush=True))
+    wall = time.perf_counter() - t
+    from commercepulse.environment import build_resources
+    resources = build_resources(get_settings())
+    resources["mongo"].db().client.drop_database(get_settings().mongo_db)
+    return {"days": days, "lines": lines, "generate_s": round(generate_s, 1), "wall_s": round(wall, 1),
+            "stages_s": result["timings"], "peak_rss_mb": vm_hwm_mb(), "failed_checks": len(result["failed_checks"])}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else 365), indent=2))

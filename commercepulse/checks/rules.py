@@ -1,0 +1,202 @@
+"""Data-quality rules (SPEC §7): one implementation each, used by asset checks and reports.
+
+Every rule returns an `Outcome` with its figure, threshold, severity and verdict; windows are
+business days [start, end) unless a rule says ingestion day.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import dagster as dg
+from pymongo.database import Database
+
+from commercepulse.mongo.indexes import RAW
+from commercepulse.partitions import utc_midnight
+from commercepulse.raw.audit import late_arrival_stats
+from commercepulse.settings import Settings
+from commercepulse.staging.normalize import FRAMES
+from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+from commercepulse.warehouse.tables import FACTS
+
+WARN, ERROR = "WARN", "ERROR"
+
+
+@dataclass
+class Outcome:
+    """A rule's verdict on a window."""
+
+    name: str
+    passed: bool
+    figure: float | int
+    threshold: float | int
+    severity: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"check": self.name, "passed": self.passed, "figure": self.figure, "threshold": self.threshold,
+                "severity": self.severity, **({"details": self.details} if self.details else {})}
+
+    def result(self, asset_key: str | None = None) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(
+            passed=self.passed, asset_key=asset_key, check_name=self.name,
+            severity=dg.AssetCheckSeverity.ERROR if self.severity == ERROR else dg.AssetCheckSeverity.WARN,
+            metadata={"figure": self.figure, "threshold": self.threshold, "severity": self.severity,
+                      **{k: v for k, v in self.details.items()}})
+
+
+def _window(start: date, end: date) -> dict[str, date]:
+    return {"start": start, "end": end}
+
+
+def _ratio_rule(name: str, numerator: str, denominator: str, stats, threshold: float) -> Outcome:
+    num, den = int(stats[numerator].sum()), int(stats[denominator].sum())
+    figure = round(num / den, 6) if den else 0.0
+    per_day = {str(r.ingestion_date.date()): {numerator: int(getattr(r, numerator)),
+                                               denominator: int(getattr(r, denominator))}
+               for r in stats.itertuples()}
+    return Outcome(name, figure <= threshold, figure, threshold, WARN,
+                   {numerator: num, denominator: den, "per_ingestion_day": per_day})
+
+
+def duplicate_event_rate(db: Database, start: date, end: date, settings: Settings, stats=None) -> Outcome:
+    """Lines repeating an already-landed id / valid lines read, per live ingestion day."""
+    stats = late_arrival_stats(db, start, end, settings.late_threshold_hours) if stats is None else stats
+    return _ratio_rule("duplicate_event_rate", "duplicate_lines", "lines", stats, settings.check_duplicate_rate_max)
+
+
+def late_arriving_pct(db: Database, start: date, end: date, settings: Settings, stats=None) -> Outcome:
+    """Late events / distinct live events first landed, per live ingestion day."""
+    stats = late_arrival_stats(db, start, end, settings.late_threshold_hours) if stats is None else stats
+    return _ratio_rule("late_arriving_pct", "late_events", "events", stats, settings.check_late_rate_max)
+
+
+def payments_without_order(wh: DuckDBWarehouse, start: date, end: date, settings: Settings) -> Outcome:
+    """Successful payments of the window whose (vendor, order id) has no order_created anywhere."""
+    rows = wh.query("""
+        SELECT p.vendor, p.order_id, p.event_id FROM stg_payments p
+        WHERE p.event_date >= $start AND p.event_date < $end AND p.status = 'SUCCESS' AND p.duplicate_of IS NULL
+          AND NOT EXISTS (SELECT 1 FROM stg_orders o WHERE o.vendor = p.vendor AND o.order_id = p.order_id)
+        ORDER BY p.vendor, p.order_id, p.event_id""", _window(start, end))
+    n = len(rows)
+    return Outcome("payments_without_order", n <= settings.check_orphan_payments_max, n,
+                   settings.check_orphan_payments_max, WARN,
+                   {"sample_orders": [f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)]})
+
+
+def refunds_without_payment(wh: DuckDBWarehouse, start: date, end: date, settings: Settings) -> Outcome:
+    """Refunds of the window for an order with no successful payment."""
+    rows = wh.query("""
+        SELECT r.vendor, r.order_id FROM stg_refunds r
+        WHERE r.event_date >= $start AND r.event_date < $end AND NOT EXISTS (
+          SELECT 1 FROM stg_payments p WHERE p.vendor = r.vendor AND p.order_id = r.order_id
+            AND p.status = 'SUCCESS' AND p.duplicate_of IS NULL)
+        ORDER BY 1, 2""", _window(start, end))
+    return Outcome("refunds_without_payment", len(rows) == 0, len(rows), 0, WARN,
+                   {"sample_orders": [f"{v}/{o}" for v, o in rows.head(10).itertuples(index=False)]})
+
+
+TOUCHED_ORDERS = " UNION ".join(
+    f"SELECT vendor, order_id FROM {t} WHERE event_date >= $start AND event_date < $end"
+    for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates"))
+
+
+def over_refunded_orders(wh: DuckDBWarehouse, start: date, end: date, settings: Settings) -> Outcome:
+    """Paid orders (touched by the window) refunded beyond what was paid: an ERROR, blocking.
+
+    Orders with no successful payment at all are `refunds_without_payment`, not this rule."""
+    rows = wh.query(f"""
+        SELECT vendor, order_id, paid_ngn, refunded_ngn FROM fact_orders
+        WHERE (vendor, order_id) IN ({TOUCHED_ORDERS}) AND paid_ngn > 0 AND refunded_ngn > paid_ngn + 0.005
+        ORDER BY vendor, order_id""", _window(start, end))
+    return Outcome("over_refunded_orders", len(rows) == 0, len(rows), 0, ERROR, {
+        "excess_ngn": round(float((rows["refunded_ngn"] - rows["paid_ngn"]).sum()), 2),
+        "sample_orders": [f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)]})
+
+
+def schema_drift(wh: DuckDBWarehouse, start: date, end: date, settings: Settings) -> Outcome:
+    """Rows in stg_unmapped, with the unknown keys and reasons."""
+    rows = wh.query("""SELECT event_type, vendor, reason, unknown_keys FROM stg_unmapped
+                       WHERE event_date >= $start AND event_date < $end""", _window(start, end))
+    keys = sorted({k for value in rows["unknown_keys"].dropna() for k in value.split(",")})
+    reasons = rows.groupby("reason").size().to_dict() if len(rows) else {}
+    return Outcome("schema_drift", len(rows) <= settings.check_unmapped_max, len(rows), settings.check_unmapped_max,
+                   WARN, {"unknown_keys": keys, "reasons": {str(k): int(v) for k, v in reasons.items()}})
+
+
+def completeness_counts(db: Database, wh: DuckDBWarehouse, start: date, end: date) -> tuple[int, int, int]:
+    """(raw events in the window, distinct event ids in staging frames, unmapped rows)."""
+    raw = db[RAW].count_documents({"event_time": {"$gte": utc_midnight(start), "$lt": utc_midnight(end)}})
+    union = " UNION ".join(f"SELECT event_id FROM {t} WHERE event_date >= $start AND event_date < $end"
+                           for t in FRAMES if t not in ("stg_unmapped", "stg_order_items"))
+    staged = int(wh.query(f"SELECT count(DISTINCT event_id) AS n FROM ({union})", _window(start, end))["n"].iat[0])
+    unmapped = int(wh.query("SELECT count(*) AS n FROM stg_unmapped WHERE event_date >= $start AND event_date < $end",
+                            _window(start, end))["n"].iat[0])
+    return raw, staged, unmapped
+
+
+def completeness(raw: int, staged: int, unmapped: int) -> Outcome:
+    """Every raw event of the window reaches a staging frame or stg_unmapped: ERROR, blocking."""
+    missing = raw - staged - unmapped
+    return Outcome("completeness", missing == 0, missing, 0, ERROR,
+                   {"raw_events": raw, "staged_events": staged, "unmapped_events": unmapped})
+
+
+#: How to select a fact's rows of a business-day window, and its date for dim_date.
+FACT_WINDOW = {
+    "fact_orders": (f"(vendor, order_id) IN ({TOUCHED_ORDERS})", "order_date"),
+    "fact_payments": ("event_date >= $start AND event_date < $end", "paid_date"),
+    "fact_refunds": ("event_date >= $start AND event_date < $end", "refund_date"),
+    "fact_shipments": ("event_date >= $start AND event_date < $end", "CAST(status_time AS DATE)"),
+    "fact_order_daily": ("date >= $start AND date < $end", "date"),
+}
+
+
+def key_integrity(wh: DuckDBWarehouse, table: str, start: date, end: date) -> Outcome:
+    """The window's rows: unique, non-null keys (ERROR), and rows whose order, customer or date
+    is missing from its dimension (reported in the metadata)."""
+    spec = FACTS[table]
+    key = ", ".join(spec.key)
+    where, date_col = FACT_WINDOW[table]
+    rows = f"(SELECT * FROM {table} WHERE {where})"
+    params = _window(start, end)
+    dups = _count(wh, f"SELECT count(*) AS n FROM (SELECT {key} FROM {rows} GROUP BY {key} HAVING count(*) > 1)",
+                  params)
+    nulls = _count(wh, f"SELECT count(*) AS n FROM {rows} WHERE " + " OR ".join(f"{k} IS NULL" for k in spec.key),
+                   params)
+    orphans = {"date_missing_from_dim_date": _count(wh, f"""SELECT count(*) AS n FROM {rows} f
+        WHERE {date_col} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dim_date d WHERE d.date = {date_col})""", params)}
+    if table == "fact_orders":
+        orphans["customer_missing_from_dim_customer"] = _count(wh, f"""SELECT count(*) AS n FROM {rows} f
+            WHERE customer_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dim_customer c
+                                                           WHERE c.customer_key = f.customer_key)""", params)
+    if table in ("fact_payments", "fact_refunds", "fact_shipments"):
+        orphans["order_missing_from_fact_orders"] = _count(wh, f"""SELECT count(*) AS n FROM {rows} f
+            WHERE NOT EXISTS (SELECT 1 FROM fact_orders o WHERE o.vendor = f.vendor AND o.order_id = f.order_id
+                              AND o.order_time IS NOT NULL)""", params)
+    return Outcome("key_integrity", dups == 0 and nulls == 0, dups + nulls, 0, ERROR,
+                   {"duplicate_keys": dups, "null_keys": nulls, "key": key, **orphans})
+
+
+def _count(wh: DuckDBWarehouse, sql: str, params: dict | None = None) -> int:
+    return int(wh.query(sql, {k: v for k, v in (params or {}).items() if f"${k}" in sql})["n"].iat[0])
+
+
+def revenue_drift(wh: DuckDBWarehouse, settings: Settings, run_id: str | None = None) -> Outcome:
+    """Net revenue per day now vs. as last reported before (revenue_snapshots)."""
+    rows = wh.query("""
+        WITH ranked AS (SELECT date, run_id, net_revenue_ngn,
+                               row_number() OVER (PARTITION BY date ORDER BY reported_at DESC, run_id DESC) AS k
+                        FROM revenue_snapshots)
+        SELECT cur.date, cur.run_id, cur.net_revenue_ngn AS now_ngn, prev.net_revenue_ngn AS before_ngn
+        FROM ranked cur JOIN ranked prev ON prev.date = cur.date AND prev.k = 2
+        WHERE cur.k = 1 ORDER BY cur.date""")
+    if run_id is not None:
+        rows = rows[rows["run_id"] == run_id]
+    rows = rows.assign(drift=(rows["now_ngn"] - rows["before_ngn"]).round(2))
+    changed = rows[rows["drift"] != 0]
+    total = round(float(changed["drift"].abs().sum()), 2)
+    return Outcome("revenue_drift", total <= settings.check_revenue_drift_max_ngn, total,
+                   settings.check_revenue_drift_max_ngn, WARN,
+                   {"days_changed": {str(r.date.date()): float(r.drift) for r in changed.itertuples()}})

@@ -1,0 +1,210 @@
+"""Asset-check rules on crafted bad and clean days, data-pack figures, reports."""
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import subprocess
+import sys
+from datetime import date, timedelta
+from html.parser import HTMLParser
+
+import dagster as dg
+import pytest
+
+from commercepulse.checks import rules
+from commercepulse.environment import build_resources
+from commercepulse.pipeline import run_all
+from commercepulse_tests import independent as ind
+
+BAD, CLEAN = date(2025, 2, 10), date(2025, 2, 11)
+
+
+def event(event_id, event_type, day, hour, payload, vendor="vendor_a"):
+    t = f"{day.isoformat()}T{hour:02d}:00:00Z"
+    return {"event_id": event_id, "event_type": event_type, "event_time": t, "vendor": vendor,
+            "ingested_at": t, "payload": payload}
+
+
+def order(oid, day, hour, total):
+    return {"orderRef": oid, "created": f"{day} {hour:02d}:00", "customer": {"email": f"{oid}@x.com"},
+            "total": total, "currency": "NGN", "region": "Lagos", "items": [{"sku": "SKU-0001", "qty": 1, "price": total}]}
+
+
+def pay(oid, day, hour, amount, tx):
+    return {"orderRef": oid, "paidAt": f"{day.strftime('%Y/%m/%d')} {hour:02d}:30:00", "status": "SUCCESS",
+            "amount": amount, "currency": "NGN", "method": "card", "txRef": tx}
+
+
+def refund(oid, day, hour, amount):
+    return {"orderRef": oid, "refundedAt": f"{day}T{hour:02d}:45:00", "amount": amount, "currency": "NGN",
+            "reason": "damaged", "items": None}
+
+
+CRAFTED = [
+    # bad day: an over-refunded order, an orphan payment, a refund without payment, an unmapped shape
+    event("b1", "order_created", BAD, 1, order("O-1", BAD, 1, 1000)),
+    event("b2", "payment_succeeded", BAD, 2, pay("O-1", BAD, 2, 1000, "T1")),
+    event("b3", "refund_issued", BAD, 3, refund("O-1", BAD, 3, 1500)),
+    event("b4", "payment_succeeded", BAD, 4, pay("O-404", BAD, 4, 700, "T2")),
+    event("b5", "order_created", BAD, 5, order("O-2", BAD, 5, 800)),
+    event("b6", "refund_issued", BAD, 6, refund("O-2", BAD, 6, 300)),
+    event("b7", "payment_succeeded", BAD, 7, {"weird": 1, "shape": "x"}, vendor="vendor_z"),
+    # clean day
+    event("c1", "order_created", CLEAN, 1, order("O-3", CLEAN, 1, 1000)),
+    event("c2", "payment_succeeded", CLEAN, 2, pay("O-3", CLEAN, 2, 1000, "T3")),
+    event("c3", "refund_issued", CLEAN, 3, refund("O-3", CLEAN, 3, 500)),
+]
+
+
+@pytest.fixture
+def crafted(env, monkeypatch, tmp_path, datapack):
+    data = tmp_path / "crafted"
+    folder = data / "live_events" / CLEAN.isoformat()
+    folder.mkdir(parents=True)
+    (folder / "events.jsonl").write_text("\n".join(json.dumps(e) for e in CRAFTED) + "\n")
+    shutil.copy(datapack / "fx_rates_2023.csv", data)
+    monkeypatch.setenv("DATA_DIR", str(data))
+    from commercepulse.settings import get_settings
+    get_settings.cache_clear()
+    settings = get_settings()
+    result = run_all(settings, say=lambda _: None, instance=dg.DagsterInstance.ephemeral())
+    resources = build_resources(settings)
+    yield settings, resources, result
+    resources["mongo"].db().client.drop_database(settings.mongo_db)
+
+
+def outcomes(settings, resources, day):
+    wh, db = resources["warehouse"], resources["mongo"].db()
+    end = day + timedelta(days=1)
+    return {
+        "payments_without_order": rules.payments_without_order(wh, day, end, settings),
+        "refunds_without_payment": rules.refunds_without_payment(wh, day, end, settings),
+        "over_refunded_orders": rules.over_refunded_orders(wh, day, end, settings),
+        "schema_drift": rules.schema_drift(wh, day, end, settings),
+        "completeness": rules.completeness(*rules.completeness_counts(db, wh, day, end)),
+        **{f"key_integrity:{t}": rules.key_integrity(wh, t, day, end) for t in rules.FACT_WINDOW},
+    }
+
+
+def test_checks_fail_on_crafted_bad_day_and_pass_on_clean_day(crafted):
+    settings, resources, result = crafted
+    bad = outcomes(settings, resources, BAD)
+    assert (bad["payments_without_order"].passed, bad["payments_without_order"].figure) == (False, 1)
+    assert bad["payments_without_order"].details["sample_orders"] == ["vendor_a/O-404"]
+    assert (bad["refunds_without_payment"].passed, bad["refunds_without_payment"].figure) == (False, 1)
+    assert (bad["over_refunded_orders"].passed, bad["over_refunded_orders"].figure) == (False, 1)
+    assert bad["over_refunded_orders"].severity == "ERROR"
+    assert bad["over_refunded_orders"].details == {"excess_ngn": 500.0, "sample_orders": ["vendor_a/O-1"]}
+    assert (bad["schema_drift"].passed, bad["schema_drift"].figure) == (False, 1)
+    assert bad["schema_drift"].details["unknown_keys"] == ["shape", "weird"]
+    assert bad["completeness"].passed and bad["completeness"].details == {
+        "raw_events": 7, "staged_events": 6, "unmapped_events": 1}
+    clean = outcomes(settings, resources, CLEAN)
+    assert all(o.passed for o in clean.values()), {k: o.as_dict() for k, o in clean.items() if not o.passed}
+    assert clean["completeness"].details["raw_events"] == 3
+    # the blocking ERROR check was reported by the main job, which still finished
+    assert any("over_refunded_orders (ERROR)" in line for line in result["failed_checks"])
+
+
+def test_completeness_and_key_integrity_catch_tampering(crafted):
+    settings, resources, _ = crafted
+    wh = resources["warehouse"]
+    wh.execute([("DELETE FROM stg_payments WHERE event_id = 'c2'", {})])
+    wh.execute([("INSERT INTO fact_refunds SELECT * FROM fact_refunds WHERE event_id = 'c3'", {})])
+    tampered = outcomes(settings, resources, CLEAN)
+    assert (tampered["completeness"].passed, tampered["completeness"].figure) == (False, 1)
+    ki = tampered["key_integrity:fact_refunds"]
+    assert (ki.passed, ki.figure, ki.details["duplicate_keys"]) == (False, 1, 1)
+
+
+def test_asset_checks_are_attached_and_blocking_where_required():
+    from commercepulse.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    specs = {(k.asset_key.to_user_string(), k.name): graph.get_check_spec(k) for k in graph.asset_check_keys}
+    assert specs[("fact_orders", "over_refunded_orders")].blocking
+    assert specs[("stg_payments", "completeness")].blocking
+    assert not specs[("events_raw", "duplicate_event_rate")].blocking
+    assert {("events_raw", "late_arriving_pct"), ("fact_payments", "payments_without_order"),
+            ("stg_unmapped", "schema_drift"), ("kpi_daily_revenue", "revenue_drift"),
+            ("fact_payments", "key_integrity")} <= set(specs)
+
+
+def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp_path):
+    settings, result = datapack_copy
+    resources, instance = build_resources(settings), dg.DagsterInstance.ephemeral()
+    wh, db = resources["warehouse"], resources["mongo"].db()
+    # payments without an order, independently from the raw files
+    orders = {(o["vendor"], o["order"]) for o in
+              [ind.order(r) for r in ind.load_dump(datapack, "orders")]
+              + [ind.order(e["payload"]) for e in ind.first_arrivals(datapack).values()
+                 if e["event_type"] == "order_created"]}
+    pays = [ind.payment(r) for r in ind.load_dump(datapack, "payments")] + [
+        ind.payment(e["payload"]) for e in ind.first_arrivals(datapack).values() if e["event_type"] == "payment_succeeded"]
+    expected = sum(1 for p in pays if p["status"] == "SUCCESS" and (p["vendor"], p["order"]) not in orders)
+    got = rules.payments_without_order(wh, date(2000, 1, 1), date(2100, 1, 1), settings)
+    assert got.figure == expected
+    day = date(2025, 1, 15)
+    dup = rules.duplicate_event_rate(db, day, day + timedelta(days=1), settings)
+    late = rules.late_arriving_pct(db, day, day + timedelta(days=1), settings)
+    assert dup.figure == round(106 / 2106, 6) and (dup.details["duplicate_lines"], dup.details["lines"]) == (106, 2106)
+    assert late.figure == round(200 / 2000, 6) and (late.details["late_events"], late.details["events"]) == (200, 2000)
+
+    # the report of the live day: files, figures equal to the KPI tables, rerun = same content
+    folder = settings.reports_dir / "2025-01-15"
+    report = json.loads((folder / "quality.json").read_text())
+    kpi = wh.query("SELECT * FROM kpi_daily_revenue WHERE date = DATE '2025-01-15'").iloc[0]
+    assert report["kpis"]["daily_revenue"][0]["gross_revenue_ngn"] == kpi["gross_revenue_ngn"]
+    assert report["kpis"]["daily_revenue"][0]["net_revenue_ngn"] == kpi["net_revenue_ngn"]
+    checks = {c["check"]: c for c in report["checks"]}
+    assert checks["duplicate_event_rate"]["figure"] == dup.figure and checks["late_arriving_pct"]["figure"] == late.figure
+    for png in ("revenue.png", "quality_rates.png", "payment_success.png"):
+        data = (folder / png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", data[16:24])
+        assert width > 100 and height > 100
+        import matplotlib.image
+        assert matplotlib.image.imread(folder / png).shape[:2] == (height, width)
+    html_text = (folder / "report.html").read_text()
+    HTMLParser().feed(html_text)
+    assert html_text.count("data:image/png;base64,") == 3 and "duplicate_event_rate" in html_text
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    out = subprocess.run([sys.executable, "-m", "commercepulse.cli", "report", "--date", "2025-01-15"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    after = {p.name: p.read_bytes() for p in folder.iterdir()}
+    strip = lambda b: b"\n".join(line for line in b.splitlines() if b"generated" not in line)  # noqa: E731
+    assert {k: strip(v) for k, v in after.items()} == {k: strip(v) for k, v in before.items()}
+    _screenshot(folder / "report.html", tmp_path)
+
+    # revenue drift: a late payment for a reported day shows as drift of exactly its amount
+    from commercepulse.definitions import ALL_DEFS
+    from commercepulse.pipeline import PARTITIONED_WAREHOUSE, QUIET
+    from commercepulse.raw.live import ingest_live
+    late_day = "2025-01-13"
+    payment = event("drift-1", "payment_succeeded", date(2025, 1, 13), 9,
+                    pay("ORD-250113-00001", date(2025, 1, 13), 9, 4321, "TD"), vendor="vendor_a")
+    path = tmp_path / "late.jsonl"
+    path.write_text(json.dumps(payment) + "\n")
+    ingest_live(db, [path])
+    dg.materialize(ALL_DEFS, selection=PARTITIONED_WAREHOUSE, resources=resources, instance=instance,
+                   partition_key=late_day, run_config=QUIET, raise_on_error=False)
+    run = dg.materialize(ALL_DEFS, selection=["kpi_daily_revenue"], resources=resources, instance=instance,
+                         run_config=QUIET)
+    [evaluation] = [e for e in run.get_asset_check_evaluations() if e.check_name == "revenue_drift"]
+    assert not evaluation.passed
+    assert evaluation.metadata["figure"].value == 4321
+    assert evaluation.metadata["days_changed"].value == {late_day: 4321.0}
+
+
+def _screenshot(html_path, tmp_path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        return  # the HTML parse above still ran; a browser is optional on this machine
+    shot = tmp_path / "report.png"
+    out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                          f"--user-data-dir={tmp_path / 'chrome'}", f"--screenshot={shot}", "--window-size=1200,2000",
+                          f"file://{html_path}"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and shot.exists() and shot.stat().st_size > 10_000, out.stderr[-2000:]
