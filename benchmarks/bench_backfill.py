@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from benchmarks.common import BENCH_HOME, uri

@@ -20,4 +20,5 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     if settings.warehouse == "bigquery":
         raise WarehouseNotConfiguredError(
             "WAREHOUSE=bigquery is not available yet in this build; use WAREHOUSE=duckdb (the default).")
-    return {"mongo": mongo, "warehouse": DuckDBWarehouse(path=str(settings.warehouse_path))}
+    return {"mongo": mongo, "warehouse": DuckDBWarehouse(path=str(settings.warehouse_path),
+                                                         memory_limit=settings.duckdb_memory_limit)}

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
 
@@ -41,4 +40,3 @@ def utc_now() -> datetime:
     return now.to_pydatetime()
 
 
-__all__ = ["parse_times", "to_pydatetimes", "utc_now", "np"]

@@ -43,10 +43,14 @@ def stage_window(mongo_db, warehouse: DuckDBWarehouse, start, end, log=None) -> 
     per_vendor: dict[str, Counter] = {name: Counter() for name in FRAMES}
     timing: Counter = Counter()
     counts = event_counts_by_day(mongo_db, utc_midnight(start), utc_midnight(end))
-    with warehouse.partition_writer(FRAMES, start, end) as write:
-        for first, last in chunk_days(counts, CHUNK_EVENTS):
-            _stage_chunk(mongo_db, write, date.fromisoformat(first), date.fromisoformat(last) + timedelta(days=1),
-                         rates, settings.late_threshold_hours, rows, per_vendor, timing, log)
+    # Each chunk replaces its own days in its own transaction (memory stays one chunk's worth);
+    # then the window's days without events are cleared, so the window ends exactly as staged.
+    for first, last in chunk_days(counts, CHUNK_EVENTS):
+        chunk_start, chunk_end = date.fromisoformat(first), date.fromisoformat(last) + timedelta(days=1)
+        with warehouse.partition_writer(FRAMES, chunk_start, chunk_end) as write:
+            _stage_chunk(mongo_db, write, chunk_start, chunk_end, rates, settings.late_threshold_hours,
+                         rows, per_vendor, timing, log)
+    warehouse.delete_days_except(FRAMES, start, end, sorted(counts))
     return {"raw_events": timing.pop("raw_events", 0), "rows": dict(rows),
             "per_vendor": {k: dict(v) for k, v in per_vendor.items()},
             "timing": {k: round(v, 3) for k, v in timing.items()}}

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pandas as pd
+from pydantic import Field
 
 from commercepulse.warehouse.tables import ALL_TABLES, Table
 
@@ -32,6 +33,8 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     """A DuckDB file; connections are short-lived and retried while another process holds the lock."""
 
     path: str
+    # DuckDB spills to disk beyond this instead of growing with the window (validated: SET takes no parameters)
+    memory_limit: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
     @contextmanager
     def session(self) -> Iterator[None]:
@@ -73,6 +76,8 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                 delay = min(delay * 1.5, 2.0)
         try:
             con.execute("SET TimeZone = 'UTC'")
+            con.execute(f"SET memory_limit = '{self.memory_limit}'")
+            con.execute("SET preserve_insertion_order = false")
             if self.path not in _INITIALISED:
                 for table in ALL_TABLES.values():
                     con.execute(ddl(table))
@@ -124,6 +129,17 @@ class DuckDBWarehouse(dg.ConfigurableResource):
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+
+    def delete_days_except(self, names: Sequence[str], start: date, end: date, keep: Sequence[str]) -> None:
+        """Delete the rows of [start, end) whose partition day is not in `keep` (ISO days)."""
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            for name in names:
+                col = ALL_TABLES[name].partition_col
+                con.execute(f"DELETE FROM {name} WHERE {col} >= $start AND {col} < $end "
+                            f"AND NOT list_contains($keep, CAST({col} AS VARCHAR))",
+                            {"start": start, "end": end, "keep": list(keep)})
+            con.execute("COMMIT")
 
     def replace_partitions(self, frames: Mapping[str, pd.DataFrame], start: date, end: date) -> None:
         """Delete [start, end) of each table's partition column and insert the frames, atomically."""
