@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -42,21 +43,25 @@ def _live_lines(seed: int, ev, events_per_day: int, late_rate: float, drift_rate
 
 
 def live_days(seed: int, days: list[date], events: int, dup_rate: float, late_rate: float,
-              drift_rate: float) -> dict[date, list[bytes]]:
-    """Lines of each requested ingestion day."""
+              drift_rate: float) -> Iterator[tuple[date, list[bytes]]]:
+    """(ingestion day, its lines), in day order, each yielded as soon as it is complete.
+
+    Lines ingested on day X come only from orders created on days <= X, so once order day X
+    is simulated, X is final: memory holds the open days of the pool, not the whole range.
+    """
     wanted = set(days)
     per_day_orders = max(1, round(events / EVENTS_PER_ORDER))
-    first = min(days) - timedelta(days=POOL_DAYS)
     buckets: dict[date, list[tuple[datetime, dict]]] = defaultdict(list)
-    d = first
+    d = min(days) - timedelta(days=POOL_DAYS)
     while d <= max(days):
         for order in orders_of_day(seed, d, per_day_orders):
             for ev in lifecycle(seed, order):
                 for ingested, line in _live_lines(seed, ev, events, late_rate, drift_rate):
                     if ingested.date() in wanted:
                         buckets[ingested.date()].append((ingested, line))
+        if d in wanted:
+            yield d, _with_duplicates(seed, d, buckets.pop(d, []), dup_rate)
         d += timedelta(days=1)
-    return {day: _with_duplicates(seed, day, buckets[day], dup_rate) for day in days}
 
 
 def _with_duplicates(seed: int, day: date, lines: list[tuple[datetime, dict]], dup_rate: float) -> list[bytes]:
@@ -78,7 +83,7 @@ def write_live(out: Path, seed: int, start: date, days: int = 1, events: int = 2
     """Write `out/YYYY-MM-DD/events.jsonl` for `days` consecutive ingestion days."""
     wanted = [start + timedelta(days=i) for i in range(days)]
     written = []
-    for day, rows in live_days(seed, wanted, events, dup_rate, late_rate, drift_rate).items():
+    for day, rows in live_days(seed, wanted, events, dup_rate, late_rate, drift_rate):
         folder = out / day.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "events.jsonl"
