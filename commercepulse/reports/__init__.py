@@ -1,0 +1,1 @@
+"""Daily data-quality reports."""
