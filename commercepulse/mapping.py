@@ -192,24 +192,6 @@ def resolve_column(records: list, paths: Paths) -> list:
     return [resolve(r, paths) for r in records]
 
 
-def present_column(records: list, paths: Paths) -> list[bool]:
-    """`present` over a column (fast route for single-key paths)."""
-    if all(len(_parts(p)) == 1 for p in paths):
-        return [r.__class__ is dict and any(k in r for k in paths) for r in records]
-    return [present(r, paths) for r in records]
-
-
-def fits_column(shape: Shape, records: list) -> list[bool]:
-    """`fits` over a column: every required field present, and one of `any_of` if set."""
-    ok = [r.__class__ is dict for r in records]
-    for name in shape.required:
-        ok = [a and b for a, b in zip(ok, present_column(records, shape.fields[name]))]
-    if shape.any_of:
-        alternatives = [present_column(records, shape.fields[name]) for name in shape.any_of]
-        ok = [a and any(alts) for a, *alts in zip(ok, *alternatives)]
-    return ok
-
-
 def present(record: Any, paths: Paths) -> bool:
     return any(get_path(record, path) is not _MISSING for path in paths)
 

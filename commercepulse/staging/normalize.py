@@ -136,10 +136,6 @@ def _fitting(shape: Shape, raw: dict[str, list]) -> list[bool]:
     return ok
 
 
-def _shapes(kind: str):
-    return SHAPES_BY_KIND[kind].values()
-
-
 def _positions(counts: np.ndarray) -> np.ndarray:
     """0-based position of each exploded element within its parent row."""
     starts = np.repeat(np.cumsum(counts) - counts, counts)

@@ -146,16 +146,6 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         with self.partition_writer(list(frames), start, end) as write:
             write(frames)
 
-    def replace_all(self, name: str, frame: pd.DataFrame) -> None:
-        with self.connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            con.execute(f"DELETE FROM {name}")
-            if len(frame):
-                con.register("incoming", frame)
-                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
-                con.unregister("incoming")
-            con.execute("COMMIT")
-
     def table(self, name: str) -> pd.DataFrame:
         """A whole table ordered by its key (for tests, reports and summaries)."""
         table = ALL_TABLES[name]
