@@ -40,7 +40,7 @@ def generate_demo(data_dir: Path) -> None:
     write_live(data_dir / "live_events", seed=42, start=DEMO_LIVE_START, days=DEMO_LIVE_DAYS, events=2000)
 
 
-def live_days(data_dir: Path) -> list[str]:
+def live_day_folders(data_dir: Path) -> list[str]:
     return sorted(p.parent.name for p in (data_dir / "live_events").glob("*/events.jsonl"))
 
 
@@ -97,7 +97,7 @@ def run_all(settings: Settings, say: Callable[[str], None] = print,
     say(f"→ MongoDB ready: database {settings.mongo_db}")
     if (data_dir / "bootstrap").is_dir():
         step("land bootstrap dumps", ["bootstrap_events"])
-    days = live_days(data_dir)
+    days = live_day_folders(data_dir)
     if days:
         step(f"land live days {days[0]}..{days[-1]}", ["events_raw", "kpi_late_arrivals"],
              _range_tags(days[0], days[-1]))

@@ -43,7 +43,7 @@ class Outcome:
             passed=self.passed, asset_key=asset_key, check_name=self.name,
             severity=dg.AssetCheckSeverity.ERROR if self.severity == ERROR else dg.AssetCheckSeverity.WARN,
             metadata={"figure": self.figure, "threshold": self.threshold, "severity": self.severity,
-                      **{k: v for k, v in self.details.items()}})
+                      **self.details})
 
 
 def _window(start: date, end: date) -> dict[str, date]:

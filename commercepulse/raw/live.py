@@ -23,6 +23,8 @@ class InputError(ValueError):
 
 
 def _iso(value: object) -> datetime | None:
+    """Envelope times are ISO by contract (SPEC §2.2); checked per line so a bad one is
+    quarantined with its line. Payload times, in every vendor format, go through timeparse."""
     if not isinstance(value, str):
         return None
     try:

@@ -89,10 +89,6 @@ class WindowKpis:
         return out
 
 
-def day_kpis(wh: DuckDBWarehouse, day: date) -> dict[str, list[dict[str, Any]]]:
-    return WindowKpis(wh, day, day + timedelta(days=1)).day(day)
-
-
 _FIGURES: dict[str, tuple] = {}
 
 

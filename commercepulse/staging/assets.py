@@ -16,21 +16,17 @@ from commercepulse.staging.fx import load_rates
 from commercepulse.staging.normalize import FRAMES, normalize
 from commercepulse.staging.schemas import conform, validate
 from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+from commercepulse.warehouse.metadata import table_metadata_spec
 from commercepulse.warehouse.tables import STAGING
 
 STAGING_GROUP = "staging"
 CHUNK_EVENTS = 25_000  # raw events normalized at once: bounds memory, amortizes per-frame overhead
 
 
-def _column_schema(name: str) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.description)
-                                   for c in STAGING[name].columns])
-
-
 SPECS = [
     dg.AssetSpec(name, group_name=STAGING_GROUP, kinds={"pandas"}, description=STAGING[name].description,
                  deps=["events_raw", "bootstrap_events"],
-                 metadata={"dagster/column_schema": _column_schema(name), "partition_expr": "event_date"})
+                 metadata={**table_metadata_spec(name), "partition_expr": "event_date"})
     for name in FRAMES
 ]
 

@@ -9,6 +9,7 @@ from commercepulse.partitions import DAILY, SINGLE_RUN, window_days
 from commercepulse.raw.audit import late_arrival_stats
 from commercepulse.settings import get_settings
 from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+from commercepulse.warehouse.metadata import table_metadata_spec
 from commercepulse.warehouse.sql import DIM_DATE, KPI_STATEMENTS, WINDOW_STATEMENTS
 from commercepulse.warehouse.tables import ALL_TABLES, FACTS, KPIS
 
@@ -37,16 +38,10 @@ def table_metadata(name: str, warehouse: DuckDBWarehouse) -> dict:
     return {"dagster/row_count": rows, "key": ", ".join(table.key), "table": name}
 
 
-def _schema(name: str) -> dict:
-    return {"dagster/column_schema": dg.TableSchema(columns=[
-        dg.TableColumn(c.name, c.type, description=c.description) for c in ALL_TABLES[name].columns]),
-        "key": ", ".join(ALL_TABLES[name].key)}
-
-
 def window_asset(name: str) -> dg.AssetsDefinition:
     @dg.asset(name=name, group_name=WAREHOUSE_GROUP, kinds={"duckdb"}, partitions_def=DAILY,
               backfill_policy=SINGLE_RUN, deps=FACT_DEPS[name], description=FACTS[name].description,
-              metadata=_schema(name))
+              metadata=table_metadata_spec(name))
     def _asset(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         start, end = window_days(context)
         params = {"start": start, "end": end, "run_id": context.run.run_id}
@@ -60,7 +55,7 @@ WINDOW_ASSETS = [window_asset(name) for name in WINDOW_STATEMENTS]
 
 def whole_asset(name: str, statements: list[str], deps: list[str], group: str) -> dg.AssetsDefinition:
     @dg.asset(name=name, group_name=group, kinds={"duckdb"}, deps=deps, automation_condition=REFRESH,
-              description=ALL_TABLES[name].description, metadata=_schema(name))
+              description=ALL_TABLES[name].description, metadata=table_metadata_spec(name))
     def _asset(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         params = {"run_id": context.run.run_id, "reported_at": datetime.now(timezone.utc)}
         warehouse.execute([(sql, params) for sql in statements])
@@ -75,7 +70,7 @@ WHOLE_ASSETS = [whole_asset("dim_date", DIM_DATE, ["fact_orders", "fact_payments
 
 @dg.asset(group_name=KPI_GROUP, kinds={"duckdb", "mongodb"}, partitions_def=DAILY, backfill_policy=SINGLE_RUN,
           deps=["events_raw"], description=KPIS["kpi_late_arrivals"].description,
-          metadata=_schema("kpi_late_arrivals"))
+          metadata=table_metadata_spec("kpi_late_arrivals"))
 def kpi_late_arrivals(context: dg.AssetExecutionContext, mongo: MongoResource,
                       warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
     """Per live ingestion day, from the raw audit counters (sightings) in MongoDB."""
