@@ -141,6 +141,54 @@ def generate_bootstrap_cmd(
         typer.echo(str(path))
 
 
+@generate_app.command("platform")
+def generate_platform_cmd(
+    out: Annotated[Path, typer.Option(help="output folder (files go in OUT/<source>/YYYY-MM-DD.jsonl)")],
+    start: Annotated[str, typer.Option(help="first day, YYYY-MM-DD")],
+    days: Annotated[int, typer.Option(help="consecutive days to write")] = 1,
+    seed: int = 42,
+    sessions: Annotated[int, typer.Option(help="behavioural sessions per day")] = 300,
+) -> None:
+    """Write the platform's own sources: users, products, orders, order items, behavioural events."""
+    from commercepulse.generate.platform import write_platform
+
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        fail(f"--start must be YYYY-MM-DD, got {start!r}")
+    if days < 1 or sessions < 0:
+        fail("--days must be >= 1 and --sessions >= 0")
+    for path in write_platform(out, first, days, seed, sessions):
+        typer.echo(str(path))
+
+
+@ingest_app.command("platform")
+def ingest_platform_cmd(
+    directory: Annotated[Optional[Path], typer.Argument(help="platform folder (default DATA_DIR/platform)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Land platform source files into MongoDB platform_raw (Bronze; idempotent)."""
+    from commercepulse.platform.bronze import ingest_platform, platform_files
+    from commercepulse.raw.live import InputError
+
+    folder = directory or get_settings().data_dir / "platform"
+    try:
+        files = platform_files(folder)
+    except InputError as exc:
+        fail(str(exc))
+    if not files:
+        fail(f"{folder} holds no <source>/YYYY-MM-DD.jsonl file")
+    db = _db()
+    total = sum(1 for _, path in files for _ in open(path, "rb"))
+    progress, advance = _progress(total, "lines")
+    if progress:
+        with progress:
+            stats, _ = ingest_platform(db, folder, on_lines=advance)
+    else:
+        stats, _ = ingest_platform(db, folder)
+    _report(stats.as_dict(), as_json)
+
+
 @app.command("run")
 def run_cmd() -> None:
     """Run everything on DATA_DIR (demo data generated when empty) and print a KPI summary."""

@@ -12,6 +12,8 @@ import dagster as dg
 from commercepulse.automation import RANGE_END, RANGE_START, contiguous_ranges
 from commercepulse.environment import build_resources
 from commercepulse.partitions import DAILY, utc_midnight
+from commercepulse.platform.gold_sql import GOLD_STATEMENTS
+from commercepulse.platform.silver import SILVER_OF
 from commercepulse.settings import Settings
 from commercepulse.staging.normalize import FRAMES
 
@@ -21,7 +23,8 @@ DEMO_LIVE_DAYS = 7
 PARTITIONED_WAREHOUSE = [*FRAMES, "fact_payments", "fact_refunds", "fact_shipments", "fact_orders",
                          "fact_order_daily", "dim_customer", "dim_product"]
 WHOLE = ["dim_date", "kpi_daily_revenue", "kpi_vendor_payment_success", "kpi_order_to_payment",
-         "kpi_refund_rate", "kpi_top_products"]
+         "kpi_refund_rate", "kpi_top_products", *GOLD_STATEMENTS]
+PLATFORM = ["platform_raw", *SILVER_OF.values()]
 
 
 class StepFailedError(RuntimeError):
@@ -33,15 +36,21 @@ def has_input(data_dir: Path) -> bool:
 
 
 def generate_demo(data_dir: Path) -> None:
+    from commercepulse.generate.platform import write_platform
     from commercepulse.generate.writers import write_bootstrap, write_fx, write_live
 
     write_bootstrap(data_dir, seed=7, orders=1200, year=2023)
     write_fx(data_dir, DEMO_LIVE_START.year)
     write_live(data_dir / "live_events", seed=42, start=DEMO_LIVE_START, days=DEMO_LIVE_DAYS, events=2000)
+    write_platform(data_dir / "platform", start=DEMO_LIVE_START, days=DEMO_LIVE_DAYS, seed=42)
 
 
 def live_day_folders(data_dir: Path) -> list[str]:
     return sorted(p.parent.name for p in (data_dir / "live_events").glob("*/events.jsonl"))
+
+
+def platform_days(data_dir: Path) -> list[str]:
+    return sorted({p.stem for p in (data_dir / "platform").glob("*/????-??-??.jsonl")})
 
 
 def _range_tags(first: str, last: str) -> dict[str, str]:
@@ -101,8 +110,11 @@ def run_all(settings: Settings, say: Callable[[str], None] = print,
     if days:
         step(f"land live days {days[0]}..{days[-1]}", ["events_raw", "kpi_late_arrivals"],
              _range_tags(days[0], days[-1]))
-    business = days_with_events(db, utc_midnight(date(1970, 1, 1)), utc_midnight(date.today() + timedelta(days=2)))
     valid = set(DAILY.get_partition_keys())
+    platform = [d for d in platform_days(data_dir) if d in valid]
+    for first, last in contiguous_ranges(platform):  # Silver before the dims that link to it
+        step(f"land and clean platform sources {first}..{last}", PLATFORM, _range_tags(first, last))
+    business = days_with_events(db, utc_midnight(date(1970, 1, 1)), utc_midnight(date.today() + timedelta(days=2)))
     business = [d for d in business if d in valid]
     for first, last in contiguous_ranges(business):  # one single-run backfill per span with data
         step(f"stage and model business days {first}..{last}", PARTITIONED_WAREHOUSE, _range_tags(first, last))
@@ -112,4 +124,4 @@ def run_all(settings: Settings, say: Callable[[str], None] = print,
         step(f"reports {first}..{last}", ["quality_reports"], _range_tags(first, last))
     return {"timings": timings, "warehouse": str(settings.warehouse_path), "business_days": len(business),
             "live_days": days, "failed_checks": failed, "reports_dir": str(settings.reports_dir.resolve()),
-            "report_days": report_days}
+            "report_days": report_days, "platform_days": platform}

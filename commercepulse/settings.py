@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     check_orphan_payments_max: int = 0
     check_unmapped_max: int = 0
     check_revenue_drift_max_ngn: float = 0.0
+    check_behaviour_duplicate_rate_max: float = 0.05
+    check_anonymous_share_max: float = 0.25
+    check_status_backwards_max: int = 0
+    check_email_conflicts_max: int = 0
 
     @property
     def home(self) -> Path:

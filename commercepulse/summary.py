@@ -32,6 +32,17 @@ def print_summary(settings: Settings, result: dict, out: Console) -> None:
                           f"{row.duplicate_rate:.2%}")
         out.print(table)
     out.print("Top products: " + ", ".join(f"{r.rank}. {r.sku} ({r.revenue_ngn:,.0f} NGN)" for r in top.itertuples()))
+    funnel = warehouse.query("""
+        SELECT device_type, sum(sessions) AS sessions, sum(view_sessions) AS v, sum(cart_sessions) AS c,
+               sum(checkout_sessions) AS k, sum(paid_sessions) AS p
+        FROM kpi_daily_funnel GROUP BY device_type ORDER BY device_type""")
+    if len(funnel):
+        table = RichTable("device", "sessions", "view", "add_to_cart", "checkout", "paid order", "view → paid",
+                          title=f"Platform funnel ({', '.join(result.get('platform_days', [])[:1])}…)")
+        for row in funnel.itertuples():
+            table.add_row(row.device_type, *(str(int(x)) for x in (row.sessions, row.v, row.c, row.k, row.p)),
+                          f"{row.p / row.v:.2%}" if row.v else "-")
+        out.print(table)
     failed = result.get("failed_checks", [])
     out.print(f"Checks: {len(failed)} failing evaluation(s)" + (":" if failed else ""))
     for line in failed[:20]:

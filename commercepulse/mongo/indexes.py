@@ -6,6 +6,8 @@ from pymongo.database import Database
 
 RAW = "events_raw"
 QUARANTINE = "events_quarantine"
+PLATFORM_RAW = "platform_raw"  # Bronze of the platform's own sources (SPEC §9)
+PLATFORM_QUARANTINE = "platform_quarantine"
 
 INDEXES: dict[str, list[IndexModel]] = {
     RAW: [
@@ -18,6 +20,15 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("sightings.day", ASCENDING)], name="sighting_day"),
     ],
     QUARANTINE: [
+        IndexModel([("file", ASCENDING), ("line", ASCENDING)], name="file_line"),
+    ],
+    PLATFORM_RAW: [
+        # Silver: which keys a window of ingestion days touched, then every record of those keys.
+        IndexModel([("source_system", ASCENDING), ("source.ingestion_day", ASCENDING), ("record_key", ASCENDING)],
+                   name="source_day_key"),
+        IndexModel([("source_system", ASCENDING), ("record_key", ASCENDING)], name="source_key"),
+    ],
+    PLATFORM_QUARANTINE: [
         IndexModel([("file", ASCENDING), ("line", ASCENDING)], name="file_line"),
     ],
 }

@@ -121,9 +121,10 @@ class RawWriter:
     """Writes batches of landings and rejections from a background thread (bounded queue)."""
 
     def __init__(self, db: Database, now: datetime, batch_size: int = BATCH_SIZE,
-                 on_batch: Callable[[int], None] | None = None) -> None:
-        self.raw = db[RAW]
-        self.quarantine = db[QUARANTINE]
+                 on_batch: Callable[[int], None] | None = None, raw: str = RAW,
+                 quarantine: str = QUARANTINE) -> None:
+        self.raw = db[raw]
+        self.quarantine = db[quarantine]
         self.now = now
         self.batch_size = batch_size
         self.stats = IngestStats()
@@ -224,9 +225,9 @@ class RawWriter:
 
 def land_all(db: Database, items: Iterable[Landing | Rejection | None], now: datetime,
              on_batch: Callable[[int], None] | None = None,
-             batch_size: int = BATCH_SIZE) -> IngestStats:
-    """Drain `items` (None = a blank line) into MongoDB; returns the counts."""
-    writer = RawWriter(db, now, batch_size=batch_size, on_batch=on_batch)
+             batch_size: int = BATCH_SIZE, raw: str = RAW, quarantine: str = QUARANTINE) -> IngestStats:
+    """Drain `items` (None = a blank line) into MongoDB (`raw` / `quarantine` collections)."""
+    writer = RawWriter(db, now, batch_size=batch_size, on_batch=on_batch, raw=raw, quarantine=quarantine)
     try:
         for item in items:
             if item is None:

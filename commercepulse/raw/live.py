@@ -22,7 +22,7 @@ class InputError(ValueError):
     """A user-facing problem with the input paths (shown without a traceback)."""
 
 
-def _iso(value: object) -> datetime | None:
+def parse_envelope_time(value: object) -> datetime | None:
     """Envelope times are ISO by contract (SPEC §2.2); checked per line so a bad one is
     quarantined with its line. Payload times, in every vendor format, go through timeparse."""
     if not isinstance(value, str):
@@ -65,10 +65,10 @@ def parse_line(raw: bytes, sighting: Sighting, now: datetime) -> Landing | Rejec
         return Rejection(sighting, "missing or invalid event_id", text)
     if not isinstance(event_type, str) or not event_type.strip():
         return Rejection(sighting, "missing or invalid event_type", text)
-    event_time = _iso(event.get("event_time"))
+    event_time = parse_envelope_time(event.get("event_time"))
     if event_time is None:
         return Rejection(sighting, "missing or unparseable event_time", text)
-    ingested_at = _iso(event.get("ingested_at")) or now
+    ingested_at = parse_envelope_time(event.get("ingested_at")) or now
     vendor = event.get("vendor") if isinstance(event.get("vendor"), str) else None
     doc = envelope(event_id=event_id, event_type=event_type, event_time=event_time, vendor=vendor,
                    payload=event.get("payload"), ingested_at=ingested_at, kind="live",

@@ -5,7 +5,7 @@ import pandas as pd
 from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
 from dagster_pandas.validation import validate_constraints
 
-from commercepulse.warehouse.tables import PANDAS_DTYPES, STAGING, Table
+from commercepulse.warehouse.tables import ALL_TABLES, PANDAS_DTYPES, STAGING, Table
 
 
 def conform(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
@@ -43,4 +43,4 @@ STAGING_TYPES = {
 
 def validate(frame: pd.DataFrame, name: str) -> None:
     """Raise ConstraintViolationException when a frame breaks its table's constraints."""
-    validate_constraints(frame, pandas_columns=pandas_columns(STAGING[name]))
+    validate_constraints(frame, pandas_columns=pandas_columns(ALL_TABLES[name]))

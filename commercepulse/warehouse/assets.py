@@ -19,7 +19,9 @@ FACT_DEPS = {
     "fact_payments": ["stg_payments"], "fact_refunds": ["stg_refunds"], "fact_shipments": ["stg_shipments"],
     "fact_orders": ["stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates"],
     "fact_order_daily": ["stg_orders", "fact_payments", "fact_refunds"],
-    "dim_customer": ["stg_orders"], "dim_product": ["stg_order_items"],
+    # silver_users: any of its partitions (ingestion days) may hold a user of a customer
+    "dim_customer": ["stg_orders", dg.AssetDep("silver_users", partition_mapping=dg.AllPartitionMapping())],
+    "dim_product": ["stg_order_items"],
 }
 KPI_DEPS = {
     "kpi_daily_revenue": ["fact_payments", "fact_refunds"],

@@ -141,6 +141,24 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                             {"start": start, "end": end, "keep": list(keep)})
             con.execute("COMMIT")
 
+    def replace_keys(self, batches: Sequence[tuple[str, str, Sequence[str], pd.DataFrame]]) -> None:
+        """For each (table, key column, keys, frame): delete the keys' rows, insert the frame; atomically."""
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for name, column, keys, frame in batches:
+                    con.register("touched", pd.DataFrame({"k": pd.Series(list(keys), dtype="string")}))
+                    con.execute(f"DELETE FROM {name} WHERE {column} IN (SELECT k FROM touched)")
+                    con.unregister("touched")
+                    if len(frame):
+                        con.register("incoming", frame)
+                        con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
+                        con.unregister("incoming")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
     def replace_partitions(self, frames: Mapping[str, pd.DataFrame], start: date, end: date) -> None:
         """Delete [start, end) of each table's partition column and insert the frames, atomically."""
         with self.partition_writer(list(frames), start, end) as write:

@@ -8,6 +8,7 @@ day has 28 ids created by two vendors).
 """
 from __future__ import annotations
 
+from commercepulse.platform.gold_sql import CUSTOMER_USER_LINK
 from commercepulse.warehouse.tables import FACTS
 
 WINDOW = "event_date >= $start AND event_date < $end"
@@ -105,10 +106,12 @@ DIM_CUSTOMER = [
     f"""INSERT INTO dim_customer BY NAME
         SELECT customer_key, max(customer_id) AS customer_id, max(email) AS email, max(phone) AS phone,
                min(order_time) AS first_seen, max(order_time) AS last_seen,
-               string_agg(DISTINCT vendor, ',' ORDER BY vendor) AS vendors_seen, count(DISTINCT order_id) AS orders
+               string_agg(DISTINCT vendor, ',' ORDER BY vendor) AS vendors_seen, count(DISTINCT order_id) AS orders,
+               lower(trim(max(email))) AS email_norm
         FROM stg_orders WHERE customer_key IN
           (SELECT customer_key FROM stg_orders WHERE {WINDOW} AND customer_key IS NOT NULL)
         GROUP BY customer_key""",
+    CUSTOMER_USER_LINK,
 ]
 
 DIM_PRODUCT = [

@@ -140,6 +140,9 @@ FACTS: dict[str, Table] = {t.name: t for t in (
         C("customer_key", "STRING", nullable=False), C("customer_id", "STRING"), C("email", "STRING"),
         C("phone", "STRING"), C("first_seen", "TIMESTAMP"), C("last_seen", "TIMESTAMP"),
         C("vendors_seen", "STRING", "comma-separated"), C("orders", "INT64"),
+        C("email_norm", "STRING", "trimmed, lower-cased email: the link to platform users"),
+        C("user_id", "STRING", "the linked platform user (earliest created when several share the email)"),
+        C("linked_users", "INT64", "platform users with this email (> 1 = a conflict, reported)"),
     ), key=("customer_key",)),
     Table("dim_product", "one row per SKU", (
         C("sku", "STRING", nullable=False), C("first_seen", "TIMESTAMP"), C("last_seen", "TIMESTAMP"),
@@ -179,6 +182,29 @@ KPIS: dict[str, Table] = {t.name: t for t in (
     ), key=("rank",)),
 )}
 
+PLATFORM_KPIS: dict[str, Table] = {t.name: t for t in (
+    Table("kpi_daily_funnel", "sessions reaching view -> add_to_cart -> checkout -> paid order, per day and device", (
+        C("date", "DATE", nullable=False), C("device_type", "STRING", nullable=False), C("sessions", "INT64"),
+        C("view_sessions", "INT64"), C("cart_sessions", "INT64"), C("checkout_sessions", "INT64"),
+        C("paid_sessions", "INT64"), C("view_to_cart", "FLOAT64"), C("cart_to_checkout", "FLOAT64"),
+        C("checkout_to_paid", "FLOAT64"), C("view_to_paid", "FLOAT64"),
+        C("skipped_cart_sessions", "INT64", "checkout without add_to_cart (not counted past view)"),
+        C("anonymous_sessions", "INT64"),
+    ), key=("date", "device_type")),
+    Table("kpi_aov", "average order value: net revenue per paid order, per payment day and vendor", (
+        C("date", "DATE", nullable=False), C("vendor", "STRING", nullable=False),
+        C("paid_orders", "INT64", "distinct orders with a successful payment that day"),
+        C("gross_revenue_ngn", "FLOAT64"), C("refunds_ngn", "FLOAT64"), C("net_revenue_ngn", "FLOAT64"),
+        C("aov_ngn", "FLOAT64", "net revenue / paid orders (null without paid orders)"),
+    ), key=("date", "vendor")),
+    Table("kpi_retention", "monthly cohorts of first paid order: share ordering again in months +1..+6", (
+        C("cohort_month", "DATE", nullable=False), C("months_since", "INT64", nullable=False),
+        C("cohort_customers", "INT64"), C("returning_customers", "INT64", "with a paid order in that month"),
+        C("retention_rate", "FLOAT64"), C("observed", "BOOL", "the month is within the data (else 0 is not final)"),
+    ), key=("cohort_month", "months_since")),
+)}
+KPIS.update(PLATFORM_KPIS)
+
 AUDIT_TABLES: dict[str, Table] = {t.name: t for t in (
     Table("revenue_snapshots", "each day's net revenue as reported by each run that changed it", (
         C("date", "DATE", nullable=False), C("run_id", "STRING", nullable=False),
@@ -187,4 +213,80 @@ AUDIT_TABLES: dict[str, Table] = {t.name: t for t in (
     ), key=("date", "run_id")),
 )}
 
-ALL_TABLES: dict[str, Table] = {**STAGING, **FACTS, **KPIS, **AUDIT_TABLES}
+BRONZE_IDS = C("bronze_ids", "STRING", "comma-separated platform_raw _ids this row came from", False)
+SCD2 = (C("valid_from", "TIMESTAMP", "first instant this version was true", False),
+        C("valid_to", "TIMESTAMP", "first instant it no longer was (null = still true)"),
+        C("is_current", "BOOL", "the key's current version", False))
+
+# Silver: the platform's own sources (SPEC §9), deduplicated, with history where it matters.
+SILVER: dict[str, Table] = {t.name: t for t in (
+    Table("silver_users", "platform users, SCD type 2 over name, email and phone", (
+        C("user_id", "STRING", nullable=False), C("name", "STRING"), C("email", "STRING", "as sent"),
+        C("email_norm", "STRING", "trimmed, lower-cased: the link to vendor customers"), C("phone", "STRING"),
+        C("created_at", "TIMESTAMP"), *SCD2, BRONZE_IDS,
+    ), key=("user_id", "valid_from"), partition_col=None),
+    Table("silver_products", "product catalog, SCD type 2 over name, category and price", (
+        C("product_id", "STRING", "the SKU", nullable=False), C("product_name", "STRING"),
+        C("category", "STRING"), C("price_ngn", "FLOAT64", "list price of this version"),
+        C("available_stock", "INT64", "stock reported with the version's first record"), *SCD2, BRONZE_IDS,
+    ), key=("product_id", "valid_from")),
+    Table("silver_orders", "platform orders: latest status by time wins, lifecycle kept", (
+        C("order_id", "STRING", nullable=False), C("user_id", "STRING"),
+        C("status", "STRING", "status of the latest record by status time", False),
+        C("status_time", "TIMESTAMP", nullable=False), C("created_at", "TIMESTAMP"),
+        C("paid_at", "TIMESTAMP", "first PAID"), C("shipped_at", "TIMESTAMP", "first SHIPPED"),
+        C("cancelled_at", "TIMESTAMP", "first CANCELLED"),
+        C("cancelled_after_payment", "BOOL", "CANCELLED after a PAID", False),
+        C("status_went_backwards", "BOOL", "a later record carries an earlier lifecycle stage", False),
+        C("status_records", "INT64", "distinct lifecycle records", False),
+        C("duplicate_records", "INT64", "records repeating one already seen", False), BRONZE_IDS,
+    ), key=("order_id",)),
+    Table("silver_order_items", "platform order lines at their purchase price", (
+        C("order_id", "STRING", nullable=False), C("product_id", "STRING", nullable=False),
+        C("quantity", "FLOAT64"), C("unit_price_ngn", "FLOAT64", "price paid, never today's price"),
+        C("created_at", "TIMESTAMP", nullable=False), BRONZE_IDS,
+    ), key=("order_id", "product_id")),
+    Table("silver_behaviour_events", "behavioural events, one per event_id", (
+        C("event_id", "STRING", nullable=False), C("session_id", "STRING", nullable=False),
+        C("user_id", "STRING", "null = anonymous"), C("event_type", "STRING", "view|add_to_cart|checkout", False),
+        C("event_ts", "TIMESTAMP", nullable=False), C("event_date", "DATE", nullable=False),
+        C("device_type", "STRING", "web|mobile"), C("copies", "INT64", "Bronze records carrying this id", False),
+        C("first_ingestion_day", "DATE", "ingestion day of the first copy", False),
+        C("is_late", "BOOL", "first copy ingested on a later day than the event", False), BRONZE_IDS,
+    ), key=("event_id",)),
+)}
+
+# Gold built from the platform sources beside the vendor facts. Behavioural data never feeds money.
+PLATFORM_GOLD: dict[str, Table] = {t.name: t for t in (
+    Table("dim_product_history", "dim_product's SCD2 history: every catalog version per SKU", (
+        C("sku", "STRING", nullable=False), C("version", "INT64", "1 = oldest", False),
+        C("product_name", "STRING"), C("category", "STRING"), C("list_price_ngn", "FLOAT64"), *SCD2,
+    ), key=("sku", "valid_from")),
+    Table("fact_platform_orders", "platform orders with their resolved status and purchase-price value", (
+        C("order_id", "STRING", nullable=False), C("user_id", "STRING"), C("customer_email", "STRING",
+                                                                          "normalized email of the user"),
+        C("status", "STRING", nullable=False), C("created_at", "TIMESTAMP"), C("order_date", "DATE"),
+        C("paid_at", "TIMESTAMP"), C("shipped_at", "TIMESTAMP"), C("cancelled_at", "TIMESTAMP"),
+        C("cancelled_after_payment", "BOOL"), C("status_went_backwards", "BOOL"), C("lines", "INT64"),
+        C("order_value_ngn", "FLOAT64", "sum of quantity x purchase price"),
+    ), key=("order_id",), cluster=("order_id",)),
+    Table("fact_platform_order_items", "order lines with the catalog version valid when ordered", (
+        C("order_id", "STRING", nullable=False), C("sku", "STRING", nullable=False), C("quantity", "FLOAT64"),
+        C("unit_price_ngn", "FLOAT64", "purchase price"), C("line_value_ngn", "FLOAT64"),
+        C("order_time", "TIMESTAMP"), C("product_version", "INT64", "dim_product_history version at order time"),
+        C("category_at_order", "STRING"), C("list_price_at_order_ngn", "FLOAT64"),
+    ), key=("order_id", "sku"), cluster=("sku",)),
+    Table("fact_sessions", "one row per behavioural session", (
+        C("session_id", "STRING", nullable=False), C("user_id", "STRING", "null = anonymous session"),
+        C("device_type", "STRING", "device of the first event"), C("session_start", "TIMESTAMP", nullable=False),
+        C("session_end", "TIMESTAMP", nullable=False), C("session_date", "DATE", nullable=False),
+        C("events", "INT64"), C("views", "INT64"), C("add_to_carts", "INT64"), C("checkouts", "INT64"),
+        C("has_view", "BOOL"), C("has_add_to_cart", "BOOL"), C("has_checkout", "BOOL"),
+        C("paid_order_id", "STRING", "platform order of the user created from checkout to 60 min after, "
+                                     "later paid"),
+        C("funnel_step", "INT64", "steps reached in sequence: 1 view, 2 cart, 3 checkout, 4 paid order"),
+        C("is_anonymous", "BOOL"),
+    ), key=("session_id",), partition_col="session_date", cluster=("device_type",)),
+)}
+
+ALL_TABLES: dict[str, Table] = {**STAGING, **FACTS, **KPIS, **AUDIT_TABLES, **SILVER, **PLATFORM_GOLD}

@@ -1,0 +1,132 @@
+"""Gold statements over Silver (and the vendor facts for money). Whole-table recomputes:
+cheap at these sizes, and correct whatever order late records arrived in.
+
+Revenue comes only from successful vendor payments (kpi_aov); behavioural events feed the
+funnel and never a financial figure. A session's paid order is a platform order of the
+session's user created between its first checkout and 60 minutes after its last event,
+that was paid (even if cancelled later).
+"""
+from __future__ import annotations
+
+PAID_ORDER_WINDOW_MINUTES = 60
+
+DIM_PRODUCT_HISTORY = ["DELETE FROM dim_product_history", """
+INSERT INTO dim_product_history BY NAME
+SELECT product_id AS sku, row_number() OVER (PARTITION BY product_id ORDER BY valid_from) AS version, product_name,
+       category, price_ngn AS list_price_ngn, valid_from, valid_to, is_current
+FROM silver_products"""]
+
+FACT_PLATFORM_ORDER_ITEMS = ["DELETE FROM fact_platform_order_items", """
+INSERT INTO fact_platform_order_items BY NAME
+SELECT i.order_id, i.product_id AS sku, i.quantity, i.unit_price_ngn, round(i.quantity * i.unit_price_ngn, 2) AS line_value_ngn,
+       i.created_at AS order_time, h.version AS product_version, h.category AS category_at_order,
+       h.list_price_ngn AS list_price_at_order_ngn
+FROM silver_order_items i
+LEFT JOIN dim_product_history h
+  ON h.sku = i.product_id AND i.created_at >= h.valid_from AND (h.valid_to IS NULL OR i.created_at < h.valid_to)"""]
+
+FACT_PLATFORM_ORDERS = ["DELETE FROM fact_platform_orders", """
+INSERT INTO fact_platform_orders BY NAME
+SELECT o.order_id, o.user_id, u.email_norm AS customer_email, o.status, o.created_at,
+       CAST(o.created_at AS DATE) AS order_date, o.paid_at, o.shipped_at, o.cancelled_at, o.cancelled_after_payment,
+       o.status_went_backwards, coalesce(i.lines, 0) AS lines, round(coalesce(i.value, 0), 2) AS order_value_ngn
+FROM silver_orders o
+LEFT JOIN (SELECT order_id, count(*) AS lines, sum(quantity * unit_price_ngn) AS value
+           FROM silver_order_items GROUP BY order_id) i USING (order_id)
+LEFT JOIN (SELECT user_id, email_norm FROM silver_users WHERE is_current) u USING (user_id)"""]
+
+FACT_SESSIONS = ["DELETE FROM fact_sessions", f"""
+INSERT INTO fact_sessions BY NAME
+WITH s AS (
+  SELECT session_id, min(user_id) AS user_id, arg_min(device_type, event_ts) AS device_type,
+         min(event_ts) AS session_start, max(event_ts) AS session_end, count(*) AS events,
+         count(*) FILTER (WHERE event_type = 'view') AS views,
+         count(*) FILTER (WHERE event_type = 'add_to_cart') AS add_to_carts,
+         count(*) FILTER (WHERE event_type = 'checkout') AS checkouts,
+         min(event_ts) FILTER (WHERE event_type = 'checkout') AS first_checkout
+  FROM silver_behaviour_events GROUP BY session_id),
+paid AS (
+  SELECT s.session_id, min(o.order_id) AS paid_order_id
+  FROM s JOIN silver_orders o ON o.user_id = s.user_id AND o.paid_at IS NOT NULL
+   AND o.created_at >= s.first_checkout
+   AND o.created_at <= s.session_end + INTERVAL {PAID_ORDER_WINDOW_MINUTES} MINUTE
+  GROUP BY s.session_id)
+SELECT s.session_id, s.user_id, s.device_type, s.session_start, s.session_end,
+       CAST(s.session_start AS DATE) AS session_date, s.events, s.views, s.add_to_carts, s.checkouts,
+       s.views > 0 AS has_view, s.add_to_carts > 0 AS has_add_to_cart, s.checkouts > 0 AS has_checkout,
+       paid.paid_order_id,
+       CASE WHEN s.views = 0 THEN 0 WHEN s.add_to_carts = 0 THEN 1 WHEN s.checkouts = 0 THEN 2
+            WHEN paid.paid_order_id IS NULL THEN 3 ELSE 4 END AS funnel_step,
+       s.user_id IS NULL AS is_anonymous
+FROM s LEFT JOIN paid USING (session_id)"""]
+
+KPI_DAILY_FUNNEL = ["DELETE FROM kpi_daily_funnel", """
+INSERT INTO kpi_daily_funnel BY NAME
+WITH f AS (
+  SELECT session_date AS date, coalesce(device_type, 'unknown') AS device_type, count(*) AS sessions,
+         count(*) FILTER (WHERE funnel_step >= 1) AS view_sessions,
+         count(*) FILTER (WHERE funnel_step >= 2) AS cart_sessions,
+         count(*) FILTER (WHERE funnel_step >= 3) AS checkout_sessions,
+         count(*) FILTER (WHERE funnel_step >= 4) AS paid_sessions,
+         count(*) FILTER (WHERE has_checkout AND NOT has_add_to_cart) AS skipped_cart_sessions,
+         count(*) FILTER (WHERE is_anonymous) AS anonymous_sessions
+  FROM fact_sessions GROUP BY ALL)
+SELECT *, cart_sessions / nullif(view_sessions, 0) AS view_to_cart,
+       checkout_sessions / nullif(cart_sessions, 0) AS cart_to_checkout,
+       paid_sessions / nullif(checkout_sessions, 0) AS checkout_to_paid,
+       paid_sessions / nullif(view_sessions, 0) AS view_to_paid
+FROM f"""]
+
+KPI_AOV = ["DELETE FROM kpi_aov", """
+INSERT INTO kpi_aov BY NAME
+WITH p AS (SELECT paid_date AS date, vendor, count(DISTINCT order_id) AS paid_orders, sum(amount_ngn) AS gross
+           FROM fact_payments WHERE status = 'SUCCESS' GROUP BY ALL),
+r AS (SELECT refund_date AS date, vendor, sum(amount_ngn) AS refunds FROM fact_refunds GROUP BY ALL)
+SELECT date, vendor, coalesce(paid_orders, 0) AS paid_orders, round(coalesce(gross, 0), 2) AS gross_revenue_ngn,
+       round(coalesce(refunds, 0), 2) AS refunds_ngn,
+       round(coalesce(gross, 0) - coalesce(refunds, 0), 2) AS net_revenue_ngn,
+       CASE WHEN paid_orders > 0 THEN round((coalesce(gross, 0) - coalesce(refunds, 0)) / paid_orders, 2) END AS aov_ngn
+FROM p FULL OUTER JOIN r USING (date, vendor)"""]
+
+KPI_RETENTION = ["DELETE FROM kpi_retention", """
+INSERT INTO kpi_retention BY NAME
+WITH paid AS (SELECT DISTINCT customer_key, CAST(date_trunc('month', first_paid_time) AS DATE) AS month
+              FROM fact_orders WHERE first_paid_time IS NOT NULL AND customer_key IS NOT NULL),
+cohort AS (SELECT customer_key, min(month) AS cohort_month FROM paid GROUP BY customer_key),
+sizes AS (SELECT cohort_month, count(*) AS cohort_customers FROM cohort GROUP BY cohort_month),
+back AS (SELECT c.cohort_month, datediff('month', c.cohort_month, p.month) AS months_since,
+                count(DISTINCT p.customer_key) AS returning_customers
+         FROM cohort c JOIN paid p USING (customer_key)
+         WHERE datediff('month', c.cohort_month, p.month) BETWEEN 1 AND 6 GROUP BY ALL),
+offsets AS (SELECT unnest(range(1, 7)) AS months_since),
+last AS (SELECT max(month) AS last_month FROM paid)
+SELECT s.cohort_month, o.months_since, s.cohort_customers, coalesce(b.returning_customers, 0) AS returning_customers,
+       coalesce(b.returning_customers, 0) / s.cohort_customers AS retention_rate,
+       s.cohort_month + to_months(o.months_since) <= last.last_month AS observed
+FROM sizes s CROSS JOIN offsets o CROSS JOIN last
+LEFT JOIN back b ON b.cohort_month = s.cohort_month AND b.months_since = o.months_since"""]
+
+# dim_customer <- platform users by normalized email: one user per key (earliest created), conflicts counted.
+CUSTOMER_USER_LINK = """
+UPDATE dim_customer SET user_id = l.user_id, linked_users = l.linked_users
+FROM (SELECT d.customer_key, u.user_id, coalesce(u.users, 0) AS linked_users
+      FROM dim_customer d LEFT JOIN (
+        SELECT email_norm, first(user_id ORDER BY created_at, user_id) AS user_id, count(*) AS users
+        FROM silver_users WHERE is_current AND email_norm IS NOT NULL GROUP BY email_norm) u
+      ON u.email_norm = d.email_norm) l
+WHERE dim_customer.customer_key = l.customer_key"""
+
+GOLD_STATEMENTS: dict[str, list[str]] = {
+    "dim_product_history": DIM_PRODUCT_HISTORY, "fact_platform_order_items": FACT_PLATFORM_ORDER_ITEMS,
+    "fact_platform_orders": FACT_PLATFORM_ORDERS, "fact_sessions": FACT_SESSIONS,
+    "kpi_daily_funnel": KPI_DAILY_FUNNEL, "kpi_aov": KPI_AOV, "kpi_retention": KPI_RETENTION,
+}
+GOLD_DEPS: dict[str, list[str]] = {
+    "dim_product_history": ["silver_products"],
+    "fact_platform_order_items": ["silver_order_items", "dim_product_history"],
+    "fact_platform_orders": ["silver_orders", "silver_order_items", "silver_users"],
+    "fact_sessions": ["silver_behaviour_events", "silver_orders"],
+    "kpi_daily_funnel": ["fact_sessions"],
+    "kpi_aov": ["fact_payments", "fact_refunds"],
+    "kpi_retention": ["fact_orders"],
+}

@@ -1,0 +1,81 @@
+"""Data-quality rules of the platform sources (same Outcome shape as checks/rules.py)."""
+from __future__ import annotations
+
+from datetime import date
+
+from commercepulse.checks.rules import ERROR, WARN, Outcome
+from commercepulse.settings import Settings
+from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+from commercepulse.warehouse.tables import SILVER
+
+#: SCD2 tables and the entity key their versions belong to.
+SCD2_TABLES = {"silver_users": "user_id", "silver_products": "product_id", "dim_product_history": "sku"}
+
+_FIRST_SEEN = "first_ingestion_day >= $start AND first_ingestion_day < $end"
+
+
+def _events_in_window(wh: DuckDBWarehouse, start: date, end: date):
+    return wh.query(f"""SELECT count(*) AS events, coalesce(sum(copies), 0) AS records,
+                               count(*) FILTER (WHERE user_id IS NULL) AS anonymous
+                        FROM silver_behaviour_events WHERE {_FIRST_SEEN}""", {"start": start, "end": end}).iloc[0]
+
+
+def duplicate_behaviour_events(wh: DuckDBWarehouse, start: date, end: date, settings: Settings) -> Outcome:
+    """Bronze behavioural records repeating an event_id / records, for events first seen in the window."""
+    row = _events_in_window(wh, start, end)
+    records, events = int(row["records"]), int(row["events"])
+    figure = round((records - events) / records, 6) if records else 0.0
+    return Outcome("duplicate_behaviour_events", figure <= settings.check_behaviour_duplicate_rate_max, figure,
+                   settings.check_behaviour_duplicate_rate_max, WARN,
+                   {"bronze_records": records, "distinct_events": events, "duplicates": records - events})
+
+
+def anonymous_event_share(wh: DuckDBWarehouse, start: date, end: date, settings: Settings) -> Outcome:
+    """Distinct behavioural events without user_id / events, for events first seen in the window."""
+    row = _events_in_window(wh, start, end)
+    events, anonymous = int(row["events"]), int(row["anonymous"])
+    figure = round(anonymous / events, 6) if events else 0.0
+    return Outcome("anonymous_event_share", figure <= settings.check_anonymous_share_max, figure,
+                   settings.check_anonymous_share_max, WARN, {"events": events, "anonymous_events": anonymous})
+
+
+def scd2_integrity(wh: DuckDBWarehouse, table: str) -> Outcome:
+    """Per key: no overlapping or gapped validity windows, exactly one current row (ERROR)."""
+    key = SCD2_TABLES[table]
+    row = wh.query(f"""
+        WITH v AS (SELECT {key} AS k, valid_from, valid_to, is_current,
+                          lead(valid_from) OVER (PARTITION BY {key} ORDER BY valid_from) AS next_from
+                   FROM {table}),
+        per_key AS (SELECT k, count(*) FILTER (WHERE is_current) AS current_rows FROM v GROUP BY k)
+        SELECT (SELECT count(*) FROM v WHERE next_from IS NOT NULL AND (valid_to IS NULL OR valid_to > next_from))
+                 AS overlapping,
+               (SELECT count(*) FROM v WHERE next_from IS NOT NULL AND valid_to < next_from) AS gaps,
+               (SELECT count(*) FROM v WHERE valid_to IS NOT NULL AND valid_to <= valid_from) AS empty_windows,
+               (SELECT count(*) FROM v WHERE is_current <> (valid_to IS NULL)) AS current_flag_mismatch,
+               (SELECT count(*) FROM per_key WHERE current_rows <> 1) AS keys_without_one_current,
+               (SELECT count(*) FROM per_key) AS keys""").iloc[0]
+    details = {k: int(v) for k, v in row.items()}
+    bad = sum(v for k, v in details.items() if k != "keys")
+    return Outcome("scd2_integrity", bad == 0, bad, 0, ERROR, details)
+
+
+def order_status_backwards(wh: DuckDBWarehouse, settings: Settings) -> Outcome:
+    """Platform orders whose lifecycle went back to an earlier stage (e.g. PAID after SHIPPED)."""
+    rows = wh.query("SELECT order_id, status FROM silver_orders WHERE status_went_backwards ORDER BY order_id")
+    after_payment = int(wh.query("SELECT count(*) AS n FROM silver_orders WHERE cancelled_after_payment")["n"].iat[0])
+    return Outcome("order_status_backwards", len(rows) <= settings.check_status_backwards_max, len(rows),
+                   settings.check_status_backwards_max, WARN,
+                   {"sample_orders": rows["order_id"].head(10).tolist(), "cancelled_after_payment": after_payment})
+
+
+def customer_email_conflicts(wh: DuckDBWarehouse, settings: Settings) -> Outcome:
+    """Vendor customers whose normalized email belongs to several platform users (linked to the earliest)."""
+    rows = wh.query("""SELECT customer_key, email_norm, user_id, linked_users FROM dim_customer
+                       WHERE linked_users > 1 ORDER BY email_norm, customer_key""")
+    linked = int(wh.query("SELECT count(*) AS n FROM dim_customer WHERE user_id IS NOT NULL")["n"].iat[0])
+    return Outcome("customer_email_conflicts", len(rows) <= settings.check_email_conflicts_max, len(rows),
+                   settings.check_email_conflicts_max, WARN,
+                   {"linked_customers": linked, "sample_emails": rows["email_norm"].head(10).tolist()})
+
+
+assert set(SCD2_TABLES) <= {*SILVER, "dim_product_history"}
