@@ -3,6 +3,7 @@ pandas transformation, for >= 100k raw events."""
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -20,6 +21,9 @@ from commercepulse.staging.schemas import conform
 from commercepulse.warehouse.tables import STAGING
 
 
+TRANSFORM_RUNS = 5
+
+
 def main(events: int = 110_000) -> dict:
     work = Path(tempfile.mkdtemp(prefix="cp-bench-stg-", dir=BENCH_HOME.parent))
     write_live(work / "live_events", seed=21, start=date(2025, 6, 1), days=1, events=events)
@@ -34,15 +38,22 @@ def main(events: int = 110_000) -> dict:
     t = time.perf_counter()
     events_frame = extract_window(db, start, end)
     extract_s = time.perf_counter() - t
-    rates = load_rates(work)
-    t = time.perf_counter()
-    frames = {k: conform(v, STAGING[k]) for k, v in normalize(events_frame, rates).items()}
-    transform_s = time.perf_counter() - t
-    drop(db)
     assert len(bare) == len(events_frame) == n
+    del bare  # the comparison's documents are not part of the pipeline's working set
+    rates = load_rates(work)
+    runs = []
+    for _ in range(TRANSFORM_RUNS):  # the first run is cold (lazy pandas paths); report the median
+        t = time.perf_counter()
+        frames = {k: conform(v, STAGING[k]) for k, v in normalize(events_frame, rates).items()}
+        runs.append(time.perf_counter() - t)
+    transform_s = statistics.median(runs)
+    drop(db)
     return {"raw_events": n, "bare_find_s": round(bare_s, 3), "extract_s": round(extract_s, 3),
-            "extract_vs_bare_find": round(extract_s / bare_s, 2), "transform_s": round(transform_s, 3),
-            "transform_events_per_s": round(n / transform_s), "end_to_end_events_per_s": round(n / (extract_s + transform_s)),
+            "extract_vs_bare_find": round(extract_s / bare_s, 2), "transform_s_median": round(transform_s, 3),
+            "transform_s_runs": [round(r, 3) for r in runs],
+            "transform_events_per_s": round(n / transform_s),
+            "transform_events_per_s_first_run": round(n / runs[0]),
+            "end_to_end_events_per_s": round(n / (extract_s + transform_s)),
             "rows": {k: len(v) for k, v in frames.items()}}
 
 

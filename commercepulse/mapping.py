@@ -172,19 +172,22 @@ def resolve(record: Any, paths: Paths) -> Any:
 
 def resolve_column(records: list, paths: Paths) -> list:
     """`resolve` over a whole column; single-key paths take a fast dict.get route."""
-    if all(len(_parts(p)) == 1 for p in paths) and all(r.__class__ is dict for r in records):
-        if len(paths) == 1:
-            key = paths[0]
-            return [r.get(key) for r in records]
-        out = []
-        for r in records:
-            for key in paths:
-                if key in r:
-                    out.append(r[key])
-                    break
-            else:
-                out.append(None)
-        return out
+    if all(len(_parts(p)) == 1 for p in paths):
+        try:  # every record a dict (the normal case); a non-dict payload takes the general route
+            if len(paths) == 1:
+                key = paths[0]
+                return [r.get(key) for r in records]
+            out = []
+            for r in records:
+                for key in paths:
+                    if key in r:
+                        out.append(r[key])
+                        break
+                else:
+                    out.append(None)
+            return out
+        except (AttributeError, TypeError):
+            pass
     if len(paths) == 1 and len(_parts(paths[0])) == 2:  # "a.b": one nested lookup
         outer, inner = _parts(paths[0])
         return [v.get(inner) if (v := r.get(outer) if r.__class__ is dict else None).__class__ is dict else None

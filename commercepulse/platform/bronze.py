@@ -89,8 +89,8 @@ def ingest_platform(db: Database, root: Path, days: Sequence[date] | None = None
         day = DAY_FILE.match(path.name).group(1)
         key = f"platform/{source.name}/{path.name}"
 
-        def items(source: Source = source, path: Path = path, day: str = day,
-                  key: str = key) -> Iterator[Landing | Rejection | None]:
+        def items(source: Source = source, path: Path = path, day: str = day, key: str = key,
+                  now: datetime = now) -> Iterator[Landing | Rejection | None]:
             for number, raw in iter_lines(str(path)):
                 yield parse_record(source, raw, Sighting(day, key, number), now)
 

@@ -7,7 +7,10 @@ explodes into several `stg_shipments` rows of the same event).
 """
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -62,8 +65,28 @@ def _fields(shape: Shape, payloads: list) -> dict[str, list]:
     return {name: resolve_column(payloads, paths) for name, paths in shape.fields.items()}
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic GC passes while normalizing: the work allocates millions of short-lived,
+    acyclic objects while the extracted payloads are alive, so each pass would re-scan them
+    all for nothing (measured: 1.28 s -> 0.95 s for 108k events beside 108k live documents).
+    Reference counting still frees everything; collection resumes afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float = 24.0) -> dict[str, pd.DataFrame]:
     """`events`: event_id, event_type, event_time, vendor, payload, ingested_at, source_kind."""
+    with paused_gc():
+        return _normalize(events, rates, late_hours)
+
+
+def _normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float) -> dict[str, pd.DataFrame]:
     events = events.reset_index(drop=True)
     env = _envelope(events, late_hours)
     payloads = events["payload"].tolist()
