@@ -193,6 +193,7 @@ def ingest_platform_cmd(
 def run_cmd() -> None:
     """Run everything on DATA_DIR (demo data generated when empty) and print a KPI summary."""
     from commercepulse.mongo.server import MongodNotFoundError, MongodStartError
+    from commercepulse.environment import WarehouseNotConfiguredError
     from commercepulse.pipeline import StepFailedError, run_all
     from commercepulse.staging.fx import FxRatesMissingError
     from commercepulse.summary import print_summary
@@ -201,7 +202,7 @@ def run_cmd() -> None:
     out = Console()
     try:
         result = run_all(settings, say=lambda line: out.print(line))
-    except (MongodNotFoundError, MongodStartError, FxRatesMissingError) as exc:
+    except (MongodNotFoundError, MongodStartError, FxRatesMissingError, WarehouseNotConfiguredError) as exc:
         fail(str(exc))
     except StepFailedError as exc:
         fail(str(exc), code=1)

@@ -47,7 +47,7 @@ def print_summary(settings: Settings, result: dict, out: Console) -> None:
     out.print(f"Checks: {len(failed)} failing evaluation(s)" + (":" if failed else ""))
     for line in failed[:20]:
         out.print(f"  - {line}")
-    out.print(f"\nWarehouse (DuckDB): [bold]{result['warehouse']}[/]")
+    out.print(f"\nWarehouse: [bold]{result['warehouse']}[/]")
     if result.get("report_days"):
         last = result["report_days"][-1]
         out.print(f"Reports ({len(result['report_days'])} days): [bold]{result['reports_dir']}[/] "

@@ -17,7 +17,7 @@ from commercepulse.partitions import utc_midnight
 from commercepulse.raw.audit import late_arrival_stats
 from commercepulse.settings import Settings
 from commercepulse.staging.normalize import FRAMES
-from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.tables import FACTS
 
 WARN, ERROR = "WARN", "ERROR"
@@ -72,7 +72,7 @@ def late_arriving_pct(db: Database, start: date, end: date, settings: Settings, 
     return _ratio_rule("late_arriving_pct", "late_events", "events", stats, settings.check_late_rate_max)
 
 
-def payments_without_order(wh: DuckDBWarehouse, start: date, end: date, settings: Settings) -> Outcome:
+def payments_without_order(wh: Warehouse, start: date, end: date, settings: Settings) -> Outcome:
     """Successful payments of the window whose (vendor, order id) has no order_created anywhere."""
     rows = wh.query("""
         SELECT p.vendor, p.order_id, p.event_id FROM stg_payments p
@@ -85,7 +85,7 @@ def payments_without_order(wh: DuckDBWarehouse, start: date, end: date, settings
                    {"sample_orders": [f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)]})
 
 
-def refunds_without_payment(wh: DuckDBWarehouse, start: date, end: date, settings: Settings) -> Outcome:
+def refunds_without_payment(wh: Warehouse, start: date, end: date, settings: Settings) -> Outcome:
     """Refunds of the window for an order with no successful payment."""
     rows = wh.query("""
         SELECT r.vendor, r.order_id FROM stg_refunds r
@@ -100,22 +100,25 @@ def refunds_without_payment(wh: DuckDBWarehouse, start: date, end: date, setting
 TOUCHED_ORDERS = " UNION ".join(
     f"SELECT vendor, order_id FROM {t} WHERE event_date >= $start AND event_date < $end"
     for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates"))
+#: fact_orders rows whose order the window touched (EXISTS: BigQuery has no row-value IN).
+TOUCHED_BY_WINDOW = (f"EXISTS (SELECT 1 FROM ({TOUCHED_ORDERS}) touched "
+                     f"WHERE touched.vendor = fact_orders.vendor AND touched.order_id = fact_orders.order_id)")
 
 
-def over_refunded_orders(wh: DuckDBWarehouse, start: date, end: date, settings: Settings) -> Outcome:
+def over_refunded_orders(wh: Warehouse, start: date, end: date, settings: Settings) -> Outcome:
     """Paid orders (touched by the window) refunded beyond what was paid: an ERROR, blocking.
 
     Orders with no successful payment at all are `refunds_without_payment`, not this rule."""
     rows = wh.query(f"""
         SELECT vendor, order_id, paid_ngn, refunded_ngn FROM fact_orders
-        WHERE (vendor, order_id) IN ({TOUCHED_ORDERS}) AND paid_ngn > 0 AND refunded_ngn > paid_ngn + 0.005
+        WHERE {TOUCHED_BY_WINDOW} AND paid_ngn > 0 AND refunded_ngn > paid_ngn + 0.005
         ORDER BY vendor, order_id""", _window(start, end))
     return Outcome("over_refunded_orders", len(rows) == 0, len(rows), 0, ERROR, {
         "excess_ngn": round(float((rows["refunded_ngn"] - rows["paid_ngn"]).sum()), 2),
         "sample_orders": [f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)]})
 
 
-def schema_drift(wh: DuckDBWarehouse, start: date, end: date, settings: Settings) -> Outcome:
+def schema_drift(wh: Warehouse, start: date, end: date, settings: Settings) -> Outcome:
     """Rows in stg_unmapped, with the unknown keys and reasons."""
     rows = wh.query("""SELECT event_type, vendor, reason, unknown_keys FROM stg_unmapped
                        WHERE event_date >= $start AND event_date < $end""", _window(start, end))
@@ -125,7 +128,7 @@ def schema_drift(wh: DuckDBWarehouse, start: date, end: date, settings: Settings
                    WARN, {"unknown_keys": keys, "reasons": {str(k): int(v) for k, v in reasons.items()}})
 
 
-def completeness_counts(db: Database, wh: DuckDBWarehouse, start: date, end: date) -> tuple[int, int, int]:
+def completeness_counts(db: Database, wh: Warehouse, start: date, end: date) -> tuple[int, int, int]:
     """(raw events in the window, distinct event ids in staging frames, unmapped rows)."""
     raw = db[RAW].count_documents({"event_time": {"$gte": utc_midnight(start), "$lt": utc_midnight(end)}})
     union = " UNION ".join(f"SELECT event_id FROM {t} WHERE event_date >= $start AND event_date < $end"
@@ -145,7 +148,7 @@ def completeness(raw: int, staged: int, unmapped: int) -> Outcome:
 
 #: How to select a fact's rows of a business-day window, and its date for dim_date.
 FACT_WINDOW = {
-    "fact_orders": (f"(vendor, order_id) IN ({TOUCHED_ORDERS})", "order_date"),
+    "fact_orders": (TOUCHED_BY_WINDOW, "order_date"),
     "fact_payments": ("event_date >= $start AND event_date < $end", "paid_date"),
     "fact_refunds": ("event_date >= $start AND event_date < $end", "refund_date"),
     "fact_shipments": ("event_date >= $start AND event_date < $end", "CAST(status_time AS DATE)"),
@@ -153,7 +156,7 @@ FACT_WINDOW = {
 }
 
 
-def key_integrity(wh: DuckDBWarehouse, table: str, start: date, end: date) -> Outcome:
+def key_integrity(wh: Warehouse, table: str, start: date, end: date) -> Outcome:
     """The window's rows: unique, non-null keys (ERROR), and rows whose order, customer or date
     is missing from its dimension (reported in the metadata)."""
     spec = FACTS[table]
@@ -179,11 +182,11 @@ def key_integrity(wh: DuckDBWarehouse, table: str, start: date, end: date) -> Ou
                    {"duplicate_keys": dups, "null_keys": nulls, "key": key, **orphans})
 
 
-def _count(wh: DuckDBWarehouse, sql: str, params: dict | None = None) -> int:
+def _count(wh: Warehouse, sql: str, params: dict | None = None) -> int:
     return int(wh.query(sql, {k: v for k, v in (params or {}).items() if f"${k}" in sql})["n"].iat[0])
 
 
-def revenue_drift(wh: DuckDBWarehouse, settings: Settings, run_id: str | None = None) -> Outcome:
+def revenue_drift(wh: Warehouse, settings: Settings, run_id: str | None = None) -> Outcome:
     """Net revenue per day now vs. as last reported before (revenue_snapshots)."""
     rows = wh.query("""
         WITH ranked AS (SELECT date, run_id, net_revenue_ngn,

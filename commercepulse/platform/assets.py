@@ -11,8 +11,8 @@ from commercepulse.platform.gold_sql import GOLD_DEPS, GOLD_STATEMENTS
 from commercepulse.platform.silver import SILVER_OF, silver_frames
 from commercepulse.settings import get_settings
 from commercepulse.staging.schemas import conform, validate
-from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
-from commercepulse.warehouse.assets import whole_asset
+from commercepulse.warehouse.base import Warehouse
+from commercepulse.warehouse.assets import WAREHOUSE_KIND, whole_asset
 from commercepulse.warehouse.metadata import table_metadata_spec
 from commercepulse.warehouse.tables import SILVER
 
@@ -36,14 +36,14 @@ def platform_raw(context: dg.AssetExecutionContext, mongo: MongoResource) -> dg.
         "already_landed": stats.duplicates, "quarantined": stats.quarantined, "lines_per_source": per_source})
 
 
-SILVER_SPECS = [dg.AssetSpec(name, group_name=SILVER_GROUP, kinds={"pandas", "duckdb"}, deps=["platform_raw"],
+SILVER_SPECS = [dg.AssetSpec(name, group_name=SILVER_GROUP, kinds={"pandas", WAREHOUSE_KIND}, deps=["platform_raw"],
                              description=SILVER[name].description, metadata=table_metadata_spec(name))
                 for name in SILVER_OF.values()]
 
 
 @dg.multi_asset(specs=SILVER_SPECS, partitions_def=DAILY, backfill_policy=SINGLE_RUN, can_subset=False,
                 name="platform_silver")
-def platform_silver(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: DuckDBWarehouse):
+def platform_silver(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: Warehouse):
     """Rebuild the Silver rows of every key the window's Bronze records touched, in one transaction."""
     start, end = window_days(context)
     t0 = time.perf_counter()

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 PAID_ORDER_WINDOW_MINUTES = 60
 
-DIM_PRODUCT_HISTORY = ["DELETE FROM dim_product_history", """
+DIM_PRODUCT_HISTORY = ["DELETE FROM dim_product_history WHERE true", """
 INSERT INTO dim_product_history BY NAME
 SELECT product_id AS sku, row_number() OVER (PARTITION BY product_id ORDER BY valid_from) AS version, product_name,
        category, price_ngn AS list_price_ngn, valid_from, valid_to, is_current
 FROM silver_products"""]
 
-FACT_PLATFORM_ORDER_ITEMS = ["DELETE FROM fact_platform_order_items", """
+FACT_PLATFORM_ORDER_ITEMS = ["DELETE FROM fact_platform_order_items WHERE true", """
 INSERT INTO fact_platform_order_items BY NAME
 SELECT i.order_id, i.product_id AS sku, i.quantity, i.unit_price_ngn, round(i.quantity * i.unit_price_ngn, 2) AS line_value_ngn,
        i.created_at AS order_time, h.version AS product_version, h.category AS category_at_order,
@@ -25,7 +25,7 @@ FROM silver_order_items i
 LEFT JOIN dim_product_history h
   ON h.sku = i.product_id AND i.created_at >= h.valid_from AND (h.valid_to IS NULL OR i.created_at < h.valid_to)"""]
 
-FACT_PLATFORM_ORDERS = ["DELETE FROM fact_platform_orders", """
+FACT_PLATFORM_ORDERS = ["DELETE FROM fact_platform_orders WHERE true", """
 INSERT INTO fact_platform_orders BY NAME
 SELECT o.order_id, o.user_id, u.email_norm AS customer_email, o.status, o.created_at,
        CAST(o.created_at AS DATE) AS order_date, o.paid_at, o.shipped_at, o.cancelled_at, o.cancelled_after_payment,
@@ -35,21 +35,21 @@ LEFT JOIN (SELECT order_id, count(*) AS lines, sum(quantity * unit_price_ngn) AS
            FROM silver_order_items GROUP BY order_id) i USING (order_id)
 LEFT JOIN (SELECT user_id, email_norm FROM silver_users WHERE is_current) u USING (user_id)"""]
 
-FACT_SESSIONS = ["DELETE FROM fact_sessions", f"""
+FACT_SESSIONS = ["DELETE FROM fact_sessions WHERE true", f"""
 INSERT INTO fact_sessions BY NAME
 WITH s AS (
   SELECT session_id, min(user_id) AS user_id, arg_min(device_type, event_ts) AS device_type,
          min(event_ts) AS session_start, max(event_ts) AS session_end, count(*) AS events,
-         count(*) FILTER (WHERE event_type = 'view') AS views,
-         count(*) FILTER (WHERE event_type = 'add_to_cart') AS add_to_carts,
-         count(*) FILTER (WHERE event_type = 'checkout') AS checkouts,
-         min(event_ts) FILTER (WHERE event_type = 'checkout') AS first_checkout
+         count(CASE WHEN event_type = 'view' THEN 1 END) AS views,
+         count(CASE WHEN event_type = 'add_to_cart' THEN 1 END) AS add_to_carts,
+         count(CASE WHEN event_type = 'checkout' THEN 1 END) AS checkouts,
+         min(CASE WHEN event_type = 'checkout' THEN event_ts END) AS first_checkout
   FROM silver_behaviour_events GROUP BY session_id),
 paid AS (
   SELECT s.session_id, min(o.order_id) AS paid_order_id
   FROM s JOIN silver_orders o ON o.user_id = s.user_id AND o.paid_at IS NOT NULL
    AND o.created_at >= s.first_checkout
-   AND o.created_at <= s.session_end + INTERVAL {PAID_ORDER_WINDOW_MINUTES} MINUTE
+   AND date_diff('millisecond', s.session_end, o.created_at) <= {PAID_ORDER_WINDOW_MINUTES * 60_000}
   GROUP BY s.session_id)
 SELECT s.session_id, s.user_id, s.device_type, s.session_start, s.session_end,
        CAST(s.session_start AS DATE) AS session_date, s.events, s.views, s.add_to_carts, s.checkouts,
@@ -60,24 +60,25 @@ SELECT s.session_id, s.user_id, s.device_type, s.session_start, s.session_end,
        s.user_id IS NULL AS is_anonymous
 FROM s LEFT JOIN paid USING (session_id)"""]
 
-KPI_DAILY_FUNNEL = ["DELETE FROM kpi_daily_funnel", """
+KPI_DAILY_FUNNEL = ["DELETE FROM kpi_daily_funnel WHERE true", """
 INSERT INTO kpi_daily_funnel BY NAME
 WITH f AS (
   SELECT session_date AS date, coalesce(device_type, 'unknown') AS device_type, count(*) AS sessions,
-         count(*) FILTER (WHERE funnel_step >= 1) AS view_sessions,
-         count(*) FILTER (WHERE funnel_step >= 2) AS cart_sessions,
-         count(*) FILTER (WHERE funnel_step >= 3) AS checkout_sessions,
-         count(*) FILTER (WHERE funnel_step >= 4) AS paid_sessions,
-         count(*) FILTER (WHERE has_checkout AND NOT has_add_to_cart) AS skipped_cart_sessions,
-         count(*) FILTER (WHERE is_anonymous) AS anonymous_sessions
+         count(CASE WHEN funnel_step >= 1 THEN 1 END) AS view_sessions,
+         count(CASE WHEN funnel_step >= 2 THEN 1 END) AS cart_sessions,
+         count(CASE WHEN funnel_step >= 3 THEN 1 END) AS checkout_sessions,
+         count(CASE WHEN funnel_step >= 4 THEN 1 END) AS paid_sessions,
+         count(CASE WHEN has_checkout AND NOT has_add_to_cart THEN 1 END) AS skipped_cart_sessions,
+         count(CASE WHEN is_anonymous THEN 1 END) AS anonymous_sessions
   FROM fact_sessions GROUP BY ALL)
-SELECT *, cart_sessions / nullif(view_sessions, 0) AS view_to_cart,
+SELECT date, device_type, sessions, view_sessions, cart_sessions, checkout_sessions, paid_sessions,
+       skipped_cart_sessions, anonymous_sessions, cart_sessions / nullif(view_sessions, 0) AS view_to_cart,
        checkout_sessions / nullif(cart_sessions, 0) AS cart_to_checkout,
        paid_sessions / nullif(checkout_sessions, 0) AS checkout_to_paid,
        paid_sessions / nullif(view_sessions, 0) AS view_to_paid
 FROM f"""]
 
-KPI_AOV = ["DELETE FROM kpi_aov", """
+KPI_AOV = ["DELETE FROM kpi_aov WHERE true", """
 INSERT INTO kpi_aov BY NAME
 WITH p AS (SELECT paid_date AS date, vendor, count(DISTINCT order_id) AS paid_orders, sum(amount_ngn) AS gross
            FROM fact_payments WHERE status = 'SUCCESS' GROUP BY ALL),
@@ -88,7 +89,8 @@ SELECT date, vendor, coalesce(paid_orders, 0) AS paid_orders, round(coalesce(gro
        CASE WHEN paid_orders > 0 THEN round((coalesce(gross, 0) - coalesce(refunds, 0)) / paid_orders, 2) END AS aov_ngn
 FROM p FULL OUTER JOIN r USING (date, vendor)"""]
 
-KPI_RETENTION = ["DELETE FROM kpi_retention", """
+RETENTION_MONTHS = range(1, 7)
+KPI_RETENTION = ["DELETE FROM kpi_retention WHERE true", f"""
 INSERT INTO kpi_retention BY NAME
 WITH paid AS (SELECT DISTINCT customer_key, CAST(date_trunc('month', first_paid_time) AS DATE) AS month
               FROM fact_orders WHERE first_paid_time IS NOT NULL AND customer_key IS NOT NULL),
@@ -98,11 +100,11 @@ back AS (SELECT c.cohort_month, datediff('month', c.cohort_month, p.month) AS mo
                 count(DISTINCT p.customer_key) AS returning_customers
          FROM cohort c JOIN paid p USING (customer_key)
          WHERE datediff('month', c.cohort_month, p.month) BETWEEN 1 AND 6 GROUP BY ALL),
-offsets AS (SELECT unnest(range(1, 7)) AS months_since),
+offsets AS ({" UNION ALL ".join(f"SELECT {k} AS months_since" for k in RETENTION_MONTHS)}),
 last AS (SELECT max(month) AS last_month FROM paid)
 SELECT s.cohort_month, o.months_since, s.cohort_customers, coalesce(b.returning_customers, 0) AS returning_customers,
        coalesce(b.returning_customers, 0) / s.cohort_customers AS retention_rate,
-       s.cohort_month + to_months(o.months_since) <= last.last_month AS observed
+       date_diff('month', s.cohort_month, last.last_month) >= o.months_since AS observed
 FROM sizes s CROSS JOIN offsets o CROSS JOIN last
 LEFT JOIN back b ON b.cohort_month = s.cohort_month AND b.months_since = o.months_since"""]
 
@@ -111,8 +113,9 @@ CUSTOMER_USER_LINK = """
 UPDATE dim_customer SET user_id = l.user_id, linked_users = l.linked_users
 FROM (SELECT d.customer_key, u.user_id, coalesce(u.users, 0) AS linked_users
       FROM dim_customer d LEFT JOIN (
-        SELECT email_norm, first(user_id ORDER BY created_at, user_id) AS user_id, count(*) AS users
-        FROM silver_users WHERE is_current AND email_norm IS NOT NULL GROUP BY email_norm) u
+        SELECT email_norm, user_id, count(*) OVER (PARTITION BY email_norm) AS users
+        FROM silver_users WHERE is_current AND email_norm IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY email_norm ORDER BY created_at, user_id) = 1) u
       ON u.email_norm = d.email_norm) l
 WHERE dim_customer.customer_key = l.customer_key"""
 

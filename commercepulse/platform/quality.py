@@ -5,7 +5,7 @@ from datetime import date
 
 from commercepulse.checks.rules import ERROR, WARN, Outcome
 from commercepulse.settings import Settings
-from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.tables import SILVER
 
 #: SCD2 tables and the entity key their versions belong to.
@@ -14,13 +14,13 @@ SCD2_TABLES = {"silver_users": "user_id", "silver_products": "product_id", "dim_
 _FIRST_SEEN = "first_ingestion_day >= $start AND first_ingestion_day < $end"
 
 
-def _events_in_window(wh: DuckDBWarehouse, start: date, end: date):
+def _events_in_window(wh: Warehouse, start: date, end: date):
     return wh.query(f"""SELECT count(*) AS events, coalesce(sum(copies), 0) AS records,
-                               count(*) FILTER (WHERE user_id IS NULL) AS anonymous
+                               count(CASE WHEN user_id IS NULL THEN 1 END) AS anonymous
                         FROM silver_behaviour_events WHERE {_FIRST_SEEN}""", {"start": start, "end": end}).iloc[0]
 
 
-def duplicate_behaviour_events(wh: DuckDBWarehouse, start: date, end: date, settings: Settings) -> Outcome:
+def duplicate_behaviour_events(wh: Warehouse, start: date, end: date, settings: Settings) -> Outcome:
     """Bronze behavioural records repeating an event_id / records, for events first seen in the window."""
     row = _events_in_window(wh, start, end)
     records, events = int(row["records"]), int(row["events"])
@@ -30,7 +30,7 @@ def duplicate_behaviour_events(wh: DuckDBWarehouse, start: date, end: date, sett
                    {"bronze_records": records, "distinct_events": events, "duplicates": records - events})
 
 
-def anonymous_event_share(wh: DuckDBWarehouse, start: date, end: date, settings: Settings) -> Outcome:
+def anonymous_event_share(wh: Warehouse, start: date, end: date, settings: Settings) -> Outcome:
     """Distinct behavioural events without user_id / events, for events first seen in the window."""
     row = _events_in_window(wh, start, end)
     events, anonymous = int(row["events"]), int(row["anonymous"])
@@ -39,14 +39,14 @@ def anonymous_event_share(wh: DuckDBWarehouse, start: date, end: date, settings:
                    settings.check_anonymous_share_max, WARN, {"events": events, "anonymous_events": anonymous})
 
 
-def scd2_integrity(wh: DuckDBWarehouse, table: str) -> Outcome:
+def scd2_integrity(wh: Warehouse, table: str) -> Outcome:
     """Per key: no overlapping or gapped validity windows, exactly one current row (ERROR)."""
     key = SCD2_TABLES[table]
     row = wh.query(f"""
         WITH v AS (SELECT {key} AS k, valid_from, valid_to, is_current,
                           lead(valid_from) OVER (PARTITION BY {key} ORDER BY valid_from) AS next_from
                    FROM {table}),
-        per_key AS (SELECT k, count(*) FILTER (WHERE is_current) AS current_rows FROM v GROUP BY k)
+        per_key AS (SELECT k, count(CASE WHEN is_current THEN 1 END) AS current_rows FROM v GROUP BY k)
         SELECT (SELECT count(*) FROM v WHERE next_from IS NOT NULL AND (valid_to IS NULL OR valid_to > next_from))
                  AS overlapping,
                (SELECT count(*) FROM v WHERE next_from IS NOT NULL AND valid_to < next_from) AS gaps,
@@ -59,7 +59,7 @@ def scd2_integrity(wh: DuckDBWarehouse, table: str) -> Outcome:
     return Outcome("scd2_integrity", bad == 0, bad, 0, ERROR, details)
 
 
-def order_status_backwards(wh: DuckDBWarehouse, settings: Settings) -> Outcome:
+def order_status_backwards(wh: Warehouse, settings: Settings) -> Outcome:
     """Platform orders whose lifecycle went back to an earlier stage (e.g. PAID after SHIPPED)."""
     rows = wh.query("SELECT order_id, status FROM silver_orders WHERE status_went_backwards ORDER BY order_id")
     after_payment = int(wh.query("SELECT count(*) AS n FROM silver_orders WHERE cancelled_after_payment")["n"].iat[0])
@@ -68,7 +68,7 @@ def order_status_backwards(wh: DuckDBWarehouse, settings: Settings) -> Outcome:
                    {"sample_orders": rows["order_id"].head(10).tolist(), "cancelled_after_payment": after_payment})
 
 
-def customer_email_conflicts(wh: DuckDBWarehouse, settings: Settings) -> Outcome:
+def customer_email_conflicts(wh: Warehouse, settings: Settings) -> Outcome:
     """Vendor customers whose normalized email belongs to several platform users (linked to the earliest)."""
     rows = wh.query("""SELECT customer_key, email_norm, user_id, linked_users FROM dim_customer
                        WHERE linked_users > 1 ORDER BY email_norm, customer_key""")

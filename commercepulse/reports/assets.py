@@ -5,14 +5,14 @@ from commercepulse.mongo.resource import MongoResource
 from commercepulse.partitions import DAILY, SINGLE_RUN, window_days
 from commercepulse.reports.writer import WindowKpis, write_day_report
 from commercepulse.settings import get_settings
-from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+from commercepulse.warehouse.base import Warehouse
 
 PROCESSED_DAYS = """
 SELECT DISTINCT d FROM (SELECT date AS d FROM fact_order_daily UNION SELECT ingestion_date FROM kpi_late_arrivals)
 WHERE d >= $start AND d < $end ORDER BY d"""
 
 
-def processed_days(warehouse: DuckDBWarehouse, start, end) -> list:
+def processed_days(warehouse: Warehouse, start, end) -> list:
     return [d.date() for d in warehouse.query(PROCESSED_DAYS, {"start": start, "end": end})["d"]]
 
 
@@ -21,7 +21,7 @@ def processed_days(warehouse: DuckDBWarehouse, start, end) -> list:
                 "kpi_late_arrivals", "kpi_top_products", "fact_order_daily"],
           description="REPORTS_DIR/YYYY-MM-DD/: quality.json, report.html and PNG charts per processed day.")
 def quality_reports(context: dg.AssetExecutionContext, mongo: MongoResource,
-                    warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+                    warehouse: Warehouse) -> dg.MaterializeResult:
     settings = get_settings()
     start, end = window_days(context)
     with warehouse.session():

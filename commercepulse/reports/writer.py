@@ -24,14 +24,14 @@ from pymongo.database import Database  # noqa: E402
 from commercepulse.checks import rules  # noqa: E402
 from commercepulse.raw.audit import late_arrival_stats  # noqa: E402
 from commercepulse.settings import Settings  # noqa: E402
-from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse  # noqa: E402
+from commercepulse.warehouse.base import Warehouse  # noqa: E402
 
 CHART_DAYS = 60
 FACT_TABLES = ("fact_orders", "fact_payments", "fact_refunds", "fact_shipments", "fact_order_daily")
 PNG_METADATA = {"Software": None}  # no version stamp: same data => same bytes
 
 
-def day_outcomes(db: Database, wh: DuckDBWarehouse, day: date, settings: Settings) -> list[rules.Outcome]:
+def day_outcomes(db: Database, wh: Warehouse, day: date, settings: Settings) -> list[rules.Outcome]:
     end = day + timedelta(days=1)
     stats = late_arrival_stats(db, day, end, settings.late_threshold_hours)
     outcomes = [
@@ -76,7 +76,7 @@ KPI_QUERIES = {
 class WindowKpis:
     """The KPI rows of a window, read once and served per day (one query per table)."""
 
-    def __init__(self, wh: DuckDBWarehouse, start: date, end: date) -> None:
+    def __init__(self, wh: Warehouse, start: date, end: date) -> None:
         params = {"start": start, "end": end}
         self.frames = {name: wh.query(sql, params) for name, (sql, _) in KPI_QUERIES.items()}
         self.top = _records(wh.query("SELECT * FROM kpi_top_products WHERE rank <= 5 ORDER BY rank"))
@@ -109,7 +109,7 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def charts(wh: DuckDBWarehouse, day: date) -> dict[str, bytes]:
+def charts(wh: Warehouse, day: date) -> dict[str, bytes]:
     since = {"since": day - timedelta(days=CHART_DAYS), "day": day}
     revenue = wh.query("SELECT * FROM kpi_daily_revenue WHERE date > $since AND date <= $day ORDER BY date", since)
     late = wh.query("SELECT * FROM kpi_late_arrivals WHERE ingestion_date > $since AND ingestion_date <= $day "
@@ -176,7 +176,7 @@ figure{{display:inline-block;margin:0 1em 1em 0}}img{{max-width:100%}}</style></
 """
 
 
-def write_day_report(db: Database, wh: DuckDBWarehouse, day: date, settings: Settings,
+def write_day_report(db: Database, wh: Warehouse, day: date, settings: Settings,
                      kpis: WindowKpis | None = None) -> Path:
     """Write the report folder of `day`; returns it. Pass `kpis` when writing many days."""
     folder = settings.reports_dir / day.isoformat()

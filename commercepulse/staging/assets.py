@@ -15,7 +15,7 @@ from commercepulse.staging.extract import chunk_days, event_counts_by_day, extra
 from commercepulse.staging.fx import load_rates
 from commercepulse.staging.normalize import FRAMES, normalize
 from commercepulse.staging.schemas import conform, validate
-from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.metadata import table_metadata_spec
 from commercepulse.warehouse.tables import STAGING
 
@@ -31,7 +31,7 @@ SPECS = [
 ]
 
 
-def stage_window(mongo_db, warehouse: DuckDBWarehouse, start, end, log=None) -> dict:
+def stage_window(mongo_db, warehouse: Warehouse, start, end, log=None) -> dict:
     """Extract, normalize, validate and write every day of [start, end); returns the counts."""
     settings = get_settings()
     rates = load_rates(settings.data_dir)
@@ -82,7 +82,7 @@ COMPLETENESS = [dg.AssetCheckSpec("completeness", asset=name, blocking=True,
 
 @dg.multi_asset(specs=SPECS, partitions_def=DAILY, backfill_policy=SINGLE_RUN, can_subset=False,
                 name="staging", check_specs=COMPLETENESS)
-def staging(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: DuckDBWarehouse):
+def staging(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: Warehouse):
     """Every raw event of the business-day window lands in exactly one frame or in stg_unmapped."""
     start, end = window_days(context)
     db = mongo.db()

@@ -9,11 +9,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import duckdb
 import pandas as pd
 from pydantic import Field
 
+from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.tables import ALL_TABLES, Table
 
 _INITIALISED: set[str] = set()
@@ -29,7 +29,7 @@ def ddl(table: Table) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {cols}\n)"
 
 
-class DuckDBWarehouse(dg.ConfigurableResource):
+class DuckDBWarehouse(Warehouse):
     """A DuckDB file; connections are short-lived and retried while another process holds the lock."""
 
     path: str
@@ -159,13 +159,16 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                 con.execute("ROLLBACK")
                 raise
 
-    def replace_partitions(self, frames: Mapping[str, pd.DataFrame], start: date, end: date) -> None:
-        """Delete [start, end) of each table's partition column and insert the frames, atomically."""
-        with self.partition_writer(list(frames), start, end) as write:
-            write(frames)
-
-    def table(self, name: str) -> pd.DataFrame:
-        """A whole table ordered by its key (for tests, reports and summaries)."""
-        table = ALL_TABLES[name]
-        order = ", ".join(table.key) if table.key else "1"
-        return self.query(f"SELECT * FROM {name} ORDER BY {order}")
+    def replace_table(self, name: str, frame: pd.DataFrame) -> None:
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"DELETE FROM {name}")
+                if len(frame):
+                    con.register("incoming", frame)
+                    con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
+                    con.unregister("incoming")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise

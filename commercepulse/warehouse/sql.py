@@ -1,5 +1,9 @@
 """Fact, dimension and KPI statements. Values are always query parameters ($start, $end, $run_id).
 
+Written once, in DuckDB SQL kept to what BigQuery also has (CASE inside aggregates rather
+than FILTER, EXISTS rather than row-value IN, date_diff rather than epoch arithmetic, a
+WHERE on every DELETE); `warehouse/dialect.py` translates them for BigQuery.
+
 Facts read staging for one business-day window [$start, $end). fact_orders recomputes, from
 all staging, every order the window touches and MERGEs it, guarded by event time: the result
 does not depend on the order in which windows (or events) arrive. An order is identified by
@@ -22,9 +26,9 @@ def _replace(table: str, select: str, col: str = "event_date") -> list[str]:
 FACT_PAYMENTS = _replace("fact_payments", f"""
 SELECT p.event_id, p.event_date, CAST(p.paid_time AS DATE) AS paid_date, p.paid_time, p.vendor, p.order_id,
        p.status, p.amount, p.currency, p.amount_ngn, p.fx_rate, p.fx_rate_date, p.method, p.transaction_ref,
-       concat_ws(',', p.event_id, d.ids) AS event_ids, $run_id AS run_id
+       CASE WHEN d.ids IS NULL THEN p.event_id ELSE p.event_id || ',' || d.ids END AS event_ids, $run_id AS run_id
 FROM stg_payments p
-LEFT JOIN (SELECT duplicate_of, string_agg(event_id, ',' ORDER BY event_id) AS ids FROM stg_payments
+LEFT JOIN (SELECT duplicate_of, string_agg(event_id, ',' ORDER BY event_id NULLS FIRST) AS ids FROM stg_payments
            WHERE {WINDOW} AND duplicate_of IS NOT NULL GROUP BY duplicate_of) d ON d.duplicate_of = p.event_id
 WHERE p.{WINDOW.replace(' AND ', ' AND p.')} AND p.duplicate_of IS NULL""")
 
@@ -44,30 +48,32 @@ _TOUCHED = " UNION ".join(
 
 ORDER_STATE = f"""
 WITH touched AS ({_TOUCHED}),
-o AS (SELECT * FROM stg_orders WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched)
-      QUALIFY row_number() OVER (PARTITION BY vendor, order_id ORDER BY order_time DESC, event_id DESC) = 1),
-pay AS (SELECT vendor, order_id, min(paid_time) FILTER (WHERE status = 'SUCCESS') AS first_paid_time,
-               coalesce(sum(amount_ngn) FILTER (WHERE status = 'SUCCESS'), 0) AS paid_ngn
-        FROM stg_payments WHERE duplicate_of IS NULL AND (vendor, order_id) IN (SELECT vendor, order_id FROM touched)
-        GROUP BY vendor, order_id),
-ref AS (SELECT vendor, order_id, sum(amount_ngn) AS refunded_ngn, count(*) AS refund_count, bool_or(lists_items) AS lists
-        FROM stg_refunds WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched) GROUP BY vendor, order_id),
+o AS (SELECT x.* FROM stg_orders x JOIN touched USING (vendor, order_id) WHERE true
+      QUALIFY row_number() OVER (PARTITION BY x.vendor, x.order_id ORDER BY x.order_time DESC, x.event_id DESC) = 1),
+pay AS (SELECT x.vendor, x.order_id, min(CASE WHEN x.status = 'SUCCESS' THEN x.paid_time END) AS first_paid_time,
+               coalesce(sum(CASE WHEN x.status = 'SUCCESS' THEN x.amount_ngn END), 0) AS paid_ngn
+        FROM stg_payments x JOIN touched USING (vendor, order_id) WHERE x.duplicate_of IS NULL
+        GROUP BY x.vendor, x.order_id),
+ref AS (SELECT x.vendor, x.order_id, sum(x.amount_ngn) AS refunded_ngn, count(*) AS refund_count,
+               bool_or(x.lists_items) AS lists
+        FROM stg_refunds x JOIN touched USING (vendor, order_id) GROUP BY x.vendor, x.order_id),
 ev AS (
-  SELECT order_id, vendor, order_time AS t, event_id, 'CREATED' AS st, 1 AS rk FROM stg_orders
-  WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched)
-  UNION ALL SELECT order_id, vendor, paid_time, event_id,
-         CASE WHEN status = 'SUCCESS' THEN 'PAID' ELSE 'PAYMENT_FAILED' END, 2 FROM stg_payments
-  WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched)
-  UNION ALL SELECT order_id, vendor, status_time, event_id, 'SHIPMENT_' || coalesce(status, 'UNKNOWN'), 3
-  FROM stg_shipments WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched)
-  UNION ALL SELECT order_id, vendor, refund_time, event_id, 'REFUNDED', 4 FROM stg_refunds
-  WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched)
-  UNION ALL SELECT order_id, vendor, update_time, event_id, NULL, 0 FROM stg_order_updates
-  WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM touched)),
+  SELECT x.order_id, x.vendor, x.order_time AS t, x.event_id, 'CREATED' AS st, 1 AS rk
+  FROM stg_orders x JOIN touched USING (vendor, order_id)
+  UNION ALL SELECT x.order_id, x.vendor, x.paid_time, x.event_id,
+         CASE WHEN x.status = 'SUCCESS' THEN 'PAID' ELSE 'PAYMENT_FAILED' END, 2
+  FROM stg_payments x JOIN touched USING (vendor, order_id)
+  UNION ALL SELECT x.order_id, x.vendor, x.status_time, x.event_id, 'SHIPMENT_' || coalesce(x.status, 'UNKNOWN'), 3
+  FROM stg_shipments x JOIN touched USING (vendor, order_id)
+  UNION ALL SELECT x.order_id, x.vendor, x.refund_time, x.event_id, 'REFUNDED', 4
+  FROM stg_refunds x JOIN touched USING (vendor, order_id)
+  UNION ALL SELECT x.order_id, x.vendor, x.update_time, x.event_id, NULL, 0
+  FROM stg_order_updates x JOIN touched USING (vendor, order_id)),
 st AS (SELECT vendor, order_id, st FROM ev WHERE st IS NOT NULL
        QUALIFY row_number() OVER (PARTITION BY vendor, order_id ORDER BY t DESC, rk DESC, event_id DESC) = 1),
 agg AS (SELECT vendor, order_id, max(t) AS last_event_time,
-               string_agg(DISTINCT event_id, ',' ORDER BY event_id) AS event_ids FROM ev GROUP BY vendor, order_id)
+               string_agg(DISTINCT event_id, ',' ORDER BY event_id NULLS FIRST) AS event_ids
+        FROM ev GROUP BY vendor, order_id)
 SELECT agg.order_id, agg.vendor, o.customer_key, o.order_time,
        CAST(o.order_time AS DATE) AS order_date, o.currency, o.total, o.total_ngn, o.item_count, st.st AS status,
        pay.first_paid_time, coalesce(pay.paid_ngn, 0) AS paid_ngn, coalesce(ref.refunded_ngn, 0) AS refunded_ngn,
@@ -87,9 +93,9 @@ WHEN NOT MATCHED THEN INSERT ({", ".join(_ORDER_COLS)}) VALUES ({", ".join(f"s.{
 FACT_ORDER_DAILY = _replace("fact_order_daily", f"""
 WITH o AS (SELECT event_date AS date, vendor, count(DISTINCT order_id) AS orders, sum(total_ngn) AS order_value_ngn
            FROM stg_orders WHERE {WINDOW} GROUP BY ALL),
-p AS (SELECT event_date AS date, vendor, count(*) FILTER (WHERE status = 'SUCCESS') AS successful_payments,
-             count(*) FILTER (WHERE status <> 'SUCCESS') AS failed_payments,
-             sum(amount_ngn) FILTER (WHERE status = 'SUCCESS') AS gross_revenue_ngn
+p AS (SELECT event_date AS date, vendor, count(CASE WHEN status = 'SUCCESS' THEN 1 END) AS successful_payments,
+             count(CASE WHEN status <> 'SUCCESS' THEN 1 END) AS failed_payments,
+             sum(CASE WHEN status = 'SUCCESS' THEN amount_ngn END) AS gross_revenue_ngn
       FROM fact_payments WHERE {WINDOW} GROUP BY ALL),
 r AS (SELECT event_date AS date, vendor, sum(amount_ngn) AS refunds_ngn FROM fact_refunds WHERE {WINDOW} GROUP BY ALL),
 k AS (SELECT date, vendor FROM o UNION SELECT date, vendor FROM p UNION SELECT date, vendor FROM r)
@@ -106,7 +112,7 @@ DIM_CUSTOMER = [
     f"""INSERT INTO dim_customer BY NAME
         SELECT customer_key, max(customer_id) AS customer_id, max(email) AS email, max(phone) AS phone,
                min(order_time) AS first_seen, max(order_time) AS last_seen,
-               string_agg(DISTINCT vendor, ',' ORDER BY vendor) AS vendors_seen, count(DISTINCT order_id) AS orders,
+               string_agg(DISTINCT vendor, ',' ORDER BY vendor NULLS FIRST) AS vendors_seen, count(DISTINCT order_id) AS orders,
                lower(trim(max(email))) AS email_norm
         FROM stg_orders WHERE customer_key IN
           (SELECT customer_key FROM stg_orders WHERE {WINDOW} AND customer_key IS NOT NULL)
@@ -123,22 +129,17 @@ DIM_PRODUCT = [
         GROUP BY sku""",
 ]
 
-DIM_DATE = ["DELETE FROM dim_date", """
-INSERT INTO dim_date BY NAME
-WITH bounds AS (
-  SELECT min(d) AS lo, max(d) AS hi FROM (
-    SELECT min(event_date) AS d FROM stg_orders UNION ALL SELECT max(event_date) FROM stg_orders
-    UNION ALL SELECT min(paid_date) FROM fact_payments UNION ALL SELECT max(paid_date) FROM fact_payments
-    UNION ALL SELECT min(refund_date) FROM fact_refunds UNION ALL SELECT max(refund_date) FROM fact_refunds
-    UNION ALL SELECT min(CAST(status_time AS DATE)) FROM fact_shipments
-    UNION ALL SELECT max(CAST(status_time AS DATE)) FROM fact_shipments
-    UNION ALL SELECT min(order_date) FROM fact_orders UNION ALL SELECT max(order_date) FROM fact_orders))
-SELECT CAST(g.d AS DATE) AS date, year(g.d) AS year, quarter(g.d) AS quarter, month(g.d) AS month, day(g.d) AS day,
-       isodow(g.d) AS day_of_week, isodow(g.d) >= 6 AS is_weekend
-FROM bounds, generate_series(CAST(bounds.lo AS TIMESTAMP), CAST(bounds.hi AS TIMESTAMP), INTERVAL 1 DAY) AS g(d)
-WHERE bounds.lo IS NOT NULL"""]
+# dim_date: the calendar between these bounds is built in Python (warehouse/calendar.py).
+DATE_BOUNDS = """
+SELECT min(d) AS lo, max(d) AS hi FROM (
+  SELECT min(event_date) AS d FROM stg_orders UNION ALL SELECT max(event_date) FROM stg_orders
+  UNION ALL SELECT min(paid_date) FROM fact_payments UNION ALL SELECT max(paid_date) FROM fact_payments
+  UNION ALL SELECT min(refund_date) FROM fact_refunds UNION ALL SELECT max(refund_date) FROM fact_refunds
+  UNION ALL SELECT min(CAST(status_time AS DATE)) FROM fact_shipments
+  UNION ALL SELECT max(CAST(status_time AS DATE)) FROM fact_shipments
+  UNION ALL SELECT min(order_date) FROM fact_orders UNION ALL SELECT max(order_date) FROM fact_orders) AS bounds"""
 
-KPI_DAILY_REVENUE = ["DELETE FROM kpi_daily_revenue", """
+KPI_DAILY_REVENUE = ["DELETE FROM kpi_daily_revenue WHERE true", """
 INSERT INTO kpi_daily_revenue BY NAME
 WITH g AS (SELECT paid_date AS date, sum(amount_ngn) AS gross FROM fact_payments WHERE status = 'SUCCESS' GROUP BY 1),
 r AS (SELECT refund_date AS date, sum(amount_ngn) AS refunds FROM fact_refunds GROUP BY 1)
@@ -149,41 +150,46 @@ FROM g FULL OUTER JOIN r USING (date)"""]
 # Audit: record each day whose reported net revenue is new or changed since its last snapshot.
 REVENUE_SNAPSHOT = ["""
 INSERT INTO revenue_snapshots BY NAME
-WITH last AS (SELECT date, net_revenue_ngn FROM revenue_snapshots
+WITH last AS (SELECT date, net_revenue_ngn FROM revenue_snapshots WHERE true
               QUALIFY row_number() OVER (PARTITION BY date ORDER BY reported_at DESC, run_id DESC) = 1)
 SELECT k.date, $run_id AS run_id, $reported_at AS reported_at, k.gross_revenue_ngn, k.refunds_ngn, k.net_revenue_ngn
 FROM kpi_daily_revenue k LEFT JOIN last USING (date)
 WHERE last.date IS NULL OR last.net_revenue_ngn IS DISTINCT FROM k.net_revenue_ngn"""]
 
-KPI_VENDOR_PAYMENT_SUCCESS = ["DELETE FROM kpi_vendor_payment_success", """
+KPI_VENDOR_PAYMENT_SUCCESS = ["DELETE FROM kpi_vendor_payment_success WHERE true", """
 INSERT INTO kpi_vendor_payment_success BY NAME
-SELECT paid_date AS date, vendor, count(*) AS attempts, count(*) FILTER (WHERE status = 'SUCCESS') AS successes,
-       count(*) FILTER (WHERE status = 'SUCCESS') / count(*) AS success_rate
+SELECT paid_date AS date, vendor, count(*) AS attempts, count(CASE WHEN status = 'SUCCESS' THEN 1 END) AS successes,
+       count(CASE WHEN status = 'SUCCESS' THEN 1 END) / count(*) AS success_rate
 FROM fact_payments WHERE status IN ('SUCCESS', 'FAILED') GROUP BY ALL"""]
 
-KPI_ORDER_TO_PAYMENT = ["DELETE FROM kpi_order_to_payment", """
+KPI_ORDER_TO_PAYMENT = ["DELETE FROM kpi_order_to_payment WHERE true", """
 INSERT INTO kpi_order_to_payment BY NAME
-WITH gaps AS (SELECT order_date AS date, vendor, epoch(first_paid_time - order_time) / 60.0 AS minutes
-              FROM fact_orders WHERE order_time IS NOT NULL AND first_paid_time IS NOT NULL)
-SELECT date, vendor, count(*) AS orders, avg(minutes) FILTER (WHERE minutes >= 0) AS avg_minutes,
-       median(minutes) FILTER (WHERE minutes >= 0) AS median_minutes,
-       count(*) FILTER (WHERE minutes < 0) AS negative_gaps
-FROM gaps GROUP BY ALL"""]
+WITH gaps AS (SELECT order_date AS date, vendor,
+                     date_diff('millisecond', order_time, first_paid_time) / 60000.0 AS minutes
+              FROM fact_orders WHERE order_time IS NOT NULL AND first_paid_time IS NOT NULL),
+med AS (SELECT DISTINCT date, vendor, quantile_cont(minutes, 0.5) OVER (PARTITION BY date, vendor) AS median_minutes
+        FROM gaps WHERE minutes >= 0),
+agg AS (SELECT date, vendor, count(*) AS orders, avg(CASE WHEN minutes >= 0 THEN minutes END) AS avg_minutes,
+               count(CASE WHEN minutes < 0 THEN 1 END) AS negative_gaps
+        FROM gaps GROUP BY date, vendor)
+SELECT agg.date, agg.vendor, agg.orders, agg.avg_minutes, med.median_minutes, agg.negative_gaps
+FROM agg LEFT JOIN med USING (date, vendor)"""]
 
-KPI_REFUND_RATE = ["DELETE FROM kpi_refund_rate", """
+KPI_REFUND_RATE = ["DELETE FROM kpi_refund_rate WHERE true", """
 INSERT INTO kpi_refund_rate BY NAME
 WITH paid AS (SELECT CAST(first_paid_time AS DATE) AS date, count(*) AS paid_orders,
-                     count(*) FILTER (WHERE refund_count > 0) AS refunded_orders,
-                     count(*) FILTER (WHERE refund_count > 0 AND has_partial_refund) AS partial_refunds
+                     count(CASE WHEN refund_count > 0 THEN 1 END) AS refunded_orders,
+                     count(CASE WHEN refund_count > 0 AND has_partial_refund THEN 1 END) AS partial_refunds
               FROM fact_orders WHERE first_paid_time IS NOT NULL GROUP BY 1)
 SELECT paid.date, paid_orders, refunded_orders, partial_refunds, refunded_orders / paid_orders AS refund_rate,
        CASE WHEN coalesce(k.gross_revenue_ngn, 0) > 0 THEN k.refunds_ngn / k.gross_revenue_ngn END AS value_rate
 FROM paid LEFT JOIN kpi_daily_revenue k USING (date)"""]
 
-KPI_TOP_PRODUCTS = ["DELETE FROM kpi_top_products", """
+KPI_TOP_PRODUCTS = ["DELETE FROM kpi_top_products WHERE true", """
 INSERT INTO kpi_top_products BY NAME
-WITH o AS (SELECT event_id FROM stg_orders
-           WHERE (vendor, order_id) IN (SELECT vendor, order_id FROM fact_orders WHERE first_paid_time IS NOT NULL)
+WITH o AS (SELECT x.event_id FROM stg_orders x
+           WHERE EXISTS (SELECT 1 FROM fact_orders f WHERE f.vendor = x.vendor AND f.order_id = x.order_id
+                         AND f.first_paid_time IS NOT NULL)
            QUALIFY row_number() OVER (PARTITION BY vendor, order_id ORDER BY order_time DESC, event_id DESC) = 1),
 s AS (SELECT sku, sum(qty) AS units, sum(qty * unit_price_ngn) AS revenue FROM stg_order_items
       WHERE event_id IN (SELECT event_id FROM o) AND sku IS NOT NULL GROUP BY sku)

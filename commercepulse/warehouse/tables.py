@@ -25,8 +25,14 @@ class Table:
     description: str
     columns: tuple[Col, ...]
     key: tuple[str, ...] = ()
-    partition_col: str | None = None
+    partition_col: str | None = None  # the column a partition window replaces
     cluster: tuple[str, ...] = ()
+    partition_by: str | None = None  # BigQuery DAY partitioning when it differs from partition_col
+
+    @property
+    def time_partition(self) -> str | None:
+        """The DATE/TIMESTAMP column BigQuery partitions the table by (None = unpartitioned)."""
+        return self.partition_by or self.partition_col
 
     @property
     def names(self) -> list[str]:
@@ -109,7 +115,7 @@ FACTS: dict[str, Table] = {t.name: t for t in (
         C("first_paid_time", "TIMESTAMP"), C("paid_ngn", "FLOAT64", "sum of successful payments"),
         C("refunded_ngn", "FLOAT64"), C("refund_count", "INT64"), C("has_partial_refund", "BOOL"),
         C("last_event_time", "TIMESTAMP", nullable=False), *AUDIT,
-    ), key=("vendor", "order_id"), partition_col=None, cluster=("vendor", "order_id")),
+    ), key=("vendor", "order_id"), partition_col=None, cluster=("vendor", "order_id"), partition_by="order_date"),
     Table("fact_payments", "payment attempts, one per event (re-sent duplicates once)", (
         C("event_id", "STRING", nullable=False), C("event_date", "DATE", nullable=False),
         C("paid_date", "DATE", nullable=False), C("paid_time", "TIMESTAMP", nullable=False),
@@ -269,13 +275,13 @@ PLATFORM_GOLD: dict[str, Table] = {t.name: t for t in (
         C("paid_at", "TIMESTAMP"), C("shipped_at", "TIMESTAMP"), C("cancelled_at", "TIMESTAMP"),
         C("cancelled_after_payment", "BOOL"), C("status_went_backwards", "BOOL"), C("lines", "INT64"),
         C("order_value_ngn", "FLOAT64", "sum of quantity x purchase price"),
-    ), key=("order_id",), cluster=("order_id",)),
+    ), key=("order_id",), cluster=("order_id",), partition_by="order_date"),
     Table("fact_platform_order_items", "order lines with the catalog version valid when ordered", (
         C("order_id", "STRING", nullable=False), C("sku", "STRING", nullable=False), C("quantity", "FLOAT64"),
         C("unit_price_ngn", "FLOAT64", "purchase price"), C("line_value_ngn", "FLOAT64"),
         C("order_time", "TIMESTAMP"), C("product_version", "INT64", "dim_product_history version at order time"),
         C("category_at_order", "STRING"), C("list_price_at_order_ngn", "FLOAT64"),
-    ), key=("order_id", "sku"), cluster=("sku",)),
+    ), key=("order_id", "sku"), cluster=("sku",), partition_by="order_time"),
     Table("fact_sessions", "one row per behavioural session", (
         C("session_id", "STRING", nullable=False), C("user_id", "STRING", "null = anonymous session"),
         C("device_type", "STRING", "device of the first event"), C("session_start", "TIMESTAMP", nullable=False),

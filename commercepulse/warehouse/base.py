@@ -1,0 +1,71 @@
+"""What every warehouse engine offers the assets, checks and reports (DuckDB, BigQuery).
+
+Assets take a `Warehouse` and never branch on the engine: `environment.py` picks the
+implementation. SQL is written once (DuckDB dialect, BigQuery-compatible subset) and each
+engine runs it its way; frames are written through engine-specific bulk paths.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from commercepulse.warehouse.tables import ALL_TABLES
+
+Statement = tuple[str, Mapping[str, Any]]
+
+
+def warehouse_kind() -> str:
+    """`duckdb` or `bigquery`: the kind tag the Dagster UI shows on warehouse assets."""
+    from commercepulse.settings import get_settings
+
+    return get_settings().warehouse
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The warehouse interface; parameters are always passed as query parameters ($name)."""
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Reuse one connection for many small queries (engines without connections: no-op)."""
+        yield
+
+    def execute(self, statements: Sequence[Statement]) -> None:
+        """Run statements in one transaction (all or nothing)."""
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    @contextmanager
+    def partition_writer(self, names: Sequence[str], start: date, end: date) -> Iterator[Callable]:
+        """Replace [start, end) of the tables `names`: yields `write(frames)`; commits at the end."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def replace_partitions(self, frames: Mapping[str, pd.DataFrame], start: date, end: date) -> None:
+        """Delete [start, end) of each table's partition column and insert the frames, atomically."""
+        with self.partition_writer(list(frames), start, end) as write:
+            write(frames)
+
+    def delete_days_except(self, names: Sequence[str], start: date, end: date, keep: Sequence[str]) -> None:
+        """Delete the rows of [start, end) whose partition day is not in `keep` (ISO days)."""
+        raise NotImplementedError
+
+    def replace_keys(self, batches: Sequence[tuple[str, str, Sequence[str], pd.DataFrame]]) -> None:
+        """For each (table, key column, keys, frame): delete the keys' rows, insert the frame; atomically."""
+        raise NotImplementedError
+
+    def replace_table(self, name: str, frame: pd.DataFrame) -> None:
+        """The whole table becomes `frame`."""
+        raise NotImplementedError
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A whole table ordered by its key (tests, reports, summaries)."""
+        table = ALL_TABLES[name]
+        order = ", ".join(table.key) if table.key else "1"
+        return self.query(f"SELECT * FROM {name} ORDER BY {order}")

@@ -1,0 +1,243 @@
+"""The BigQuery warehouse (production): tables created through the API from the table specs
+(explicit schema, DAY partitioning on the business date, clustering), statements translated
+from the one SQL definition, every value a typed query parameter, multi-table writes as
+one multi-statement transaction.
+
+Frames reach BigQuery through load jobs into scratch tables, then one transaction deletes the
+window (or keys) and inserts from the scratch tables, so readers never see half a window.
+Partition windows are compared as DATE parameters against DATE columns (never timestamp
+literals: dagster-io/dagster#13147).
+"""
+from __future__ import annotations
+
+import numbers
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from dagster_gcp import BigQueryResource
+from google.api_core.exceptions import NotFound
+from google.cloud import bigquery
+
+from commercepulse.warehouse.base import Statement, Warehouse
+from commercepulse.warehouse.dialect import to_bigquery
+from commercepulse.warehouse.tables import ALL_TABLES, Table
+
+BQ_TYPES = {"STRING": "STRING", "INT64": "INT64", "FLOAT64": "FLOAT64", "BOOL": "BOOL",
+            "TIMESTAMP": "TIMESTAMP", "DATE": "DATE"}
+SCRATCH_TTL = timedelta(hours=6)  # scratch tables expire even if a run dies before dropping them
+_INITIALISED: set[tuple[str, str]] = set()
+_LOCK = threading.Lock()
+
+
+def schema(table: Table) -> list[bigquery.SchemaField]:
+    return [bigquery.SchemaField(c.name, BQ_TYPES[c.type], mode="NULLABLE" if c.nullable else "REQUIRED",
+                                 description=c.description or None) for c in table.columns]
+
+
+def table_definition(table: Table, dataset: str) -> bigquery.Table:
+    """The BigQuery table for a spec: schema, DAY partitioning on its date, clustering."""
+    definition = bigquery.Table(f"{dataset}.{table.name}", schema=schema(table))
+    definition.description = table.description
+    if table.time_partition:
+        definition.time_partitioning = bigquery.TimePartitioning(
+            type_=bigquery.TimePartitioningType.DAY, field=table.time_partition)
+    if table.cluster:
+        definition.clustering_fields = list(table.cluster)
+    return definition
+
+
+def query_parameter(name: str, value: Any):
+    """A typed parameter; DATE stays DATE (a partition filter compares DATE with DATE)."""
+    if isinstance(value, (list, tuple)):
+        return bigquery.ArrayQueryParameter(name, "STRING", [str(v) for v in value])
+    if isinstance(value, (bool, np.bool_)):
+        kind, value = "BOOL", bool(value)
+    elif isinstance(value, numbers.Integral):
+        kind, value = "INT64", int(value)
+    elif isinstance(value, numbers.Real):
+        kind, value = "FLOAT64", float(value)
+    elif isinstance(value, datetime):  # naive = UTC, like everywhere else
+        stamp = pd.Timestamp(value)
+        kind, value = "TIMESTAMP", (stamp.tz_localize("UTC") if stamp.tzinfo is None
+                                    else stamp.tz_convert("UTC")).to_pydatetime()
+    elif isinstance(value, date):
+        kind = "DATE"
+    else:
+        kind, value = "STRING", None if value is None else str(value)
+    return bigquery.ScalarQueryParameter(name, kind, value)
+
+
+def parameters(sql: str, params: Mapping[str, Any]) -> list:
+    """Only the parameters the BigQuery text references."""
+    return [query_parameter(k, v) for k, v in params.items() if f"@{k}" in sql]
+
+
+def for_load(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """A frame with exactly the table's columns, DATE columns as dates (what a load job expects)."""
+    from commercepulse.staging.schemas import conform
+
+    frame = conform(frame, table)
+    for col in table.columns:
+        if col.type == "DATE":
+            values = pd.to_datetime(frame[col.name])
+            frame[col.name] = values.dt.date.astype(object).where(values.notna(), None)
+    return frame
+
+
+def from_result(frame: pd.DataFrame) -> pd.DataFrame:
+    """BigQuery result dtypes -> the ones DuckDB returns (dates as datetime64, not dbdate)."""
+    for name, dtype in frame.dtypes.items():
+        if str(dtype) == "dbdate":
+            frame[name] = pd.to_datetime(frame[name].astype("object")).astype("datetime64[ns]")
+    return frame
+
+
+class BigQueryWarehouse(Warehouse):
+    """A BigQuery dataset; the client comes from dagster-gcp's BigQueryResource (ADC or
+    GOOGLE_APPLICATION_CREDENTIALS)."""
+
+    bigquery: BigQueryResource
+    dataset: str
+
+    @property
+    def dataset_id(self) -> str:
+        return f"{self.bigquery.project}.{self.dataset}"
+
+    @contextmanager
+    def client(self) -> Iterator[bigquery.Client]:
+        with self.bigquery.get_client() as client:
+            self._ensure_tables(client)
+            yield client
+
+    def _ensure_tables(self, client: bigquery.Client) -> None:
+        """Dataset and every table, created idempotently before first use (once per process)."""
+        key = (client.project, self.dataset)
+        with _LOCK:
+            if key in _INITIALISED:
+                return
+            dataset = bigquery.Dataset(self.dataset_id)
+            dataset.location = self.bigquery.location
+            client.create_dataset(dataset, exists_ok=True)
+            for table in ALL_TABLES.values():
+                client.create_table(table_definition(table, self.dataset_id), exists_ok=True)
+            _INITIALISED.add(key)
+
+    def _job_config(self, sql: str, params: Mapping[str, Any]) -> bigquery.QueryJobConfig:
+        return bigquery.QueryJobConfig(default_dataset=self.dataset_id, query_parameters=parameters(sql, params),
+                                       use_legacy_sql=False)
+
+    def _run(self, client: bigquery.Client, sql: str, params: Mapping[str, Any]):
+        # query(...).result(): raises on errors reported in the job body
+        return client.query(sql, job_config=self._job_config(sql, params)).result()
+
+    def _script(self, client: bigquery.Client, statements: Sequence[str], params: Mapping[str, Any]) -> None:
+        """Statements (BigQuery text) as one transaction; one statement runs as itself."""
+        if not statements:
+            return
+        sql = statements[0] if len(statements) == 1 else \
+            "BEGIN TRANSACTION;\n" + ";\n".join(statements) + ";\nCOMMIT TRANSACTION;"
+        self._run(client, sql, params)
+
+    # -- the Warehouse interface ----------------------------------------------------------
+    def execute(self, statements: Sequence[Statement]) -> None:
+        params: dict[str, Any] = {}
+        texts = []
+        for sql, values in statements:
+            texts.append(to_bigquery(sql))
+            params.update(values)
+        with self.client() as client:
+            self._script(client, texts, params)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        text = to_bigquery(sql)
+        with self.client() as client:
+            return from_result(self._run(client, text, dict(params or {})).to_dataframe(
+                create_bqstorage_client=False))
+
+    @contextmanager
+    def _scratch(self, client: bigquery.Client) -> Iterator[Callable[[str, pd.DataFrame], str]]:
+        """load(name, frame) -> a scratch table holding the frame (appended per call); dropped after."""
+        token = uuid.uuid4().hex[:12]
+        made: dict[str, str] = {}
+
+        def load(name: str, frame: pd.DataFrame) -> str:
+            table = ALL_TABLES[name]
+            target = made.get(name)
+            if target is None:
+                target = made[name] = f"{self.dataset_id}._scratch_{name}_{token}"
+                scratch = bigquery.Table(target, schema=schema(table))
+                scratch.expires = datetime.now(timezone.utc) + SCRATCH_TTL
+                client.create_table(scratch)
+            if len(frame):
+                config = bigquery.LoadJobConfig(schema=schema(table), write_disposition="WRITE_APPEND")
+                client.load_table_from_dataframe(for_load(frame, table), target, job_config=config).result()
+            return target
+
+        try:
+            yield load
+        finally:
+            for target in made.values():
+                client.delete_table(target, not_found_ok=True)
+
+    @staticmethod
+    def _insert_from(name: str, scratch: str) -> str:
+        cols = ", ".join(ALL_TABLES[name].names)
+        return f"INSERT INTO {name} ({cols}) SELECT {cols} FROM `{scratch}`"
+
+    @contextmanager
+    def partition_writer(self, names: Sequence[str], start: date, end: date) -> Iterator[Callable]:
+        with self.client() as client, self._scratch(client) as load:
+            loaded: dict[str, str] = {}
+
+            def write(frames: Mapping[str, pd.DataFrame]) -> None:
+                for name, frame in frames.items():
+                    if len(frame):
+                        loaded[name] = load(name, frame)
+
+            yield write
+            statements = []
+            for name in names:
+                col = ALL_TABLES[name].partition_col
+                statements.append(f"DELETE FROM {name} WHERE {col} >= @start AND {col} < @end")
+                if name in loaded:
+                    statements.append(self._insert_from(name, loaded[name]))
+            self._script(client, statements, {"start": start, "end": end})
+
+    def delete_days_except(self, names: Sequence[str], start: date, end: date, keep: Sequence[str]) -> None:
+        statements = [f"DELETE FROM {name} WHERE {ALL_TABLES[name].partition_col} >= @start "
+                      f"AND {ALL_TABLES[name].partition_col} < @end "
+                      f"AND CAST({ALL_TABLES[name].partition_col} AS STRING) NOT IN UNNEST(@keep)" for name in names]
+        with self.client() as client:
+            self._script(client, statements, {"start": start, "end": end, "keep": list(keep)})
+
+    def replace_keys(self, batches: Sequence[tuple[str, str, Sequence[str], pd.DataFrame]]) -> None:
+        statements, params = [], {}
+        with self.client() as client, self._scratch(client) as load:
+            for n, (name, column, keys, frame) in enumerate(batches):
+                params[f"keys{n}"] = list(keys)
+                statements.append(f"DELETE FROM {name} WHERE {column} IN UNNEST(@keys{n})")
+                if len(frame):
+                    statements.append(self._insert_from(name, load(name, frame)))
+            self._script(client, statements, params)
+
+    def replace_table(self, name: str, frame: pd.DataFrame) -> None:
+        with self.client() as client, self._scratch(client) as load:
+            statements = [f"DELETE FROM {name} WHERE TRUE"]
+            if len(frame):
+                statements.append(self._insert_from(name, load(name, frame)))
+            self._script(client, statements, {})
+
+    def drop_dataset(self) -> None:
+        """Delete the dataset and its tables (tests and teardown)."""
+        with self.bigquery.get_client() as client:
+            try:
+                client.delete_dataset(self.dataset_id, delete_contents=True, not_found_ok=True)
+            except NotFound:
+                pass
+        _INITIALISED.discard((self.bigquery.project, self.dataset))
