@@ -46,7 +46,7 @@ def sessions(root: Path) -> dict[str, dict]:
         if r.get("user_id"):
             s["users"].add(r["user_id"])
     orders = paid_orders(root)
-    for sid, s in out.items():
+    for s in out.values():
         kinds = [e["event_type"] for e in s["events"]]
         s["start"] = ts(s["events"][0]["event_ts"])
         s["end"] = ts(s["events"][-1]["event_ts"])

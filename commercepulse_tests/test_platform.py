@@ -1,9 +1,8 @@
 """Platform sources (SPEC §9): generator, Bronze, Silver (dedup, SCD2, lifecycle), Gold, checks."""
 from __future__ import annotations
 
-import json
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -49,6 +48,15 @@ def run(settings, first: str, last: str | None = None) -> dict[str, dg.AssetChec
         checks.update({f"{e.asset_key.to_user_string()}:{e.check_name}": e
                        for e in result.get_asset_check_evaluations()})
     return checks
+
+
+def assert_funnel_matches_files(funnel: pd.DataFrame, root: Path) -> None:
+    """kpi_daily_funnel equals the funnel computed from the platform files independently."""
+    expected = ind.funnel(root)
+    assert {(str(r.date.date()), r.device_type) for r in funnel.itertuples()} == set(expected)
+    for row in funnel.itertuples():
+        want = expected[(str(row.date.date()), row.device_type)]
+        assert {k: getattr(row, k) for k in want} == want
 
 
 def t(text: str) -> datetime:
@@ -149,11 +157,7 @@ def test_funnel_on_hand_built_sessions(env, db):
     assert sessions_table.loc["C", "checkouts"] == 1 and sessions_table.loc["A", "paid_order_id"] == "PO-A"
     assert bool(sessions_table.loc["D", "is_anonymous"]) and sessions_table.loc["B", "paid_order_id"] == "PO-B"
     funnel = wh.table("kpi_daily_funnel")
-    expected = ind.funnel(root)
-    assert {(str(r.date.date()), r.device_type) for r in funnel.itertuples()} == set(expected)
-    for row in funnel.itertuples():
-        want = expected[(str(row.date.date()), row.device_type)]
-        assert {k: getattr(row, k) for k in want} == want
+    assert_funnel_matches_files(funnel, root)
     mobile = funnel.set_index("device_type").loc["mobile"]
     assert (mobile.sessions, mobile.view_sessions, mobile.cart_sessions, mobile.checkout_sessions,
             mobile.paid_sessions) == (3, 3, 3, 2, 1)
@@ -344,11 +348,7 @@ def test_main_job_generates_lands_and_models_platform_sources(env, db, monkeypat
     root = env.data_dir / "platform"
     wh = build_resources(env)["warehouse"]
     funnel = wh.table("kpi_daily_funnel")
-    expected = ind.funnel(root)
-    assert {(str(r.date.date()), r.device_type) for r in funnel.itertuples()} == set(expected)
-    for row in funnel.itertuples():
-        want = expected[(str(row.date.date()), row.device_type)]
-        assert {k: getattr(row, k) for k in want} == want
+    assert_funnel_matches_files(funnel, root)
     assert int(funnel["paid_sessions"].sum()) > 0
     # Silver holds one row per distinct event, user version and order
     events = ind.read(root, "behaviour_events")

@@ -13,13 +13,14 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
-import orjson
 from bson.errors import InvalidDocument
 from pymongo.database import Database
 
 from commercepulse.mongo.indexes import PLATFORM_QUARANTINE, PLATFORM_RAW
 from commercepulse.platform.sources import SOURCES, Source
-from commercepulse.raw.landing import IngestStats, Landing, Rejection, Sighting, encode, iter_lines, land_all
+from commercepulse.raw.landing import (
+    IngestStats, Landing, Rejection, Sighting, decode_object, encode, iter_lines, land_all,
+)
 from commercepulse.raw.live import InputError, parse_envelope_time
 from commercepulse.timeparse import utc_now
 
@@ -28,19 +29,10 @@ DAY_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.jsonl$")
 
 def parse_record(source: Source, raw: bytes, sighting: Sighting, now: datetime) -> Landing | Rejection | None:
     """One line of a platform file -> a Bronze landing, a rejection with its reason, or None (blank)."""
-    if not raw.strip():
-        return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return Rejection(sighting, f"invalid UTF-8: {exc.reason} at byte {exc.start}",
-                         raw.decode("utf-8", errors="replace"), raw)
-    try:
-        record = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return Rejection(sighting, f"invalid JSON: {exc}", text)
-    if not isinstance(record, dict):
-        return Rejection(sighting, f"not a JSON object but a {type(record).__name__}", text)
+    decoded = decode_object(raw, sighting)
+    if decoded is None or isinstance(decoded, Rejection):
+        return decoded
+    record, text = decoded
     missing = [f for f in source.required if record.get(f) in (None, "")]
     if missing:
         return Rejection(sighting, f"{source.name}: missing {', '.join(missing)}", text)

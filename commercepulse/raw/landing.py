@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import bson
+import orjson
 from bson.raw_bson import RawBSONDocument
 from pymongo import InsertOne, UpdateOne
 from pymongo.database import Database
@@ -237,6 +238,24 @@ def land_all(db: Database, items: Iterable[Landing | Rejection | None], now: dat
     finally:
         stats = writer.close()
     return stats
+
+
+def decode_object(raw: bytes, sighting: Sighting) -> tuple[dict, str] | Rejection | None:
+    """A line as (JSON object, its text); a Rejection saying why not; None for a blank line."""
+    if not raw.strip():
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Rejection(sighting, f"invalid UTF-8: {exc.reason} at byte {exc.start}",
+                         raw.decode("utf-8", errors="replace"), raw)
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return Rejection(sighting, f"invalid JSON: {exc}", text)
+    if not isinstance(value, dict):
+        return Rejection(sighting, f"not a JSON object but a {type(value).__name__}", text)
+    return value, text
 
 
 def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:

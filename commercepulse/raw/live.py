@@ -6,12 +6,11 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-import orjson
 from bson.errors import InvalidDocument
 from pymongo.database import Database
 
 from commercepulse.raw.landing import (
-    IngestStats, Landing, Rejection, Sighting, encode, envelope, iter_lines, land_all,
+    IngestStats, Landing, Rejection, Sighting, decode_object, encode, envelope, iter_lines, land_all,
 )
 from commercepulse.timeparse import utc_now
 
@@ -45,19 +44,10 @@ def file_key(path: Path) -> tuple[str, str]:
 
 def parse_line(raw: bytes, sighting: Sighting, now: datetime) -> Landing | Rejection | None:
     """One line -> a landing, a rejection with its reason, or None for a blank line."""
-    if not raw.strip():
-        return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return Rejection(sighting, f"invalid UTF-8: {exc.reason} at byte {exc.start}",
-                         raw.decode("utf-8", errors="replace"), raw)
-    try:
-        event = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return Rejection(sighting, f"invalid JSON: {exc}", text)
-    if not isinstance(event, dict):
-        return Rejection(sighting, f"not a JSON object but a {type(event).__name__}", text)
+    decoded = decode_object(raw, sighting)
+    if decoded is None or isinstance(decoded, Rejection):
+        return decoded
+    event, text = decoded
     event_id, event_type = event.get("event_id"), event.get("event_type")
     if isinstance(event_id, int) and not isinstance(event_id, bool):
         event_id = str(event_id)

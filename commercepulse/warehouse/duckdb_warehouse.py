@@ -29,6 +29,14 @@ def ddl(table: Table) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {cols}\n)"
 
 
+def _insert(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
+    """Append a frame to a table, matching columns by name."""
+    if len(frame):
+        con.register("incoming", frame)
+        con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
+        con.unregister("incoming")
+
+
 class DuckDBWarehouse(Warehouse):
     """A DuckDB file; connections are short-lived and retried while another process holds the lock."""
 
@@ -119,10 +127,7 @@ class DuckDBWarehouse(Warehouse):
 
                 def write(frames: Mapping[str, pd.DataFrame]) -> None:
                     for name, frame in frames.items():
-                        if len(frame):
-                            con.register("incoming", frame)
-                            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
-                            con.unregister("incoming")
+                        _insert(con, name, frame)
 
                 yield write
                 con.execute("COMMIT")
@@ -150,10 +155,7 @@ class DuckDBWarehouse(Warehouse):
                     con.register("touched", pd.DataFrame({"k": pd.Series(list(keys), dtype="string")}))
                     con.execute(f"DELETE FROM {name} WHERE {column} IN (SELECT k FROM touched)")
                     con.unregister("touched")
-                    if len(frame):
-                        con.register("incoming", frame)
-                        con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
-                        con.unregister("incoming")
+                    _insert(con, name, frame)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -164,10 +166,7 @@ class DuckDBWarehouse(Warehouse):
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute(f"DELETE FROM {name}")
-                if len(frame):
-                    con.register("incoming", frame)
-                    con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
-                    con.unregister("incoming")
+                _insert(con, name, frame)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
