@@ -17,7 +17,7 @@ from commercepulse.raw.live import ingest_live
 from commercepulse.staging.extract import PROJECTION, extract_window, window_filter
 from commercepulse.staging.fx import load_rates
 from commercepulse.staging.normalize import normalize
-from commercepulse.staging.schemas import conform
+from commercepulse.warehouse.frames import conform
 from commercepulse.warehouse.tables import STAGING
 
 

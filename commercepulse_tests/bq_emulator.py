@@ -1,59 +1,21 @@
-"""Test harness only: start the `bqemulator` BigQuery emulator (never imported by the product).
-
-Two workarounds, both local to the harness:
-- the emulator loads DuckDB's spatial extension at start and cannot download it here: the
-  file shipped in the `duckdb-extension-spatial` wheel is copied where DuckDB looks for it;
-- google-cloud-bigquery's multipart upload sends the media part as `*/*`, which the
-  emulator's whitelist rejects: `*/*` is added to that whitelist before the app starts.
-
-Run as `python -m commercepulse_tests.bq_emulator --rest-port N ...` (same flags as
-`bqemulator start`).
-"""
+"""Test harness only (never imported by the product): run the BigQuery emulator for a test
+session and point the product's BigQuery warehouse at it. The emulator process itself is
+started through `bq_emulator_launcher.py`, which holds the two start-up workarounds."""
 from __future__ import annotations
 
-import shutil
+import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from dagster_gcp import BigQueryResource
 
-def install_spatial_extension() -> Path:
-    import duckdb
-    import duckdb_extension_spatial
-
-    version = f"v{duckdb.__version__}"
-    shipped = Path(duckdb_extension_spatial.__file__).parent / "extensions" / version / "spatial.duckdb_extension"
-    platform = duckdb.execute("PRAGMA platform").fetchone()[0]
-    target = Path.home() / ".duckdb" / "extensions" / version / platform / "spatial.duckdb_extension"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shipped, target)
-    return target
-
-
-def main(argv: list[str]) -> None:
-    install_spatial_extension()
-    from bqemulator.api.routes import upload
-    from bqemulator.cli import main as cli
-
-    if "*/*" not in upload._PERMITTED_MEDIA_CONTENT_TYPES:
-        upload._PERMITTED_MEDIA_CONTENT_TYPES = (*upload._PERMITTED_MEDIA_CONTENT_TYPES, "*/*")
-    cli(["start", *argv], standalone_mode=True)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
-
-
-# -- used by the tests ------------------------------------------------------------------------
-import os  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-import urllib.request  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-
-from dagster_gcp import BigQueryResource  # noqa: E402
+from commercepulse.warehouse.bigquery_warehouse import BigQueryWarehouse
 
 
 class EmulatorBigQuery(BigQueryResource):
@@ -83,7 +45,7 @@ def running_emulator(project: str, log_path: Path, timeout_s: float = 60) -> Ite
     rest, grpc = free_port(), free_port()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "commercepulse_tests.bq_emulator", "--rest-port", str(rest), "--grpc-port",
+            [sys.executable, "-m", "commercepulse_tests.bq_emulator_launcher", "--rest-port", str(rest), "--grpc-port",
              str(grpc), "--project", project, "--log-level", "warning"],
             stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1], env=os.environ.copy())
     endpoint = f"http://127.0.0.1:{rest}"
@@ -106,7 +68,6 @@ def running_emulator(project: str, log_path: Path, timeout_s: float = 60) -> Ite
             proc.kill()
 
 
-from commercepulse.warehouse.bigquery_warehouse import BigQueryWarehouse  # noqa: E402
 
 
 class EmulatorWarehouse(BigQueryWarehouse):

@@ -3,6 +3,7 @@
 import time
 
 import dagster as dg
+from dagster_pandas.constraints import ConstraintViolationException
 
 from commercepulse.mongo.resource import MongoResource
 from commercepulse.partitions import DAILY, SINGLE_RUN, days_between, window_days
@@ -10,7 +11,8 @@ from commercepulse.platform.bronze import ingest_platform, platform_files
 from commercepulse.platform.gold_sql import GOLD_DEPS, GOLD_STATEMENTS
 from commercepulse.platform.silver import SILVER_OF, silver_frames
 from commercepulse.settings import get_settings
-from commercepulse.staging.schemas import conform, validate
+from commercepulse.staging.schemas import validate
+from commercepulse.warehouse.frames import conform
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.assets import WAREHOUSE_KIND, whole_asset
 from commercepulse.warehouse.metadata import table_metadata_spec
@@ -53,7 +55,7 @@ def platform_silver(context: dg.AssetExecutionContext, mongo: MongoResource, war
         frame = conform(frame, SILVER[table])
         try:
             validate(frame, table)
-        except Exception as exc:
+        except ConstraintViolationException as exc:
             raise dg.Failure(description=f"{table} for {start}..{end} breaks its schema: {exc}") from exc
         batches.append((table, key, keys, frame))
     warehouse.replace_keys(batches)

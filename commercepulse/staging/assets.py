@@ -14,7 +14,8 @@ from commercepulse.settings import get_settings
 from commercepulse.staging.extract import chunk_days, event_counts_by_day, extract_window
 from commercepulse.staging.fx import load_rates
 from commercepulse.staging.normalize import FRAMES, normalize
-from commercepulse.staging.schemas import conform, validate
+from commercepulse.staging.schemas import validate
+from commercepulse.warehouse.frames import conform
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.metadata import table_metadata_spec
 from commercepulse.warehouse.tables import STAGING

@@ -5,24 +5,8 @@ import pandas as pd
 from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
 from dagster_pandas.validation import validate_constraints
 
-from commercepulse.warehouse.tables import ALL_TABLES, PANDAS_DTYPES, STAGING, Table
-
-
-def conform(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """Exactly the table's columns, in order, with its dtypes (missing columns are null)."""
-    out = pd.DataFrame(index=frame.index)
-    for col in table.columns:
-        dtype = PANDAS_DTYPES[col.type]
-        values = frame[col.name] if col.name in frame else pd.Series(pd.NA, index=frame.index, dtype="object")
-        if str(values.dtype) == dtype:
-            out[col.name] = values
-        elif col.type == "TIMESTAMP":
-            out[col.name] = pd.to_datetime(values, utc=True).astype(dtype)
-        elif col.type == "DATE":
-            out[col.name] = pd.to_datetime(values).astype(dtype)
-        else:
-            out[col.name] = values.astype(dtype)
-    return out.reset_index(drop=True)
+from commercepulse.warehouse.frames import conform
+from commercepulse.warehouse.tables import ALL_TABLES, STAGING, Table
 
 
 def empty_frame(name: str) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from google.cloud import bigquery
 
 from commercepulse.warehouse.base import Statement, Warehouse
 from commercepulse.warehouse.dialect import to_bigquery
+from commercepulse.warehouse.frames import conform
 from commercepulse.warehouse.tables import ALL_TABLES, Table
 
 BQ_TYPES = {"STRING": "STRING", "INT64": "INT64", "FLOAT64": "FLOAT64", "BOOL": "BOOL",
@@ -80,8 +81,6 @@ def parameters(sql: str, params: Mapping[str, Any]) -> list:
 
 def for_load(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     """A frame with exactly the table's columns, DATE columns as dates (what a load job expects)."""
-    from commercepulse.staging.schemas import conform
-
     frame = conform(frame, table)
     for col in table.columns:
         if col.type == "DATE":
