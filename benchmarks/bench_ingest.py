@@ -35,7 +35,7 @@ def parsed_distinct(path: Path) -> list[dict]:
 
 def rss_of_ingest(path: Path) -> int:
     # VmHWM, not ru_maxrss: ru_maxrss survives execve, so a child would report its parent's peak.
-    code = ("import sys; from commercepulse.mongo.resource import get_database; "
+    code = ("import sys; from commercepulse.mongo.client import get_database; "
             "from commercepulse.raw.live import ingest_live; "
             f"db=get_database({uri()!r}, 'rss_' + str(abs(hash(sys.argv[1])))); "
             "db.client.drop_database(db.name); db=get_database(" + repr(uri()) + ", 'rss_' + str(abs(hash(sys.argv[1])))); "

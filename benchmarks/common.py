@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 
 from commercepulse.mongo import indexes
-from commercepulse.mongo.resource import get_database
+from commercepulse.mongo.client import get_database
 from commercepulse.mongo.server import ensure_local_mongod
 
 BENCH_HOME = Path(tempfile.gettempdir()) / "commercepulse-bench"

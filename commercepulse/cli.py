@@ -10,7 +10,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from commercepulse.settings import get_settings
+from commercepulse.settings import Settings
 
 app = typer.Typer(help="CommercePulse data platform.", no_args_is_help=True, pretty_exceptions_enable=False)
 generate_app = typer.Typer(help="Write demo data (deterministic for a seed).", no_args_is_help=True)
@@ -28,12 +28,12 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def _db():
-    from commercepulse.mongo.resource import get_database
+    from commercepulse.mongo.client import get_database
     from commercepulse.mongo.server import MongodNotFoundError, MongodStartError
 
-    settings = get_settings()
+    settings = Settings()
     try:
-        return get_database(settings.mongo_uri, settings.mongo_db)
+        return get_database(settings.mongo_uri, settings.mongo_db, settings.mongod_dir)
     except (MongodNotFoundError, MongodStartError) as exc:
         fail(str(exc))
 
@@ -68,7 +68,8 @@ def ingest_live_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print the counts as JSON")] = False,
 ) -> None:
     """Land live event files (or YYYY-MM-DD folders of them)."""
-    from commercepulse.raw.live import InputError, expand_paths, ingest_live
+    from commercepulse.errors import InputError
+    from commercepulse.raw.live import expand_paths, ingest_live
 
     try:
         files = expand_paths(paths)
@@ -94,9 +95,9 @@ def ingest_bootstrap_cmd(
 ) -> None:
     """Land the historical dumps as synthetic events."""
     from commercepulse.raw.bootstrap import ingest_bootstrap
-    from commercepulse.raw.live import InputError
+    from commercepulse.errors import InputError
 
-    folder = directory or get_settings().data_dir / "bootstrap"
+    folder = directory or Settings().data_dir / "bootstrap"
     db = _db()
     try:
         stats, _ = ingest_bootstrap(db, folder)
@@ -169,9 +170,9 @@ def ingest_platform_cmd(
 ) -> None:
     """Land platform source files into MongoDB platform_raw (Bronze; idempotent)."""
     from commercepulse.platform.bronze import ingest_platform, platform_files
-    from commercepulse.raw.live import InputError
+    from commercepulse.errors import InputError
 
-    folder = directory or get_settings().data_dir / "platform"
+    folder = directory or Settings().data_dir / "platform"
     try:
         files = platform_files(folder)
     except InputError as exc:
@@ -192,13 +193,13 @@ def ingest_platform_cmd(
 @app.command("run")
 def run_cmd() -> None:
     """Run everything on DATA_DIR (demo data generated when empty) and print a KPI summary."""
+    from commercepulse.defs.resources import WarehouseNotConfiguredError
     from commercepulse.mongo.server import MongodNotFoundError, MongodStartError
-    from commercepulse.environment import WarehouseNotConfiguredError
-    from commercepulse.pipeline import StepFailedError, run_all
+    from commercepulse.runner import StepFailedError, run_all
     from commercepulse.staging.fx import FxRatesMissingError
     from commercepulse.summary import print_summary
 
-    settings = get_settings()
+    settings = Settings()
     out = Console()
     try:
         result = run_all(settings, say=lambda line: out.print(line))
@@ -212,27 +213,27 @@ def run_cmd() -> None:
 @app.command("report")
 def report_cmd(day: Annotated[str, typer.Option("--date", help="the day to report, YYYY-MM-DD")]) -> None:
     """Write REPORTS_DIR/DAY/ (quality.json, report.html, charts) from the current warehouse."""
-    from commercepulse.environment import build_resources
+    from commercepulse.defs.resources import build_warehouse
     from commercepulse.reports.writer import write_day_report
 
     try:
         when = date.fromisoformat(day)
     except ValueError:
         fail(f"--date must be YYYY-MM-DD, got {day!r}")
-    settings = get_settings()
-    resources = build_resources(settings)
-    folder = write_day_report(_db(), resources["warehouse"], when, settings)
+    settings = Settings()
+    folder = write_day_report(_db(), build_warehouse(settings), when, settings.reports_dir, settings)
     typer.echo(str(folder / "report.html"))
 
 
 @mongo_app.command("start")
 def mongo_start() -> None:
     """Start (or reuse) the local mongod; prints its URI."""
-    from commercepulse.mongo.resource import resolve_uri
+    from commercepulse.mongo.client import resolve_uri
     from commercepulse.mongo.server import MongodNotFoundError, MongodStartError
 
+    settings = Settings()
     try:
-        typer.echo(resolve_uri(get_settings().mongo_uri))
+        typer.echo(resolve_uri(settings.mongo_uri, settings.mongod_dir))
     except (MongodNotFoundError, MongodStartError) as exc:
         fail(str(exc))
 
@@ -242,7 +243,7 @@ def mongo_stop() -> None:
     """Stop the local mongod of COMMERCEPULSE_HOME."""
     from commercepulse.mongo.server import stop_local_mongod
 
-    typer.echo("stopped" if stop_local_mongod(get_settings().mongod_dir) else "not running")
+    typer.echo("stopped" if stop_local_mongod(Settings().mongod_dir) else "not running")
 
 
 if __name__ == "__main__":

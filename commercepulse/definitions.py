@@ -1,34 +1,30 @@
-"""The Dagster code location: every asset, check, job, schedule and sensor, with resources."""
+"""The Dagster code location: each domain's definitions (defs/<domain>/definitions.py) merged
+with the resources built from the settings."""
 from __future__ import annotations
 
 import dagster as dg
 
-from commercepulse.automation import RECONCILE_SENSORS, business_day_job, daily_ingest_schedule, ingest_job
-from commercepulse.checks.assets import CHECKS
-from commercepulse.environment import build_resources
-from commercepulse.platform.assets import ASSETS as PLATFORM_ASSETS
-from commercepulse.platform.checks import CHECKS as PLATFORM_CHECKS
-from commercepulse.raw.assets import bootstrap_events, events_raw
-from commercepulse.reports.assets import quality_reports
-from commercepulse.staging.assets import staging
-from commercepulse.warehouse.assets import ASSETS as WAREHOUSE_ASSETS
+from commercepulse.defs.automation import definitions as automation
+from commercepulse.defs.kpis import definitions as kpis
+from commercepulse.defs.platform import definitions as platform
+from commercepulse.defs.raw import definitions as raw
+from commercepulse.defs.reports import definitions as reports
+from commercepulse.defs.resources import build_resources
+from commercepulse.defs.staging import definitions as staging
+from commercepulse.defs.warehouse import definitions as warehouse
+from commercepulse.settings import Settings
 
-ALL_ASSETS = [bootstrap_events, events_raw, staging, *WAREHOUSE_ASSETS, *PLATFORM_ASSETS, quality_reports]
-ALL_CHECKS = [*CHECKS, *PLATFORM_CHECKS]
-ALL_DEFS = [*ALL_ASSETS, *ALL_CHECKS]
+DOMAINS = (raw, staging, warehouse, kpis, platform, reports, automation)
 
 
-def build_definitions() -> dg.Definitions:
-    return dg.Definitions(
-        assets=ALL_ASSETS,
-        asset_checks=ALL_CHECKS,
-        jobs=[business_day_job, ingest_job],
-        schedules=[daily_ingest_schedule],
-        sensors=RECONCILE_SENSORS,
-        resources=build_resources(),
-        # DuckDB allows one writer: steps run in one process, one after another.
-        executor=dg.in_process_executor,
-    )
+def build_definitions(resources: dict) -> dg.Definitions:
+    """Every domain's assets, checks, jobs, sensors and schedules, with these resources."""
+    return dg.Definitions.merge(
+        *(domain.defs() for domain in DOMAINS),
+        # DuckDB allows one writer: a run's steps go one after another in its process.
+        dg.Definitions(resources=resources, executor=dg.in_process_executor))
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(build_resources(Settings()))

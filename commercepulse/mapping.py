@@ -133,7 +133,6 @@ TIME_FIELD: dict[str, str] = {
     "orders": "order_time", "payments": "paid_time", "refunds": "refund_time",
     "shipments": "status_time", "order_updates": "update_time",
 }
-VENDORS: tuple[str, ...] = ("vendor_a", "vendor_b", "vendor_c")
 SHAPES_BY_KIND: dict[str, dict[str, Shape]] = {}
 for _shape in SHAPES:
     SHAPES_BY_KIND.setdefault(_shape.kind, {})[_shape.vendor] = _shape
@@ -207,11 +206,9 @@ def fits(shape: Shape, record: Any) -> bool:
     return not shape.any_of or any(present(record, shape.fields[name]) for name in shape.any_of)
 
 
-def match_shape(kind: str, record: Any, vendor_hint: str | None = None) -> Shape | None:
-    """The shape `record` has: the hinted vendor's if it fits, else the best-fitting one."""
+def match_shape(kind: str, record: Any) -> Shape | None:
+    """The shape `record` has: the best-fitting one (most canonical fields present)."""
     shapes = SHAPES_BY_KIND.get(kind, {})
-    if vendor_hint in shapes and fits(shapes[vendor_hint], record):
-        return shapes[vendor_hint]
     candidates = [s for s in shapes.values() if fits(s, record)]
     if not candidates:
         return None

@@ -1,7 +1,6 @@
 """All configuration in one place, read from the environment (and an optional `.env`)."""
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +34,8 @@ class Settings(BaseSettings):
     check_orphan_payments_max: int = 0
     check_unmapped_max: int = 0
     check_revenue_drift_max_ngn: float = 0.0
+    # mixed-currency refunds vs payments are compared in NGN within this share (FX moves between the days)
+    check_over_refund_fx_tolerance: float = 0.02
     check_behaviour_duplicate_rate_max: float = 0.05
     check_anonymous_share_max: float = 0.25
     check_status_backwards_max: int = 0
@@ -51,8 +52,3 @@ class Settings(BaseSettings):
     @property
     def mongod_dir(self) -> Path:
         return self.home / "mongod"
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()

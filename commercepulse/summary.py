@@ -4,12 +4,13 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from commercepulse.environment import build_resources
+from commercepulse.defs.resources import build_warehouse
 from commercepulse.settings import Settings
+from commercepulse.warehouse.base import Warehouse
 
 
-def print_summary(settings: Settings, result: dict, out: Console) -> None:
-    warehouse = build_resources(settings)["warehouse"]
+def print_summary(settings: Settings, result: dict, out: Console, warehouse: Warehouse | None = None) -> None:
+    warehouse = warehouse or build_warehouse(settings)
     totals = warehouse.query("""
         SELECT count(*) AS days, round(sum(gross_revenue_ngn), 2) AS gross, round(sum(refunds_ngn), 2) AS refunds,
                round(sum(net_revenue_ngn), 2) AS net FROM kpi_daily_revenue""").iloc[0]

@@ -9,7 +9,7 @@ import pytest
 
 from commercepulse.mongo import indexes
 from commercepulse.mongo.server import ensure_local_mongod, stop_local_mongod
-from commercepulse.settings import get_settings
+from commercepulse.settings import Settings
 
 DATAPACK = Path(__file__).resolve().parents[2] / "shared" / "datapack"
 
@@ -27,22 +27,15 @@ def mongo_uri(mongo_home) -> str:
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path, mongo_home, mongo_uri):
+def env(tmp_path, mongo_home, mongo_uri) -> Settings:
     """Settings for one test: its own database, DuckDB file, data and reports folders."""
-    db_name = f"t_{uuid.uuid4().hex[:10]}"
-    values = {"MONGO_URI": mongo_uri, "MONGO_DB": db_name, "COMMERCEPULSE_HOME": str(mongo_home),
-              "DUCKDB_PATH": str(tmp_path / "wh.duckdb"), "DATA_DIR": str(tmp_path / "data"),
-              "REPORTS_DIR": str(tmp_path / "reports"), "DAGSTER_HOME": str(tmp_path / "dagster")}
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
+    return Settings(mongo_uri=mongo_uri, mongo_db=f"t_{uuid.uuid4().hex[:10]}", commercepulse_home=mongo_home,
+                    duckdb_path=tmp_path / "wh.duckdb", data_dir=tmp_path / "data", reports_dir=tmp_path / "reports")
 
 
 @pytest.fixture
 def db(env):
-    from commercepulse.mongo.resource import get_database
+    from commercepulse.mongo.client import get_database
 
     database = get_database(env.mongo_uri, env.mongo_db)
     yield database
@@ -57,13 +50,6 @@ def datapack() -> Path:
     return DATAPACK
 
 
-def _apply(monkeypatch, values: dict[str, str]):
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    return get_settings()
-
-
 @pytest.fixture(scope="session")
 def datapack_world(tmp_path_factory, mongo_uri, mongo_home):
     """The whole platform run once on the data pack (read-only for the tests that use it)."""
@@ -71,48 +57,40 @@ def datapack_world(tmp_path_factory, mongo_uri, mongo_home):
         pytest.skip("../shared/datapack is absent")
     import dagster as dg
 
-    from commercepulse.pipeline import run_all
+    from commercepulse.runner import run_all
 
     base = tmp_path_factory.mktemp("datapack_world")
-    values = {"MONGO_URI": mongo_uri, "MONGO_DB": f"dp_{uuid.uuid4().hex[:8]}", "COMMERCEPULSE_HOME": str(mongo_home),
-              "DUCKDB_PATH": str(base / "wh.duckdb"), "DATA_DIR": str(DATAPACK), "REPORTS_DIR": str(base / "reports"),
-              "DAGSTER_HOME": str(base / "dagster")}
-    with pytest.MonkeyPatch.context() as mp:
-        settings = _apply(mp, values)
-        result = run_all(settings, say=lambda _: None, instance=dg.DagsterInstance.ephemeral())
-    get_settings.cache_clear()
-    yield values, result
-    from commercepulse.mongo.resource import get_database
-    get_database(mongo_uri, values["MONGO_DB"]).client.drop_database(values["MONGO_DB"])
+    settings = Settings(mongo_uri=mongo_uri, mongo_db=f"dp_{uuid.uuid4().hex[:8]}", commercepulse_home=mongo_home,
+                        duckdb_path=base / "wh.duckdb", data_dir=DATAPACK, reports_dir=base / "reports")
+    result = run_all(settings, say=lambda _: None, instance=dg.DagsterInstance.ephemeral())
+    yield settings, result
+    from commercepulse.mongo.client import get_database
+    get_database(mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
 
 
 @pytest.fixture
-def datapack_env(datapack_world, monkeypatch):
+def datapack_env(datapack_world):
     """Settings pointing at the shared data-pack world (do not modify it)."""
-    values, result = datapack_world
-    yield _apply(monkeypatch, values), result
-    get_settings.cache_clear()
+    return datapack_world
 
 
 @pytest.fixture
-def datapack_copy(datapack_world, monkeypatch, tmp_path):
+def datapack_copy(datapack_world, tmp_path):
     """A private copy of the data-pack world (MongoDB database, DuckDB file, reports) to modify."""
     import shutil
 
-    from commercepulse.mongo.resource import get_database
+    from commercepulse.mongo.client import get_database
 
-    values, result = datapack_world
-    source = get_database(values["MONGO_URI"], values["MONGO_DB"])
-    name = f"{values['MONGO_DB']}_{uuid.uuid4().hex[:6]}"
+    settings, result = datapack_world
+    source = get_database(settings.mongo_uri, settings.mongo_db)
+    name = f"{settings.mongo_db}_{uuid.uuid4().hex[:6]}"
     for collection in source.list_collection_names():
         source[collection].aggregate([{"$match": {}}, {"$out": {"db": name, "coll": collection}}])
-    shutil.copy(values["DUCKDB_PATH"], tmp_path / "wh.duckdb")
-    shutil.copytree(values["REPORTS_DIR"], tmp_path / "reports")
-    copy = {**values, "MONGO_DB": name, "DUCKDB_PATH": str(tmp_path / "wh.duckdb"),
-            "REPORTS_DIR": str(tmp_path / "reports")}
-    settings = _apply(monkeypatch, copy)
-    db = get_database(settings.mongo_uri, name)
-    yield settings, result
+    shutil.copy(settings.duckdb_path, tmp_path / "wh.duckdb")
+    shutil.copytree(settings.reports_dir, tmp_path / "reports")
+    copy = settings.model_copy(update={"mongo_db": name, "duckdb_path": tmp_path / "wh.duckdb",
+                                       "reports_dir": tmp_path / "reports"})
+    db = get_database(copy.mongo_uri, name)
+    yield copy, result
     db.client.drop_database(name)
     indexes._done.discard((id(db.client), name))
-    get_settings.cache_clear()

@@ -5,21 +5,20 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import pytest
 
-from commercepulse import environment
-from commercepulse.automation import RANGE_END, RANGE_START
-from commercepulse.pipeline import PARTITIONED_WAREHOUSE, QUIET, WHOLE, run_all
-from commercepulse.platform.gold_sql import GOLD_STATEMENTS
-from commercepulse.settings import get_settings
+from commercepulse.mongo.client import get_database
+from commercepulse.runner import run_all
 from commercepulse.warehouse import sql as wsql
+from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+from commercepulse.warehouse.gold_sql import GOLD_STATEMENTS
 from commercepulse.warehouse.bigquery_warehouse import BigQueryWarehouse, parameters, table_definition
 from commercepulse.warehouse.dialect import to_bigquery
 from commercepulse.warehouse.tables import ALL_TABLES, FACTS, KPIS, PLATFORM_GOLD
+from commercepulse_tests.harness import definitions, run_job
 
 bqemulator = pytest.importorskip("bqemulator", reason="bqemulator (test extra) is not installed")
 
@@ -66,63 +65,42 @@ def bq_endpoint(tmp_path_factory):
         yield endpoint
 
 
-def emulator_builder(endpoint: str):
-    """build_warehouse for tests: the product's choice, with the emulator's client for BigQuery."""
+def emulator_warehouse(endpoint: str, dataset: str) -> BigQueryWarehouse:
+    """The product's BigQuery warehouse on the emulator: its endpoint, anonymous credentials."""
     from commercepulse_tests.bq_emulator import EmulatorBigQuery, EmulatorWarehouse
 
-    original = environment.build_warehouse
-
-    def build(settings):
-        if settings.warehouse != "bigquery":
-            return original(settings)
-        return EmulatorWarehouse(bigquery=EmulatorBigQuery(project=settings.bq_project, location=settings.bq_location,
-                                                           api_endpoint=endpoint), dataset=settings.bq_dataset)
-    return build
+    client = EmulatorBigQuery(project=PROJECT, location="US", api_endpoint=endpoint)
+    return EmulatorWarehouse(project=PROJECT, location="US", dataset=dataset, connect=client.get_client)
 
 
 @pytest.fixture(scope="session")
-def bq_world(bq_endpoint, datapack_world, tmp_path_factory, mongo_uri, mongo_home):
-    """The whole pipeline on the data pack with WAREHOUSE=bigquery (emulator), reports skipped.
-
-    The environment is set only while it runs (other tests must not see WAREHOUSE=bigquery)."""
+def bq_world(bq_endpoint, datapack_world, tmp_path_factory):
+    """The whole pipeline on the data pack with WAREHOUSE=bigquery (emulator), reports skipped."""
     base = tmp_path_factory.mktemp("bq_world")
-    values = {**datapack_world[0], "MONGO_DB": f"bq_{uuid.uuid4().hex[:8]}", "WAREHOUSE": "bigquery",
-              "BQ_PROJECT": PROJECT, "BQ_DATASET": f"cp_{uuid.uuid4().hex[:8]}", "BQ_LOCATION": "US",
-              "DUCKDB_PATH": str(base / "unused.duckdb"), "REPORTS_DIR": str(base / "reports"),
-              "DAGSTER_HOME": str(base / "dagster")}
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in values.items():
-            mp.setenv(key, value)
-        mp.setattr(environment, "build_warehouse", emulator_builder(bq_endpoint))
-        get_settings.cache_clear()
-        settings = get_settings()
-        resources = environment.build_resources(settings)
-        result = run_all(settings, say=lambda _: None, instance=dg.DagsterInstance.ephemeral(), reports=False)
-    get_settings.cache_clear()
-    yield values, resources, result
-    from commercepulse.mongo.resource import get_database
-    get_database(mongo_uri, values["MONGO_DB"]).client.drop_database(values["MONGO_DB"])
+    settings = datapack_world[0].model_copy(update={
+        "mongo_db": f"bq_{uuid.uuid4().hex[:8]}", "warehouse": "bigquery", "bq_project": PROJECT,
+        "bq_dataset": f"cp_{uuid.uuid4().hex[:8]}", "bq_location": "US", "duckdb_path": base / "unused.duckdb",
+        "reports_dir": base / "reports"})
+    warehouse = emulator_warehouse(bq_endpoint, settings.bq_dataset)
+    result = run_all(settings, say=lambda _: None, instance=dg.DagsterInstance.ephemeral(), reports=False,
+                     warehouse=warehouse)
+    yield settings, warehouse, result
+    get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
 
 
 @pytest.fixture
-def bq_env(bq_world, bq_endpoint, monkeypatch):
-    """The BigQuery world's settings and resources, applied for one test."""
-    values, resources, result = bq_world
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setattr(environment, "build_warehouse", emulator_builder(bq_endpoint))
-    get_settings.cache_clear()
-    yield get_settings(), resources, result
-    get_settings.cache_clear()
+def bq_env(bq_world):
+    """The BigQuery world's settings, warehouse and run result."""
+    return bq_world
 
 
 def test_bigquery_run_equals_duckdb_run_row_for_row(bq_env, datapack_world):
-    settings, resources, result = bq_env
-    duck = environment.DuckDBWarehouse(path=datapack_world[0]["DUCKDB_PATH"])
-    assert result["failed_checks"] == [c for c in datapack_world[1]["failed_checks"]]
+    settings, warehouse, result = bq_env
+    duck = DuckDBWarehouse(path=str(datapack_world[0].duckdb_path))
+    assert result["failed_checks"] == datapack_world[1]["failed_checks"]
     non_empty = 0
     for name in COMPARED:
-        left, right = comparable(duck.table(name), name), comparable(resources["warehouse"].table(name), name)
+        left, right = comparable(duck.table(name), name), comparable(warehouse.table(name), name)
         assert len(left) == len(right), name
         assert left == right, name
         non_empty += bool(left)
@@ -130,8 +108,8 @@ def test_bigquery_run_equals_duckdb_run_row_for_row(bq_env, datapack_world):
 
 
 def test_bigquery_tables_partitioned_and_clustered_as_specified(bq_env):
-    settings, resources, _ = bq_env
-    with resources["warehouse"].bigquery.get_client() as client:
+    settings, warehouse, _ = bq_env
+    with warehouse.client() as client:
         for name in FACTS:
             table = client.get_table(f"{PROJECT}.{settings.bq_dataset}.{name}")
             spec = ALL_TABLES[name]
@@ -144,19 +122,14 @@ def test_bigquery_tables_partitioned_and_clustered_as_specified(bq_env):
 
 
 def test_bigquery_rematerialize_partition_and_backfill_leave_tables_identical(bq_env):
-    settings, resources, _ = bq_env
-    from commercepulse.definitions import ALL_DEFS
-
-    warehouse = resources["warehouse"]
+    settings, warehouse, _ = bq_env
     names = [n for n in COMPARED if n not in ("kpi_late_arrivals",)]
     before = {n: checksum(warehouse, n) for n in names}
     instance = dg.DagsterInstance.ephemeral()
-    dg.materialize(ALL_DEFS, selection=PARTITIONED_WAREHOUSE, partition_key="2023-06-15", resources=resources,
-                   instance=instance, raise_on_error=False, run_config=QUIET)
-    dg.materialize(ALL_DEFS, selection=PARTITIONED_WAREHOUSE, resources=resources, instance=instance,
-                   tags={RANGE_START: "2023-03-01", RANGE_END: "2023-03-10"}, raise_on_error=False, run_config=QUIET)
-    dg.materialize(ALL_DEFS, selection=WHOLE, resources=resources, instance=instance, raise_on_error=False,
-                   run_config=QUIET)
+    defs = definitions(settings, warehouse)
+    run_job(defs, "business_day_job", instance, "2023-06-15")
+    run_job(defs, "business_day_job", instance, "2023-03-01", "2023-03-10")
+    run_job(defs, "refresh_job", instance)
     after = {n: checksum(warehouse, n) for n in names}
     assert after == before
     runs = warehouse.query("SELECT count(DISTINCT run_id) AS n FROM fact_payments WHERE event_date >= $start "
@@ -205,9 +178,7 @@ def test_multi_statement_writes_are_one_transaction():
         def _run(self, client, sql, params):
             captured.append((sql, [(p.name, p.type_) for p in parameters(sql, params)]))
 
-    from dagster_gcp import BigQueryResource
-
-    warehouse = Recording(bigquery=BigQueryResource(project="p"), dataset="d")
+    warehouse = Recording(project="p", dataset="d")
     warehouse._script(None, ["DELETE FROM fact_payments WHERE event_date >= @start AND event_date < @end",
                              "INSERT INTO fact_payments (event_id) SELECT event_id FROM `p.d._scratch`"],
                       {"start": date(2023, 1, 1), "end": date(2023, 1, 2)})
@@ -238,14 +209,15 @@ def test_daily_report_and_summary_read_bigquery_like_duckdb(bq_env, datapack_wor
     from commercepulse.reports.writer import write_day_report
     from commercepulse.summary import print_summary
 
-    settings, resources, result = bq_env
+    settings, warehouse, result = bq_env
     day = date(2025, 1, 15)
-    folder = write_day_report(resources["mongo"].db(), resources["warehouse"], day, settings)
+    db = get_database(settings.mongo_uri, settings.mongo_db)
+    folder = write_day_report(db, warehouse, day, settings.reports_dir, settings)
     ours = json.loads((folder / "quality.json").read_text())
-    theirs = json.loads((Path(datapack_world[0]["REPORTS_DIR"]) / day.isoformat() / "quality.json").read_text())
+    theirs = json.loads((datapack_world[0].reports_dir / day.isoformat() / "quality.json").read_text())
     for report in (ours, theirs):
         report.pop("generated_at")
     assert rounded(ours) == rounded(theirs)  # averages may differ in the last bit between engines
     assert {p.name for p in folder.glob("*.png")} == {"revenue.png", "quality_rates.png", "payment_success.png"}
-    print_summary(settings, result, Console(file=None, force_terminal=False, width=200))
+    print_summary(settings, result, Console(file=None, force_terminal=False, width=200), warehouse)
     assert "BigQuery dataset test-proj." in capsys.readouterr().out

@@ -14,6 +14,7 @@ import pytest
 from commercepulse.mongo.indexes import QUARANTINE, RAW
 from commercepulse.raw.bootstrap import ingest_bootstrap
 from commercepulse.raw.live import ingest_live
+from commercepulse_tests.harness import settings_env
 from commercepulse_tests.independent import first_arrivals, live_lines, load_dump
 
 AUDIT = {"seen_count", "last_seen_at", "first_seen_at", "sightings", "ingested_at"}
@@ -136,7 +137,7 @@ def test_sigkill_half_way_then_rerun_lands_exactly_the_distinct_set(db, env, tmp
     [path] = write_live(tmp_path / "live", seed=5, start=date(2025, 3, 1), days=1, events=60_000)
     distinct = {json.loads(line)["event_id"] for line in path.read_text().splitlines()}
     cmd = [sys.executable, "-m", "commercepulse.cli", "ingest", "live", str(path), "--json"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=settings_env(env))
     deadline = time.monotonic() + 60
     while db[RAW].estimated_document_count() < 5000 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -147,7 +148,7 @@ def test_sigkill_half_way_then_rerun_lands_exactly_the_distinct_set(db, env, tmp
         time.sleep(0.5)
         partial, previous = db[RAW].count_documents({}), partial
     assert 0 < partial < len(distinct), "the kill must land half-way"
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=settings_env(env))
     counts = json.loads(out.stdout)
     assert counts["landed"] == len(distinct) - partial
     assert db[RAW].count_documents({}) == len(distinct)
@@ -158,5 +159,5 @@ def test_sigkill_half_way_then_rerun_lands_exactly_the_distinct_set(db, env, tmp
 
 def test_cli_user_errors_are_messages_not_tracebacks(env, tmp_path):
     out = subprocess.run([sys.executable, "-m", "commercepulse.cli", "ingest", "live", str(tmp_path / "nope")],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=settings_env(env))
     assert out.returncode == 2 and "does not exist" in out.stderr and "Traceback" not in out.stderr

@@ -10,16 +10,14 @@ import orjson
 import pandas as pd
 import pytest
 
-from commercepulse.automation import RANGE_END, RANGE_START
-from commercepulse.environment import build_resources
 from commercepulse.generate.platform import N_USERS, VENDOR_CUSTOMERS, write_platform
 from commercepulse.generate.world import SKUS
 from commercepulse.generate.writers import write_live
 from commercepulse.mongo.indexes import PLATFORM_QUARANTINE, PLATFORM_RAW
-from commercepulse.pipeline import PLATFORM, QUIET
 from commercepulse.platform.bronze import ingest_platform
-from commercepulse.platform.gold_sql import GOLD_STATEMENTS, KPI_AOV, KPI_RETENTION
+from commercepulse.warehouse.gold_sql import KPI_AOV, KPI_RETENTION
 from commercepulse_tests import platform_independent as ind
+from commercepulse_tests.harness import definitions, evaluations, run_job, warehouse_of
 
 D1, D2, D3 = "2025-02-03", "2025-02-04", "2025-02-05"
 
@@ -34,19 +32,12 @@ def write(root: Path, source: str, day: str, records: list) -> None:
 
 
 def run(settings, first: str, last: str | None = None) -> dict[str, dg.AssetCheckEvaluation]:
-    """Bronze + Silver for [first, last] through Dagster, then Gold; returns check evaluations by name."""
-    from commercepulse.definitions import ALL_DEFS
-
-    instance, resources = dg.DagsterInstance.ephemeral(), build_resources(settings)
+    """Bronze + Silver for [first, last] (platform_job), then Gold (refresh_job); check evaluations by
+    `asset:check` or, per partition, `asset:check@day`."""
+    defs, instance = definitions(settings), dg.DagsterInstance.ephemeral()
     checks = {}
-    for selection, tags in ((PLATFORM, {RANGE_START: first, RANGE_END: last or first}), (list(GOLD_STATEMENTS), {})):
-        result = dg.materialize(ALL_DEFS, selection=selection, resources=resources, instance=instance, tags=tags,
-                                raise_on_error=False, run_config=QUIET)
-        errors = [e for e in result.get_step_failure_events()
-                  if e.step_failure_data.error.cls_name != "DagsterAssetCheckFailedError"]
-        assert not errors, errors[0].step_failure_data.error.to_string()
-        checks.update({f"{e.asset_key.to_user_string()}:{e.check_name}": e
-                       for e in result.get_asset_check_evaluations()})
+    for job, days in (("platform_job", (first, last or first)), ("refresh_job", (None, None))):
+        checks.update(evaluations(run_job(defs, job, instance, *days)))
     return checks
 
 
@@ -150,8 +141,7 @@ def test_funnel_on_hand_built_sessions(env, db):
         {"order_id": "PO-B", "user_id": "U-2", "status": "PAID", "status_ts": f"{D1}T10:05:00Z"},
     ])
     checks = run(env, D1, D2)
-    from commercepulse.environment import build_resources
-    wh = build_resources(env)["warehouse"]
+    wh = warehouse_of(env)
     sessions_table = wh.table("fact_sessions").set_index("session_id")
     assert sessions_table["funnel_step"].to_dict() == {"A": 4, "B": 1, "C": 3, "D": 2, "E": 3}
     assert sessions_table.loc["C", "checkouts"] == 1 and sessions_table.loc["A", "paid_order_id"] == "PO-A"
@@ -165,12 +155,15 @@ def test_funnel_on_hand_built_sessions(env, db):
     web = funnel.set_index("device_type").loc["web"]
     assert (web.sessions, web.view_sessions, web.cart_sessions, web.checkout_sessions, web.paid_sessions,
             web.skipped_cart_sessions) == (2, 2, 1, 1, 0, 1)
-    # 14 distinct events in 15 records; 2 anonymous events (both checks judge the window's first arrivals)
+    # 14 distinct events in 15 records; 2 anonymous events (both checks judge each day's first arrivals:
+    # all 14 events arrived first on D1, the duplicate on D2 repeats one of them)
     distinct = sum(len(events) for events, _ in sessions.values())
     assert distinct == 14
-    dup = checks["silver_behaviour_events:duplicate_behaviour_events"]
+    assert checks[f"silver_behaviour_events:duplicate_behaviour_events@{D2}"].metadata["bronze_records"].value == 0
+    assert checks[f"silver_behaviour_events:duplicate_behaviour_events@{D2}"].passed
+    dup = checks[f"silver_behaviour_events:duplicate_behaviour_events@{D1}"]
     assert dup.metadata["duplicates"].value == 1 and dup.metadata["bronze_records"].value == distinct + 1
-    anon = checks["silver_behaviour_events:anonymous_event_share"]
+    anon = checks[f"silver_behaviour_events:anonymous_event_share@{D1}"]
     assert anon.metadata["anonymous_events"].value == 2 and anon.metadata["events"].value == distinct
     assert anon.passed and anon.metadata["figure"].value == round(2 / 14, 6)
     assert not dup.passed and dup.metadata["figure"].value == round(1 / 15, 6)  # above the 5 % threshold
@@ -188,7 +181,7 @@ def test_price_change_never_revalues_an_order_and_late_category_correction_is_ve
     write(root, "products", D2, [{**product, "category": "Accessories", "price": 1500, "updated_at": f"{D2}T09:00:00Z"}])
     run(env, D1)
     run(env, D2)
-    wh = build_resources(env)["warehouse"]
+    wh = warehouse_of(env)
     assert len(wh.table("dim_product_history")) == 2
     # D3: the correction itself, made on D1 at 18:00, arrives late
     write(root, "products", D3, [{**product, "category": "Accessories", "price": 1000, "updated_at": f"{D1}T18:00:00Z"}])
@@ -227,7 +220,7 @@ def test_users_scd2_and_customer_link_by_normalized_email(env, db):
          "updated_at": f"{D1}T06:00:00Z"},  # no tracked change: not a new version
     ])
     run(env, D1)
-    wh = build_resources(env)["warehouse"]
+    wh = warehouse_of(env)
     users = wh.table("silver_users")
     assert users[["user_id", "phone", "is_current"]].values.tolist() == [["U-1", "1", False], ["U-1", "9", True],
                                                                          ["U-2", "2", True]]
@@ -235,7 +228,7 @@ def test_users_scd2_and_customer_link_by_normalized_email(env, db):
     wh.execute([("INSERT INTO dim_customer (customer_key, email, email_norm) VALUES "
                  "('CUST-1', 'ada@pulse.africa', 'ada@pulse.africa'), ('x@y', 'x@y', 'x@y')", {})])
     from commercepulse.platform import quality
-    from commercepulse.platform.gold_sql import CUSTOMER_USER_LINK
+    from commercepulse.warehouse.gold_sql import CUSTOMER_USER_LINK
     wh.execute([(CUSTOMER_USER_LINK, {})])
     linked = wh.table("dim_customer").set_index("customer_key")
     assert (linked.loc["CUST-1", "user_id"], linked.loc["CUST-1", "linked_users"]) == ("U-1", 2)  # earliest created
@@ -257,7 +250,7 @@ def test_cancellation_after_payment_and_status_going_backwards(env, db):
     write(root, "orders", D2, [rec("O1", "CANCELLED", f"{D2}T09:00:00Z"),
                                rec("O3", "CREATED", f"{D1}T10:30:00Z")])  # arrives after its cancellation
     checks = run(env, D1, D2)
-    orders = build_resources(env)["warehouse"].table("silver_orders").set_index("order_id")
+    orders = warehouse_of(env).table("silver_orders").set_index("order_id")
     o1, o2, o3 = orders.loc["O1"], orders.loc["O2"], orders.loc["O3"]
     assert (o1.status, bool(o1.cancelled_after_payment), o1.paid_at, o1.duplicate_records, o1.status_records) == \
         ("CANCELLED", True, t(f"{D1}T10:05:00Z"), 1, 3)
@@ -267,12 +260,12 @@ def test_cancellation_after_payment_and_status_going_backwards(env, db):
     outcome = checks["silver_orders:order_status_backwards"]
     assert not outcome.passed and outcome.metadata["figure"].value == 1
     assert outcome.metadata["cancelled_after_payment"].value == 1
-    value = build_resources(env)["warehouse"].table("fact_platform_orders").set_index("order_id")
+    value = warehouse_of(env).table("fact_platform_orders").set_index("order_id")
     assert bool(value.loc["O1", "cancelled_after_payment"]) and value.loc["O1", "status"] == "CANCELLED"
 
 
 def test_retention_and_aov_on_hand_built_facts(env):
-    wh = build_resources(env)["warehouse"]
+    wh = warehouse_of(env)
     paid = [("c1", "2024-01-05"), ("c1", "2024-02-10"), ("c1", "2024-04-01"), ("c2", "2024-01-20"),
             ("c3", "2024-02-02"), ("c3", "2024-03-30"), ("c3", "2024-03-31"), ("c4", "2024-02-15")]
     rows = [{"order_id": f"O{n}", "vendor": "vendor_a", "customer_key": c, "first_paid_time": pd.Timestamp(d, tz="UTC"),
@@ -332,7 +325,7 @@ def test_retention_and_aov_on_hand_built_facts(env):
 
 def test_main_job_generates_lands_and_models_platform_sources(env, db, monkeypatch):
     """`run_all` on an empty DATA_DIR (demo data, shortened): platform Gold equals the files' figures."""
-    from commercepulse import pipeline
+    from commercepulse import runner as pipeline
 
     monkeypatch.setattr(pipeline, "DEMO_LIVE_DAYS", 2)
 
@@ -346,7 +339,7 @@ def test_main_job_generates_lands_and_models_platform_sources(env, db, monkeypat
     result = pipeline.run_all(env, say=lambda _: None, instance=dg.DagsterInstance.ephemeral())
     assert result["platform_days"] == ["2025-01-09", "2025-01-10"]
     root = env.data_dir / "platform"
-    wh = build_resources(env)["warehouse"]
+    wh = warehouse_of(env)
     funnel = wh.table("kpi_daily_funnel")
     assert_funnel_matches_files(funnel, root)
     assert int(funnel["paid_sessions"].sum()) > 0
@@ -373,8 +366,9 @@ def test_main_job_generates_lands_and_models_platform_sources(env, db, monkeypat
 
 
 def test_platform_assets_and_checks_are_defined():
-    from commercepulse.definitions import defs
+    from commercepulse.definitions import defs as load
 
+    defs = load()
     keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
     assert {"platform_raw", "silver_users", "silver_products", "silver_orders", "silver_order_items",
             "silver_behaviour_events", "dim_product_history", "fact_sessions", "kpi_daily_funnel", "kpi_aov",

@@ -7,20 +7,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
-import dagster as dg
 from pymongo.database import Database
 
 from commercepulse.mongo.indexes import RAW
-from commercepulse.partitions import utc_midnight
+from commercepulse.days import utc_midnight
 from commercepulse.raw.audit import late_arrival_stats
-from commercepulse.settings import Settings
 from commercepulse.staging.normalize import FRAMES
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.tables import FACTS
 
 WARN, ERROR = "WARN", "ERROR"
+
+
+class Thresholds(Protocol):
+    """What the rules read of the configuration (the settings, or the Dagster `QualityConfig`)."""
+
+    late_threshold_hours: float
+    check_duplicate_rate_max: float
+    check_late_rate_max: float
+    check_orphan_payments_max: int
+    check_unmapped_max: int
+    check_revenue_drift_max_ngn: float
+    check_over_refund_fx_tolerance: float
+    check_behaviour_duplicate_rate_max: float
+    check_anonymous_share_max: float
+    check_status_backwards_max: int
+    check_email_conflicts_max: int
 
 
 @dataclass
@@ -38,12 +52,9 @@ class Outcome:
         return {"check": self.name, "passed": self.passed, "figure": self.figure, "threshold": self.threshold,
                 "severity": self.severity, **({"details": self.details} if self.details else {})}
 
-    def result(self, asset_key: str | None = None) -> dg.AssetCheckResult:
-        return dg.AssetCheckResult(
-            passed=self.passed, asset_key=asset_key, check_name=self.name,
-            severity=dg.AssetCheckSeverity.ERROR if self.severity == ERROR else dg.AssetCheckSeverity.WARN,
-            metadata={"figure": self.figure, "threshold": self.threshold, "severity": self.severity,
-                      **self.details})
+    def why(self) -> str:
+        """One line for people: the figure against its threshold."""
+        return f"{self.figure} (threshold {self.threshold})"
 
 
 def _window(start: date, end: date) -> dict[str, date]:
@@ -60,19 +71,19 @@ def _ratio_rule(name: str, numerator: str, denominator: str, stats, threshold: f
                    {numerator: num, denominator: den, "per_ingestion_day": per_day})
 
 
-def duplicate_event_rate(db: Database, start: date, end: date, settings: Settings, stats=None) -> Outcome:
+def duplicate_event_rate(db: Database, start: date, end: date, settings: Thresholds, stats=None) -> Outcome:
     """Lines repeating an already-landed id / valid lines read, per live ingestion day."""
     stats = late_arrival_stats(db, start, end, settings.late_threshold_hours) if stats is None else stats
     return _ratio_rule("duplicate_event_rate", "duplicate_lines", "lines", stats, settings.check_duplicate_rate_max)
 
 
-def late_arriving_pct(db: Database, start: date, end: date, settings: Settings, stats=None) -> Outcome:
+def late_arriving_pct(db: Database, start: date, end: date, settings: Thresholds, stats=None) -> Outcome:
     """Late events / distinct live events first landed, per live ingestion day."""
     stats = late_arrival_stats(db, start, end, settings.late_threshold_hours) if stats is None else stats
     return _ratio_rule("late_arriving_pct", "late_events", "events", stats, settings.check_late_rate_max)
 
 
-def payments_without_order(wh: Warehouse, start: date, end: date, settings: Settings) -> Outcome:
+def payments_without_order(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
     """Successful payments of the window whose (vendor, order id) has no order_created anywhere."""
     rows = wh.query("""
         SELECT p.vendor, p.order_id, p.event_id FROM stg_payments p
@@ -85,7 +96,7 @@ def payments_without_order(wh: Warehouse, start: date, end: date, settings: Sett
                    {"sample_orders": [f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)]})
 
 
-def refunds_without_payment(wh: Warehouse, start: date, end: date, settings: Settings) -> Outcome:
+def refunds_without_payment(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
     """Refunds of the window for an order with no successful payment."""
     rows = wh.query("""
         SELECT r.vendor, r.order_id FROM stg_refunds r
@@ -105,20 +116,43 @@ TOUCHED_BY_WINDOW = (f"EXISTS (SELECT 1 FROM ({TOUCHED_ORDERS}) touched "
                      f"WHERE touched.vendor = fact_orders.vendor AND touched.order_id = fact_orders.order_id)")
 
 
-def over_refunded_orders(wh: Warehouse, start: date, end: date, settings: Settings) -> Outcome:
-    """Paid orders (touched by the window) refunded beyond what was paid: an ERROR, blocking.
+OVER_REFUNDS = """
+WITH touched AS ({touched}),
+pay AS (SELECT x.vendor, x.order_id, count(DISTINCT x.currency) AS ccys, min(x.currency) AS ccy,
+               sum(x.amount) AS paid, sum(x.amount_ngn) AS paid_ngn
+        FROM stg_payments x JOIN touched USING (vendor, order_id)
+        WHERE x.status = 'SUCCESS' AND x.duplicate_of IS NULL GROUP BY x.vendor, x.order_id),
+ref AS (SELECT x.vendor, x.order_id, count(DISTINCT x.currency) AS ccys, min(x.currency) AS ccy,
+               sum(x.amount) AS refunded, sum(x.amount_ngn) AS refunded_ngn
+        FROM stg_refunds x JOIN touched USING (vendor, order_id) GROUP BY x.vendor, x.order_id),
+cmp AS (SELECT pay.vendor, pay.order_id, pay.paid_ngn, ref.refunded_ngn,
+               (pay.ccys = 1 AND ref.ccys = 1 AND pay.ccy = ref.ccy) AS same_currency,
+               pay.ccy AS currency, pay.paid, ref.refunded
+        FROM pay JOIN ref ON ref.vendor = pay.vendor AND ref.order_id = pay.order_id)
+SELECT vendor, order_id, same_currency, currency, paid, refunded, paid_ngn, refunded_ngn FROM cmp
+WHERE CASE WHEN same_currency THEN refunded > paid + 0.005 ELSE refunded_ngn > paid_ngn * (1 + $tolerance) + 0.005 END
+ORDER BY vendor, order_id""".format(touched=TOUCHED_ORDERS)
 
-    Orders with no successful payment at all are `refunds_without_payment`, not this rule."""
-    rows = wh.query(f"""
-        SELECT vendor, order_id, paid_ngn, refunded_ngn FROM fact_orders
-        WHERE {TOUCHED_BY_WINDOW} AND paid_ngn > 0 AND refunded_ngn > paid_ngn + 0.005
-        ORDER BY vendor, order_id""", _window(start, end))
+
+def over_refunded_orders(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
+    """Paid orders (touched by the window) refunded beyond what was paid: an ERROR finding.
+
+    Refunds are compared with payments in their own currency when both share one (an order paid
+    and refunded 35.67 USD is even, whatever the two days' rates); only mixed currencies are
+    compared in NGN, with the stated tolerance `CHECK_OVER_REFUND_FX_TOLERANCE` (a share
+    of the paid NGN) for the FX difference between the payment and refund days. Orders with no successful payment at all are
+    `refunds_without_payment`, not this rule."""
+    tolerance = settings.check_over_refund_fx_tolerance
+    rows = wh.query(OVER_REFUNDS, {**_window(start, end), "tolerance": tolerance})
     return Outcome("over_refunded_orders", len(rows) == 0, len(rows), 0, ERROR, {
         "excess_ngn": round(float((rows["refunded_ngn"] - rows["paid_ngn"]).sum()), 2),
+        "compared_in_original_currency": int(rows["same_currency"].sum()),
+        "compared_in_ngn": int((~rows["same_currency"].astype(bool)).sum()),
+        "fx_tolerance": tolerance,
         "sample_orders": [f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)]})
 
 
-def schema_drift(wh: Warehouse, start: date, end: date, settings: Settings) -> Outcome:
+def schema_drift(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
     """Rows in stg_unmapped, with the unknown keys and reasons."""
     rows = wh.query("""SELECT event_type, vendor, reason, unknown_keys FROM stg_unmapped
                        WHERE event_date >= $start AND event_date < $end""", _window(start, end))
@@ -186,7 +220,7 @@ def _count(wh: Warehouse, sql: str, params: dict | None = None) -> int:
     return int(wh.query(sql, {k: v for k, v in (params or {}).items() if f"${k}" in sql})["n"].iat[0])
 
 
-def revenue_drift(wh: Warehouse, settings: Settings, run_id: str | None = None) -> Outcome:
+def revenue_drift(wh: Warehouse, settings: Thresholds, run_id: str | None = None) -> Outcome:
     """Net revenue per day now vs. as last reported before (revenue_snapshots)."""
     rows = wh.query("""
         WITH ranked AS (SELECT date, run_id, net_revenue_ngn,

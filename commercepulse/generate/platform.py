@@ -20,7 +20,6 @@ import orjson
 
 from commercepulse.generate.world import DOMAINS, SKUS, day_start, event_id_for, rng_for, sku_price
 
-PLATFORM_SOURCES = ("users", "products", "orders", "order_items", "behaviour_events")
 VENDOR_CUSTOMERS = 2500  # make_order draws vendor customers user0..user2499
 N_USERS = 3000  # users 2500.. exist on the platform but never order through a vendor
 SHARED_EMAIL_EVERY = 23  # platform-only user u (u % 23 == 0) signed up with a vendor customer's email

@@ -17,7 +17,6 @@ from datetime import date, datetime, time, timedelta, timezone
 SKUS = [f"SKU-{i:04d}" for i in range(220)]
 PRICE_POINTS = [1500, 2000, 2500, 2700, 3000, 4000, 4200, 5000, 6500, 6700, 9000, 12000, 18000, 25500, 26000]
 REGIONS = ["Lagos", "Abuja", "Kano", "Kaduna", "PH", "Ibadan", "Enugu"]
-CARRIERS = ["GIG", "DHL", "FedEx", "Kwik"]
 METHODS = ["card", "ussd", "bank_transfer"]
 REASONS = ["damaged", "customer_request", "duplicate", "not_delivered"]
 CHANGES = ["address_change", "phone_change", "qty_change"]

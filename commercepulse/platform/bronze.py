@@ -19,10 +19,10 @@ from pymongo.database import Database
 from commercepulse.mongo.indexes import PLATFORM_QUARANTINE, PLATFORM_RAW
 from commercepulse.platform.sources import SOURCES, Source
 from commercepulse.raw.landing import (
-    IngestStats, Landing, Rejection, Sighting, decode_object, encode, iter_lines, land_all,
+    IngestStats, Item, Landing, Rejection, Sighting, decode_object, encode, iter_lines, land_files,
 )
-from commercepulse.raw.live import InputError, parse_envelope_time
-from commercepulse.timeparse import utc_now
+from commercepulse.errors import InputError
+from commercepulse.raw.live import parse_envelope_time
 
 DAY_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.jsonl$")
 
@@ -74,20 +74,11 @@ def platform_files(root: Path, days: Sequence[date] | None = None) -> list[tuple
 def ingest_platform(db: Database, root: Path, days: Sequence[date] | None = None,
                     on_lines: Callable[[int], None] | None = None) -> tuple[IngestStats, dict[str, int]]:
     """Land every platform file under `root` (or those of `days`); returns totals and lines per source."""
-    total = IngestStats()
-    per_source: dict[str, int] = {}
-    for source, path in platform_files(root, days):
-        now = utc_now()
-        day = DAY_FILE.match(path.name).group(1)
-        key = f"platform/{source.name}/{path.name}"
+    def items(file: tuple[Source, Path], now: datetime) -> Iterator[Item]:
+        source, path = file
+        day, key = DAY_FILE.match(path.name).group(1), f"platform/{source.name}/{path.name}"
+        for number, raw in iter_lines(str(path)):
+            yield parse_record(source, raw, Sighting(day, key, number), now)
 
-        def items(source: Source = source, path: Path = path, day: str = day, key: str = key,
-                  now: datetime = now) -> Iterator[Landing | Rejection | None]:
-            for number, raw in iter_lines(str(path)):
-                yield parse_record(source, raw, Sighting(day, key, number), now)
-
-        stats = land_all(db, items(), now, on_batch=on_lines, raw=PLATFORM_RAW, quarantine=PLATFORM_QUARANTINE)
-        stats.files = 1
-        total.merge(stats)
-        per_source[source.name] = per_source.get(source.name, 0) + stats.lines_read
-    return total, per_source
+    return land_files(db, [(source.name, (source, path)) for source, path in platform_files(root, days)], items,
+                      on_batch=on_lines, raw=PLATFORM_RAW, quarantine=PLATFORM_QUARANTINE)

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from commercepulse.checks.rules import ERROR, WARN, Outcome
-from commercepulse.settings import Settings
+from commercepulse.checks.rules import ERROR, WARN, Outcome, Thresholds
 from commercepulse.warehouse.base import Warehouse
 
 #: SCD2 tables and the entity key their versions belong to.
@@ -19,7 +18,7 @@ def _events_in_window(wh: Warehouse, start: date, end: date):
                         FROM silver_behaviour_events WHERE {_FIRST_SEEN}""", {"start": start, "end": end}).iloc[0]
 
 
-def duplicate_behaviour_events(wh: Warehouse, start: date, end: date, settings: Settings) -> Outcome:
+def duplicate_behaviour_events(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
     """Bronze behavioural records repeating an event_id / records, for events first seen in the window."""
     row = _events_in_window(wh, start, end)
     records, events = int(row["records"]), int(row["events"])
@@ -29,7 +28,7 @@ def duplicate_behaviour_events(wh: Warehouse, start: date, end: date, settings: 
                    {"bronze_records": records, "distinct_events": events, "duplicates": records - events})
 
 
-def anonymous_event_share(wh: Warehouse, start: date, end: date, settings: Settings) -> Outcome:
+def anonymous_event_share(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
     """Distinct behavioural events without user_id / events, for events first seen in the window."""
     row = _events_in_window(wh, start, end)
     events, anonymous = int(row["events"]), int(row["anonymous"])
@@ -58,7 +57,7 @@ def scd2_integrity(wh: Warehouse, table: str) -> Outcome:
     return Outcome("scd2_integrity", bad == 0, bad, 0, ERROR, details)
 
 
-def order_status_backwards(wh: Warehouse, settings: Settings) -> Outcome:
+def order_status_backwards(wh: Warehouse, settings: Thresholds) -> Outcome:
     """Platform orders whose lifecycle went back to an earlier stage (e.g. PAID after SHIPPED)."""
     rows = wh.query("SELECT order_id, status FROM silver_orders WHERE status_went_backwards ORDER BY order_id")
     after_payment = int(wh.query("SELECT count(*) AS n FROM silver_orders WHERE cancelled_after_payment")["n"].iat[0])
@@ -67,7 +66,7 @@ def order_status_backwards(wh: Warehouse, settings: Settings) -> Outcome:
                    {"sample_orders": rows["order_id"].head(10).tolist(), "cancelled_after_payment": after_payment})
 
 
-def customer_email_conflicts(wh: Warehouse, settings: Settings) -> Outcome:
+def customer_email_conflicts(wh: Warehouse, settings: Thresholds) -> Outcome:
     """Vendor customers whose normalized email belongs to several platform users (linked to the earliest)."""
     rows = wh.query("""SELECT customer_key, email_norm, user_id, linked_users FROM dim_customer
                        WHERE linked_users > 1 ORDER BY email_norm, customer_key""")

@@ -16,7 +16,11 @@ from pymongo.database import Database
 
 from commercepulse.mongo.indexes import PLATFORM_RAW
 from commercepulse.platform.sources import SOURCES, Source
+from commercepulse.staging.schemas import validate
 from commercepulse.timeparse import parse_times
+from commercepulse.warehouse.base import Warehouse
+from commercepulse.warehouse.frames import conform
+from commercepulse.warehouse.tables import SILVER
 
 KEYS_PER_QUERY = 20_000
 STAGE_RANK = {"CREATED": 1, "PAID": 2, "SHIPPED": 3}  # CANCELLED ends a lifecycle from any stage
@@ -168,3 +172,11 @@ def silver_frames(db: Database, start: date, end: date,
         frame = build(records) if len(records) else pd.DataFrame()
         out[table] = (source.key, keys, frame)
     return out
+
+
+def rebuild_silver(db: Database, warehouse: Warehouse, start: date, end: date) -> list[tuple[str, str, list[str], pd.DataFrame]]:
+    """Rebuild the Silver rows of every key the window's Bronze records touched, in one transaction."""
+    batches = [(table, key, keys, validate(conform(frame, SILVER[table]), table, f"{start}..{end}"))
+               for table, (key, keys, frame) in silver_frames(db, start, end).items()]
+    warehouse.replace_keys(batches)
+    return batches

@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from itertools import islice
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,10 @@ from pymongo.database import Database
 
 from commercepulse.mapping import DUMP_EVENT_TYPES, TIME_FIELD, match_shape, resolve
 from commercepulse.raw.landing import (
-    BATCH_SIZE, IngestStats, Landing, Rejection, Sighting, encode, envelope, land_all,
+    BATCH_SIZE, IngestStats, Landing, Rejection, Sighting, encode, envelope, land_files,
 )
-from commercepulse.raw.live import InputError
-from commercepulse.timeparse import parse_times, to_pydatetimes, utc_now
+from commercepulse.errors import InputError
+from commercepulse.timeparse import parse_times, to_pydatetimes
 
 DUMP_FILE = re.compile(r"^(orders|payments|refunds|shipments)_(\d{4})\.json$")
 
@@ -89,23 +90,17 @@ def _wrap_batch(kind: str, key: str, batch: list[tuple[int, Any]], now) -> list[
 def ingest_bootstrap(db: Database, directory: Path,
                      on_records: Callable[[int], None] | None = None) -> tuple[IngestStats, dict[str, int]]:
     """Land every dump of `directory`; returns the counts and records read per dump kind."""
-    total = IngestStats()
-    per_kind: dict[str, int] = {}
-    for path in dump_files(directory):
-        kind = DUMP_FILE.match(path.name).group(1)  # type: ignore[union-attr]
-        key = f"bootstrap/{path.name}"
-        now = utc_now()
+    def items(path: Path, now: datetime) -> Iterator[Landing | Rejection]:
+        kind, key = _kind(path), f"bootstrap/{path.name}"
+        records = _records(path)
+        try:
+            while batch := list(islice(records, BATCH_SIZE)):
+                yield from _wrap_batch(kind, key, batch, now)
+        except ijson.JSONError as exc:
+            raise InputError(f"{path} is not a JSON array of records: {exc}") from exc
 
-        def items(path: Path = path, kind: str = kind, key: str = key) -> Iterator[Landing | Rejection]:
-            records = _records(path)
-            try:
-                while batch := list(islice(records, BATCH_SIZE)):
-                    yield from _wrap_batch(kind, key, batch, now)
-            except ijson.JSONError as exc:
-                raise InputError(f"{path} is not a JSON array of records: {exc}") from exc
+    return land_files(db, [(_kind(path), path) for path in dump_files(directory)], items, on_batch=on_records)
 
-        stats = land_all(db, items(), now, on_batch=on_records)
-        stats.files = 1
-        per_kind[kind] = per_kind.get(kind, 0) + stats.lines_read
-        total.merge(stats)
-    return total, per_kind
+
+def _kind(path: Path) -> str:
+    return DUMP_FILE.match(path.name).group(1)  # type: ignore[union-attr]

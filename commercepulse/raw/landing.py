@@ -25,6 +25,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from commercepulse.mongo.indexes import QUARANTINE, RAW
+from commercepulse.timeparse import utc_now
 
 DUPLICATE_KEY = 11000
 BATCH_SIZE = 5000
@@ -265,3 +266,25 @@ def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
             if number == 1 and line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
             yield number, line.rstrip(b"\r\n")
+
+
+Item = Landing | Rejection | None
+
+
+def land_files(db: Database, files: Iterable[tuple[str, Any]],
+               items: Callable[[Any, datetime], Iterable[Item]],
+               on_batch: Callable[[int], None] | None = None,
+               raw: str = RAW, quarantine: str = QUARANTINE) -> tuple[IngestStats, dict[str, int]]:
+    """The one per-file landing loop (live, bootstrap and platform files).
+
+    `files` are (group, file) pairs; `items(file, now)` turns one file into landings, rejections
+    and blanks. Every file gets its own landing time; returns totals and lines read per group."""
+    total = IngestStats()
+    per_group: dict[str, int] = {}
+    for group, file in files:
+        now = utc_now()
+        stats = land_all(db, items(file, now), now, on_batch=on_batch, raw=raw, quarantine=quarantine)
+        stats.files = 1
+        total.merge(stats)
+        per_group[group] = per_group.get(group, 0) + stats.lines_read
+    return total, per_group

@@ -9,16 +9,12 @@ from pathlib import Path
 from bson.errors import InvalidDocument
 from pymongo.database import Database
 
+from commercepulse.errors import InputError
 from commercepulse.raw.landing import (
-    IngestStats, Landing, Rejection, Sighting, decode_object, encode, envelope, iter_lines, land_all,
+    IngestStats, Item, Landing, Rejection, Sighting, decode_object, encode, envelope, iter_lines, land_files,
 )
-from commercepulse.timeparse import utc_now
 
 DAY_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class InputError(ValueError):
-    """A user-facing problem with the input paths (shown without a traceback)."""
 
 
 def parse_envelope_time(value: object) -> datetime | None:
@@ -96,18 +92,12 @@ def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
 def ingest_live(db: Database, paths: Sequence[str | Path],
                 on_bytes: Callable[[int], None] | None = None) -> IngestStats:
     """Land every line of the given live files (or day folders); idempotent."""
-    total = IngestStats()
-    for path in expand_paths(paths):
-        now = utc_now()
+    def items(path: Path, now: datetime) -> Iterator[Item]:
         day, key = file_key(path)
+        for number, raw in iter_lines(str(path)):
+            if on_bytes:
+                on_bytes(len(raw) + 1)
+            yield parse_line(raw, Sighting(day, key, number), now)
 
-        def items(path: Path = path, day: str = day, key: str = key) -> Iterator[Landing | Rejection | None]:
-            for number, raw in iter_lines(str(path)):
-                if on_bytes:
-                    on_bytes(len(raw) + 1)
-                yield parse_line(raw, Sighting(day, key, number), now)
-
-        stats = land_all(db, items(), now)
-        stats.files = 1
-        total.merge(stats)
+    total, _ = land_files(db, [("live", path) for path in expand_paths(paths)], items)
     return total

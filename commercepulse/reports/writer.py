@@ -23,7 +23,6 @@ from pymongo.database import Database  # noqa: E402
 
 from commercepulse.checks import rules  # noqa: E402
 from commercepulse.raw.audit import late_arrival_stats  # noqa: E402
-from commercepulse.settings import Settings  # noqa: E402
 from commercepulse.warehouse.base import Warehouse  # noqa: E402
 
 CHART_DAYS = 60
@@ -31,7 +30,7 @@ FACT_TABLES = ("fact_orders", "fact_payments", "fact_refunds", "fact_shipments",
 PNG_METADATA = {"Software": None}  # no version stamp: same data => same bytes
 
 
-def day_outcomes(db: Database, wh: Warehouse, day: date, settings: Settings) -> list[rules.Outcome]:
+def day_outcomes(db: Database, wh: Warehouse, day: date, settings: rules.Thresholds) -> list[rules.Outcome]:
     end = day + timedelta(days=1)
     stats = late_arrival_stats(db, day, end, settings.late_threshold_hours)
     outcomes = [
@@ -176,10 +175,10 @@ figure{{display:inline-block;margin:0 1em 1em 0}}img{{max-width:100%}}</style></
 """
 
 
-def write_day_report(db: Database, wh: Warehouse, day: date, settings: Settings,
+def write_day_report(db: Database, wh: Warehouse, day: date, reports_dir: Path, settings: rules.Thresholds,
                      kpis: WindowKpis | None = None) -> Path:
     """Write the report folder of `day`; returns it. Pass `kpis` when writing many days."""
-    folder = settings.reports_dir / day.isoformat()
+    folder = Path(reports_dir) / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     report = {"date": day.isoformat(), "checks": [o.as_dict() for o in day_outcomes(db, wh, day, settings)],
               "kpis": (kpis or WindowKpis(wh, day, day + timedelta(days=1))).day(day)}
@@ -191,3 +190,22 @@ def write_day_report(db: Database, wh: Warehouse, day: date, settings: Settings,
     (folder / "quality.json").write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     (folder / "report.html").write_text(render_html(day, report, images, generated_at), encoding="utf-8")
     return folder
+
+
+PROCESSED_DAYS = """
+SELECT DISTINCT d FROM (SELECT date AS d FROM fact_order_daily UNION SELECT ingestion_date FROM kpi_late_arrivals)
+WHERE d >= $start AND d < $end ORDER BY d"""
+
+
+def processed_days(warehouse: Warehouse, start: date, end: date) -> list[date]:
+    """Days of [start, end) with business activity or a live ingestion: the days that get a report."""
+    return [d.date() for d in warehouse.query(PROCESSED_DAYS, {"start": start, "end": end})["d"]]
+
+
+def write_window_reports(db: Database, warehouse: Warehouse, start: date, end: date, reports_dir: Path,
+                         settings: rules.Thresholds) -> list[Path]:
+    """The report folder of every processed day of [start, end), reading the window's KPIs once."""
+    with warehouse.session():
+        kpis = WindowKpis(warehouse, start, end)
+        return [write_day_report(db, warehouse, day, reports_dir, settings, kpis)
+                for day in processed_days(warehouse, start, end)]

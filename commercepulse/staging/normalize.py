@@ -27,7 +27,6 @@ FRAMES = ("stg_orders", "stg_order_items", "stg_payments", "stg_refunds", "stg_s
           "stg_order_updates", "stg_unmapped")
 KIND_FRAME = {"orders": "stg_orders", "payments": "stg_payments", "refunds": "stg_refunds",
               "shipments": "stg_shipments", "order_updates": "stg_order_updates"}
-ENVELOPE = ["event_id", "vendor", "order_id", "event_date", "ingested_at", "is_late", "source_kind"]
 
 
 def _json(value: Any) -> str | None:

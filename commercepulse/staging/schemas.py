@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import pandas as pd
-from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
+from dagster_pandas import PandasColumn
+from dagster_pandas.constraints import ConstraintViolationException
 from dagster_pandas.validation import validate_constraints
 
 from commercepulse.warehouse.frames import conform
@@ -18,13 +19,14 @@ def pandas_columns(table: Table) -> list[PandasColumn]:
     return [PandasColumn.exists(c.name, non_nullable=not c.nullable) for c in table.columns]
 
 
-STAGING_TYPES = {
-    name: create_dagster_pandas_dataframe_type(name=f"{name}_frame", description=table.description,
-                                               columns=pandas_columns(table))
-    for name, table in STAGING.items()
-}
+class SchemaViolation(ValueError):
+    """A frame breaks its table's constraints (a bug or an unexpected source change)."""
 
 
-def validate(frame: pd.DataFrame, name: str) -> None:
-    """Raise ConstraintViolationException when a frame breaks its table's constraints."""
-    validate_constraints(frame, pandas_columns=pandas_columns(ALL_TABLES[name]))
+def validate(frame: pd.DataFrame, name: str, where: str = "") -> pd.DataFrame:
+    """The frame itself; SchemaViolation when it breaks its table's constraints."""
+    try:
+        validate_constraints(frame, pandas_columns=pandas_columns(ALL_TABLES[name]))
+    except ConstraintViolationException as exc:
+        raise SchemaViolation(f"{name}{f' for {where}' if where else ''} breaks its schema: {exc}") from exc
+    return frame

@@ -1,6 +1,6 @@
 """What every warehouse engine offers the assets, checks and reports (DuckDB, BigQuery).
 
-Assets take a `Warehouse` and never branch on the engine: `environment.py` picks the
+Assets take a `Warehouse` and never branch on the engine: `defs/resources.py` picks the
 implementation. SQL is written once (DuckDB dialect, BigQuery-compatible subset) and each
 engine runs it its way; frames are written through engine-specific bulk paths.
 """
@@ -11,23 +11,20 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-import dagster as dg
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from commercepulse.warehouse.tables import ALL_TABLES
 
 Statement = tuple[str, Mapping[str, Any]]
 
 
-def warehouse_kind() -> str:
-    """`duckdb` or `bigquery`: the kind tag the Dagster UI shows on warehouse assets."""
-    from commercepulse.settings import get_settings
+class Warehouse(BaseModel):
+    """The warehouse interface; parameters are always passed as query parameters ($name).
 
-    return get_settings().warehouse
+    A plain (frozen) model: the Dagster side hands an instance to assets as a resource."""
 
-
-class Warehouse(dg.ConfigurableResource):
-    """The warehouse interface; parameters are always passed as query parameters ($name)."""
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     @contextmanager
     def session(self) -> Iterator[None]:

@@ -14,14 +14,12 @@ import numbers
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from dagster_gcp import BigQueryResource
-from google.api_core.exceptions import NotFound
 from google.cloud import bigquery
 
 from commercepulse.warehouse.base import Statement, Warehouse
@@ -97,22 +95,35 @@ def from_result(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-class BigQueryWarehouse(Warehouse):
-    """A BigQuery dataset; the client comes from dagster-gcp's BigQueryResource (ADC or
-    GOOGLE_APPLICATION_CREDENTIALS)."""
+ClientFactory = Callable[[], AbstractContextManager[bigquery.Client]]
 
-    bigquery: BigQueryResource
+
+class BigQueryWarehouse(Warehouse):
+    """A BigQuery dataset. `connect` opens a client: in Dagster it is dagster-gcp's
+    `BigQueryResource.get_client` (ADC or GOOGLE_APPLICATION_CREDENTIALS; see defs/resources.py)."""
+
+    project: str
     dataset: str
+    location: str = "US"
+    connect: ClientFactory | None = None
 
     @property
     def dataset_id(self) -> str:
-        return f"{self.bigquery.project}.{self.dataset}"
+        return f"{self.project}.{self.dataset}"
 
     @contextmanager
     def client(self) -> Iterator[bigquery.Client]:
-        with self.bigquery.get_client() as client:
+        with (self.connect or self._default_client)() as client:
             self._ensure_tables(client)
             yield client
+
+    @contextmanager
+    def _default_client(self) -> Iterator[bigquery.Client]:
+        client = bigquery.Client(project=self.project, location=self.location)
+        try:
+            yield client
+        finally:
+            client.close()
 
     def _ensure_tables(self, client: bigquery.Client) -> None:
         """Dataset and every table, created idempotently before first use (once per process)."""
@@ -121,7 +132,7 @@ class BigQueryWarehouse(Warehouse):
             if key in _INITIALISED:
                 return
             dataset = bigquery.Dataset(self.dataset_id)
-            dataset.location = self.bigquery.location
+            dataset.location = self.location
             client.create_dataset(dataset, exists_ok=True)
             for table in ALL_TABLES.values():
                 client.create_table(table_definition(table, self.dataset_id), exists_ok=True)
@@ -231,12 +242,3 @@ class BigQueryWarehouse(Warehouse):
             if len(frame):
                 statements.append(self._insert_from(name, load(name, frame)))
             self._script(client, statements, {})
-
-    def drop_dataset(self) -> None:
-        """Delete the dataset and its tables (tests and teardown)."""
-        with self.bigquery.get_client() as client:
-            try:
-                client.delete_dataset(self.dataset_id, delete_contents=True, not_found_ok=True)
-            except NotFound:
-                pass
-        _INITIALISED.discard((self.bigquery.project, self.dataset))

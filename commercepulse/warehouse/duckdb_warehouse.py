@@ -1,6 +1,9 @@
 """The embedded DuckDB warehouse (default): DDL from the table specs, parameterised SQL."""
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -18,6 +21,39 @@ from commercepulse.warehouse.tables import ALL_TABLES, Table
 
 _INITIALISED: set[str] = set()
 _SESSIONS = threading.local()  # path -> the connection of an open `session()` in this thread
+_HELD: dict[str, tuple[threading.RLock, list[int]]] = {}  # path -> (in-process lock, [depth, fd])
+_HELD_GUARD = threading.Lock()
+log = logging.getLogger("commercepulse.warehouse")
+
+
+@contextmanager
+def writer_lock(path: str) -> Iterator[None]:
+    """One process at a time on a DuckDB file (DuckDB allows a single writing process).
+
+    An advisory `flock` on `<file>.lock`, waited for (with a message) rather than failing, so the
+    CLI's runs, UI runs and sensor runs take turns. Re-entrant within a process."""
+    with _HELD_GUARD:
+        lock, state = _HELD.setdefault(path, (threading.RLock(), [0, -1]))
+    with lock:
+        if state[0] == 0:
+            fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.warning("warehouse %s is in use by another process: waiting for its turn", path)
+                started = time.monotonic()
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                log.warning("warehouse lock acquired after %.1f s", time.monotonic() - started)
+            state[1] = fd
+        state[0] += 1
+        try:
+            yield
+        finally:
+            state[0] -= 1
+            if state[0] == 0:
+                fcntl.flock(state[1], fcntl.LOCK_UN)
+                os.close(state[1])
+                state[1] = -1
 
 DUCKDB_TYPES = {"STRING": "VARCHAR", "INT64": "BIGINT", "FLOAT64": "DOUBLE", "BOOL": "BOOLEAN",
                 "TIMESTAMP": "TIMESTAMPTZ", "DATE": "DATE"}
@@ -72,6 +108,12 @@ class DuckDBWarehouse(Warehouse):
     @contextmanager
     def _open(self) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with writer_lock(self.path), self._connection() as con:
+            yield con
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A configured connection; retried while a process outside `writer_lock` holds the file."""
         delay = 0.1
         for attempt in range(60):
             try:

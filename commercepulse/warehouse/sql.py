@@ -12,7 +12,7 @@ day has 28 ids created by two vendors).
 """
 from __future__ import annotations
 
-from commercepulse.platform.gold_sql import CUSTOMER_USER_LINK
+from commercepulse.warehouse.gold_sql import CUSTOMER_USER_LINK
 from commercepulse.warehouse.tables import FACTS
 
 WINDOW = "event_date >= $start AND event_date < $end"

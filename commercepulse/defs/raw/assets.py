@@ -1,13 +1,16 @@
-"""Raw landing assets: the bootstrap dumps and the live stream by ingestion day."""
+"""Raw landing into MongoDB `events_raw`: the bootstrap dumps and the live stream by ingestion
+day, with the checks that judge each ingestion day."""
 
 import dagster as dg
 
-from commercepulse.mongo.resource import MongoResource
-from commercepulse.partitions import DAILY, SINGLE_RUN, days_between, window_days
+from commercepulse.checks import rules
+from commercepulse.days import days_between
+from commercepulse.defs.checks import rule_check
+from commercepulse.defs.deployment import DAILY, SINGLE_RUN, window_days
+from commercepulse.defs.resources import MongoResource, PlatformSettings
 from commercepulse.raw.bootstrap import ingest_bootstrap
 from commercepulse.raw.landing import IngestStats
 from commercepulse.raw.live import ingest_live
-from commercepulse.settings import get_settings
 
 RAW_GROUP = "raw"
 
@@ -18,10 +21,11 @@ def _metadata(stats: IngestStats, **extra) -> dict:
             "business_days": sorted(stats.business_days), **extra}
 
 
-@dg.asset(group_name=RAW_GROUP, kinds={"mongodb"},
-          description="Historical dumps landed in events_raw as synthetic events (idempotent).")
-def bootstrap_events(context: dg.AssetExecutionContext, mongo: MongoResource) -> dg.MaterializeResult:
-    folder = get_settings().data_dir / "bootstrap"
+@dg.asset(group_name=RAW_GROUP, kinds={"mongodb"})
+def bootstrap_events(context: dg.AssetExecutionContext, mongo: MongoResource,
+                     settings: PlatformSettings) -> dg.MaterializeResult:
+    """Historical dumps (DATA_DIR/bootstrap/*.json) landed in events_raw as synthetic events (idempotent)."""
+    folder = settings.data_path / "bootstrap"
     if not folder.is_dir():
         context.log.warning(f"no bootstrap folder at {folder}: nothing to land")
         return dg.MaterializeResult(metadata=_metadata(IngestStats(), skipped=str(folder)))
@@ -30,11 +34,12 @@ def bootstrap_events(context: dg.AssetExecutionContext, mongo: MongoResource) ->
     return dg.MaterializeResult(metadata=_metadata(stats, records_per_kind=per_kind))
 
 
-@dg.asset(group_name=RAW_GROUP, kinds={"mongodb"}, partitions_def=DAILY, backfill_policy=SINGLE_RUN,
-          description="Live events of an ingestion day (DATA_DIR/live_events/D/events.jsonl) in events_raw.")
-def events_raw(context: dg.AssetExecutionContext, mongo: MongoResource) -> dg.MaterializeResult:
+@dg.asset(group_name=RAW_GROUP, kinds={"mongodb"}, partitions_def=DAILY, backfill_policy=SINGLE_RUN)
+def events_raw(context: dg.AssetExecutionContext, mongo: MongoResource,
+               settings: PlatformSettings) -> dg.MaterializeResult:
+    """Live events of an ingestion day (DATA_DIR/live_events/D/events.jsonl) landed in events_raw."""
     start, end = window_days(context)
-    root = get_settings().data_dir / "live_events"
+    root = settings.data_path / "live_events"
     files = [root / d.isoformat() / "events.jsonl" for d in days_between(start, end)]
     present = [f for f in files if f.is_file()]
     missing = [f.parent.name for f in files if not f.is_file()]
@@ -49,3 +54,15 @@ def events_raw(context: dg.AssetExecutionContext, mongo: MongoResource) -> dg.Ma
         context.log.info(f"{path.parent.name}: {day_stats.as_dict() | {'business_days': len(day_stats.business_days)}}")
         stats.merge(day_stats)
     return dg.MaterializeResult(metadata=_metadata(stats, missing_days=missing))
+
+
+def _raw_stats_rule(rule):
+    return lambda i, start, end: rule(i.mongo.db(), start, end, i.settings)
+
+
+RAW_CHECKS = [
+    rule_check(events_raw, "duplicate_event_rate", _raw_stats_rule(rules.duplicate_event_rate),
+               "Lines repeating an already-landed event id / valid lines, per ingestion day (WARN).", additive=False),
+    rule_check(events_raw, "late_arriving_pct", _raw_stats_rule(rules.late_arriving_pct),
+               "Late events / distinct live events first landed, per ingestion day (WARN).", additive=False),
+]

@@ -1,0 +1,24 @@
+"""Calendar helpers shared by landing, staging, sensors and the main job (UTC days)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+
+def utc_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+def days_between(start: date, end: date) -> list[date]:
+    """Every day of [start, end)."""
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+def contiguous_ranges(days: list[str]) -> list[tuple[str, str]]:
+    """Sorted ISO days -> inclusive (first, last) runs of consecutive days."""
+    ranges: list[tuple[str, str]] = []
+    for day in sorted(set(days)):
+        if ranges and date.fromisoformat(ranges[-1][1]) + timedelta(days=1) == date.fromisoformat(day):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges

@@ -1,0 +1,138 @@
+"""What makes new data flow in by itself.
+
+1. `new_data_files` notices new or changed input files (name, size, content hash) and launches
+   the landing job for exactly their partitions (a live ingestion day, a platform day, the dumps).
+2. `reconcile_business_days` reads each landing's `business_days` metadata and rebuilds those
+   business days (staging, facts, dims), skipping days already rebuilt since that landing, so
+   what the main job just built is never re-run.
+3. The automation condition sensor (definitions.py) then refreshes the whole-history tables,
+   once the blocking checks of their inputs have passed.
+"""
+
+import json
+
+import dagster as dg
+
+from commercepulse.data_files import DataFile, all_files, content_hash, live_files
+from commercepulse.days import contiguous_ranges
+from commercepulse.defs.deployment import range_tags, valid_days
+from commercepulse.defs.platform.definitions import platform_job
+from commercepulse.defs.raw.definitions import bootstrap_job, ingest_job
+from commercepulse.defs.resources import PlatformSettings
+
+LANDING_ASSET = {"ingest_job": "events_raw", "platform_job": "platform_raw", "bootstrap_job": "bootstrap_events"}
+LANDINGS = [dg.AssetKey("events_raw"), dg.AssetKey("bootstrap_events")]
+STAGED = dg.AssetKey("stg_orders")  # staging materializes its seven frames together: one stands for all
+PAGE = 1000
+
+
+def latest_materialization(instance: dg.DagsterInstance, asset: str, day: str | None):
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[day] if day else None), limit=1).records
+    return records[0] if records else None
+
+
+def changed_files(instance: dg.DagsterInstance, files: list[DataFile], known: dict) -> tuple[list[DataFile], dict]:
+    """Files whose content differs from the cursor's, or, on first sight, that changed after their
+    partition was last landed; and the new cursor (path -> [size, mtime_ns, sha256])."""
+    changed, seen = [], {}
+    for file in files:
+        stat = file.path.stat()
+        previous = known.get(file.name)
+        if previous and previous[:2] == [stat.st_size, stat.st_mtime_ns]:
+            seen[file.name] = previous
+            continue
+        digest = content_hash(file.path)
+        seen[file.name] = [stat.st_size, stat.st_mtime_ns, digest]
+        if previous and previous[2] == digest:
+            continue  # touched, not changed
+        if previous is None:
+            landed = latest_materialization(instance, LANDING_ASSET[file.job], file.day)
+            if landed is not None and landed.timestamp >= stat.st_mtime:
+                continue  # already landed after its last change (e.g. by `commercepulse run`)
+        changed.append(file)
+    return changed, seen
+
+
+@dg.sensor(name="new_data_files", minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
+           jobs=[ingest_job, platform_job, bootstrap_job],
+           description="Lands new or changed files of DATA_DIR (live_events/D/events.jsonl, platform/<source>/D.jsonl, "
+                       "bootstrap/*.json): one run of the landing job per changed partition.")
+def new_data_files(context: dg.SensorEvaluationContext, settings: PlatformSettings):
+    files = [f for f in all_files(settings.data_path) if f.day is None or valid_days([f.day])]
+    changed, cursor = changed_files(context.instance, files, json.loads(context.cursor or "{}"))
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for file in changed:
+        groups.setdefault((file.job, file.day), []).append(cursor[file.name][2][:12])
+    for (job, day), digests in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        yield dg.RunRequest(run_key=f"{job}:{day}:{'-'.join(sorted(digests))}", job_name=job, partition_key=day,
+                            tags={"commercepulse/trigger": "new_data_files"})
+    context.update_cursor(json.dumps(cursor))
+
+
+def landed_business_days(instance: dg.DagsterInstance, after: int) -> tuple[dict[str, int], int]:
+    """{business day: storage id of the latest landing that touched it} for landings after `after`."""
+    days: dict[str, int] = {}
+    latest = after
+    for key in LANDINGS:
+        cursor = None
+        while True:
+            result = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key, after_storage_id=after),
+                                                     limit=PAGE, cursor=cursor, ascending=True)
+            for record in result.records:
+                latest = max(latest, record.storage_id)
+                metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+                for day in (metadata["business_days"].value or []) if "business_days" in metadata else []:
+                    days[day] = max(days.get(day, 0), record.storage_id)
+            if not result.has_more:
+                break
+            cursor = result.cursor
+    return days, latest
+
+
+def rebuilt_since(instance: dg.DagsterInstance, days: dict[str, int]) -> set[str]:
+    """The days whose staging was materialized after the landing that touched them."""
+    if not days:
+        return set()
+    done: set[str] = set()
+    cursor = None
+    while True:
+        result = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=STAGED, asset_partitions=sorted(days), after_storage_id=min(days.values())),
+            limit=PAGE, cursor=cursor, ascending=True)
+        for record in result.records:
+            if record.partition_key in days and record.storage_id > days[record.partition_key]:
+                done.add(record.partition_key)
+        if not result.has_more:
+            return done
+        cursor = result.cursor
+
+
+@dg.sensor(name="reconcile_business_days", minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
+           job_name="business_day_job",
+           description="Rebuilds exactly the business days a landing touched (late data included), "
+                       "unless they were rebuilt after it; consecutive days go as one range run.")
+def reconcile_business_days(context: dg.SensorEvaluationContext):
+    after = int(context.cursor or 0)
+    days, latest = landed_business_days(context.instance, after)
+    todo = valid_days(sorted(set(days) - rebuilt_since(context.instance, days)))
+    for first, last in contiguous_ranges(todo):
+        tags = range_tags(first, last) | {"commercepulse/trigger": "reconcile_business_days"}
+        if first == last:
+            yield dg.RunRequest(run_key=f"reconcile:{first}:{latest}", partition_key=first,
+                                tags={"commercepulse/trigger": "reconcile_business_days"})
+        else:
+            yield dg.RunRequest(run_key=f"reconcile:{first}:{last}:{latest}", tags=tags)
+    context.update_cursor(str(latest))
+
+
+@dg.schedule(name="daily_ingest", cron_schedule="0 1 * * *", job_name="ingest_job", execution_timezone="UTC",
+             default_status=dg.DefaultScheduleStatus.RUNNING,
+             description="Safety net beside new_data_files: every day at 01:00 UTC, land any live ingestion day "
+                         "whose file exists but whose partition was never landed.")
+def daily_ingest(context: dg.ScheduleEvaluationContext, settings: PlatformSettings):
+    pending = [f.day for f in live_files(settings.data_path)
+               if valid_days([f.day]) and latest_materialization(context.instance, "events_raw", f.day) is None]
+    if not pending:
+        return dg.SkipReason("every live ingestion day present in DATA_DIR is landed")
+    return [dg.RunRequest(run_key=f"daily_ingest:{day}", partition_key=day) for day in pending]

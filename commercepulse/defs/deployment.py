@@ -1,0 +1,42 @@
+"""What the definitions need before any resource exists: the partition calendar and the
+warehouse kind shown on assets.
+
+These are the only settings read when the definitions are built: a PartitionsDefinition and
+an asset's kind tags are part of each asset's definition (the UI, the asset graph and the
+instance's partition records key on them), so they cannot come from a resource at run time.
+Everything else reaches assets through resources (`defs/resources.py`).
+"""
+
+from datetime import date
+
+import dagster as dg
+
+from commercepulse.settings import Settings
+
+_settings = Settings()
+DAILY = dg.DailyPartitionsDefinition(start_date=_settings.partitions_start, end_offset=1, timezone="UTC")
+WAREHOUSE_KIND = _settings.warehouse  # `duckdb` or `bigquery`: where the warehouse tables live
+SINGLE_RUN = dg.BackfillPolicy.single_run()
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def window_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[date, date]:
+    """[start, end) of the run's partition window (one day, or a whole single-run backfill)."""
+    window = context.partition_time_window
+    return window.start.date(), window.end.date()
+
+
+def partition_keys(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[str]:
+    """The run's partition keys (one, or every day of a single-run backfill)."""
+    return list(context.partition_keys)
+
+
+def range_tags(first: str, last: str) -> dict[str, str]:
+    """Tags that make a run cover the partitions first..last (inclusive) in one single-run backfill."""
+    return {RANGE_START: first, RANGE_END: last}
+
+
+def valid_days(days: list[str]) -> list[str]:
+    """The days that are partitions of DAILY (inside its calendar)."""
+    valid = set(DAILY.get_partition_keys())
+    return [d for d in days if d in valid]

@@ -1,0 +1,23 @@
+"""The daily data-quality reports: one folder per processed day of the partition window."""
+
+import dagster as dg
+
+from commercepulse.defs.deployment import DAILY, SINGLE_RUN, window_days
+from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.reports.writer import write_window_reports
+from commercepulse.warehouse.base import Warehouse
+
+
+@dg.asset(group_name="reports", kinds={"html"}, partitions_def=DAILY, backfill_policy=SINGLE_RUN,
+          deps=["kpi_daily_revenue", "kpi_vendor_payment_success", "kpi_order_to_payment", "kpi_refund_rate",
+                "kpi_late_arrivals", "kpi_top_products", "fact_order_daily"])
+def quality_reports(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: dg.ResourceParam[Warehouse],
+                    settings: PlatformSettings) -> dg.MaterializeResult:
+    """REPORTS_DIR/YYYY-MM-DD/: quality.json, report.html and PNG charts per processed day."""
+    start, end = window_days(context)
+    folders = write_window_reports(mongo.db(), warehouse, start, end, settings.reports_path, settings)
+    if folders:
+        context.log.info(f"wrote {len(folders)} report(s) under {settings.reports_path}")
+    return dg.MaterializeResult(metadata={
+        "reports": len(folders), "reports_dir": str(settings.reports_path),
+        "latest": dg.MetadataValue.path(str(folders[-1] / "report.html")) if folders else None})

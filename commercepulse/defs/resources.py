@@ -1,0 +1,105 @@
+"""Resources: built in one place from the settings (`build_resources`).
+
+- `mongo`: the raw store (MongoDB). The URI is a secret: when it comes from the environment it
+  is passed as `dg.EnvVar("MONGO_URI")`, so Dagster reads it at run time and never shows it.
+- `warehouse`: a `Warehouse` engine (DuckDB file or BigQuery dataset, by `WAREHOUSE`); assets
+  ask for it as `dg.ResourceParam[Warehouse]` and never branch on the engine.
+- `settings`: folders, the late threshold and every check threshold.
+"""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from pymongo.database import Database
+
+from commercepulse.mongo.client import get_database
+from commercepulse.settings import Settings
+from commercepulse.warehouse.base import Warehouse
+from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+
+class WarehouseNotConfiguredError(RuntimeError):
+    """The selected warehouse lacks the settings it needs."""
+
+
+class MongoResource(dg.ConfigurableResource):
+    """MongoDB connection; with no `uri` it starts (or reuses) the project's local mongod."""
+
+    uri: str | None = None
+    database: str = "commercepulse"
+    state_dir: str = ".commercepulse/mongod"
+
+    def db(self) -> Database:
+        return get_database(self.uri, self.database, self.state_dir)
+
+
+class PlatformSettings(dg.ConfigurableResource):
+    """Input and report folders, the late threshold and the check thresholds (see `.env.example`)."""
+
+    data_dir: str = "data"
+    reports_dir: str = "reports"
+    late_threshold_hours: float = 24.0
+    check_duplicate_rate_max: float = 0.10
+    check_late_rate_max: float = 0.15
+    check_orphan_payments_max: int = 0
+    check_unmapped_max: int = 0
+    check_revenue_drift_max_ngn: float = 0.0
+    check_over_refund_fx_tolerance: float = 0.02
+    check_behaviour_duplicate_rate_max: float = 0.05
+    check_anonymous_share_max: float = 0.25
+    check_status_backwards_max: int = 0
+    check_email_conflicts_max: int = 0
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def reports_path(self) -> Path:
+        return Path(self.reports_dir)
+
+
+def build_warehouse(settings: Settings) -> Warehouse:
+    """DuckDB file (default) or a BigQuery dataset through dagster-gcp (WAREHOUSE=bigquery)."""
+    if settings.warehouse == "bigquery":
+        if not settings.bq_project:
+            raise WarehouseNotConfiguredError(
+                "WAREHOUSE=bigquery needs BQ_PROJECT (and optionally BQ_DATASET, BQ_LOCATION); credentials come "
+                "from Application Default Credentials (`gcloud auth application-default login`) or "
+                "GOOGLE_APPLICATION_CREDENTIALS.")
+        from dagster_gcp import BigQueryResource
+
+        from commercepulse.warehouse.bigquery_warehouse import BigQueryWarehouse
+
+        client = BigQueryResource(project=settings.bq_project, location=settings.bq_location)
+        return BigQueryWarehouse(project=settings.bq_project, location=settings.bq_location,
+                                 dataset=settings.bq_dataset, connect=client.get_client)
+    return DuckDBWarehouse(path=str(settings.warehouse_path), memory_limit=settings.duckdb_memory_limit)
+
+
+def warehouse_location(settings: Settings) -> str:
+    """Where the warehouse is, for people (summary, README)."""
+    if settings.warehouse == "bigquery":
+        return f"BigQuery dataset {settings.bq_project}.{settings.bq_dataset}"
+    return f"DuckDB file {settings.warehouse_path}"
+
+
+def platform_settings(settings: Settings) -> PlatformSettings:
+    fields = set(PlatformSettings.model_fields) - {"data_dir", "reports_dir"}
+    return PlatformSettings(data_dir=str(settings.data_dir.resolve()), reports_dir=str(settings.reports_dir.resolve()),
+                            **{name: getattr(settings, name) for name in fields})
+
+
+def mongo_resource(settings: Settings) -> MongoResource:
+    from_env = settings.mongo_uri is not None and os.environ.get("MONGO_URI") == settings.mongo_uri
+    return MongoResource(uri=dg.EnvVar("MONGO_URI") if from_env else settings.mongo_uri,
+                         database=settings.mongo_db, state_dir=str(settings.mongod_dir))
+
+
+def build_resources(settings: Settings, warehouse: Warehouse | None = None) -> dict:
+    """`mongo`, `warehouse` and `settings` for these settings (`warehouse` given: use that engine)."""
+    engine = warehouse or build_warehouse(settings)
+    return {"mongo": mongo_resource(settings),
+            "warehouse": dg.ResourceDefinition.hardcoded_resource(engine, f"warehouse: {type(engine).__name__}"),
+            "settings": platform_settings(settings)}

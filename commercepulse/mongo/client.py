@@ -1,0 +1,32 @@
+"""MongoDB access: one cached client per URI, shared by the CLI and the Dagster resource."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from commercepulse.mongo.indexes import ensure_indexes
+from commercepulse.mongo.server import ensure_local_mongod
+
+
+@lru_cache(maxsize=8)
+def _client(uri: str) -> MongoClient:
+    return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=10_000)
+
+
+def resolve_uri(uri: str | None, state_dir: str | Path) -> str:
+    """The configured URI, or the one of the project's local mongod (started if needed)."""
+    if uri:
+        return uri
+    return ensure_local_mongod(Path(state_dir))
+
+
+def get_database(uri: str | None, name: str, state_dir: str | Path | None = None) -> Database:
+    """The database (indexes ensured); with no `uri`, the local mongod of `state_dir`."""
+    if not uri and state_dir is None:
+        raise ValueError("either a MongoDB URI or the local mongod's state folder is needed")
+    database = _client(resolve_uri(uri, state_dir or ""))[name]
+    ensure_indexes(database)
+    return database

@@ -1,0 +1,157 @@
+"""The main job end to end (`commercepulse run`): named jobs of the definitions, launched as real
+runs in the persistent Dagster instance the UI uses, in the order the asset graph gives.
+
+Which partitions each job gets comes from the data: the bootstrap dumps once, live and
+platform files by their ingestion days, business days where the raw store has events, the
+whole-history refresh once, and a report for every processed day.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+import dagster as dg
+
+from commercepulse.data_files import has_input, live_days, platform_days
+from commercepulse.days import contiguous_ranges, utc_midnight
+from commercepulse.defs.deployment import range_tags, valid_days
+from commercepulse.defs.resources import build_resources, warehouse_location
+from commercepulse.settings import Settings
+from commercepulse.staging.extract import days_with_events
+from commercepulse.warehouse.base import Warehouse
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+DEMO_LIVE_START = date(2025, 1, 9)
+DEMO_LIVE_DAYS = 7
+MAIN_JOBS = ("bootstrap_job", "ingest_job", "platform_job", "business_day_job", "refresh_job", "reports_job")
+TRIGGER = {"commercepulse/trigger": "commercepulse run"}
+
+
+class StepFailedError(RuntimeError):
+    """A run failed for a reason other than a check finding (a bug, a missing input, a dead service)."""
+
+
+@dataclass
+class Finding:
+    """A failed check of the run: its worst figure and the days it failed on."""
+
+    check: str
+    severity: str
+    why: str
+    days: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        days = f" on {len(self.days)} day(s) ({', '.join(self.days[:3])}{', …' if len(self.days) > 3 else ''})" \
+            if self.days else ""
+        return f"{self.check} [{self.severity}]{days}: {self.why}"
+
+
+def generate_demo(data_dir: Path) -> None:
+    from commercepulse.generate.platform import write_platform
+    from commercepulse.generate.writers import write_bootstrap, write_fx, write_live
+
+    write_bootstrap(data_dir, seed=7, orders=1200, year=2023)
+    write_fx(data_dir, DEMO_LIVE_START.year)
+    write_live(data_dir / "live_events", seed=42, start=DEMO_LIVE_START, days=DEMO_LIVE_DAYS, events=2000)
+    write_platform(data_dir / "platform", start=DEMO_LIVE_START, days=DEMO_LIVE_DAYS, seed=42)
+
+
+def ensure_dagster_home(settings: Settings) -> Path:
+    """Runs go to the persistent instance `make ui` shows (DAGSTER_HOME, default under the state folder)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.home / "dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home.resolve())
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\nrun_queue:\n  max_concurrent_runs: 1\n")
+    return home
+
+
+def job_order(defs: dg.Definitions, names: tuple[str, ...]) -> list[str]:
+    """The jobs in dependency order: a job runs after every job that builds an upstream of its assets."""
+    graph = defs.resolve_asset_graph()
+    keys = {name: set(defs.resolve_job_def(name).asset_layer.executable_asset_keys) for name in names}
+    owner = {key: name for name, assets in keys.items() for key in assets}
+    sorter = TopologicalSorter({name: {owner[p] for key in assets for p in graph.get(key).parent_keys
+                                       if p in owner and owner[p] != name} for name, assets in keys.items()})
+    return list(sorter.static_order())
+
+
+def business_days(db) -> list[str]:
+    return valid_days(days_with_events(db, utc_midnight(date(1970, 1, 1)), utc_midnight(date.today() + timedelta(days=2))))
+
+
+
+def run_all(settings: Settings, say: Callable[[str], None] = print, instance: dg.DagsterInstance | None = None,
+            reports: bool = True, warehouse: Warehouse | None = None) -> dict:
+    """Materialize everything for DATA_DIR through the definitions' jobs; returns timings and where things are.
+
+    `reports=False` skips the daily report files; `warehouse` replaces the configured engine (tests)."""
+    from commercepulse.definitions import build_definitions
+
+    resources = build_resources(settings, warehouse)
+    defs = build_definitions(resources)
+    if instance is None:
+        ensure_dagster_home(settings)
+        instance = dg.DagsterInstance.get()
+    data_dir = settings.data_dir
+    if not has_input(data_dir):
+        say(f"→ {data_dir} has no input: generating demo data (bootstrap 2023, {DEMO_LIVE_DAYS} live and platform days)")
+        generate_demo(data_dir)
+    db = resources["mongo"].db()
+    say(f"→ MongoDB ready: database {settings.mongo_db}")
+    timings: dict[str, float] = {}
+    findings: dict[str, Finding] = {}
+    run_ids: list[str] = []
+    state: dict[str, list[str]] = {"live": valid_days(live_days(data_dir)), "platform": valid_days(platform_days(data_dir))}
+
+    def partitions(job: str) -> list[tuple[str, str]] | None:
+        """None: one unpartitioned run; else the (first, last) ranges to run; [] = nothing to do."""
+        if job == "bootstrap_job":
+            return None if (data_dir / "bootstrap").is_dir() else []
+        if job == "ingest_job":
+            return contiguous_ranges(state["live"])
+        if job == "platform_job":
+            return contiguous_ranges(state["platform"])
+        if job == "business_day_job":
+            state["business"] = business_days(db)
+            return contiguous_ranges(state["business"])
+        if job == "reports_job":
+            state["reports"] = sorted(set(state.get("business", [])) | set(state["live"])) if reports else []
+            return contiguous_ranges(state["reports"])
+        return None
+
+    for job in job_order(defs, MAIN_JOBS):
+        spans = partitions(job)
+        for span in ([None] if spans is None else spans):
+            label = job if span is None else f"{job} {span[0]}..{span[1]}"
+            say(f"→ {label}")
+            started = time.perf_counter()
+            tags = dict(TRIGGER) if span is None or span[0] == span[1] else {**TRIGGER, **range_tags(*span)}
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, run_config=QUIET, raise_on_error=False, tags=tags,
+                partition_key=span[0] if span is not None and span[0] == span[1] else None)
+            run_ids.append(result.run_id)
+            errors = [e for e in result.get_step_failure_events()
+                      if e.step_failure_data.error is None
+                      or e.step_failure_data.error.cls_name != "DagsterAssetCheckFailedError"]
+            if errors:
+                error = errors[0].step_failure_data.error
+                raise StepFailedError(f"{label}: step {errors[0].step_key} failed (run {result.run_id}):\n"
+                                      f"{error.message.strip() if error else ''}")
+            timings[label] = round(time.perf_counter() - started, 2)
+            for evaluation in result.get_asset_check_evaluations():
+                if not evaluation.passed:
+                    name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                    finding = findings.setdefault(name, Finding(name, evaluation.severity.value, evaluation.description or ""))
+                    if evaluation.partition:
+                        finding.days.append(evaluation.partition)
+    return {"timings": timings, "warehouse": warehouse_location(settings), "business_days": len(state.get("business", [])),
+            "live_days": state["live"], "failed_checks": [f.line() for f in findings.values()],
+            "findings": findings, "reports_dir": str(settings.reports_dir.resolve()),
+            "report_days": state.get("reports", []), "platform_days": state["platform"], "run_ids": run_ids}

@@ -1,0 +1,46 @@
+"""Test helpers: definitions built from explicit settings (no environment patching), runs of the
+definitions' named jobs, and the settings as environment variables for subprocesses."""
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from commercepulse.definitions import build_definitions
+from commercepulse.defs.deployment import range_tags
+from commercepulse.defs.resources import build_resources, build_warehouse
+from commercepulse.runner import QUIET
+from commercepulse.settings import Settings
+from commercepulse.warehouse.base import Warehouse
+
+ENV_OF = {"mongo_uri": "MONGO_URI", "mongo_db": "MONGO_DB", "commercepulse_home": "COMMERCEPULSE_HOME",
+          "duckdb_path": "DUCKDB_PATH", "data_dir": "DATA_DIR", "reports_dir": "REPORTS_DIR", "warehouse": "WAREHOUSE"}
+
+
+def definitions(settings: Settings, warehouse: Warehouse | None = None) -> dg.Definitions:
+    return build_definitions(build_resources(settings, warehouse))
+
+
+def warehouse_of(settings: Settings) -> Warehouse:
+    return build_warehouse(settings)
+
+
+def run_job(defs: dg.Definitions, job: str, instance: dg.DagsterInstance, first: str | None = None,
+            last: str | None = None, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+    """One run of a named job, for one day, a range of days (single run), or unpartitioned."""
+    tags = range_tags(first, last) if first and last and last != first else {}
+    return defs.resolve_job_def(job).execute_in_process(
+        instance=instance, run_config=QUIET, raise_on_error=raise_on_error, tags=tags,
+        partition_key=first if first and not tags else None)
+
+
+def evaluations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    """Check evaluations by `asset:check` (unpartitioned) or `asset:check@day` (per partition)."""
+    return {f"{e.asset_key.to_user_string()}:{e.check_name}" + (f"@{e.partition}" if e.partition else ""): e
+            for e in result.get_asset_check_evaluations()}
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The process environment with these settings (for the CLI in a subprocess)."""
+    values = {env: str(getattr(settings, field)) for field, env in ENV_OF.items() if getattr(settings, field) is not None}
+    return {**os.environ, **values}

@@ -1,0 +1,111 @@
+"""The package's shape: a Dagster-free library half, the Dagster half in `defs/`, imports flowing
+one way (no cycle between packages). Run as a script to print the package import graph:
+`python -m commercepulse_tests.test_layout`."""
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1] / "commercepulse"
+#: The application layer: the Dagster code location, the main job runner and the CLI on top of both halves.
+APPLICATION = {"definitions", "runner", "cli", "summary", "defs"}
+#: Libraries of the library half that are not Dagster's orchestration core (dagster-pandas validates frames).
+ALLOWED_DAGSTER_LIBS = {"dagster_pandas"}
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module name a file imports (top-level and inside functions)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def package_of(path: Path) -> str:
+    """`raw` for commercepulse/raw/landing.py, `settings` for commercepulse/settings.py."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return parts[0]
+
+
+def package_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = defaultdict(set)
+    for path in ROOT.rglob("*.py"):
+        source = package_of(path)
+        graph[source]
+        for name in imports_of(path):
+            if name.startswith("commercepulse."):
+                target = name.split(".")[1]
+                if target != source:
+                    graph[source].add(target)
+    return dict(graph)
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one package (Tarjan)."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def library_files() -> list[Path]:
+    return [p for p in ROOT.rglob("*.py") if package_of(p) not in APPLICATION]
+
+
+def test_no_import_cycle_between_packages():
+    assert cycles(package_graph()) == []
+
+
+def test_library_half_never_imports_dagster_definitions_or_dagster():
+    offenders = {}
+    for path in library_files():
+        bad = sorted(n for n in imports_of(path)
+                     if n.startswith("commercepulse.defs") or n in ("commercepulse.definitions", "commercepulse.runner")
+                     or (n.split(".")[0].startswith("dagster") and n.split(".")[0] not in ALLOWED_DAGSTER_LIBS))
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = bad
+    assert offenders == {}
+
+
+def test_no_private_dagster_imports_and_no_settings_reads_in_defs():
+    """Configuration reaches assets through resources: only deployment.py (partitions, kind tags) and
+    resources.py (building them) read the settings in the Dagster half."""
+    for path in ROOT.rglob("*.py"):
+        names = imports_of(path)
+        assert not any(n.startswith("dagster._") for n in names), path
+        if package_of(path) == "defs" and path.name not in ("deployment.py", "resources.py"):
+            assert "commercepulse.settings" not in names, path
+
+
+if __name__ == "__main__":
+    for package, targets in sorted(package_graph().items()):
+        print(f"{package:12} -> {', '.join(sorted(targets)) or '-'}")
+    print("cycles:", cycles(package_graph()) or "none")
