@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 
 export COMMERCEPULSE_HOME ?= $(CURDIR)/.commercepulse
 export DAGSTER_HOME ?= $(COMMERCEPULSE_HOME)/dagster
+# Dagster's own knobs for range runs (see commercepulse/instance/home.py): batched materializations,
+# one planned event per asset of a range run. The UI process writes the planned events of its runs.
+export DAGSTER_EVENT_BATCH_SIZE ?= 1000
+export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
 .PHONY: install run test ui bench bench-year clean stop-mongo
 
@@ -25,7 +29,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 ui: $(STAMP)
-	@mkdir -p $(DAGSTER_HOME)
+	@$(BIN)/commercepulse instance prepare >/dev/null
 	$(BIN)/dagster dev -w workspace.yaml
 
 bench: $(STAMP)
@@ -38,6 +42,7 @@ bench-year: $(STAMP)
 
 stop-mongo: $(STAMP)
 	$(BIN)/commercepulse mongo stop
+	$(BIN)/commercepulse instance stop
 
 clean: stop-mongo
 	rm -rf $(COMMERCEPULSE_HOME) reports

@@ -16,9 +16,11 @@ app = typer.Typer(help="CommercePulse data platform.", no_args_is_help=True, pre
 generate_app = typer.Typer(help="Write demo data (deterministic for a seed).", no_args_is_help=True)
 ingest_app = typer.Typer(help="Land files into MongoDB events_raw (idempotent).", no_args_is_help=True)
 mongo_app = typer.Typer(help="The project's local mongod.", no_args_is_help=True)
+instance_app = typer.Typer(help="The Dagster instance (DAGSTER_HOME) the CLI and the UI share.", no_args_is_help=True)
 app.add_typer(generate_app, name="generate")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(mongo_app, name="mongo")
+app.add_typer(instance_app, name="instance")
 err = Console(stderr=True)
 
 
@@ -244,6 +246,22 @@ def mongo_stop() -> None:
     from commercepulse.mongo.server import stop_local_mongod
 
     typer.echo("stopped" if stop_local_mongod(Settings().mongod_dir) else "not running")
+
+
+@instance_app.command("prepare")
+def instance_prepare() -> None:
+    """Start the instance's local PostgreSQL (if used) and write DAGSTER_HOME/dagster.yaml; prints DAGSTER_HOME."""
+    from commercepulse.instance.home import prepare_dagster_home
+
+    typer.echo(str(prepare_dagster_home(Settings())))
+
+
+@instance_app.command("stop")
+def instance_stop() -> None:
+    """Stop the instance's local PostgreSQL of COMMERCEPULSE_HOME."""
+    from commercepulse.instance.postgres import stop_local_postgres
+
+    typer.echo("stopped" if stop_local_postgres(Settings().home / "postgres") else "not running")
 
 
 if __name__ == "__main__":

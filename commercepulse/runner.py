@@ -21,6 +21,7 @@ from commercepulse.data_files import has_input, live_days, platform_days
 from commercepulse.days import contiguous_ranges, utc_midnight
 from commercepulse.defs.deployment import range_tags, valid_days
 from commercepulse.defs.resources import build_resources, warehouse_location
+from commercepulse.instance.home import event_batching_environment, prepare_dagster_home
 from commercepulse.settings import Settings
 from commercepulse.staging.extract import days_with_events
 from commercepulse.warehouse.base import Warehouse
@@ -42,13 +43,25 @@ class Finding:
 
     check: str
     severity: str
-    why: str
+    figure: str
     days: list[str] = field(default_factory=list)
+    day_count: int = 0
+
+    def add(self, evaluation: dg.AssetCheckEvaluation) -> None:
+        """One failed result: per partition, or over all history (failing days in its metadata)."""
+        if evaluation.partition:
+            self.days.append(evaluation.partition)
+            self.day_count += 1
+        elif "failing_days" in evaluation.metadata:
+            self.days.extend(evaluation.metadata["failing_days"].value)
+            self.day_count += evaluation.metadata["days_failing"].value
+        if not self.figure:
+            self.figure = f"{evaluation.metadata['figure'].value} (threshold {evaluation.metadata['threshold'].value})"
 
     def line(self) -> str:
-        days = f" on {len(self.days)} day(s) ({', '.join(self.days[:3])}{', …' if len(self.days) > 3 else ''})" \
+        days = f" on {self.day_count} day(s) ({', '.join(self.days[:3])}{', …' if self.day_count > 3 else ''})" \
             if self.days else ""
-        return f"{self.check} [{self.severity}]{days}: {self.why}"
+        return f"{self.check} [{self.severity}]{days}: {self.figure}"
 
 
 def generate_demo(data_dir: Path) -> None:
@@ -59,17 +72,6 @@ def generate_demo(data_dir: Path) -> None:
     write_fx(data_dir, DEMO_LIVE_START.year)
     write_live(data_dir / "live_events", seed=42, start=DEMO_LIVE_START, days=DEMO_LIVE_DAYS, events=2000)
     write_platform(data_dir / "platform", start=DEMO_LIVE_START, days=DEMO_LIVE_DAYS, seed=42)
-
-
-def ensure_dagster_home(settings: Settings) -> Path:
-    """Runs go to the persistent instance `make ui` shows (DAGSTER_HOME, default under the state folder)."""
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.home / "dagster")
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home.resolve())
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\nrun_queue:\n  max_concurrent_runs: 1\n")
-    return home
 
 
 def job_order(defs: dg.Definitions, names: tuple[str, ...]) -> list[str]:
@@ -97,8 +99,9 @@ def run_all(settings: Settings, say: Callable[[str], None] = print, instance: dg
     resources = build_resources(settings, warehouse)
     defs = build_definitions(resources)
     if instance is None:
-        ensure_dagster_home(settings)
+        prepare_dagster_home(settings)
         instance = dg.DagsterInstance.get()
+    event_batching_environment()
     data_dir = settings.data_dir
     if not has_input(data_dir):
         say(f"→ {data_dir} has no input: generating demo data (bootstrap 2023, {DEMO_LIVE_DAYS} live and platform days)")
@@ -148,9 +151,7 @@ def run_all(settings: Settings, say: Callable[[str], None] = print, instance: dg
             for evaluation in result.get_asset_check_evaluations():
                 if not evaluation.passed:
                     name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-                    finding = findings.setdefault(name, Finding(name, evaluation.severity.value, evaluation.description or ""))
-                    if evaluation.partition:
-                        finding.days.append(evaluation.partition)
+                    findings.setdefault(name, Finding(name, evaluation.severity.value, "")).add(evaluation)
     return {"timings": timings, "warehouse": warehouse_location(settings), "business_days": len(state.get("business", [])),
             "live_days": state["live"], "failed_checks": [f.line() for f in findings.values()],
             "findings": findings, "reports_dir": str(settings.reports_dir.resolve()),

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     late_threshold_hours: float = 24.0
     partitions_start: str = "2023-01-01"
 
+    # Dagster instance storage: a local PostgreSQL started by the project (default), the PostgreSQL of
+    # DAGSTER_PG_URL (production), or SQLite files under DAGSTER_HOME
+    dagster_storage: Literal["postgres", "sqlite"] = "postgres"
+    dagster_pg_url: str | None = Field(None, description="PostgreSQL for the Dagster instance; unset = local")
+
     warehouse: Literal["duckdb", "bigquery"] = "duckdb"
     bq_project: str | None = None
     bq_dataset: str = "commercepulse"

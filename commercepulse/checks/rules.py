@@ -12,8 +12,9 @@ from typing import Any, Protocol
 from pymongo.database import Database
 
 from commercepulse.mongo.indexes import RAW
-from commercepulse.days import utc_midnight
+from commercepulse.days import days_between, utc_midnight
 from commercepulse.raw.audit import late_arrival_stats
+from commercepulse.staging.extract import event_counts_by_day
 from commercepulse.staging.normalize import FRAMES
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.tables import FACTS
@@ -47,14 +48,23 @@ class Outcome:
     threshold: float | int
     severity: str
     details: dict[str, Any] = field(default_factory=dict)
+    #: detail keys that describe the window as a whole (counts that are not findings): not
+    #: copied to the days of a clean window
+    window_only: tuple[str, ...] = ()
+
+    @property
+    def clean(self) -> bool:
+        """Nothing found: every day of the window has figure 0."""
+        return self.figure == 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"check": self.name, "passed": self.passed, "figure": self.figure, "threshold": self.threshold,
                 "severity": self.severity, **({"details": self.details} if self.details else {})}
 
     def why(self) -> str:
-        """One line for people: the figure against its threshold."""
-        return f"{self.figure} (threshold {self.threshold})"
+        """One line for people: the figure against its threshold (and on how many days)."""
+        days = self.details.get("days_failing")
+        return f"{self.figure} (threshold {self.threshold})" + (f" on {days} day(s)" if days else "")
 
 
 def _window(start: date, end: date) -> dict[str, date]:
@@ -173,6 +183,25 @@ def completeness_counts(db: Database, wh: Warehouse, start: date, end: date) -> 
     return raw, staged, unmapped
 
 
+def completeness_by_day(db: Database, wh: Warehouse, start: date, end: date) -> dict[date, Outcome]:
+    """`completeness` of every day of [start, end) with three grouped queries (raw, staged, unmapped)."""
+    raw = event_counts_by_day(db, utc_midnight(start), utc_midnight(end))
+    union = " UNION ".join(f"SELECT event_id, event_date FROM {t} WHERE event_date >= $start AND event_date < $end"
+                           for t in FRAMES if t not in ("stg_unmapped", "stg_order_items"))
+    staged = wh.query(f"SELECT event_date AS d, count(DISTINCT event_id) AS n FROM ({union}) GROUP BY 1",
+                      _window(start, end))
+    unmapped = wh.query("SELECT event_date AS d, count(*) AS n FROM stg_unmapped "
+                        "WHERE event_date >= $start AND event_date < $end GROUP BY 1", _window(start, end))
+    staged_of = {_as_date(d): int(n) for d, n in zip(staged["d"], staged["n"])}
+    unmapped_of = {_as_date(d): int(n) for d, n in zip(unmapped["d"], unmapped["n"])}
+    return {day: completeness(raw.get(day.isoformat(), 0), staged_of.get(day, 0), unmapped_of.get(day, 0))
+            for day in days_between(start, end)}
+
+
+def _as_date(value) -> date:
+    return value.date() if hasattr(value, "date") else value
+
+
 def completeness(raw: int, staged: int, unmapped: int) -> Outcome:
     """Every raw event of the window reaches a staging frame or stg_unmapped: ERROR, blocking."""
     missing = raw - staged - unmapped
@@ -213,7 +242,7 @@ def key_integrity(wh: Warehouse, table: str, start: date, end: date) -> Outcome:
             WHERE NOT EXISTS (SELECT 1 FROM fact_orders o WHERE o.vendor = f.vendor AND o.order_id = f.order_id
                               AND o.order_time IS NOT NULL)""", params)
     return Outcome("key_integrity", dups == 0 and nulls == 0, dups + nulls, 0, ERROR,
-                   {"duplicate_keys": dups, "null_keys": nulls, "key": key, **orphans})
+                   {"duplicate_keys": dups, "null_keys": nulls, "key": key, **orphans}, window_only=tuple(orphans))
 
 
 def _count(wh: Warehouse, sql: str, params: dict | None = None) -> int:

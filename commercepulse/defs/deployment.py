@@ -7,7 +7,7 @@ instance's partition records key on them), so they cannot come from a resource a
 Everything else reaches assets through resources (`defs/resources.py`).
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -18,6 +18,7 @@ DAILY = dg.DailyPartitionsDefinition(start_date=_settings.partitions_start, end_
 WAREHOUSE_KIND = _settings.warehouse  # `duckdb` or `bigquery`: where the warehouse tables live
 SINGLE_RUN = dg.BackfillPolicy.single_run()
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+PARTITION = "dagster/partition"
 
 
 def window_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[date, date]:
@@ -26,9 +27,19 @@ def window_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContex
     return window.start.date(), window.end.date()
 
 
-def partition_keys(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[str]:
-    """The run's partition keys (one, or every day of a single-run backfill)."""
-    return list(context.partition_keys)
+def run_partition_keys(run: dg.DagsterRun) -> list[str]:
+    """The partitions a run targets (its partition tag or range tags); [] for an unpartitioned run."""
+    if PARTITION in run.tags:
+        return [run.tags[PARTITION]]
+    if RANGE_START in run.tags and RANGE_END in run.tags:
+        return DAILY.get_partition_keys_in_range(dg.PartitionKeyRange(run.tags[RANGE_START], run.tags[RANGE_END]))
+    return []
+
+
+def history_window() -> tuple[date, date]:
+    """[start, end) of every day the calendar has: what a whole-history check judges."""
+    keys = DAILY.get_partition_keys()
+    return date.fromisoformat(keys[0]), date.fromisoformat(keys[-1]) + timedelta(days=1)
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:

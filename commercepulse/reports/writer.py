@@ -1,53 +1,74 @@
 """Daily data-quality reports (SPEC §10): `REPORTS_DIR/YYYY-MM-DD/` with quality.json,
 report.html (self-contained: tables and charts embedded) and the PNG charts.
 
-Content depends only on the warehouse and raw store, so re-running writes the same files,
-apart from the `generated_at` line of the JSON and HTML.
+A window of days is written with a few queries for the whole window (KPIs, chart series, check
+outcomes), charts drawn only for inputs not drawn before, and a day whose content is unchanged
+since its last report is left as it is. Each file is written to a temporary name and renamed,
+so a report is never half-written. Content depends only on the warehouse and raw store: a
+re-run gives the same files, apart from the `generated_at` line of the JSON and HTML.
 """
 from __future__ import annotations
 
-import base64
-import html
-import io
+import hashlib
+import os
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import orjson
+import pandas as pd
+from pymongo.database import Database
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import orjson  # noqa: E402
-import pandas as pd  # noqa: E402
-from pymongo.database import Database  # noqa: E402
+from commercepulse.checks import rules
+from commercepulse.checks.windows import outcomes_by_day
+from commercepulse.days import days_between
+from commercepulse.raw.audit import late_arrival_stats
+from commercepulse.reports.charts import CHART_DAYS, CHART_NAMES, ChartRenderer, render_many
+from commercepulse.reports.html_page import render_html
+from commercepulse.warehouse.base import Warehouse
 
-from commercepulse.checks import rules  # noqa: E402
-from commercepulse.raw.audit import late_arrival_stats  # noqa: E402
-from commercepulse.warehouse.base import Warehouse  # noqa: E402
-
-CHART_DAYS = 60
+DAY = timedelta(days=1)
+#: Bump when the report layout changes, so unchanged days are rewritten once in the new layout.
+REPORT_VERSION = 2
 FACT_TABLES = ("fact_orders", "fact_payments", "fact_refunds", "fact_shipments", "fact_order_daily")
-PNG_METADATA = {"Software": None}  # no version stamp: same data => same bytes
+#: Rules judged per business day by counting findings: per day through `outcomes_by_day`.
+ADDITIVE_RULES = {
+    "payments_without_order": lambda db, wh, s, e, t: rules.payments_without_order(wh, s, e, t),
+    "refunds_without_payment": lambda db, wh, s, e, t: rules.refunds_without_payment(wh, s, e, t),
+    "over_refunded_orders": lambda db, wh, s, e, t: rules.over_refunded_orders(wh, s, e, t),
+    "schema_drift": lambda db, wh, s, e, t: rules.schema_drift(wh, s, e, t),
+    **{f"key_integrity:{table}": (lambda db, wh, s, e, t, table=table: rules.key_integrity(wh, table, s, e))
+       for table in FACT_TABLES},
+}
 
 
-def day_outcomes(db: Database, wh: Warehouse, day: date, settings: rules.Thresholds) -> list[rules.Outcome]:
-    end = day + timedelta(days=1)
-    stats = late_arrival_stats(db, day, end, settings.late_threshold_hours)
-    outcomes = [
-        rules.duplicate_event_rate(db, day, end, settings, stats), rules.late_arriving_pct(db, day, end, settings, stats),
-        rules.payments_without_order(wh, day, end, settings), rules.refunds_without_payment(wh, day, end, settings),
-        rules.over_refunded_orders(wh, day, end, settings), rules.schema_drift(wh, day, end, settings),
-        rules.completeness(*rules.completeness_counts(db, wh, day, end)),
-    ]
-    drift = rules.revenue_drift(wh, settings)
-    day_drift = drift.details["days_changed"].get(day.isoformat(), 0.0)
-    outcomes.append(rules.Outcome("revenue_drift", abs(day_drift) <= settings.check_revenue_drift_max_ngn,
-                                  day_drift, settings.check_revenue_drift_max_ngn, rules.WARN))
-    for table in FACT_TABLES:
-        outcome = rules.key_integrity(wh, table, day, end)
-        outcome.name = f"key_integrity:{table}"
-        outcomes.append(outcome)
-    return outcomes
+def window_outcomes(db: Database, wh: Warehouse, start: date, end: date,
+                    settings: rules.Thresholds) -> dict[date, list[rules.Outcome]]:
+    """Every check's outcome for every day of [start, end), with a few queries per window (the
+    ingestion-day rates from one aggregation, counting rules split only where they find something)."""
+    stats = late_arrival_stats(db, start, end, settings.late_threshold_hours)
+    stats_of = {d.date(): stats[stats["ingestion_date"] == d] for d in stats["ingestion_date"]}
+    empty = stats.iloc[0:0]
+    per_rule = {name: outcomes_by_day(lambda s, e, rule=rule: rule(db, wh, s, e, settings), start, end, True)
+                for name, rule in ADDITIVE_RULES.items()}
+    per_rule["completeness"] = rules.completeness_by_day(db, wh, start, end)
+    drift = rules.revenue_drift(wh, settings).details["days_changed"]
+    out: dict[date, list[rules.Outcome]] = {}
+    for day in days_between(start, end):
+        day_stats = stats_of.get(day, empty)
+        day_drift = drift.get(day.isoformat(), 0.0)
+        outcomes = [rules.duplicate_event_rate(db, day, day + DAY, settings, day_stats),
+                    rules.late_arriving_pct(db, day, day + DAY, settings, day_stats),
+                    *(per_rule[name][day] for name in ("payments_without_order", "refunds_without_payment",
+                                                       "over_refunded_orders", "schema_drift", "completeness")),
+                    rules.Outcome("revenue_drift", abs(day_drift) <= settings.check_revenue_drift_max_ngn, day_drift,
+                                  settings.check_revenue_drift_max_ngn, rules.WARN)]
+        for table in FACT_TABLES:
+            outcome = per_rule[f"key_integrity:{table}"][day]
+            outcomes.append(rules.Outcome(f"key_integrity:{table}", outcome.passed, outcome.figure, outcome.threshold,
+                                          outcome.severity, outcome.details))
+        out[day] = outcomes
+    return out
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -77,119 +98,74 @@ class WindowKpis:
 
     def __init__(self, wh: Warehouse, start: date, end: date) -> None:
         params = {"start": start, "end": end}
-        self.frames = {name: wh.query(sql, params) for name, (sql, _) in KPI_QUERIES.items()}
+        self.by_day: dict[str, dict[str, list]] = {}
+        for name, (sql, day_column) in KPI_QUERIES.items():
+            frame = wh.query(sql, params)
+            days = frame[day_column].dt.strftime("%Y-%m-%d").tolist()
+            for day, record in zip(days, _records(frame)):
+                self.by_day.setdefault(day, {}).setdefault(name, []).append(record)
         self.top = _records(wh.query("SELECT * FROM kpi_top_products WHERE rank <= 5 ORDER BY rank"))
 
     def day(self, day: date) -> dict[str, list[dict[str, Any]]]:
-        stamp = pd.Timestamp(day)
-        out = {name: _records(frame[frame[KPI_QUERIES[name][1]] == stamp])
-               for name, frame in self.frames.items()}
-        out["top_products"] = self.top
-        return out
+        rows = self.by_day.get(day.isoformat(), {})
+        return {**{name: rows.get(name, []) for name in KPI_QUERIES}, "top_products": self.top}
 
 
-_FIGURES: dict[str, tuple] = {}
+class WindowCharts:
+    """The chart series of a window, read once (from CHART_DAYS before it) and cut per day."""
+
+    def __init__(self, wh: Warehouse, start: date, end: date) -> None:
+        since = {"since": start - timedelta(days=CHART_DAYS), "end": end}
+        self.revenue = wh.query("SELECT date, gross_revenue_ngn, net_revenue_ngn FROM kpi_daily_revenue "
+                                "WHERE date > $since AND date < $end ORDER BY date", since)
+        self.late = wh.query("SELECT ingestion_date, duplicate_rate, late_pct FROM kpi_late_arrivals "
+                             "WHERE ingestion_date > $since AND ingestion_date < $end ORDER BY ingestion_date", since)
+        self.success = wh.query("SELECT date, vendor, success_rate FROM kpi_vendor_payment_success "
+                                "WHERE date >= $start AND date < $end ORDER BY date, vendor",
+                                {"start": start, "end": end})
+
+    def _series(self, day: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        lo, hi = pd.Timestamp(day - timedelta(days=CHART_DAYS)), pd.Timestamp(day)
+        revenue = self.revenue[(self.revenue["date"] > lo) & (self.revenue["date"] <= hi)]
+        late = self.late[(self.late["ingestion_date"] > lo) & (self.late["ingestion_date"] <= hi)]
+        success = self.success[self.success["date"] == hi][["vendor", "success_rate"]]
+        return revenue, late, success
+
+    def digests(self, day: date) -> dict[str, str]:
+        return ChartRenderer.inputs(day, *self._series(day))
+
+    def draw(self, days: list[date], workers: int) -> dict[date, dict[str, bytes]]:
+        return dict(zip(days, render_many([(day, *self._series(day)) for day in days], workers)))
 
 
-def _axes(name: str, size: tuple[float, float]):
-    """A cleared, reused figure per chart: creating figures dominates the cost of a report."""
-    if name not in _FIGURES:
-        fig = plt.figure(figsize=size)
-        fig.subplots_adjust(left=0.12, right=0.97, top=0.88, bottom=0.25)  # fixed: layout solvers cost 2x
-        _FIGURES[name] = (fig, fig.add_subplot())
-    fig, ax = _FIGURES[name]
-    ax.clear()
-    return fig, ax
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary name beside `path`, then rename: readers see the old file or the new one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
 
 
-def _png(fig) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=72, metadata=PNG_METADATA)
-    return buffer.getvalue()
+def _digest(report: dict[str, Any], chart_inputs: dict[str, str]) -> str:
+    content = orjson.dumps([REPORT_VERSION, report, chart_inputs], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(content).hexdigest()
 
 
-def charts(wh: Warehouse, day: date) -> dict[str, bytes]:
-    since = {"since": day - timedelta(days=CHART_DAYS), "day": day}
-    revenue = wh.query("SELECT * FROM kpi_daily_revenue WHERE date > $since AND date <= $day ORDER BY date", since)
-    late = wh.query("SELECT * FROM kpi_late_arrivals WHERE ingestion_date > $since AND ingestion_date <= $day "
-                    "ORDER BY ingestion_date", since)
-    success = wh.query("SELECT * FROM kpi_vendor_payment_success WHERE date = $day ORDER BY vendor", {"day": day})
-    out: dict[str, bytes] = {}
-    fig, ax = _axes("revenue", (7, 3))
-    ax.plot(revenue["date"], revenue["gross_revenue_ngn"], label="gross")
-    ax.plot(revenue["date"], revenue["net_revenue_ngn"], label="net")
-    ax.set_title(f"Revenue (NGN), {CHART_DAYS} days to {day}")
-    ax.legend(loc="upper left")
-    ax.tick_params(axis="x", labelrotation=30)
-    out["revenue.png"] = _png(fig)
-    fig, ax = _axes("quality", (7, 3))
-    ax.plot(late["ingestion_date"], late["duplicate_rate"] * 100, marker="o", label="duplicate %")
-    ax.plot(late["ingestion_date"], late["late_pct"] * 100, marker="o", label="late %")
-    ax.set_title("Live ingestion quality by ingestion day")
-    ax.legend(loc="upper left")
-    ax.tick_params(axis="x", labelrotation=30)
-    out["quality_rates.png"] = _png(fig)
-    fig, ax = _axes("success", (5, 3))
-    ax.bar(success["vendor"], success["success_rate"] * 100)
-    ax.set_ylim(0, 100)
-    ax.set_title(f"Payment success % by vendor, {day}")
-    out["payment_success.png"] = _png(fig)
-    return out
+def _unchanged(folder: Path, digest: str) -> bool:
+    try:
+        previous = orjson.loads((folder / "quality.json").read_bytes()).get("content_sha256")
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return False
+    return previous == digest and all((folder / name).is_file() for name in (*CHART_NAMES, "report.html"))
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "<p class='empty'>no rows</p>"
-    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row.values()) + "</tr>"
-                   for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.4f}" if abs(value) < 1 else f"{value:,.2f}"
-    if isinstance(value, (dict, list)):
-        return orjson.dumps(value).decode()
-    return "" if value is None else str(value)
-
-
-def render_html(day: date, report: dict[str, Any], images: dict[str, bytes], generated_at: str) -> str:
-    checks = [{"check": c["check"], "verdict": "PASS" if c["passed"] else "FAIL", "severity": c["severity"],
-               "figure": c["figure"], "threshold": c["threshold"]} for c in report["checks"]]
-    sections = "".join(f"<h2>{html.escape(name.replace('_', ' '))}</h2>{_table(rows)}"
-                       for name, rows in report["kpis"].items())
-    pictures = "".join(f"<figure><img alt='{name}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
-                       f"<figcaption>{name}</figcaption></figure>" for name, png in images.items())
-    failed = sum(1 for c in checks if c["verdict"] == "FAIL")
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>CommercePulse quality report {day}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:.5em 0 1.5em}}
-td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}th{{background:#f2f2f2}}
-tr td:first-child{{text-align:left}}.FAIL{{color:#b00;font-weight:bold}}.PASS{{color:#070}}
-figure{{display:inline-block;margin:0 1em 1em 0}}img{{max-width:100%}}</style></head>
-<body><h1>CommercePulse data quality — {day}</h1>
-<p>{len(checks)} checks, {failed} failing. <small>generated at {generated_at}</small></p>
-<h2>Checks</h2>{_table(checks).replace("<td>FAIL</td>", "<td class='FAIL'>FAIL</td>").replace("<td>PASS</td>", "<td class='PASS'>PASS</td>")}
-{pictures}{sections}</body></html>
-"""
-
-
-def write_day_report(db: Database, wh: Warehouse, day: date, reports_dir: Path, settings: rules.Thresholds,
-                     kpis: WindowKpis | None = None) -> Path:
-    """Write the report folder of `day`; returns it. Pass `kpis` when writing many days."""
-    folder = Path(reports_dir) / day.isoformat()
+def _write_folder(folder: Path, day: date, report: dict[str, Any], images: dict[str, bytes], digest: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    report = {"date": day.isoformat(), "checks": [o.as_dict() for o in day_outcomes(db, wh, day, settings)],
-              "kpis": (kpis or WindowKpis(wh, day, day + timedelta(days=1))).day(day)}
     generated_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    images = charts(wh, day)
     for name, png in images.items():
-        (folder / name).write_bytes(png)
-    payload = {"generated_at": generated_at, **report}
-    (folder / "quality.json").write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    (folder / "report.html").write_text(render_html(day, report, images, generated_at), encoding="utf-8")
-    return folder
+        _write_atomic(folder / name, png)
+    _write_atomic(folder / "report.html", render_html(day, report, images, generated_at).encode("utf-8"))
+    payload = {"generated_at": generated_at, "content_sha256": digest, **report}
+    _write_atomic(folder / "quality.json", orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
 
 
 PROCESSED_DAYS = """
@@ -202,10 +178,37 @@ def processed_days(warehouse: Warehouse, start: date, end: date) -> list[date]:
     return [d.date() for d in warehouse.query(PROCESSED_DAYS, {"start": start, "end": end})["d"]]
 
 
-def write_window_reports(db: Database, warehouse: Warehouse, start: date, end: date, reports_dir: Path,
-                         settings: rules.Thresholds) -> list[Path]:
-    """The report folder of every processed day of [start, end), reading the window's KPIs once."""
+def write_reports(db: Database, warehouse: Warehouse, days: list[date], reports_dir: Path,
+                  settings: rules.Thresholds, workers: int | None = None) -> dict[str, Any]:
+    """The report folders of `days` (sorted), from one read of their window. A day whose figures
+    and chart inputs equal its last report's is left as it is; charts of the others are drawn by
+    `workers` processes (default: one per core). Returns the folders and the counts."""
+    if not days:
+        return {"folders": [], "written": 0, "unchanged": 0, "charts_drawn": 0}
+    start, end = days[0], days[-1] + DAY
     with warehouse.session():
         kpis = WindowKpis(warehouse, start, end)
-        return [write_day_report(db, warehouse, day, reports_dir, settings, kpis)
-                for day in processed_days(warehouse, start, end)]
+        outcomes = window_outcomes(db, warehouse, start, end, settings)
+        charts = WindowCharts(warehouse, start, end)
+    pending = {}
+    for day in days:
+        report = {"date": day.isoformat(), "checks": [o.as_dict() for o in outcomes[day]], "kpis": kpis.day(day)}
+        digest = _digest(report, charts.digests(day))
+        if not _unchanged(Path(reports_dir) / day.isoformat(), digest):
+            pending[day] = (report, digest)
+    images = charts.draw(list(pending), workers or os.cpu_count() or 1)
+    for day, (report, digest) in pending.items():
+        _write_folder(Path(reports_dir) / day.isoformat(), day, report, images[day], digest)
+    return {"folders": [Path(reports_dir) / d.isoformat() for d in days], "written": len(pending),
+            "unchanged": len(days) - len(pending), "charts_drawn": len({v for i in images.values() for v in i.values()})}
+
+
+def write_day_report(db: Database, wh: Warehouse, day: date, reports_dir: Path, settings: rules.Thresholds) -> Path:
+    """Write (or keep, when unchanged) the report folder of `day`; returns it."""
+    return write_reports(db, wh, [day], reports_dir, settings)["folders"][0]
+
+
+def write_window_reports(db: Database, warehouse: Warehouse, start: date, end: date, reports_dir: Path,
+                         settings: rules.Thresholds) -> dict[str, Any]:
+    """The report folder of every processed day of [start, end)."""
+    return write_reports(db, warehouse, processed_days(warehouse, start, end), reports_dir, settings)

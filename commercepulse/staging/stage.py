@@ -12,18 +12,28 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 from pymongo.database import Database
 
 from commercepulse.days import utc_midnight
 from commercepulse.staging.extract import chunk_days, event_counts_by_day, extract_window
 from commercepulse.staging.fx import load_rates
 from commercepulse.staging.normalize import FRAMES, normalize
-from commercepulse.staging.schemas import validate
+from commercepulse.staging.schemas import SchemaViolation, validate
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.frames import conform
 from commercepulse.warehouse.tables import STAGING
 
 CHUNK_EVENTS = 25_000  # raw events normalized at once: bounds memory, amortizes per-frame overhead
+
+
+def ensure_complete(events: pd.DataFrame, frames: dict[str, pd.DataFrame], where: str) -> None:
+    """Every extracted event reached a frame or stg_unmapped (nothing is lost in normalization)."""
+    accounted = set().union(*(frame["event_id"] for frame in frames.values()))
+    if len(accounted) != len(events):
+        lost = sorted(set(events["event_id"]) - accounted)[:5]
+        raise SchemaViolation(f"staging {where}: {len(events) - len(accounted)} raw event(s) reached no frame "
+                              f"(e.g. {lost}); this is a bug in the vendor mapping, please report it")
 
 
 def stage_window(db: Database, warehouse: Warehouse, start: date, end: date, data_dir: Path,
@@ -42,6 +52,7 @@ def stage_window(db: Database, warehouse: Warehouse, start: date, end: date, dat
             t1 = time.perf_counter()
             frames = {name: validate(conform(frame, STAGING[name]), name, first)
                       for name, frame in normalize(events, rates, late_hours).items()}
+            ensure_complete(events, frames, f"{first}..{last}")
             t2 = time.perf_counter()
             write(frames)
             timing.update(extract_s=t1 - t0, transform_s=t2 - t1, write_s=time.perf_counter() - t2,

@@ -4,14 +4,18 @@ import dagster as dg
 
 from commercepulse.defs.automation.sensors import daily_ingest, new_data_files, reconcile_business_days
 from commercepulse.defs.tables import WHOLE_HISTORY
+from commercepulse.defs.warehouse.definitions import BUSINESS_DAY_CHECKS
 
 WHOLE_HISTORY_TABLES = dg.AssetSelection.tag(*next(iter(WHOLE_HISTORY.items())))
-refresh_job = dg.define_asset_job("refresh_job", selection=WHOLE_HISTORY_TABLES,
-                                  description="Recompute the whole-history tables (dim_date, KPIs, platform Gold).")
+#: What a refresh runs: the whole-history tables, their checks and the business-day checks.
+REFRESH = WHOLE_HISTORY_TABLES | BUSINESS_DAY_CHECKS
+refresh_job = dg.define_asset_job(
+    "refresh_job", selection=REFRESH,
+    description="Judge all business days (checks) and recompute the whole-history tables (dim_date, KPIs, Gold).")
 refresh_sensor = dg.AutomationConditionSensorDefinition(
-    "refresh_whole_history", target=WHOLE_HISTORY_TABLES, default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=15,
-    description="Refreshes KPIs and Gold when their inputs change, after the inputs' blocking checks pass.")
+    "refresh_whole_history", target=REFRESH | dg.AssetSelection.all_asset_checks(),
+    default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=15,
+    description="After facts change: their checks, then KPIs and Gold once the blocking checks passed.")
 
 
 @dg.definitions

@@ -41,4 +41,4 @@ def kpi_late_arrivals(context: dg.AssetExecutionContext, mongo: MongoResource, w
 KPI_CHECKS = [rule_check(KPI_ASSETS["kpi_daily_revenue"], "revenue_drift",
                          lambda i, s, e: rules.revenue_drift(i.warehouse, i.settings, run_id=i.run_id),
                          "Net revenue per day now vs. as last reported (WARN; audit table revenue_snapshots).",
-                         partitioned=False)]
+                         windowed=False)]

@@ -6,7 +6,7 @@ import time
 import dagster as dg
 
 from commercepulse.days import days_between
-from commercepulse.defs.checks import rule_check
+from commercepulse.defs.checks import PER_DAY, rule_check
 from commercepulse.defs.deployment import DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
@@ -68,19 +68,21 @@ GOLD_ASSETS = {name: whole_asset(name, statements, GOLD_DEPS[name], GOLD_GROUP)
 def _scd2(asset: dg.AssetsDefinition | str, table: str) -> dg.AssetChecksDefinition:
     return rule_check(asset, "scd2_integrity", lambda i, s, e: quality.scd2_integrity(i.warehouse, table),
                       "No overlapping or gapped validity windows, exactly one current row per key (ERROR, blocking).",
-                      blocking=True, partitioned=False)
+                      blocking=True, windowed=False)
 
 
 PLATFORM_CHECKS = [
     rule_check("silver_behaviour_events", "duplicate_behaviour_events",
                lambda i, s, e: quality.duplicate_behaviour_events(i.warehouse, s, e, i.settings),
-               "Repeated behavioural records / records, for events first ingested that day (WARN).", additive=False),
+               "Repeated behavioural records / records, for events first ingested that day (WARN).", scope=PER_DAY,
+               additive=False),
     rule_check("silver_behaviour_events", "anonymous_event_share",
                lambda i, s, e: quality.anonymous_event_share(i.warehouse, s, e, i.settings),
-               "Behavioural events without user_id / events, first ingested that day (WARN).", additive=False),
+               "Behavioural events without user_id / events, first ingested that day (WARN).", scope=PER_DAY,
+               additive=False),
     rule_check("silver_orders", "order_status_backwards", lambda i, s, e: quality.order_status_backwards(i.warehouse, i.settings),
                "Orders whose status went back to an earlier stage; cancellations after payment counted (WARN).",
-               partitioned=False),
+               windowed=False),
     _scd2("silver_users", "silver_users"), _scd2("silver_products", "silver_products"),
     _scd2(GOLD_ASSETS["dim_product_history"], "dim_product_history"),
 ]

@@ -5,7 +5,7 @@ import dagster as dg
 
 from commercepulse.checks import rules
 from commercepulse.days import days_between
-from commercepulse.defs.checks import rule_check
+from commercepulse.defs.checks import PER_DAY, rule_check
 from commercepulse.defs.deployment import DAILY, SINGLE_RUN, window_days
 from commercepulse.defs.resources import MongoResource, PlatformSettings
 from commercepulse.raw.bootstrap import ingest_bootstrap
@@ -62,7 +62,9 @@ def _raw_stats_rule(rule):
 
 RAW_CHECKS = [
     rule_check(events_raw, "duplicate_event_rate", _raw_stats_rule(rules.duplicate_event_rate),
-               "Lines repeating an already-landed event id / valid lines, per ingestion day (WARN).", additive=False),
+               "Lines repeating an already-landed event id / valid lines, per ingestion day (WARN).", scope=PER_DAY,
+               additive=False),
     rule_check(events_raw, "late_arriving_pct", _raw_stats_rule(rules.late_arriving_pct),
-               "Late events / distinct live events first landed, per ingestion day (WARN).", additive=False),
+               "Late events / distinct live events first landed, per ingestion day (WARN).", scope=PER_DAY,
+               additive=False),
 ]

@@ -15,9 +15,12 @@ def quality_reports(context: dg.AssetExecutionContext, mongo: MongoResource, war
                     settings: PlatformSettings) -> dg.MaterializeResult:
     """REPORTS_DIR/YYYY-MM-DD/: quality.json, report.html and PNG charts per processed day."""
     start, end = window_days(context)
-    folders = write_window_reports(mongo.db(), warehouse, start, end, settings.reports_path, settings)
-    if folders:
-        context.log.info(f"wrote {len(folders)} report(s) under {settings.reports_path}")
+    result = write_window_reports(mongo.db(), warehouse, start, end, settings.reports_path, settings)
+    folders = result["folders"]
+    context.log.info(f"{len(folders)} report(s) under {settings.reports_path}: {result['written']} written, "
+                     f"{result['unchanged']} unchanged; {result['charts_drawn']} distinct chart(s) drawn")
     return dg.MaterializeResult(metadata={
-        "reports": len(folders), "reports_dir": str(settings.reports_path),
+        "reports": len(folders), "written": result["written"], "unchanged": result["unchanged"],
+        "charts_drawn": result["charts_drawn"],
+        "reports_dir": str(settings.reports_path),
         "latest": dg.MetadataValue.path(str(folders[-1] / "report.html")) if folders else None})

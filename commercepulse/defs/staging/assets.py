@@ -4,7 +4,7 @@ completeness (every raw event reaches a frame or stg_unmapped) is returned with 
 import dagster as dg
 
 from commercepulse.checks import rules
-from commercepulse.defs.checks import evaluation, outcomes_by_day, rule_check
+from commercepulse.defs.checks import rule_check
 from commercepulse.defs.deployment import DAILY, SINGLE_RUN, window_days
 from commercepulse.defs.metadata import table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
@@ -22,15 +22,8 @@ RAW_DEPS = [dg.AssetDep("events_raw", partition_mapping=dg.AllPartitionMapping()
 SPECS = [dg.AssetSpec(name, group_name=STAGING_GROUP, kinds={"pandas"}, description=STAGING[name].description,
                       deps=RAW_DEPS, metadata={**table_metadata_spec(name), "partition_expr": "event_date"})
          for name in FRAMES]
-#: One completeness check for the seven frames (they are written together): raw events of a day =
-#: staged events + unmapped rows. Blocking: when it fails the staging step fails, so nothing
-#: downstream of any frame is built from an incomplete day.
-COMPLETENESS = dg.AssetCheckSpec("completeness", asset="stg_unmapped", blocking=True,
-                                 description="Raw events of the day = staged events + unmapped rows (ERROR, blocking).")
-
-
 @dg.multi_asset(specs=SPECS, partitions_def=DAILY, backfill_policy=SINGLE_RUN, can_subset=False,
-                name="staging", check_specs=[COMPLETENESS])
+                name="staging")
 def staging(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: dg.ResourceParam[Warehouse],
             settings: PlatformSettings):
     """Every raw event of the business-day window lands in exactly one frame or in stg_unmapped."""
@@ -49,15 +42,11 @@ def staging(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: 
             **{f"seconds_{k}": v for k, v in result["timing"].items()},
         })
 
-    def completeness(day_start, day_end):
-        return rules.completeness(*rules.completeness_counts(db, warehouse, day_start, day_end))
 
-    with warehouse.session():
-        outcomes = outcomes_by_day(completeness, start, end, additive=True)
-    for day, outcome in outcomes.items():
-        yield evaluation(outcome, COMPLETENESS.key, blocking=True, partition=day.isoformat())
-    yield dg.Output(None, output_name=COMPLETENESS.get_python_identifier())
-
-
-STAGING_CHECKS = [rule_check("stg_unmapped", "schema_drift", lambda i, s, e: rules.schema_drift(i.warehouse, s, e, i.settings),
-                             "Records no vendor shape fits (schema drift), with their unknown keys (WARN).")]
+STAGING_CHECKS = [
+    rule_check("stg_unmapped", "completeness", None,
+               "Raw events of each business day = staged events + unmapped rows (ERROR, blocking).", blocking=True,
+               by_day=lambda i, s, e: rules.completeness_by_day(i.mongo.db(), i.warehouse, s, e)),
+    rule_check("stg_unmapped", "schema_drift", lambda i, s, e: rules.schema_drift(i.warehouse, s, e, i.settings),
+               "Records no vendor shape fits (schema drift), with their unknown keys (WARN)."),
+]

@@ -1,0 +1,64 @@
+"""A rule's verdict per day of a window, and one verdict over many days (shared by the asset
+checks and the daily reports)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from commercepulse.checks.rules import Outcome
+
+DAY = timedelta(days=1)
+FAILING_DAYS_SHOWN = 60
+
+
+def outcomes_by_day(rule: Callable[[date, date], Outcome], start: date, end: date,
+                    additive: bool) -> dict[date, Outcome]:
+    """The rule's outcome for every day of [start, end).
+
+    `additive` rules count findings (a window's findings are the sum of its days'), so a clean
+    window proves every day of it clean, with the same (empty) details, less the counts that
+    only describe the whole window; only windows with findings are split. Other rules (ratios) are evaluated day by day."""
+    out: dict[date, Outcome] = {}
+
+    def visit(lo: date, hi: date) -> None:
+        outcome = rule(lo, hi)
+        days = (hi - lo).days
+        if days == 1 or (additive and outcome.clean):
+            if days > 1 and outcome.window_only:
+                outcome = Outcome(outcome.name, outcome.passed, outcome.figure, outcome.threshold, outcome.severity,
+                                  {k: v for k, v in outcome.details.items() if k not in outcome.window_only})
+            for i in range(days):
+                out[lo + i * DAY] = outcome
+            return
+        mid = lo + (days // 2) * DAY
+        visit(lo, mid)
+        visit(mid, hi)
+
+    if not additive:
+        for i in range((end - start).days):
+            day = start + i * DAY
+            out[day] = rule(day, day + DAY)
+        return out
+    visit(start, end)
+    return out
+
+
+def history_outcome(per_day: dict[date, Outcome], whole: Outcome | None = None) -> Outcome:
+    """One verdict over every day: passed when every day passed; the figure is the sum of the
+    failing days' figures; the failing days (and each one's figure and details) are listed, and
+    `whole` (the rule over the whole window, when given) adds its details as `all_days`."""
+    failing = {day: o for day, o in sorted(per_day.items()) if not o.passed}
+    sample = next(iter(per_day.values()))
+    overall = {"all_days": whole.details} if whole is not None and whole.details else {}
+    if not failing:
+        return Outcome(sample.name, True, 0, sample.threshold, sample.severity,
+                       {"days_evaluated": len(per_day), **overall})
+    first = next(iter(failing.values()))
+    total = sum(o.figure for o in failing.values())
+    shown = list(failing.items())[:FAILING_DAYS_SHOWN]
+    return Outcome(first.name, False, round(total, 6) if isinstance(total, float) else total, first.threshold,
+                   first.severity, {
+                       "days_failing": len(failing), "days_evaluated": len(per_day),
+                       "failing_days": [d.isoformat() for d, _ in shown],
+                       "figure_per_failing_day": {d.isoformat(): o.figure for d, o in shown},
+                       "first_failing_day": {"day": shown[0][0].isoformat(), **first.details}, **overall})

@@ -1,0 +1,70 @@
+"""DAGSTER_HOME and its dagster.yaml, written by the project (the CLI's runs and `make ui` share it).
+
+Storage: the local PostgreSQL (default), a PostgreSQL given by DAGSTER_PG_URL (production: the
+URL is read from the environment by Dagster, never written here), or SQLite files
+(DAGSTER_STORAGE=sqlite). A dagster.yaml without the project's marker line is the user's
+own and is left alone.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from commercepulse.instance.postgres import PostgresUnavailableError, ensure_local_postgres
+from commercepulse.settings import Settings
+
+log = logging.getLogger("commercepulse.instance")
+
+MARKER = "# written by commercepulse (delete this line to keep your own settings)"
+
+
+def dagster_yaml(storage: str, url: str | None) -> str:
+    """The instance configuration: storage, a one-run queue (DuckDB takes one writer), no telemetry."""
+    if storage == "postgres" and url:
+        store = f"storage:\n  postgres:\n    postgres_url: \"{url}\"\n"
+    elif storage == "postgres":
+        store = "storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n"
+    else:
+        store = ""  # Dagster's default: SQLite files under DAGSTER_HOME
+    return (f"{MARKER}\n{store}"
+            "run_queue:\n  max_concurrent_runs: 1\n"
+            "run_monitoring:\n  enabled: true\n  start_timeout_seconds: 180\n  max_resume_run_attempts: 0\n"
+            "telemetry:\n  enabled: false\n")
+
+
+def write_dagster_yaml(home: Path, text: str) -> bool:
+    """Write DAGSTER_HOME/dagster.yaml unless the user keeps their own; True when written."""
+    path = home / "dagster.yaml"
+    if path.exists() and MARKER not in path.read_text():
+        return False
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return True
+
+
+def event_batching_environment() -> None:
+    """Dagster's knobs for range runs, for this process and the runs it starts: a batch of
+    materializations per write, and one planned event per asset for a range (not per partition).
+    Set by `make` for `dagster dev` too; an explicit value in the environment wins."""
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
+
+
+def prepare_dagster_home(settings: Settings) -> Path:
+    """DAGSTER_HOME (default COMMERCEPULSE_HOME/dagster) with its storage ready and its dagster.yaml
+    written; sets DAGSTER_HOME and the event-batching knobs for this process. Without pgserver the
+    instance falls back to SQLite files, with a warning (slower range runs)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.home / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    storage, url = settings.dagster_storage, None
+    if storage == "postgres" and not settings.dagster_pg_url:
+        try:
+            url = ensure_local_postgres(settings.home / "postgres")
+        except PostgresUnavailableError as exc:
+            log.warning("Dagster instance on SQLite files instead of PostgreSQL: %s", exc)
+            storage = "sqlite"
+    write_dagster_yaml(home, dagster_yaml(storage, url))
+    event_batching_environment()
+    return home

@@ -1,0 +1,47 @@
+"""The human report: one self-contained HTML page (tables, check verdicts, charts inlined)."""
+from __future__ import annotations
+
+import base64
+import html
+from datetime import date
+from typing import Any
+
+import orjson
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "<p class='empty'>no rows</p>"
+    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row.values()) + "</tr>"
+                   for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}" if abs(value) < 1 else f"{value:,.2f}"
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return "" if value is None else str(value)
+
+
+def render_html(day: date, report: dict[str, Any], images: dict[str, bytes], generated_at: str) -> str:
+    checks = [{"check": c["check"], "verdict": "PASS" if c["passed"] else "FAIL", "severity": c["severity"],
+               "figure": c["figure"], "threshold": c["threshold"]} for c in report["checks"]]
+    sections = "".join(f"<h2>{html.escape(name.replace('_', ' '))}</h2>{_table(rows)}"
+                       for name, rows in report["kpis"].items())
+    pictures = "".join(f"<figure><img alt='{name}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+                       f"<figcaption>{name}</figcaption></figure>" for name, png in images.items())
+    failed = sum(1 for c in checks if c["verdict"] == "FAIL")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>CommercePulse quality report {day}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:.5em 0 1.5em}}
+td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}th{{background:#f2f2f2}}
+tr td:first-child{{text-align:left}}.FAIL{{color:#b00;font-weight:bold}}.PASS{{color:#070}}
+figure{{display:inline-block;margin:0 1em 1em 0}}img{{max-width:100%}}</style></head>
+<body><h1>CommercePulse data quality — {day}</h1>
+<p>{len(checks)} checks, {failed} failing. <small>generated at {generated_at}</small></p>
+<h2>Checks</h2>{_table(checks).replace("<td>FAIL</td>", "<td class='FAIL'>FAIL</td>").replace("<td>PASS</td>", "<td class='PASS'>PASS</td>")}
+{pictures}{sections}</body></html>
+"""
