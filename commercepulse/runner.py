@@ -19,7 +19,7 @@ import dagster as dg
 
 from commercepulse.data_files import has_input, live_days, platform_days
 from commercepulse.days import contiguous_ranges, utc_midnight
-from commercepulse.defs.deployment import range_tags, valid_days
+from commercepulse.defs.deployment import INGESTION_DAILY, range_tags, valid_days
 from commercepulse.defs.resources import build_resources, warehouse_location
 from commercepulse.instance.home import event_batching_environment, prepare_dagster_home
 from commercepulse.settings import Settings
@@ -89,6 +89,15 @@ def business_days(db) -> list[str]:
 
 
 
+def ingestion_days(days: list[str], folder: str, say: Callable[[str], None]) -> list[str]:
+    """The day folders that are ingestion-day partitions; the others are named, not silently dropped."""
+    valid = valid_days(days, INGESTION_DAILY)
+    if skipped := sorted(set(days) - set(valid)):
+        say(f"! skipping {len(skipped)} {folder} day(s) outside the ingestion calendar (INGESTION_START="
+            f"{INGESTION_DAILY.start.date()}, up to tomorrow): {', '.join(skipped[:5])}")
+    return valid
+
+
 def run_all(settings: Settings, say: Callable[[str], None] = print, instance: dg.DagsterInstance | None = None,
             reports: bool = True, warehouse: Warehouse | None = None) -> dict:
     """Materialize everything for DATA_DIR through the definitions' jobs; returns timings and where things are.
@@ -111,7 +120,8 @@ def run_all(settings: Settings, say: Callable[[str], None] = print, instance: dg
     timings: dict[str, float] = {}
     findings: dict[str, Finding] = {}
     run_ids: list[str] = []
-    state: dict[str, list[str]] = {"live": valid_days(live_days(data_dir)), "platform": valid_days(platform_days(data_dir))}
+    state: dict[str, list[str]] = {"live": ingestion_days(live_days(data_dir), "live_events", say),
+                                   "platform": ingestion_days(platform_days(data_dir), "platform", say)}
 
     def partitions(job: str) -> list[tuple[str, str]] | None:
         """None: one unpartitioned run; else the (first, last) ranges to run; [] = nothing to do."""

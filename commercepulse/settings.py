@@ -21,7 +21,8 @@ class Settings(BaseSettings):
     duckdb_path: Path | None = None
     duckdb_memory_limit: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
     late_threshold_hours: float = 24.0
-    partitions_start: str = "2023-01-01"
+    partitions_start: str = "2023-01-01"  # first business day (event time)
+    ingestion_start: str = "2024-01-01"  # first ingestion day of the live stream and platform files
 
     # Dagster instance storage: a local PostgreSQL started by the project (default), the PostgreSQL of
     # DAGSTER_PG_URL (production), or SQLite files under DAGSTER_HOME

@@ -93,29 +93,64 @@ def late_arriving_pct(db: Database, start: date, end: date, settings: Thresholds
     return _ratio_rule("late_arriving_pct", "late_events", "events", stats, settings.check_late_rate_max)
 
 
-def payments_without_order(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
-    """Successful payments of the window whose (vendor, order id) has no order_created anywhere."""
-    rows = wh.query("""
-        SELECT p.vendor, p.order_id, p.event_id FROM stg_payments p
+def _by_day(rows, start: date, end: date, outcome) -> dict[date, Outcome]:
+    """`outcome(rows of the day)` for every day of [start, end) from the window's finding rows."""
+    groups: dict[date, list[int]] = {}
+    for position, day in enumerate(rows["event_date"]):
+        groups.setdefault(_as_date(day), []).append(position)
+    clean = outcome(rows.iloc[0:0])
+    return {day: outcome(rows.iloc[groups[day]]) if day in groups else clean for day in days_between(start, end)}
+
+
+def _payments_without_order_rows(wh: Warehouse, start: date, end: date):
+    return wh.query("""
+        SELECT p.vendor, p.order_id, p.event_id, p.event_date FROM stg_payments p
         WHERE p.event_date >= $start AND p.event_date < $end AND p.status = 'SUCCESS' AND p.duplicate_of IS NULL
           AND NOT EXISTS (SELECT 1 FROM stg_orders o WHERE o.vendor = p.vendor AND o.order_id = p.order_id)
         ORDER BY p.vendor, p.order_id, p.event_id""", _window(start, end))
+
+
+def _payments_without_order(rows, settings: Thresholds) -> Outcome:
     n = len(rows)
     return Outcome("payments_without_order", n <= settings.check_orphan_payments_max, n,
                    settings.check_orphan_payments_max, WARN,
                    {"sample_orders": [f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)]})
 
 
-def refunds_without_payment(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
-    """Refunds of the window for an order with no successful payment."""
-    rows = wh.query("""
-        SELECT r.vendor, r.order_id FROM stg_refunds r
+def payments_without_order(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
+    """Successful payments of the window whose (vendor, order id) has no order_created anywhere."""
+    return _payments_without_order(_payments_without_order_rows(wh, start, end), settings)
+
+
+def payments_without_order_by_day(wh: Warehouse, start: date, end: date, settings: Thresholds) -> dict[date, Outcome]:
+    """`payments_without_order` of every day of [start, end), from one query."""
+    return _by_day(_payments_without_order_rows(wh, start, end), start, end,
+                   lambda rows: _payments_without_order(rows, settings))
+
+
+def _refunds_without_payment_rows(wh: Warehouse, start: date, end: date):
+    return wh.query("""
+        SELECT r.vendor, r.order_id, r.event_date FROM stg_refunds r
         WHERE r.event_date >= $start AND r.event_date < $end AND NOT EXISTS (
           SELECT 1 FROM stg_payments p WHERE p.vendor = r.vendor AND p.order_id = r.order_id
             AND p.status = 'SUCCESS' AND p.duplicate_of IS NULL)
         ORDER BY 1, 2""", _window(start, end))
+
+
+def _refunds_without_payment(rows) -> Outcome:
     return Outcome("refunds_without_payment", len(rows) == 0, len(rows), 0, WARN,
-                   {"sample_orders": [f"{v}/{o}" for v, o in rows.head(10).itertuples(index=False)]})
+                   {"sample_orders": [f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)]})
+
+
+def refunds_without_payment(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
+    """Refunds of the window for an order with no successful payment."""
+    return _refunds_without_payment(_refunds_without_payment_rows(wh, start, end))
+
+
+def refunds_without_payment_by_day(wh: Warehouse, start: date, end: date,
+                                   settings: Thresholds) -> dict[date, Outcome]:
+    """`refunds_without_payment` of every day of [start, end), from one query."""
+    return _by_day(_refunds_without_payment_rows(wh, start, end), start, end, _refunds_without_payment)
 
 
 TOUCHED_ORDERS = " UNION ".join(

@@ -16,15 +16,16 @@ def outcomes_by_day(rule: Callable[[date, date], Outcome], start: date, end: dat
     """The rule's outcome for every day of [start, end).
 
     `additive` rules count findings (a window's findings are the sum of its days'), so a clean
-    window proves every day of it clean, with the same (empty) details, less the counts that
-    only describe the whole window; only windows with findings are split. Other rules (ratios) are evaluated day by day."""
+    window proves every day of it clean, with the same (empty) details; only windows with
+    findings are split. Counts that describe a window rather than findings (`window_only`)
+    are left out of the days' details, so a day reads the same whatever window judged it. Other rules (ratios) are evaluated day by day."""
     out: dict[date, Outcome] = {}
 
     def visit(lo: date, hi: date) -> None:
         outcome = rule(lo, hi)
         days = (hi - lo).days
         if days == 1 or (additive and outcome.clean):
-            if days > 1 and outcome.window_only:
+            if outcome.window_only:  # the same details for a day whatever window judged it
                 outcome = Outcome(outcome.name, outcome.passed, outcome.figure, outcome.threshold, outcome.severity,
                                   {k: v for k, v in outcome.details.items() if k not in outcome.window_only})
             for i in range(days):

@@ -71,19 +71,20 @@ def evaluation(outcome: Outcome, key: dg.AssetCheckKey, blocking: bool,
 def rule_check(asset: dg.AssetsDefinition | str, name: str, rule: WindowRule | None, description: str, *,
                blocking: bool = False, scope: str = HISTORY, windowed: bool = True,
                additive: bool = True, by_day: DailyRule | None = None,
-               reads: Sequence[str] = ()) -> dg.AssetChecksDefinition:
+               reads: Sequence[str] = (), calendar: dg.PartitionsDefinition = DAILY) -> dg.AssetChecksDefinition:
     """An asset check running `rule` per partition (`PER_DAY`) or over all history (`HISTORY`).
 
     `windowed=False`: the rule judges the whole table whatever the window (SCD2, email links).
     `by_day`: the rule computes every day's outcome at once (instead of `rule` per window).
-    `reads`: other assets the rule reads (the check runs after them in a run that builds them)."""
+    `reads`: other assets the rule reads (the check runs after them in a run that builds them).
+    `calendar`: the partitions of a `PER_DAY` check (its asset's: business or ingestion days)."""
     if scope == HISTORY and windowed and not additive and by_day is None:
         raise ValueError(f"{name}: a history check over days needs an additive rule")
     asset_key = asset.key if isinstance(asset, dg.AssetsDefinition) else dg.AssetKey(asset)
     key = dg.AssetCheckKey(asset_key, name)
 
     @dg.asset_check(asset=asset, name=name, description=description, blocking=blocking, additional_deps=list(reads),
-                    partitions_def=DAILY if scope == PER_DAY else None,
+                    partitions_def=calendar if scope == PER_DAY else None,
                     automation_condition=AFTER_ASSET_UPDATE if scope == HISTORY else None)
     def _check(context: dg.AssetCheckExecutionContext, mongo: MongoResource,
                warehouse: dg.ResourceParam[Warehouse], settings: PlatformSettings):
@@ -110,7 +111,7 @@ def rule_check(asset: dg.AssetsDefinition | str, name: str, rule: WindowRule | N
                     outcome = on(date.min, date.max)
                 else:
                     window = history_window()
-                    outcome = history_outcome(daily(*window), None if by_day else on(*window))
+                    outcome = history_outcome(daily(*window), None if rule is None else on(*window))
                 evaluations = [evaluation(outcome, key, blocking)]
         yield from evaluations
         yield dg.Output(None)  # the check op's own output; the evaluations above are its results

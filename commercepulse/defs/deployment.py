@@ -14,7 +14,12 @@ import dagster as dg
 from commercepulse.settings import Settings
 
 _settings = Settings()
+#: Business days (event time): staging, facts, dims, reports.
 DAILY = dg.DailyPartitionsDefinition(start_date=_settings.partitions_start, end_offset=1, timezone="UTC")
+#: Ingestion days (the live stream's and platform sources' day folders): landing and its figures.
+#: A calendar of its own, starting when the stream starts: a business day draws on any ingestion
+#: day, so the two are not aligned day for day (and the UI does not pair them as if they were).
+INGESTION_DAILY = dg.DailyPartitionsDefinition(start_date=_settings.ingestion_start, end_offset=1, timezone="UTC")
 WAREHOUSE_KIND = _settings.warehouse  # `duckdb` or `bigquery`: where the warehouse tables live
 SINGLE_RUN = dg.BackfillPolicy.single_run()
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -28,11 +33,12 @@ def window_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContex
 
 
 def run_partition_keys(run: dg.DagsterRun) -> list[str]:
-    """The partitions a run targets (its partition tag or range tags); [] for an unpartitioned run."""
+    """The daily partitions a run targets (its partition tag or range tags); [] for an unpartitioned run."""
     if PARTITION in run.tags:
         return [run.tags[PARTITION]]
     if RANGE_START in run.tags and RANGE_END in run.tags:
-        return DAILY.get_partition_keys_in_range(dg.PartitionKeyRange(run.tags[RANGE_START], run.tags[RANGE_END]))
+        first, last = date.fromisoformat(run.tags[RANGE_START]), date.fromisoformat(run.tags[RANGE_END])
+        return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
     return []
 
 
@@ -47,7 +53,7 @@ def range_tags(first: str, last: str) -> dict[str, str]:
     return {RANGE_START: first, RANGE_END: last}
 
 
-def valid_days(days: list[str]) -> list[str]:
-    """The days that are partitions of DAILY (inside its calendar)."""
-    valid = set(DAILY.get_partition_keys())
+def valid_days(days: list[str], calendar: dg.DailyPartitionsDefinition = DAILY) -> list[str]:
+    """The days that are partitions of `calendar` (business days by default)."""
+    valid = set(calendar.get_partition_keys())
     return [d for d in days if d in valid]

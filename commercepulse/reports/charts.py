@@ -1,122 +1,184 @@
 """The report charts (PNG): revenue trend, live ingestion quality, payment success by vendor.
 
-Rendering dominates a report's cost, so each chart keeps one figure whose artists are updated
-in place (no clearing, few ticks), and a chart whose inputs equal an already-rendered one is
-not drawn again (most historical days share an empty ingestion-quality chart, and a re-run
-draws nothing new). Same inputs give the same bytes.
+Drawing dominates a report's cost (hundreds of days in a backfill), so each chart is drawn the
+way matplotlib animates (blitting): the axes, ticks and legend are rendered once per y-scale
+into a background, and a day only restores that background and draws its own lines, bars and
+title. The x-axis counts days back from the report day, so it never changes; the y-scale is
+rounded up to a "nice" limit, so consecutive days share a background. A chart whose inputs
+equal an already-drawn one is not drawn again. Same inputs give the same bytes.
 """
 from __future__ import annotations
 
 import hashlib
 import io
+import math
+from collections.abc import Callable
 from datetime import date
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from PIL import Image  # noqa: E402
 
 CHART_DAYS = 60
-PNG_METADATA = {"Software": None}  # no version stamp: same data => same bytes
 CHART_NAMES = ("revenue.png", "quality_rates.png", "payment_success.png")
 #: Below this many days per worker, starting a process costs more than it saves.
-POOL_MIN_DAYS_PER_WORKER = 40
+POOL_MIN_DAYS_PER_WORKER = 60
+DAYS_BACK_TICKS = [-CHART_DAYS, -45, -30, -15, 0]
 
 
-def _date_axis(ax) -> None:
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+def nice_limit(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k at or above |value| (0 stays 0)."""
+    value = abs(float(value))
+    if not math.isfinite(value) or value == 0:
+        return 0.0
+    power = 10 ** math.floor(math.log10(value))
+    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value)
+
+
+def y_scale(*series: np.ndarray) -> tuple[float, float]:
+    values = np.concatenate([np.asarray(s, dtype=float) for s in series]) if series else np.array([])
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return 0.0, 1.0
+    low, high = -nice_limit(min(values.min(), 0)), nice_limit(max(values.max(), 0))
+    return low, high if high > low else low + 1.0
+
+
+class BlitChart:
+    """One figure: a static background per y-scale, dynamic artists drawn on it per image."""
+
+    def __init__(self, size: tuple[float, float], setup: Callable) -> None:
+        self.fig = plt.figure(figsize=size, dpi=72)
+        self.fig.subplots_adjust(left=0.12, right=0.97, top=0.88, bottom=0.15)  # fixed: no layout solver
+        self.ax = self.fig.add_subplot()
+        self.dynamic = setup(self.ax)
+        self.title = self.ax.set_title(" ")
+        for artist in (*self.dynamic, self.title):
+            artist.set_animated(True)  # left out of the background
+        self._backgrounds: dict[tuple, object] = {}
+
+    def render(self, key: tuple, configure: Callable, title: str, update: Callable[[], list]) -> bytes:
+        """Restore (or draw once) the background of `key` after `configure(ax)` set the axes to
+        it, then draw the dynamic artists `update()` returns and the title; the PNG bytes."""
+        canvas = self.fig.canvas
+        configure(self.ax)
+        if key not in self._backgrounds:
+            canvas.draw()
+            self._backgrounds[key] = canvas.copy_from_bbox(self.fig.bbox)
+        else:
+            canvas.restore_region(self._backgrounds[key])
+        self.title.set_text(title)
+        for artist in (*update(), self.title):
+            self.ax.draw_artist(artist)
+        width, height = canvas.get_width_height()
+        image = Image.frombuffer("RGBA", (width, height), bytes(canvas.buffer_rgba()), "raw", "RGBA", 0, 1)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", compress_level=1)  # encoding at the default level costs more than drawing
+        return buffer.getvalue()
+
+
+def _compact(value: float, _position=None) -> str:
+    """Axis labels that fit: 1.5M, 250k, 12."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
+def _days_back_axis(ax, ylabel: str) -> None:
+    ax.set_xlim(-CHART_DAYS - 0.5, 0.5)
+    ax.set_xticks(DAYS_BACK_TICKS, [f"{d}d" if d else "day" for d in DAYS_BACK_TICKS])
+    ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+    ax.set_ylabel(ylabel)
+
+
+def _two_lines(first: str, second: str, marker: str | None, ylabel: str):
+    def setup(ax):
+        lines = [ax.plot([], [], marker=marker, label=first)[0], ax.plot([], [], marker=marker, label=second)[0]]
+        ax.legend(handles=lines, loc="upper left")
+        _days_back_axis(ax, ylabel)
+        return lines
+    return setup
+
+
+def _days_back(column: pd.Series, day: date) -> np.ndarray:
+    return ((column - pd.Timestamp(day)).dt.days).to_numpy(dtype=float)
 
 
 class ChartRenderer:
-    """Three reusable figures and a cache of rendered PNGs keyed by their inputs' digest."""
+    """The three charts of a day, with a cache of rendered PNGs keyed by their inputs' digest."""
 
     def __init__(self) -> None:
         self._cache: dict[str, bytes] = {}
-        self.rendered = 0
-        self.reused = 0
-        self._revenue = self._figure((7, 3))
-        self._gross, = self._revenue[1].plot([], [], label="gross")
-        self._net, = self._revenue[1].plot([], [], label="net")
-        self._revenue[1].legend(loc="upper left")
-        _date_axis(self._revenue[1])
-        self._quality = self._figure((7, 3))
-        self._dup, = self._quality[1].plot([], [], marker="o", label="duplicate %")
-        self._late, = self._quality[1].plot([], [], marker="o", label="late %")
-        self._quality[1].legend(loc="upper left")
-        self._quality[1].set_title("Live ingestion quality by ingestion day")
-        _date_axis(self._quality[1])
-        self._success = self._figure((5, 3))
-        self._vendors: list[str] | None = None
-        self._bars = []
+        self._revenue = BlitChart((7, 3), _two_lines("gross", "net", None, "NGN"))
+        self._quality = BlitChart((7, 3), _two_lines("duplicate %", "late %", "o", "% of the day"))
+        self._success = BlitChart((5, 3), self._bars_setup)
 
     @staticmethod
-    def _figure(size: tuple[float, float]):
-        fig = plt.figure(figsize=size)
-        fig.subplots_adjust(left=0.12, right=0.97, top=0.88, bottom=0.15)  # fixed: layout solvers cost 2x
-        return fig, fig.add_subplot()
-
-    def _cached(self, digest: str, draw) -> bytes:
-        if digest in self._cache:
-            self.reused += 1
-            return self._cache[digest]
-        fig = draw()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=72, metadata=PNG_METADATA)
-        self._cache[digest] = buffer.getvalue()
-        self.rendered += 1
-        return self._cache[digest]
-
-    @staticmethod
-    def _series(ax, lines, x, ys) -> None:
-        for line, y in zip(lines, ys):
-            line.set_data(x, y)
-        ax.relim()
-        ax.autoscale_view()
-        if len(x) == 0:
-            ax.set_xlim(0, 1)
+    def _bars_setup(ax):
+        ax.set_ylabel("% successful")
+        return []
 
     @staticmethod
     def inputs(day: date, revenue: pd.DataFrame, late: pd.DataFrame, success: pd.DataFrame) -> dict[str, str]:
         """A digest of what each chart of the day shows (equal digests, equal PNG bytes)."""
-        return {"revenue.png": _digest("revenue", str(day), revenue), "quality_rates.png": _digest("quality", late),
+        # the quality chart names no day: days without live ingestion in their window share one image
+        return {"revenue.png": _digest("revenue", str(day), revenue),
+                "quality_rates.png": _digest("quality", str(day) if len(late) else "", late),
                 "payment_success.png": _digest("success", str(day), success)}
+
+    def _cached(self, digest: str, draw: Callable[[], bytes]) -> bytes:
+        if digest not in self._cache:
+            self._cache[digest] = draw()
+        return self._cache[digest]
+
+    def _lines(self, chart: BlitChart, x: np.ndarray, ys: tuple[np.ndarray, np.ndarray], title: str) -> bytes:
+        ylim = y_scale(*ys)
+
+        def update():
+            for line, y in zip(chart.dynamic, ys):
+                line.set_data(x, y)
+            return chart.dynamic
+        return chart.render(ylim, lambda ax: ax.set_ylim(*ylim), title, update)
+
+    def _bars(self, success: pd.DataFrame, day: date) -> bytes:
+        vendors = tuple(success["vendor"].tolist())
+
+        def configure(ax):  # the vendors (x categories) are part of the background
+            ax.set_xticks(range(len(vendors)), vendors)
+            ax.set_xlim(-0.6, max(len(vendors), 1) - 0.4)
+            ax.set_ylim(0, 100)
+        bars = []
+
+        def update():
+            bars.extend(self._success.ax.bar(range(len(vendors)), (success["success_rate"] * 100).tolist(),
+                                             color="C0", animated=True))
+            return bars
+        try:
+            return self._success.render(vendors, configure, f"Payment success % by vendor, {day}", update)
+        finally:
+            for bar in bars:
+                bar.remove()
 
     def day(self, day: date, revenue: pd.DataFrame, late: pd.DataFrame, success: pd.DataFrame) -> dict[str, bytes]:
         """The day's three charts: revenue and quality over the CHART_DAYS days to `day`, success on `day`."""
         digests = self.inputs(day, revenue, late, success)
-        def draw_revenue():
-            fig, ax = self._revenue
-            self._series(ax, (self._gross, self._net), revenue["date"].to_numpy(),
-                         (revenue["gross_revenue_ngn"].to_numpy(), revenue["net_revenue_ngn"].to_numpy()))
-            ax.set_title(f"Revenue (NGN), {CHART_DAYS} days to {day}")
-            return fig
-
-        def draw_quality():
-            fig, ax = self._quality
-            self._series(ax, (self._dup, self._late), late["ingestion_date"].to_numpy(),
-                         ((late["duplicate_rate"] * 100).to_numpy(), (late["late_pct"] * 100).to_numpy()))
-            return fig
-
-        def draw_success():
-            fig, ax = self._success
-            vendors = success["vendor"].tolist()
-            if vendors != self._vendors:  # new bars only when the vendors change; else heights in place
-                ax.clear()
-                self._bars = ax.bar(vendors, [0] * len(vendors))
-                ax.set_ylim(0, 100)
-                self._vendors = vendors
-            for bar, rate in zip(self._bars, success["success_rate"] * 100):
-                bar.set_height(rate)
-            ax.set_title(f"Payment success % by vendor, {day}")
-            return fig
-
-        return {"revenue.png": self._cached(digests["revenue.png"], draw_revenue),
-                "quality_rates.png": self._cached(digests["quality_rates.png"], draw_quality),
-                "payment_success.png": self._cached(digests["payment_success.png"], draw_success)}
+        return {
+            "revenue.png": self._cached(digests["revenue.png"], lambda: self._lines(
+                self._revenue, _days_back(revenue["date"], day),
+                (revenue["gross_revenue_ngn"].to_numpy(dtype=float), revenue["net_revenue_ngn"].to_numpy(dtype=float)),
+                f"Revenue (NGN), {CHART_DAYS} days to {day}")),
+            "quality_rates.png": self._cached(digests["quality_rates.png"], lambda: self._lines(
+                self._quality, _days_back(late["ingestion_date"], day),
+                ((late["duplicate_rate"] * 100).to_numpy(dtype=float), (late["late_pct"] * 100).to_numpy(dtype=float)),
+                "Live ingestion quality by ingestion day")),
+            "payment_success.png": self._cached(digests["payment_success.png"], lambda: self._bars(success, day)),
+        }
 
 
 def _digest(*parts) -> str:
@@ -133,7 +195,8 @@ def render_days(series: list[tuple[date, pd.DataFrame, pd.DataFrame, pd.DataFram
 
 def render_many(series: list[tuple[date, pd.DataFrame, pd.DataFrame, pd.DataFrame]],
                 workers: int) -> list[dict[str, bytes]]:
-    """Charts of many days, drawn by `workers` processes (drawing is CPU-bound: ~20-30 ms a chart)."""
+    """Charts of many days, drawn by `workers` processes when there are enough of them to pay
+    for starting the processes."""
     if workers <= 1 or len(series) < 2 * POOL_MIN_DAYS_PER_WORKER:
         return render_days(series)
     from concurrent.futures import ProcessPoolExecutor

@@ -33,8 +33,6 @@ REPORT_VERSION = 2
 FACT_TABLES = ("fact_orders", "fact_payments", "fact_refunds", "fact_shipments", "fact_order_daily")
 #: Rules judged per business day by counting findings: per day through `outcomes_by_day`.
 ADDITIVE_RULES = {
-    "payments_without_order": lambda db, wh, s, e, t: rules.payments_without_order(wh, s, e, t),
-    "refunds_without_payment": lambda db, wh, s, e, t: rules.refunds_without_payment(wh, s, e, t),
     "over_refunded_orders": lambda db, wh, s, e, t: rules.over_refunded_orders(wh, s, e, t),
     "schema_drift": lambda db, wh, s, e, t: rules.schema_drift(wh, s, e, t),
     **{f"key_integrity:{table}": (lambda db, wh, s, e, t, table=table: rules.key_integrity(wh, table, s, e))
@@ -52,13 +50,18 @@ def window_outcomes(db: Database, wh: Warehouse, start: date, end: date,
     per_rule = {name: outcomes_by_day(lambda s, e, rule=rule: rule(db, wh, s, e, settings), start, end, True)
                 for name, rule in ADDITIVE_RULES.items()}
     per_rule["completeness"] = rules.completeness_by_day(db, wh, start, end)
+    per_rule["payments_without_order"] = rules.payments_without_order_by_day(wh, start, end, settings)
+    per_rule["refunds_without_payment"] = rules.refunds_without_payment_by_day(wh, start, end, settings)
     drift = rules.revenue_drift(wh, settings).details["days_changed"]
     out: dict[date, list[rules.Outcome]] = {}
+    no_ingestion = [rules.duplicate_event_rate(db, start, end, settings, empty),
+                    rules.late_arriving_pct(db, start, end, settings, empty)]
     for day in days_between(start, end):
-        day_stats = stats_of.get(day, empty)
         day_drift = drift.get(day.isoformat(), 0.0)
-        outcomes = [rules.duplicate_event_rate(db, day, day + DAY, settings, day_stats),
-                    rules.late_arriving_pct(db, day, day + DAY, settings, day_stats),
+        rates = ([rules.duplicate_event_rate(db, day, day + DAY, settings, stats_of[day]),
+                  rules.late_arriving_pct(db, day, day + DAY, settings, stats_of[day])]
+                 if day in stats_of else no_ingestion)
+        outcomes = [*rates,
                     *(per_rule[name][day] for name in ("payments_without_order", "refunds_without_payment",
                                                        "over_refunded_orders", "schema_drift", "completeness")),
                     rules.Outcome("revenue_drift", abs(day_drift) <= settings.check_revenue_drift_max_ngn, day_drift,
@@ -124,11 +127,18 @@ class WindowCharts:
                                 "WHERE date >= $start AND date < $end ORDER BY date, vendor",
                                 {"start": start, "end": end})
 
+    @staticmethod
+    def _between(frame: pd.DataFrame, column: str, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
+        """Rows with lo < column <= hi of a frame sorted by `column` (two binary searches)."""
+        values = frame[column].to_numpy()
+        first, last = values.searchsorted(lo.to_datetime64(), "right"), values.searchsorted(hi.to_datetime64(), "right")
+        return frame.iloc[first:last]
+
     def _series(self, day: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         lo, hi = pd.Timestamp(day - timedelta(days=CHART_DAYS)), pd.Timestamp(day)
-        revenue = self.revenue[(self.revenue["date"] > lo) & (self.revenue["date"] <= hi)]
-        late = self.late[(self.late["ingestion_date"] > lo) & (self.late["ingestion_date"] <= hi)]
-        success = self.success[self.success["date"] == hi][["vendor", "success_rate"]]
+        revenue = self._between(self.revenue, "date", lo, hi)
+        late = self._between(self.late, "ingestion_date", lo, hi)
+        success = self._between(self.success, "date", hi - pd.Timedelta(days=1), hi)[["vendor", "success_rate"]]
         return revenue, late, success
 
     def digests(self, day: date) -> dict[str, str]:

@@ -15,7 +15,7 @@ import dagster as dg
 
 from commercepulse.data_files import DataFile, all_files, content_hash, live_files
 from commercepulse.days import contiguous_ranges
-from commercepulse.defs.deployment import range_tags, valid_days
+from commercepulse.defs.deployment import INGESTION_DAILY, range_tags, valid_days
 from commercepulse.defs.platform.definitions import platform_job
 from commercepulse.defs.raw.definitions import bootstrap_job, ingest_job
 from commercepulse.defs.resources import PlatformSettings
@@ -59,7 +59,7 @@ def changed_files(instance: dg.DagsterInstance, files: list[DataFile], known: di
            description="Lands new or changed files of DATA_DIR (live_events/D/events.jsonl, platform/<source>/D.jsonl, "
                        "bootstrap/*.json): one run of the landing job per changed partition.")
 def new_data_files(context: dg.SensorEvaluationContext, settings: PlatformSettings):
-    files = [f for f in all_files(settings.data_path) if f.day is None or valid_days([f.day])]
+    files = [f for f in all_files(settings.data_path) if f.day is None or valid_days([f.day], INGESTION_DAILY)]
     changed, cursor = changed_files(context.instance, files, json.loads(context.cursor or "{}"))
     groups: dict[tuple[str, str | None], list[str]] = {}
     for file in changed:
@@ -132,7 +132,8 @@ def reconcile_business_days(context: dg.SensorEvaluationContext):
                          "whose file exists but whose partition was never landed.")
 def daily_ingest(context: dg.ScheduleEvaluationContext, settings: PlatformSettings):
     pending = [f.day for f in live_files(settings.data_path)
-               if valid_days([f.day]) and latest_materialization(context.instance, "events_raw", f.day) is None]
+               if valid_days([f.day], INGESTION_DAILY)
+               and latest_materialization(context.instance, "events_raw", f.day) is None]
     if not pending:
         return dg.SkipReason("every live ingestion day present in DATA_DIR is landed")
     return [dg.RunRequest(run_key=f"daily_ingest:{day}", partition_key=day) for day in pending]

@@ -5,7 +5,7 @@ import dagster as dg
 
 from commercepulse.checks import rules
 from commercepulse.defs.checks import rule_check
-from commercepulse.defs.deployment import DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
+from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
 from commercepulse.defs.tables import whole_asset
@@ -25,7 +25,7 @@ KPI_DEPS = {
 KPI_ASSETS = {name: whole_asset(name, statements, KPI_DEPS[name], KPI_GROUP) for name, statements in KPI_STATEMENTS.items()}
 
 
-@dg.asset(group_name=KPI_GROUP, kinds={WAREHOUSE_KIND, "mongodb"}, partitions_def=DAILY, backfill_policy=SINGLE_RUN,
+@dg.asset(group_name=KPI_GROUP, kinds={WAREHOUSE_KIND, "mongodb"}, partitions_def=INGESTION_DAILY, backfill_policy=SINGLE_RUN,
           deps=["events_raw"], description=KPIS["kpi_late_arrivals"].description,
           metadata=table_metadata_spec("kpi_late_arrivals"))
 def kpi_late_arrivals(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: dg.ResourceParam[Warehouse],

@@ -7,7 +7,7 @@ import dagster as dg
 
 from commercepulse.days import days_between
 from commercepulse.defs.checks import PER_DAY, rule_check
-from commercepulse.defs.deployment import DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
+from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
 from commercepulse.defs.tables import whole_asset
@@ -22,7 +22,7 @@ from commercepulse.warehouse.tables import SILVER
 BRONZE_GROUP, SILVER_GROUP, GOLD_GROUP = "platform_bronze", "platform_silver", "platform_gold"
 
 
-@dg.asset(group_name=BRONZE_GROUP, kinds={"mongodb"}, partitions_def=DAILY, backfill_policy=SINGLE_RUN)
+@dg.asset(group_name=BRONZE_GROUP, kinds={"mongodb"}, partitions_def=INGESTION_DAILY, backfill_policy=SINGLE_RUN)
 def platform_raw(context: dg.AssetExecutionContext, mongo: MongoResource,
                  settings: PlatformSettings) -> dg.MaterializeResult:
     """Platform source files of an ingestion day (DATA_DIR/platform/<source>/D.jsonl) landed verbatim in
@@ -45,7 +45,7 @@ SILVER_SPECS = [dg.AssetSpec(name, group_name=SILVER_GROUP, kinds={"pandas", WAR
                 for name in SILVER_OF.values()]
 
 
-@dg.multi_asset(specs=SILVER_SPECS, partitions_def=DAILY, backfill_policy=SINGLE_RUN, can_subset=False,
+@dg.multi_asset(specs=SILVER_SPECS, partitions_def=INGESTION_DAILY, backfill_policy=SINGLE_RUN, can_subset=False,
                 name="platform_silver")
 def platform_silver(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: dg.ResourceParam[Warehouse]):
     """Rebuild the Silver rows of every key the window's Bronze records touched, in one transaction."""
@@ -75,10 +75,12 @@ PLATFORM_CHECKS = [
     rule_check("silver_behaviour_events", "duplicate_behaviour_events",
                lambda i, s, e: quality.duplicate_behaviour_events(i.warehouse, s, e, i.settings),
                "Repeated behavioural records / records, for events first ingested that day (WARN).", scope=PER_DAY,
+               calendar=INGESTION_DAILY,
                additive=False),
     rule_check("silver_behaviour_events", "anonymous_event_share",
                lambda i, s, e: quality.anonymous_event_share(i.warehouse, s, e, i.settings),
                "Behavioural events without user_id / events, first ingested that day (WARN).", scope=PER_DAY,
+               calendar=INGESTION_DAILY,
                additive=False),
     rule_check("silver_orders", "order_status_backwards", lambda i, s, e: quality.order_status_backwards(i.warehouse, i.settings),
                "Orders whose status went back to an earlier stage; cancellations after payment counted (WARN).",

@@ -6,7 +6,7 @@ import dagster as dg
 from commercepulse.checks import rules
 from commercepulse.days import days_between
 from commercepulse.defs.checks import PER_DAY, rule_check
-from commercepulse.defs.deployment import DAILY, SINGLE_RUN, window_days
+from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, window_days
 from commercepulse.defs.resources import MongoResource, PlatformSettings
 from commercepulse.raw.bootstrap import ingest_bootstrap
 from commercepulse.raw.landing import IngestStats
@@ -34,7 +34,7 @@ def bootstrap_events(context: dg.AssetExecutionContext, mongo: MongoResource,
     return dg.MaterializeResult(metadata=_metadata(stats, records_per_kind=per_kind))
 
 
-@dg.asset(group_name=RAW_GROUP, kinds={"mongodb"}, partitions_def=DAILY, backfill_policy=SINGLE_RUN)
+@dg.asset(group_name=RAW_GROUP, kinds={"mongodb"}, partitions_def=INGESTION_DAILY, backfill_policy=SINGLE_RUN)
 def events_raw(context: dg.AssetExecutionContext, mongo: MongoResource,
                settings: PlatformSettings) -> dg.MaterializeResult:
     """Live events of an ingestion day (DATA_DIR/live_events/D/events.jsonl) landed in events_raw."""
@@ -63,8 +63,10 @@ def _raw_stats_rule(rule):
 RAW_CHECKS = [
     rule_check(events_raw, "duplicate_event_rate", _raw_stats_rule(rules.duplicate_event_rate),
                "Lines repeating an already-landed event id / valid lines, per ingestion day (WARN).", scope=PER_DAY,
+               calendar=INGESTION_DAILY,
                additive=False),
     rule_check(events_raw, "late_arriving_pct", _raw_stats_rule(rules.late_arriving_pct),
                "Late events / distinct live events first landed, per ingestion day (WARN).", scope=PER_DAY,
+               calendar=INGESTION_DAILY,
                additive=False),
 ]

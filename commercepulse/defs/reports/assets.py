@@ -10,7 +10,10 @@ from commercepulse.warehouse.base import Warehouse
 
 @dg.asset(group_name="reports", kinds={"html"}, partitions_def=DAILY, backfill_policy=SINGLE_RUN,
           deps=["kpi_daily_revenue", "kpi_vendor_payment_success", "kpi_order_to_payment", "kpi_refund_rate",
-                "kpi_late_arrivals", "kpi_top_products", "fact_order_daily"])
+                # the same day's ingestion figures, when that day had a live ingestion
+                dg.AssetDep("kpi_late_arrivals", partition_mapping=dg.TimeWindowPartitionMapping(
+                    allow_nonexistent_upstream_partitions=True)),
+                "kpi_top_products", "fact_order_daily"])
 def quality_reports(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: dg.ResourceParam[Warehouse],
                     settings: PlatformSettings) -> dg.MaterializeResult:
     """REPORTS_DIR/YYYY-MM-DD/: quality.json, report.html and PNG charts per processed day."""

@@ -1,0 +1,158 @@
+"""The analysts' deployment, driven as the daemon drives it (daemon-less evaluation against a real
+instance): a new day file flows to refreshed KPIs by itself, range runs leave no check planned,
+nothing fails on good data."""
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+
+import dagster as dg
+import pytest
+
+from commercepulse_tests.harness import definitions, run_job, warehouse_of
+
+NEW_DAY = "2025-01-16"
+PAID_DAY = "2025-01-12"
+
+
+def check_statuses(instance: dg.DagsterInstance, defs: dg.Definitions) -> Counter:
+    """(check, status) counts of every execution the instance recorded."""
+    counts: Counter = Counter()
+    for key in defs.resolve_asset_graph().asset_check_keys:
+        for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=100_000):
+            counts[(f"{key.asset_key.to_user_string()}:{key.name}", record.status.value)] += 1
+    return counts
+
+
+def failed_runs(instance: dg.DagsterInstance) -> list:
+    return instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
+
+
+def run_requests(defs: dg.Definitions, instance: dg.DagsterInstance, sensor: str, cursor: str | None = None):
+    context = dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor, resources=defs.resources)
+    requests = list(defs.get_sensor_def(sensor)(context) or [])
+    return requests, context.cursor
+
+
+def launch(defs: dg.Definitions, instance: dg.DagsterInstance, request: dg.RunRequest,
+           sensor_job: str | None = None) -> dg.ExecuteInProcessResult:
+    """Run a sensor's request the way the daemon would: its job (or the sensor's), its partition or range tags."""
+    job = defs.resolve_job_def(request.job_name or sensor_job)
+    return job.execute_in_process(instance=instance, tags=dict(request.tags), partition_key=request.partition_key,
+                                  raise_on_error=False)
+
+
+def automation_tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor=None):
+    """One evaluation of the automation conditions; runs what it requests (one run, as the sensor does)."""
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+    assets = {r.key for r in result.results if isinstance(r.key, dg.AssetKey) and r.true_subset.size}
+    checks = {r.key for r in result.results if isinstance(r.key, dg.AssetCheckKey) and r.true_subset.size}
+    if assets or checks:
+        job = dg.define_asset_job("automation_tick", selection=dg.AssetSelection.assets(*assets).without_checks()
+                                  | dg.AssetSelection.checks(*checks))
+        run = dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def("automation_tick") \
+            .execute_in_process(instance=instance, raise_on_error=False)
+        assert run.success, [e.message for e in run.get_step_failure_events()]
+    return result.cursor, {k.to_user_string() for k in assets}, {f"{k.asset_key.to_user_string()}:{k.name}" for k in checks}
+
+
+def test_new_day_file_flows_to_refreshed_kpis_and_nothing_fails(datapack_copy, tmp_path):
+    settings, _ = datapack_copy
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(settings.data_dir / "fx_rates_2023.csv", data)
+    settings = settings.model_copy(update={"data_dir": data})
+    defs, instance, wh = definitions(settings), dg.DagsterInstance.ephemeral(), warehouse_of(settings)
+    # the deployment starts: the automation sensor builds what this instance has never seen, then rests
+    cursor, _, _ = automation_tick(defs, instance)
+    cursor, assets, checks = automation_tick(defs, instance, cursor)
+    assert (assets, checks) == (set(), set())
+    revenue_before = wh.table("kpi_daily_revenue").set_index("date").loc[PAID_DAY, "gross_revenue_ngn"]
+    assert run_requests(defs, instance, "new_data_files")[0] == []
+
+    # a new ingestion day arrives: one late payment for an already-reported business day
+    folder = data / "live_events" / NEW_DAY
+    folder.mkdir(parents=True)
+    payment = {"event_id": "flow-pay-1", "event_type": "payment_succeeded", "event_time": f"{PAID_DAY}T09:00:00Z",
+               "vendor": "vendor_b", "ingested_at": f"{NEW_DAY}T10:00:00Z",
+               "payload": {"order_id": "ORD-250112-00002", "paid_at": f"{PAID_DAY}T09:00:00Z",
+                           "payment_status": "SUCCESS", "amountPaid": 777, "currencyCode": "NGN", "channel": "card",
+                           "transaction_id": "flowref"}}
+    (folder / "events.jsonl").write_text(json.dumps(payment) + "\n")
+
+    requests, files_cursor = run_requests(defs, instance, "new_data_files")
+    assert [(r.job_name, r.partition_key) for r in requests] == [("ingest_job", NEW_DAY)]
+    assert launch(defs, instance, requests[0]).success
+    assert run_requests(defs, instance, "new_data_files", files_cursor)[0] == []  # landed once
+
+    requests, _ = run_requests(defs, instance, "reconcile_business_days")
+    assert [(r.job_name or "business_day_job", r.partition_key) for r in requests] == [("business_day_job", PAID_DAY)]
+    assert launch(defs, instance, requests[0], sensor_job="business_day_job").success
+
+    cursor, assets, checks = automation_tick(defs, instance, cursor)
+    assert {"kpi_daily_revenue", "kpi_refund_rate", "kpi_aov", "dim_date"} <= assets
+    assert {"fact_payments:key_integrity", "fact_payments:payments_without_order", "stg_unmapped:completeness",
+            "kpi_daily_revenue:revenue_drift"} <= checks
+    assert not any(c.startswith(("silver_", "events_raw")) for c in checks)  # their assets did not change
+    after = wh.table("kpi_daily_revenue").set_index("date").loc[PAID_DAY, "gross_revenue_ngn"]
+    assert after == pytest.approx(revenue_before + 777)
+    assert automation_tick(defs, instance, cursor)[1:] == (set(), set())  # settled: no redundant run
+    assert failed_runs(instance) == []
+    assert not [k for k, status in check_statuses(instance, defs) if status == "PLANNED"]
+
+
+def test_range_runs_record_every_planned_check_per_partition(datapack_copy):
+    settings, _ = datapack_copy
+    defs, instance = definitions(settings), dg.DagsterInstance.ephemeral()
+    # what a UI backfill of fact_payments launches: the asset with its checks, one run over a range
+    backfill = dg.define_asset_job("ui_backfill", selection=dg.AssetSelection.assets("fact_payments"))
+    defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[backfill]))
+    assert run_job(defs, "ui_backfill", instance, "2023-03-01", "2023-03-31").success
+    assert run_job(defs, "ingest_job", instance, "2025-01-14", "2025-01-15").success
+    counts = check_statuses(instance, defs)
+    assert not [k for k, status in counts if status == "PLANNED"], counts
+    per_check = Counter()
+    for (check, _), n in counts.items():
+        per_check[check] += n
+    assert per_check["fact_payments:key_integrity"] == 31 and per_check["fact_payments:payments_without_order"] == 31
+    assert per_check["events_raw:duplicate_event_rate"] == 2 and per_check["events_raw:late_arriving_pct"] == 2
+    # one result per partition, in the partition it belongs to
+    key = dg.AssetCheckKey(dg.AssetKey("fact_payments"), "payments_without_order")
+    partitions = {r.partition for r in instance.event_log_storage.get_asset_check_execution_history(key, limit=100)}
+    assert partitions == {f"2023-03-{d:02d}" for d in range(1, 32)}
+    assert failed_runs(instance) == []
+
+
+def test_business_day_job_writes_no_check_results_and_refresh_judges_history(datapack_copy, datapack):
+    from datetime import date, timedelta
+
+    from commercepulse.checks import rules
+    from commercepulse.checks.windows import FAILING_DAYS_SHOWN
+    from commercepulse_tests import independent as ind
+
+    settings, _ = datapack_copy
+    defs, instance, wh = definitions(settings), dg.DagsterInstance.ephemeral(), warehouse_of(settings)
+    result = run_job(defs, "business_day_job", instance, "2023-01-01", "2023-12-31")
+    assert result.success and result.get_asset_check_evaluations() == []
+    refresh = run_job(defs, "refresh_job", instance)
+    evaluations = {f"{e.asset_key.to_user_string()}:{e.check_name}": e for e in refresh.get_asset_check_evaluations()}
+    orphans = evaluations["fact_payments:payments_without_order"]
+    assert orphans.partition is None and not orphans.passed
+    # the figure over all history equals the orphan payments counted from the raw files
+    orders = {(o["vendor"], o["order"]) for o in
+              [ind.order(r) for r in ind.load_dump(datapack, "orders")]
+              + [ind.order(e["payload"]) for e in ind.first_arrivals(datapack).values()
+                 if e["event_type"] == "order_created"]}
+    pays = [ind.payment(r) for r in ind.load_dump(datapack, "payments")] + [
+        ind.payment(e["payload"]) for e in ind.first_arrivals(datapack).values() if e["event_type"] == "payment_succeeded"]
+    expected = sum(1 for p in pays if p["status"] == "SUCCESS" and (p["vendor"], p["order"]) not in orders)
+    assert orphans.metadata["figure"].value == expected
+    assert orphans.metadata["all_days"].value["sample_orders"]
+    # the failing days, in order, each with its figure as judged alone
+    days, per_day = orphans.metadata["failing_days"].value, orphans.metadata["figure_per_failing_day"].value
+    assert len(days) == min(FAILING_DAYS_SHOWN, orphans.metadata["days_failing"].value) and days == sorted(days)
+    for day in days[:3]:
+        alone = rules.payments_without_order(wh, date.fromisoformat(day), date.fromisoformat(day) + timedelta(1), settings)
+        assert alone.figure == per_day[day] > 0
+    assert all(e.passed for k, e in evaluations.items() if "key_integrity" in k or "completeness" in k)
