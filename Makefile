@@ -30,7 +30,7 @@ test: $(STAMP)
 
 ui: $(STAMP)
 	@$(BIN)/commercepulse instance prepare >/dev/null
-	$(BIN)/dagster dev -w workspace.yaml
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_ingest
