@@ -202,9 +202,9 @@ def run_cmd() -> None:
     from commercepulse.summary import print_summary
 
     settings = Settings()
-    out = Console()
+    out = Console(width=None if sys.stdout.isatty() else 120)
     try:
-        result = run_all(settings, say=lambda line: out.print(line))
+        result = run_all(settings, say=lambda line: out.print(line, soft_wrap=True))
     except (MongodNotFoundError, MongodStartError, FxRatesMissingError, WarehouseNotConfiguredError) as exc:
         fail(str(exc))
     except StepFailedError as exc:

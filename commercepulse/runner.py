@@ -44,6 +44,7 @@ class Finding:
     check: str
     severity: str
     figure: str
+    why: str = ""
     days: list[str] = field(default_factory=list)
     day_count: int = 0
 
@@ -61,7 +62,7 @@ class Finding:
     def line(self) -> str:
         days = f" on {self.day_count} day(s) ({', '.join(self.days[:3])}{', …' if self.day_count > 3 else ''})" \
             if self.days else ""
-        return f"{self.check} [{self.severity}]{days}: {self.figure}"
+        return f"{self.check} [{self.severity}] {self.figure}{days}" + (f" — {self.why}" if self.why else "")
 
 
 def generate_demo(data_dir: Path) -> None:
@@ -87,6 +88,12 @@ def job_order(defs: dg.Definitions, names: tuple[str, ...]) -> list[str]:
 def business_days(db) -> list[str]:
     return valid_days(days_with_events(db, utc_midnight(date(1970, 1, 1)), utc_midnight(date.today() + timedelta(days=2))))
 
+
+
+def why_of(defs: dg.Definitions, evaluation: dg.AssetCheckEvaluation) -> str:
+    """The check's own one-line description (what it looks for)."""
+    key = dg.AssetCheckKey(evaluation.asset_key, evaluation.check_name)
+    return (defs.resolve_asset_graph().get_check_spec(key).description or "").split(" (")[0]
 
 
 def ingestion_days(days: list[str], folder: str, say: Callable[[str], None]) -> list[str]:
@@ -161,7 +168,8 @@ def run_all(settings: Settings, say: Callable[[str], None] = print, instance: dg
             for evaluation in result.get_asset_check_evaluations():
                 if not evaluation.passed:
                     name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-                    findings.setdefault(name, Finding(name, evaluation.severity.value, "")).add(evaluation)
+                    findings.setdefault(name, Finding(name, evaluation.severity.value, "", why_of(defs, evaluation))) \
+                        .add(evaluation)
     return {"timings": timings, "warehouse": warehouse_location(settings), "business_days": len(state.get("business", [])),
             "live_days": state["live"], "failed_checks": [f.line() for f in findings.values()],
             "findings": findings, "reports_dir": str(settings.reports_dir.resolve()),

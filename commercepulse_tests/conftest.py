@@ -26,6 +26,25 @@ def mongo_uri(mongo_home) -> str:
     return ensure_local_mongod(mongo_home / "mongod")
 
 
+@pytest.fixture(scope="session")
+def postgres_instances(mongo_home):
+    """The project's local PostgreSQL (as `make run` starts it) serving fresh Dagster instances."""
+    from commercepulse.instance.postgres import ensure_local_postgres, stop_local_postgres
+    from commercepulse_tests.harness import PostgresInstances
+
+    instances = PostgresInstances(ensure_local_postgres(mongo_home / "postgres"))
+    yield instances
+    instances.admin.dispose()
+    stop_local_postgres(mongo_home / "postgres")
+
+
+@pytest.fixture
+def instance(postgres_instances):
+    """A fresh persistent Dagster instance (PostgreSQL, the product's default storage)."""
+    with postgres_instances.new() as fresh:
+        yield fresh
+
+
 @pytest.fixture
 def env(tmp_path, mongo_home, mongo_uri) -> Settings:
     """Settings for one test: its own database, DuckDB file, data and reports folders."""
@@ -51,7 +70,7 @@ def datapack() -> Path:
 
 
 @pytest.fixture(scope="session")
-def datapack_world(tmp_path_factory, mongo_uri, mongo_home):
+def datapack_world(tmp_path_factory, mongo_uri, mongo_home, postgres_instances):
     """The whole platform run once on the data pack (read-only for the tests that use it)."""
     if not (DATAPACK / "bootstrap").is_dir():
         pytest.skip("../shared/datapack is absent")
@@ -62,7 +81,8 @@ def datapack_world(tmp_path_factory, mongo_uri, mongo_home):
     base = tmp_path_factory.mktemp("datapack_world")
     settings = Settings(mongo_uri=mongo_uri, mongo_db=f"dp_{uuid.uuid4().hex[:8]}", commercepulse_home=mongo_home,
                         duckdb_path=base / "wh.duckdb", data_dir=DATAPACK, reports_dir=base / "reports")
-    result = run_all(settings, say=lambda _: None, instance=dg.DagsterInstance.ephemeral())
+    with postgres_instances.new() as instance:
+        result = run_all(settings, say=lambda _: None, instance=instance)
     yield settings, result
     from commercepulse.mongo.client import get_database
     get_database(mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)

@@ -44,3 +44,49 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The process environment with these settings (for the CLI in a subprocess)."""
     values = {env: str(getattr(settings, field)) for field, env in ENV_OF.items() if getattr(settings, field) is not None}
     return {**os.environ, **values}
+
+
+class PostgresInstances:
+    """Fresh Dagster instances on the project's local PostgreSQL (the production storage, batched):
+    each gets its own database, cloned from a template that already holds Dagster's schema."""
+
+    TEMPLATE = "cp_instance_template"
+
+    def __init__(self, url: str) -> None:
+        import sqlalchemy
+
+        self.url = sqlalchemy.engine.make_url(url)
+        self.admin = sqlalchemy.create_engine(self.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        self._sql(f"DROP DATABASE IF EXISTS {self.TEMPLATE} WITH (FORCE)")
+        self._sql(f"CREATE DATABASE {self.TEMPLATE}")
+        with self._instance(self.TEMPLATE):
+            pass  # creates the schema once
+
+    def _sql(self, statement: str) -> None:
+        import sqlalchemy
+
+        with self.admin.connect() as connection:
+            connection.execute(sqlalchemy.text(statement))
+
+    def _database_url(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def _instance(self, name: str):
+        return dg.instance_for_test(overrides={"storage": {"postgres": {"postgres_url": self._database_url(name)}}},
+                                    set_dagster_home=False)
+
+    def new(self):
+        """A context manager: a fresh instance, its database dropped afterwards."""
+        from contextlib import contextmanager
+        import uuid
+
+        @contextmanager
+        def scope():
+            name = f"cp_instance_{uuid.uuid4().hex[:10]}"
+            self._sql(f"CREATE DATABASE {name} TEMPLATE {self.TEMPLATE}")
+            try:
+                with self._instance(name) as instance:
+                    yield instance
+            finally:
+                self._sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        return scope()

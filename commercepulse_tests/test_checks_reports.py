@@ -114,7 +114,8 @@ def test_checks_fail_on_crafted_bad_day_and_pass_on_clean_day(crafted):
     assert clean["completeness"].details["raw_events"] == 3
     # the ERROR finding was reported once by the main job, which finished without a failed run
     assert [line for line in result["failed_checks"] if "over_refunded_orders" in line] == [
-        "fact_orders:over_refunded_orders [ERROR] on 1 day(s) (2025-02-10): 1 (threshold 0)"]
+        "fact_orders:over_refunded_orders [ERROR] 1 (threshold 0) on 1 day(s) (2025-02-10) — "
+        "Paid orders refunded beyond what was paid, in the original currency"]
     failed_runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
     assert failed_runs == []
 

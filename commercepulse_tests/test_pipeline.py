@@ -31,9 +31,9 @@ def built(datapack_env):
 
 
 @pytest.fixture
-def built_copy(datapack_copy):
+def built_copy(datapack_copy, instance):
     settings, result = datapack_copy
-    yield settings, dg.DagsterInstance.ephemeral(), warehouse_of(settings), result
+    yield settings, instance, warehouse_of(settings), result
 
 
 def test_kpis_equal_independent_figures(built, datapack):

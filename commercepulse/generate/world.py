@@ -140,8 +140,10 @@ def _tracking(vendor: str, rng: random.Random) -> str:
 
 
 def orders_of_day(seed: int, day: date, n_orders: int) -> list[dict]:
+    """The day's orders; ids carry the seed (ORD-YYMMDD-<seed><n:05d>), so another seed's days never
+    reuse this world's order ids with other amounts."""
     rng = rng_for(seed, day.isoformat(), "day")
-    prefix = day.strftime("ORD-%y%m%d-")
+    prefix = day.strftime("ORD-%y%m%d-") + str(seed)
     start = day_start(day)
     return [make_order(seed, f"{prefix}{n + 1:05d}", start + timedelta(seconds=rng.randrange(86400)),
                        rng.choice(VENDORS)) for n in range(n_orders)]

@@ -103,7 +103,7 @@ def write_bootstrap(out: Path, seed: int = 7, orders: int = 1200, year: int = 20
     span = (datetime(year + 1, 1, 1, tzinfo=timezone.utc) - start).total_seconds() - 10 * 86400
     dumps: dict[str, list[dict]] = {k: [] for k in ("orders", "payments", "refunds", "shipments")}
     for n in range(orders):
-        oid = f"ORD-{n + 1:06d}"
+        oid = f"ORD-{seed}{n + 1:06d}"  # the seed in the id: distinct seeds, distinct orders
         order = make_order(seed, oid, start + timedelta(seconds=rng.randrange(int(span))), rng.choice(VENDORS))
         vendor = order["vendor"]
         dumps["orders"].append(DUMP_ORDER_WRITERS[vendor](order, False, full=True))
