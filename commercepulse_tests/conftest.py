@@ -2,6 +2,8 @@
 database per test, and the data pack (tests that need it skip cleanly when it is absent)."""
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -32,10 +34,14 @@ def postgres_instances(mongo_home):
     from commercepulse.instance.postgres import ensure_local_postgres, stop_local_postgres
     from commercepulse_tests.harness import PostgresInstances
 
-    instances = PostgresInstances(ensure_local_postgres(mongo_home / "postgres"))
+    # outside pytest's temporary folders: pytest restricts those to its own user, while the server
+    # runs as pgserver's system user when the tests run as root
+    pgdata = Path(tempfile.mkdtemp(prefix="cp-test-postgres-")) / "pgdata"
+    instances = PostgresInstances(ensure_local_postgres(pgdata))
     yield instances
     instances.admin.dispose()
-    stop_local_postgres(mongo_home / "postgres")
+    stop_local_postgres(pgdata)
+    shutil.rmtree(pgdata.parent, ignore_errors=True)
 
 
 @pytest.fixture

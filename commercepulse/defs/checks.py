@@ -26,6 +26,7 @@ from commercepulse.checks.rules import ERROR, Outcome
 from commercepulse.checks.windows import history_outcome, outcomes_by_day
 from commercepulse.defs.deployment import DAILY, history_window, run_partition_keys
 from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.defs.retries import mongo_retries
 from commercepulse.warehouse.base import Warehouse
 
 DAY = timedelta(days=1)
@@ -97,7 +98,7 @@ def rule_check(asset: dg.AssetsDefinition | str, name: str, rule: WindowRule | N
             return by_day(inputs, start, end) if by_day else outcomes_by_day(on, start, end, additive)
 
         days = run_partition_keys(context.run)
-        with warehouse.session():  # one connection for the many small queries of a range
+        with mongo_retries(context), warehouse.session():  # one connection for the many small queries
             if days:  # a partitioned run: one result for each partition Dagster planned
                 first, end = date.fromisoformat(days[0]), date.fromisoformat(days[-1]) + DAY
                 if windowed:

@@ -11,9 +11,14 @@ from commercepulse.mongo.indexes import ensure_indexes
 from commercepulse.mongo.server import ensure_local_mongod
 
 
+#: Bounded waits: a dead server fails a call within seconds (then the step retries), never hangs.
+TIMEOUTS = {"serverSelectionTimeoutMS": 10_000, "connectTimeoutMS": 10_000, "socketTimeoutMS": 300_000}
+
+
 @lru_cache(maxsize=8)
 def _client(uri: str) -> MongoClient:
-    return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=10_000)
+    """Retryable reads and writes are on (pymongo's default): a failover is retried once by the driver."""
+    return MongoClient(uri, tz_aware=True, retryWrites=True, retryReads=True, **TIMEOUTS)
 
 
 def resolve_uri(uri: str | None, state_dir: str | Path) -> str:

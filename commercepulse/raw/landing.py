@@ -10,8 +10,12 @@ crash half-way) changes nothing, while a genuinely repeated line raises `seen_co
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import re
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,16 +23,39 @@ from typing import Any
 
 import bson
 import orjson
+from bson.decimal128 import Decimal128
 from bson.raw_bson import RawBSONDocument
 from pymongo import InsertOne, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
+from bson.errors import InvalidDocument
+from pymongo.errors import BulkWriteError, ConnectionFailure
 
 from commercepulse.mongo.indexes import QUARANTINE, RAW
 from commercepulse.timeparse import utc_now
 
 DUPLICATE_KEY = 11000
 BATCH_SIZE = 5000
+#: Server error codes of a write that may succeed when sent again (elections, shutdowns, timeouts).
+RETRYABLE_CODES = {6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436}
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # ~15 s: longer than a replica-set election
+log = logging.getLogger("commercepulse.landing")
+
+
+class TransientWriteError(RuntimeError):
+    """MongoDB stayed unreachable through every retry of a write."""
+
+
+def with_retries(write: Callable[[], Any], what: str) -> Any:
+    """Run an idempotent write, retrying transient connection failures with backoff."""
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            return write()
+        except ConnectionFailure as exc:
+            if delay is None:
+                raise TransientWriteError(f"MongoDB unavailable ({what}): {exc}; the landing is idempotent: run "
+                                          "the same ingestion again once the server is back") from exc
+            log.warning("MongoDB unavailable (%s, %s): retrying in %.1f s", what, type(exc).__name__, delay)
+            time.sleep(delay)
 
 
 @dataclass
@@ -88,14 +115,19 @@ class Rejection:
     raw_bytes: bytes | None = None
 
     def as_doc(self, now: datetime) -> dict[str, Any]:
+        """The quarantine record; a line too long for one MongoDB document keeps its first
+        QUARANTINE_KEEP characters, its length and digest (the file still holds it whole)."""
         key = f"{self.sighting.file}:{self.sighting.line}"
         doc: dict[str, Any] = {
             "_id": hashlib.sha1(key.encode()).hexdigest(),
             "file": self.sighting.file, "line": self.sighting.line, "day": self.sighting.day,
-            "reason": self.reason, "raw_text": self.raw_text, "quarantined_at": now,
+            "reason": self.reason, "raw_text": self.raw_text[:QUARANTINE_KEEP], "quarantined_at": now,
         }
+        if len(self.raw_text) > QUARANTINE_KEEP:
+            doc.update(truncated=True, raw_length=len(self.raw_text),
+                       raw_sha256=hashlib.sha256(self.raw_text.encode("utf-8", "surrogatepass")).hexdigest())
         if self.raw_bytes is not None:
-            doc["raw_bytes"] = bson.Binary(self.raw_bytes)
+            doc["raw_bytes"] = bson.Binary(self.raw_bytes[:QUARANTINE_KEEP])
         return doc
 
 
@@ -114,9 +146,19 @@ def envelope(
     }
 
 
+#: Characters of a rejected line kept in its quarantine record (a record must fit in 16 MB).
+QUARANTINE_KEEP = 1_000_000
+#: MongoDB's document limit, less room for the audit fields a repeat adds.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 64 * 1024
+
+
 def encode(doc: dict[str, Any]) -> RawBSONDocument:
-    """BSON-encode once; raises (OverflowError, InvalidDocument) for values BSON cannot hold."""
-    return RawBSONDocument(bson.encode(doc))
+    """BSON-encode once; raises (OverflowError, InvalidDocument) for values BSON cannot hold,
+    and InvalidDocument for a document larger than MongoDB stores."""
+    data = bson.encode(doc)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise InvalidDocument(f"document of {len(data):,} bytes exceeds MongoDB's 16 MB limit")
+    return RawBSONDocument(data)
 
 
 class RawWriter:
@@ -177,25 +219,17 @@ class RawWriter:
                 self._error = exc
 
     def _write(self, items: list[Landing], rejects: list[Rejection]) -> None:
-        failed: dict[int, str] = {}
-        duplicate_idx: list[int] = []
-        if items:
-            try:
-                self.raw.insert_many([i.raw for i in items], ordered=False)
-            except BulkWriteError as exc:
-                for err in exc.details.get("writeErrors", []):
-                    if err.get("code") == DUPLICATE_KEY:
-                        duplicate_idx.append(err["index"])
-                    else:
-                        failed[err["index"]] = f"write rejected by MongoDB: {err.get('errmsg')}"
+        duplicate_idx, failed = self._insert(items) if items else ([], {})
+        own = self._own_landings(items, duplicate_idx)  # a retried insert that had already landed
+        duplicate_idx = [i for i in duplicate_idx if i not in own]
         if duplicate_idx:
-            self.raw.bulk_write([self._sighting_update(items[i]) for i in duplicate_idx],
-                                ordered=False)
+            with_retries(lambda: self.raw.bulk_write([self._sighting_update(items[i]) for i in duplicate_idx],
+                                                     ordered=False), "record repeated sightings")
         for index, reason in failed.items():
             item = items[index]
             rejects.append(Rejection(item.sighting, reason, item.raw.raw.hex()))
         if rejects:
-            self._quarantine(rejects)
+            with_retries(lambda: self._quarantine(rejects), "quarantine rejected lines")
         landed = [item for i, item in enumerate(items) if i not in failed]
         self.stats.duplicates += len(duplicate_idx)
         self.stats.landed += len(landed) - len(duplicate_idx)
@@ -206,6 +240,54 @@ class RawWriter:
         )
         if self._on_batch:
             self._on_batch(len(items) + len(rejects) - len(failed))
+
+    def _insert(self, items: list[Landing]) -> tuple[list[int], dict[int, str]]:
+        """Insert a batch, unordered; returns (indexes that hit an existing event id, indexes MongoDB
+        rejected with why). Transient failures (failover, a restarting server) are retried with
+        backoff: ids already written come back as duplicates and are sorted out by the caller."""
+        pending, duplicates, failed = list(range(len(items))), [], {}
+        for delay in (*RETRY_DELAYS, None):
+            try:
+                self.raw.insert_many([items[i].raw for i in pending], ordered=False)
+                return duplicates, failed
+            except BulkWriteError as exc:
+                retry = []
+                for err in exc.details.get("writeErrors", []):
+                    index = pending[err["index"]]
+                    if err.get("code") == DUPLICATE_KEY:
+                        duplicates.append(index)
+                    elif err.get("code") in RETRYABLE_CODES:
+                        retry.append(index)
+                    else:
+                        failed[index] = f"write rejected by MongoDB: {err.get('errmsg')}"
+                if not retry and not exc.details.get("writeConcernErrors"):
+                    return duplicates, failed
+                pending = retry or pending
+                error: Exception = exc
+            except ConnectionFailure as exc:  # the whole batch's fate is unknown: send it again
+                error = exc
+            if delay is None:
+                raise TransientWriteError(f"MongoDB unavailable while landing a batch ({error}); the landing is "
+                                          "idempotent: run the same ingestion again once the server is back") \
+                    from error
+            log.warning("MongoDB write failed transiently (%s): retrying in %.1f s", type(error).__name__, delay)
+            time.sleep(delay)
+        return duplicates, failed
+
+    def _own_landings(self, items: list[Landing], duplicate_idx: list[int]) -> set[int]:
+        """Duplicates that this very ingestion stored (same landing time and first sighting): a
+        retried batch, not a repeated event."""
+        if not duplicate_idx:
+            return set()
+        ids = [items[i].event_id for i in duplicate_idx]
+        stored = {d["_id"]: d for d in with_retries(lambda: list(self.raw.find(
+            {"_id": {"$in": ids}, "first_seen_at": self.now}, {"source": 1})), "read back a retried batch")}
+        own = set()
+        for i in duplicate_idx:
+            doc, sighting = stored.get(items[i].event_id), items[i].sighting
+            if doc and (doc["source"]["file"], doc["source"]["line"]) == (sighting.file, sighting.line):
+                own.add(i)
+        return own
 
     def _sighting_update(self, item: Landing) -> UpdateOne:
         sighting = item.sighting.as_doc()
@@ -241,6 +323,24 @@ def land_all(db: Database, items: Iterable[Landing | Rejection | None], now: dat
     return stats
 
 
+#: An integer literal of 19+ digits: orjson reads what exceeds 64 bits as a float (digits lost).
+LONG_INTEGER = re.compile(rb"(?<![\w.])-?\d{19,}(?![\w.])")
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _exact_int(literal: str) -> int | Decimal128 | str:
+    """An integer exactly as written: int64 as is, wider ones as Decimal128 (34 digits) or text."""
+    value = int(literal)
+    if INT64[0] <= value <= INT64[1]:
+        return value
+    return Decimal128(literal) if len(literal.lstrip("-")) <= 34 else literal
+
+
+def _exact_loads(text: str) -> Any:
+    """JSON with integers too wide for a double kept exact (the rare path: see LONG_INTEGER)."""
+    return json.loads(text, parse_int=_exact_int)
+
+
 def decode_object(raw: bytes, sighting: Sighting) -> tuple[dict, str] | Rejection | None:
     """A line as (JSON object, its text); a Rejection saying why not; None for a blank line."""
     if not raw.strip():
@@ -251,8 +351,8 @@ def decode_object(raw: bytes, sighting: Sighting) -> tuple[dict, str] | Rejectio
         return Rejection(sighting, f"invalid UTF-8: {exc.reason} at byte {exc.start}",
                          raw.decode("utf-8", errors="replace"), raw)
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        value = _exact_loads(text) if LONG_INTEGER.search(raw) else orjson.loads(raw)
+    except (orjson.JSONDecodeError, ValueError, RecursionError) as exc:
         return Rejection(sighting, f"invalid JSON: {exc}", text)
     if not isinstance(value, dict):
         return Rejection(sighting, f"not a JSON object but a {type(value).__name__}", text)

@@ -38,6 +38,11 @@ def file_key(path: Path) -> tuple[str, str]:
     return day, key
 
 
+def _is_name(value: object) -> bool:
+    """An id or type the platform can key and show: a non-blank string without control characters."""
+    return isinstance(value, str) and bool(value.strip()) and value.isprintable()
+
+
 def parse_line(raw: bytes, sighting: Sighting, now: datetime) -> Landing | Rejection | None:
     """One line -> a landing, a rejection with its reason, or None for a blank line."""
     decoded = decode_object(raw, sighting)
@@ -47,10 +52,10 @@ def parse_line(raw: bytes, sighting: Sighting, now: datetime) -> Landing | Rejec
     event_id, event_type = event.get("event_id"), event.get("event_type")
     if isinstance(event_id, int) and not isinstance(event_id, bool):
         event_id = str(event_id)
-    if not isinstance(event_id, str) or not event_id.strip():
-        return Rejection(sighting, "missing or invalid event_id", text)
-    if not isinstance(event_type, str) or not event_type.strip():
-        return Rejection(sighting, "missing or invalid event_type", text)
+    if not _is_name(event_id):
+        return Rejection(sighting, "missing or invalid event_id (a non-blank printable string)", text)
+    if not _is_name(event_type):
+        return Rejection(sighting, "missing or invalid event_type (a non-blank printable string)", text)
     event_time = parse_envelope_time(event.get("event_time"))
     if event_time is None:
         return Rejection(sighting, "missing or unparseable event_time", text)

@@ -170,6 +170,8 @@ def _unchanged(folder: Path, digest: str) -> bool:
 
 def _write_folder(folder: Path, day: date, report: dict[str, Any], images: dict[str, bytes], digest: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(".*.tmp"):  # left by a writer killed half-way
+        stale.unlink(missing_ok=True)
     generated_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     for name, png in images.items():
         _write_atomic(folder / name, png)

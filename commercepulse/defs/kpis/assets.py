@@ -9,6 +9,7 @@ from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
 from commercepulse.defs.tables import whole_asset
+from commercepulse.defs.retries import mongo_retries
 from commercepulse.raw.audit import late_arrival_stats
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.sql import KPI_STATEMENTS
@@ -32,7 +33,8 @@ def kpi_late_arrivals(context: dg.AssetExecutionContext, mongo: MongoResource, w
                       settings: PlatformSettings) -> dg.MaterializeResult:
     """Per live ingestion day, from the raw audit counters (sightings) in MongoDB."""
     start, end = window_days(context)
-    frame = late_arrival_stats(mongo.db(), start, end, settings.late_threshold_hours)
+    with mongo_retries(context):
+        frame = late_arrival_stats(mongo.db(), start, end, settings.late_threshold_hours)
     warehouse.replace_partitions({"kpi_late_arrivals": frame}, start, end)
     return dg.MaterializeResult(metadata=row_count("kpi_late_arrivals", warehouse) | {
         "days": [str(d.date()) for d in frame["ingestion_date"]]})

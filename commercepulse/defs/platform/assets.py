@@ -11,6 +11,7 @@ from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
 from commercepulse.defs.tables import whole_asset
+from commercepulse.defs.retries import mongo_retries
 from commercepulse.platform import quality
 from commercepulse.platform.bronze import ingest_platform, platform_files
 from commercepulse.platform.silver import SILVER_OF, rebuild_silver
@@ -33,7 +34,8 @@ def platform_raw(context: dg.AssetExecutionContext, mongo: MongoResource,
     if not root.is_dir() or not platform_files(root, days):
         raise dg.Failure(description=f"No platform files for {start}..{end} under {root}/<source>/ "
                                      f"(generate with `commercepulse generate platform`).")
-    stats, per_source = ingest_platform(mongo.db(), root, days)
+    with mongo_retries(context):
+        stats, per_source = ingest_platform(mongo.db(), root, days)
     context.log.info(f"platform {start}..{end}: {stats.as_dict() | {'business_days': len(stats.business_days)}}")
     return dg.MaterializeResult(metadata={
         "files": stats.files, "lines_read": stats.lines_read, "landed": stats.landed,
@@ -52,7 +54,8 @@ def platform_silver(context: dg.AssetExecutionContext, mongo: MongoResource, war
     start, end = window_days(context)
     t0 = time.perf_counter()
     try:
-        batches = rebuild_silver(mongo.db(), warehouse, start, end)
+        with mongo_retries(context):
+            batches = rebuild_silver(mongo.db(), warehouse, start, end)
     except SchemaViolation as exc:
         raise dg.Failure(description=str(exc)) from exc
     seconds = round(time.perf_counter() - t0, 3)

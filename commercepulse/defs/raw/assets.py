@@ -8,6 +8,7 @@ from commercepulse.days import days_between
 from commercepulse.defs.checks import PER_DAY, rule_check
 from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, window_days
 from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.defs.retries import mongo_retries
 from commercepulse.raw.bootstrap import ingest_bootstrap
 from commercepulse.raw.landing import IngestStats
 from commercepulse.raw.live import ingest_live
@@ -29,7 +30,8 @@ def bootstrap_events(context: dg.AssetExecutionContext, mongo: MongoResource,
     if not folder.is_dir():
         context.log.warning(f"no bootstrap folder at {folder}: nothing to land")
         return dg.MaterializeResult(metadata=_metadata(IngestStats(), skipped=str(folder)))
-    stats, per_kind = ingest_bootstrap(mongo.db(), folder)
+    with mongo_retries(context):
+        stats, per_kind = ingest_bootstrap(mongo.db(), folder)
     context.log.info(f"bootstrap: {stats.as_dict() | {'business_days': len(stats.business_days)}}")
     return dg.MaterializeResult(metadata=_metadata(stats, records_per_kind=per_kind))
 
@@ -50,7 +52,8 @@ def events_raw(context: dg.AssetExecutionContext, mongo: MongoResource,
         context.log.warning(f"skipping {len(missing)} day(s) without a file: {missing[:10]}")
     stats = IngestStats()
     for path in present:
-        day_stats = ingest_live(mongo.db(), [path])
+        with mongo_retries(context):
+            day_stats = ingest_live(mongo.db(), [path])
         context.log.info(f"{path.parent.name}: {day_stats.as_dict() | {'business_days': len(day_stats.business_days)}}")
         stats.merge(day_stats)
     return dg.MaterializeResult(metadata=_metadata(stats, missing_days=missing))

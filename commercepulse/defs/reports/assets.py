@@ -4,6 +4,7 @@ import dagster as dg
 
 from commercepulse.defs.deployment import DAILY, SINGLE_RUN, window_days
 from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.defs.retries import mongo_retries
 from commercepulse.reports.writer import write_window_reports
 from commercepulse.warehouse.base import Warehouse
 
@@ -18,7 +19,8 @@ def quality_reports(context: dg.AssetExecutionContext, mongo: MongoResource, war
                     settings: PlatformSettings) -> dg.MaterializeResult:
     """REPORTS_DIR/YYYY-MM-DD/: quality.json, report.html and PNG charts per processed day."""
     start, end = window_days(context)
-    result = write_window_reports(mongo.db(), warehouse, start, end, settings.reports_path, settings)
+    with mongo_retries(context):
+        result = write_window_reports(mongo.db(), warehouse, start, end, settings.reports_path, settings)
     folders = result["folders"]
     context.log.info(f"{len(folders)} report(s) under {settings.reports_path}: {result['written']} written, "
                      f"{result['unchanged']} unchanged; {result['charts_drawn']} distinct chart(s) drawn")

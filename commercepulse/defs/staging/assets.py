@@ -8,6 +8,7 @@ from commercepulse.defs.checks import rule_check
 from commercepulse.defs.deployment import DAILY, SINGLE_RUN, window_days
 from commercepulse.defs.metadata import table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.defs.retries import mongo_retries
 from commercepulse.staging.normalize import FRAMES
 from commercepulse.staging.schemas import SchemaViolation
 from commercepulse.staging.stage import stage_window
@@ -28,10 +29,10 @@ def staging(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: 
             settings: PlatformSettings):
     """Every raw event of the business-day window lands in exactly one frame or in stg_unmapped."""
     start, end = window_days(context)
-    db = mongo.db()
     try:
-        result = stage_window(db, warehouse, start, end, settings.data_path, settings.late_threshold_hours,
-                              context.log.info)
+        with mongo_retries(context):
+            result = stage_window(mongo.db(), warehouse, start, end, settings.data_path, settings.late_threshold_hours,
+                                  context.log.info)
     except SchemaViolation as exc:
         raise dg.Failure(description=str(exc)) from exc
     for name in FRAMES:

@@ -1,0 +1,139 @@
+"""Faults against real processes: the main job killed with SIGKILL at each stage, then re-run,
+converges to what a clean run builds (warehouse tables, raw store, reports)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pandas as pd
+import pytest
+
+from commercepulse.mongo.client import get_database
+from commercepulse_tests.harness import settings_env, warehouse_of
+
+RUN_SPECIFIC = {"run_id", "reported_at"}  # which run wrote a row, and when: not content
+AUDIT_FIELDS = {"first_seen_at", "last_seen_at", "quarantined_at"}  # when the raw store saw an event: not content
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory) -> Path:
+    """A small world: a year of dumps (150 orders) and two live days."""
+    from commercepulse.generate.writers import write_bootstrap, write_fx, write_live
+
+    data = tmp_path_factory.mktemp("fault_data")
+    write_bootstrap(data, seed=3, orders=150, year=2023)
+    write_fx(data, 2025)
+    write_live(data / "live_events", seed=5, start=date(2025, 1, 14), days=2, events=400)
+    return data
+
+
+def world(env, data: Path, tmp: Path, name: str, postgres_instances):
+    """Settings of one run world (its own raw database, warehouse, reports, Dagster instance)."""
+    settings = env.model_copy(update={"data_dir": data, "mongo_db": f"{env.mongo_db}_{name}",
+                                      "duckdb_path": tmp / f"{name}.duckdb", "reports_dir": tmp / f"{name}_reports"})
+    database = f"cp_fault_{uuid.uuid4().hex[:8]}"
+    postgres_instances._sql(f"CREATE DATABASE {database} TEMPLATE {postgres_instances.TEMPLATE}")
+    process_env = {**settings_env(settings), "DAGSTER_HOME": str(tmp / f"{name}_dagster"), "PYTHONUNBUFFERED": "1",
+                   "DAGSTER_PG_URL": postgres_instances._database_url(database)}
+    return settings, process_env
+
+
+def main_job(process_env: dict, kill_after: str | None = None, delay: float = 0.0) -> tuple[int, str]:
+    """`commercepulse run` in its own process; with `kill_after`, SIGKILL `delay` s after that stage starts."""
+    process = subprocess.Popen([sys.executable, "-m", "commercepulse.cli", "run"], env=process_env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if kill_after and line.startswith(f"→ {kill_after}"):
+            time.sleep(delay)
+            os.kill(process.pid, signal.SIGKILL)
+            break
+    process.wait(timeout=600)
+    return process.returncode, "".join(lines)
+
+
+def warehouse_state(settings) -> dict[str, list[tuple]]:
+    wh = warehouse_of(settings)
+    names = wh.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                     "ORDER BY 1")["table_name"].tolist()
+    state = {}
+    for name in names:
+        frame = wh.table(name)
+        frame = frame.drop(columns=[c for c in frame.columns if c in RUN_SPECIFIC])
+        if name == "revenue_snapshots":  # an audit log of reports: a re-run reports the same figures again
+            frame = frame.drop_duplicates()
+        rows = [tuple("<NA>" if pd.isna(v) else (round(v, 6) if isinstance(v, float) else str(v)) for v in row)
+                for row in frame.itertuples(index=False)]
+        state[name] = sorted(rows)
+    return state
+
+
+def raw_state(settings) -> dict[str, list]:
+    db = get_database(settings.mongo_uri, settings.mongo_db)
+    return {name: sorted((orjson.dumps({k: v for k, v in doc.items() if k not in AUDIT_FIELDS},
+                                       option=orjson.OPT_SORT_KEYS, default=str) for doc in db[name].find()))
+            for name in ("events_raw", "events_quarantine")}
+
+
+def reports_state(folder: Path) -> dict[str, dict]:
+    assert not list(folder.rglob("*.tmp")), "a half-written report file was left behind"
+    state = {}
+    for day in sorted(p for p in folder.iterdir() if p.is_dir()):
+        report = orjson.loads((day / "quality.json").read_bytes())  # complete JSON, or this raises
+        report.pop("generated_at")
+        html = (day / "report.html").read_text()
+        assert html.rstrip().endswith("</html>")
+        state[day.name] = {"report": report, "files": sorted(p.name for p in day.iterdir())}
+    return state
+
+
+@pytest.fixture(scope="module")
+def clean_run(small_data, tmp_path_factory, request):
+    env = request.getfixturevalue("module_env")
+    instances = request.getfixturevalue("postgres_instances")
+    tmp = tmp_path_factory.mktemp("clean")
+    settings, process_env = world(env, small_data, tmp, "clean", instances)
+    code, output = main_job(process_env)
+    assert code == 0, output[-3000:]
+    yield {"warehouse": warehouse_state(settings), "raw": raw_state(settings),
+           "reports": reports_state(settings.reports_dir)}
+    get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
+
+
+@pytest.fixture(scope="module")
+def module_env(tmp_path_factory, mongo_home, mongo_uri):
+    from commercepulse.settings import Settings
+
+    base = tmp_path_factory.mktemp("fault_env")
+    return Settings(mongo_uri=mongo_uri, mongo_db=f"f_{uuid.uuid4().hex[:8]}", commercepulse_home=mongo_home,
+                    duckdb_path=base / "unused.duckdb", data_dir=base, reports_dir=base / "reports")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage, delay", [
+    ("bootstrap_job", 0.8),        # landing the dumps
+    ("ingest_job", 0.5),           # landing live days
+    ("business_day_job", 1.0),     # staging
+    ("business_day_job", 4.0),     # facts and dims
+    ("refresh_job", 1.0),          # checks and KPIs
+    ("reports_job", 1.5),          # reports half-written
+])
+def test_sigkill_anywhere_then_rerun_equals_a_clean_run(small_data, tmp_path, module_env, postgres_instances,
+                                                        clean_run, stage, delay):
+    settings, process_env = world(module_env, small_data, tmp_path, "killed", postgres_instances)
+    code, output = main_job(process_env, kill_after=stage, delay=delay)
+    assert code == -signal.SIGKILL, f"the run ended before it could be killed at {stage}:\n{output[-2000:]}"
+    code, output = main_job(process_env)  # a plain re-run
+    assert code == 0, output[-3000:]
+    assert warehouse_state(settings) == clean_run["warehouse"]
+    assert raw_state(settings) == clean_run["raw"]
+    assert reports_state(settings.reports_dir) == clean_run["reports"]
+    get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
