@@ -13,11 +13,13 @@ def days_between(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days)]
 
 
-def contiguous_ranges(days: list[str]) -> list[tuple[str, str]]:
-    """Sorted ISO days -> inclusive (first, last) runs of consecutive days."""
+def contiguous_ranges(days: list[str], bridge: int = 1) -> list[tuple[str, str]]:
+    """Sorted ISO days -> inclusive (first, last) spans; days at most `bridge` days apart share a
+    span (1: consecutive days only). A range run costs a run's overhead (about a second), an
+    extra empty day inside it a few milliseconds: bridging gaps keeps sparse history to few runs."""
     ranges: list[tuple[str, str]] = []
     for day in sorted(set(days)):
-        if ranges and date.fromisoformat(ranges[-1][1]) + timedelta(days=1) == date.fromisoformat(day):
+        if ranges and date.fromisoformat(day) - date.fromisoformat(ranges[-1][1]) <= timedelta(days=bridge):
             ranges[-1] = (ranges[-1][0], day)
         else:
             ranges.append((day, day))

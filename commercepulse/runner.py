@@ -31,6 +31,8 @@ DEMO_LIVE_START = date(2025, 1, 9)
 DEMO_LIVE_DAYS = 7
 MAIN_JOBS = ("bootstrap_job", "ingest_job", "platform_job", "business_day_job", "refresh_job", "reports_job")
 TRIGGER = {"commercepulse/trigger": "commercepulse run"}
+#: Business days at most this far apart go in one range run (the empty days between cost little).
+BRIDGE_DAYS = 31
 
 
 class StepFailedError(RuntimeError):
@@ -140,10 +142,10 @@ def run_all(settings: Settings, say: Callable[[str], None] = print, instance: dg
             return contiguous_ranges(state["platform"])
         if job == "business_day_job":
             state["business"] = business_days(db)
-            return contiguous_ranges(state["business"])
+            return contiguous_ranges(state["business"], bridge=BRIDGE_DAYS)
         if job == "reports_job":
             state["reports"] = sorted(set(state.get("business", [])) | set(state["live"])) if reports else []
-            return contiguous_ranges(state["reports"])
+            return contiguous_ranges(state["reports"], bridge=BRIDGE_DAYS)
         return None
 
     for job in job_order(defs, MAIN_JOBS):

@@ -18,7 +18,9 @@ import pytest
 from commercepulse.mongo.client import get_database
 from commercepulse_tests.harness import settings_env, warehouse_of
 
-RUN_SPECIFIC = {"run_id", "reported_at"}  # which run wrote a row, and when: not content
+#: which run wrote a row and when, and when a dump record was landed (bootstrap events carry their
+#: landing time as ingested_at): not content
+RUN_SPECIFIC = {"run_id", "reported_at", "ingested_at"}
 AUDIT_FIELDS = {"first_seen_at", "last_seen_at", "quarantined_at"}  # when the raw store saw an event: not content
 
 
@@ -76,11 +78,38 @@ def warehouse_state(settings) -> dict[str, list[tuple]]:
     return state
 
 
+def differences(got: dict, want: dict) -> dict:
+    """Per differing table: a few rows only the re-run has, and a few only the clean run has."""
+    out = {}
+    for name in sorted(set(got) | set(want)):
+        extra, missing = set(got.get(name, [])) - set(want.get(name, [])), set(want.get(name, [])) - set(got.get(name, []))
+        if extra or missing or len(got.get(name, [])) != len(want.get(name, [])):
+            out[name] = {"rows": (len(got.get(name, [])), len(want.get(name, []))),
+                         "only_rerun": sorted(extra)[:2], "only_clean": sorted(missing)[:2]}
+    return out
+
+
+def report_differences(got: dict, want: dict) -> dict:
+    """Per differing day: the report fields whose values differ."""
+    out = {}
+    for day in sorted(set(got) | set(want)):
+        a, b = got.get(day, {}).get("report", {}), want.get(day, {}).get("report", {})
+        fields = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k) and k != "kpis"}
+        fields.update({f"kpis.{k}": (a["kpis"].get(k), b["kpis"].get(k)) for k in set(a.get("kpis", {}))
+                       if a["kpis"].get(k) != b.get("kpis", {}).get(k)})
+        if fields or got.get(day, {}).get("files") != want.get(day, {}).get("files"):
+            out[day] = fields
+    return out
+
+
 def raw_state(settings) -> dict[str, list]:
+    """Every raw and quarantined document, less when it was seen (a dump record's ingested_at is its landing time)."""
     db = get_database(settings.mongo_uri, settings.mongo_db)
-    return {name: sorted((orjson.dumps({k: v for k, v in doc.items() if k not in AUDIT_FIELDS},
-                                       option=orjson.OPT_SORT_KEYS, default=str) for doc in db[name].find()))
-            for name in ("events_raw", "events_quarantine")}
+
+    def content(doc: dict) -> bytes:
+        skip = AUDIT_FIELDS | ({"ingested_at"} if doc.get("source", {}).get("kind") == "bootstrap" else set())
+        return orjson.dumps({k: v for k, v in doc.items() if k not in skip}, option=orjson.OPT_SORT_KEYS, default=str)
+    return {name: sorted(content(doc) for doc in db[name].find()) for name in ("events_raw", "events_quarantine")}
 
 
 def reports_state(folder: Path) -> dict[str, dict]:
@@ -133,7 +162,10 @@ def test_sigkill_anywhere_then_rerun_equals_a_clean_run(small_data, tmp_path, mo
     assert code == -signal.SIGKILL, f"the run ended before it could be killed at {stage}:\n{output[-2000:]}"
     code, output = main_job(process_env)  # a plain re-run
     assert code == 0, output[-3000:]
-    assert warehouse_state(settings) == clean_run["warehouse"]
-    assert raw_state(settings) == clean_run["raw"]
-    assert reports_state(settings.reports_dir) == clean_run["reports"]
+    state = warehouse_state(settings)
+    assert state == clean_run["warehouse"], differences(state, clean_run["warehouse"])
+    raw = raw_state(settings)
+    assert raw == clean_run["raw"], differences(raw, clean_run["raw"])
+    reports = reports_state(settings.reports_dir)
+    assert reports == clean_run["reports"], report_differences(reports, clean_run["reports"])
     get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)

@@ -31,7 +31,10 @@ class MongoResource(dg.ConfigurableResource):
     state_dir: str = ".commercepulse/mongod"
 
     def db(self) -> Database:
-        return get_database(self.uri, self.database, self.state_dir)
+        # inside a run Dagster has resolved `uri`; used directly (the main job's planning), an
+        # EnvVar is read here, from the environment, like Dagster would
+        uri = self.uri.get_value() if isinstance(self.uri, dg.EnvVar) else self.uri
+        return get_database(uri, self.database, self.state_dir)
 
 
 class PlatformSettings(dg.ConfigurableResource):

@@ -262,7 +262,7 @@ BUILDERS = {"orders": _build_orders, "payments": _build_payments, "refunds": _bu
 
 
 def _flag_resent_payments(payments: pd.DataFrame) -> pd.DataFrame:
-    """A payment re-sent under a new event id keeps its first arrival; repeats point to it.
+    """A payment re-sent under a new event id keeps its first copy; repeats point to it.
 
     Same vendor, order, transaction ref, amount and payment time. A ref alone is never the
     key (vendor_c draws refs at random).
@@ -271,7 +271,11 @@ def _flag_resent_payments(payments: pd.DataFrame) -> pd.DataFrame:
         payments["duplicate_of"] = pd.Series(dtype="string")
         return payments
     key = ["vendor", "order_id", "transaction_ref", "amount", "paid_time"]
-    ordered = payments.sort_values(["ingested_at", "event_id"], kind="stable")
+    # history (dumps) before the live stream, the stream by arrival; a dump record's ingested_at is
+    # only when it was landed, so ties between dump copies go by event id (the same on every run)
+    live = payments["source_kind"] != "bootstrap"
+    ordered = payments.assign(_live=live, _arrived=payments["ingested_at"].where(live)) \
+        .sort_values(["_live", "_arrived", "event_id"], kind="stable")
     first = ordered.groupby(key, dropna=False, sort=False)["event_id"].transform("first")
     payments["duplicate_of"] = first.where(first != ordered["event_id"]).reindex(payments.index).astype("string")
     return payments

@@ -1,4 +1,6 @@
 """Fact, dimension and KPI statements. Values are always query parameters ($start, $end, $run_id).
+Sums of money are rounded to the cent and averages to 4 decimals: floating-point sums depend on the
+order a parallel engine adds them in, and a figure must not change in its last bit between runs.
 
 Written once, in DuckDB SQL kept to what BigQuery also has (CASE inside aggregates rather
 than FILTER, EXISTS rather than row-value IN, date_diff rather than epoch arithmetic, a
@@ -51,10 +53,10 @@ WITH touched AS ({_TOUCHED}),
 o AS (SELECT x.* FROM stg_orders x JOIN touched USING (vendor, order_id) WHERE true
       QUALIFY row_number() OVER (PARTITION BY x.vendor, x.order_id ORDER BY x.order_time DESC, x.event_id DESC) = 1),
 pay AS (SELECT x.vendor, x.order_id, min(CASE WHEN x.status = 'SUCCESS' THEN x.paid_time END) AS first_paid_time,
-               coalesce(sum(CASE WHEN x.status = 'SUCCESS' THEN x.amount_ngn END), 0) AS paid_ngn
+               round(coalesce(sum(CASE WHEN x.status = 'SUCCESS' THEN x.amount_ngn END), 0), 2) AS paid_ngn
         FROM stg_payments x JOIN touched USING (vendor, order_id) WHERE x.duplicate_of IS NULL
         GROUP BY x.vendor, x.order_id),
-ref AS (SELECT x.vendor, x.order_id, sum(x.amount_ngn) AS refunded_ngn, count(*) AS refund_count,
+ref AS (SELECT x.vendor, x.order_id, round(sum(x.amount_ngn), 2) AS refunded_ngn, count(*) AS refund_count,
                bool_or(x.lists_items) AS lists
         FROM stg_refunds x JOIN touched USING (vendor, order_id) GROUP BY x.vendor, x.order_id),
 ev AS (
@@ -172,7 +174,8 @@ med AS (SELECT DISTINCT date, vendor, quantile_cont(minutes, 0.5) OVER (PARTITIO
 agg AS (SELECT date, vendor, count(*) AS orders, avg(CASE WHEN minutes >= 0 THEN minutes END) AS avg_minutes,
                count(CASE WHEN minutes < 0 THEN 1 END) AS negative_gaps
         FROM gaps GROUP BY date, vendor)
-SELECT agg.date, agg.vendor, agg.orders, agg.avg_minutes, med.median_minutes, agg.negative_gaps
+SELECT agg.date, agg.vendor, agg.orders, round(agg.avg_minutes, 4) AS avg_minutes,
+       round(med.median_minutes, 4) AS median_minutes, agg.negative_gaps
 FROM agg LEFT JOIN med USING (date, vendor)"""]
 
 KPI_REFUND_RATE = ["DELETE FROM kpi_refund_rate WHERE true", """
