@@ -131,6 +131,13 @@ def test_range_runs_record_every_planned_check_per_partition(datapack_copy, inst
     key = dg.AssetCheckKey(dg.AssetKey("fact_payments"), "payments_without_order")
     partitions = {r.partition for r in instance.event_log_storage.get_asset_check_execution_history(key, limit=100)}
     assert partitions == {f"2023-03-{d:02d}" for d in range(1, 32)}
+    # what the UI's partition view of a per-day check shows: each day's result judged that day's
+    # latest materialization (else the day would read "Missing")
+    keys = [dg.AssetCheckKey(dg.AssetKey("events_raw"), name) for name in ("duplicate_event_rate", "late_arriving_pct")]
+    infos = instance.event_log_storage.get_asset_check_partition_info(keys)
+    assert sorted((i.check_key.name, i.partition_key, i.latest_execution_status.value, i.is_current) for i in infos) == [
+        ("duplicate_event_rate", "2025-01-14", "SUCCEEDED", True), ("duplicate_event_rate", "2025-01-15", "SUCCEEDED", True),
+        ("late_arriving_pct", "2025-01-14", "SUCCEEDED", True), ("late_arriving_pct", "2025-01-15", "SUCCEEDED", True)]
     assert failed_runs(instance) == []
 
 

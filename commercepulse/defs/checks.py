@@ -24,6 +24,7 @@ import dagster as dg
 
 from commercepulse.checks.rules import ERROR, Outcome
 from commercepulse.checks.windows import history_outcome, outcomes_by_day
+from commercepulse.defs.check_targets import latest_materializations
 from commercepulse.defs.deployment import DAILY, history_window, run_partition_keys
 from commercepulse.defs.resources import MongoResource, PlatformSettings
 from commercepulse.defs.retries import mongo_retries
@@ -61,12 +62,13 @@ def metadata(outcome: Outcome) -> dict:
             **outcome.details}
 
 
-def evaluation(outcome: Outcome, key: dg.AssetCheckKey, blocking: bool,
-               partition: str | None = None) -> dg.AssetCheckEvaluation:
-    """A check result for one partition (or none), in the form Dagster records per partition."""
+def evaluation(outcome: Outcome, key: dg.AssetCheckKey, blocking: bool, partition: str | None = None,
+               target=None) -> dg.AssetCheckEvaluation:
+    """A check result for one partition (or none), linked to the materialization it judged (`target`)."""
     return dg.AssetCheckEvaluation(asset_key=key.asset_key, check_name=key.name, passed=outcome.passed,
                                    metadata=metadata(outcome), severity=severity(outcome), blocking=blocking,
-                                   partition=partition, description=None if outcome.passed else outcome.why())
+                                   partition=partition, description=None if outcome.passed else outcome.why(),
+                                   target_materialization_data=target)
 
 
 def rule_check(asset: dg.AssetsDefinition | str, name: str, rule: WindowRule | None, description: str, *,
@@ -106,7 +108,9 @@ def rule_check(asset: dg.AssetsDefinition | str, name: str, rule: WindowRule | N
                 else:
                     whole = on(date.min, date.max)
                     per_day = {date.fromisoformat(d): whole for d in days}
-                evaluations = [evaluation(per_day[date.fromisoformat(d)], key, blocking, d) for d in days]
+                targets = latest_materializations(context.instance, key.asset_key, days) if scope == PER_DAY else {}
+                evaluations = [evaluation(per_day[date.fromisoformat(d)], key, blocking, d, targets.get(d))
+                               for d in days]
             else:
                 if not windowed:
                     outcome = on(date.min, date.max)

@@ -1,0 +1,44 @@
+"""Link each per-partition check result to the materialization it judged.
+
+Dagster shows a partition of a check as Passed/Failed only when its latest result names the
+latest materialization of that partition; otherwise the partition reads "Missing". The public
+`AssetCheckResult` makes that link for the step's own partition only, while a single-run
+backfill judges many partitions in one step. The public `AssetCheckEvaluation` accepts the link
+only as `AssetCheckEvaluationTargetMaterializationData`, which Dagster 1.13 does not export:
+this module is the one place that imports it (a private path, pinned with dagster==1.13.27).
+Should a later Dagster move it, results are still recorded, only not linked.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+try:  # the one private import of the project, see the docstring
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluationTargetMaterializationData as _Target,
+    )
+except ImportError:  # pragma: no cover - a Dagster without it
+    _Target = None
+
+PAGE = 1000
+
+
+def latest_materializations(instance: dg.DagsterInstance, asset_key: dg.AssetKey,
+                            partitions: list[str]) -> dict[str, Any]:
+    """{partition: link to its latest materialization} for the partitions that have one."""
+    if _Target is None or not partitions:
+        return {}
+    wanted, found, cursor = set(partitions), {}, None
+    while wanted - set(found):
+        result = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=sorted(wanted - set(found))),
+            limit=PAGE, cursor=cursor)
+        for record in result.records:  # newest first: the first seen per partition is its latest
+            if record.partition_key not in found:
+                found[record.partition_key] = _Target(storage_id=record.storage_id, run_id=record.run_id,
+                                                      timestamp=record.timestamp)
+        if not result.has_more:
+            break
+        cursor = result.cursor
+    return found
