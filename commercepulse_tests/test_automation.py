@@ -8,6 +8,7 @@ import shutil
 from collections import Counter
 
 import dagster as dg
+import orjson
 import pytest
 
 from commercepulse_tests.harness import definitions, run_job, warehouse_of
@@ -31,7 +32,8 @@ def failed_runs(instance: dg.DagsterInstance) -> list:
 
 def run_requests(defs: dg.Definitions, instance: dg.DagsterInstance, sensor: str, cursor: str | None = None):
     context = dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor, resources=defs.resources)
-    requests = list(defs.get_sensor_def(sensor)(context) or [])
+    result = defs.get_sensor_def(sensor)(context)
+    requests = [] if result is None or isinstance(result, dg.SkipReason) else list(result)
     return requests, context.cursor
 
 
@@ -108,6 +110,15 @@ def test_new_day_file_flows_to_refreshed_kpis_and_nothing_fails(datapack_copy, t
     assert not any(c.startswith(("silver_", "events_raw")) for c in requested_checks)  # their assets did not change
     after = wh.table("kpi_daily_revenue").set_index("date").loc[PAID_DAY, "gross_revenue_ngn"]
     assert after == pytest.approx(revenue_before + 777)
+    # then the reports of the touched days: the payment's business day and the new ingestion day
+    requests, reports_cursor = run_requests(defs, instance, "report_touched_days")
+    assert [(r.tags.get("dagster/asset_partition_range_start"), r.tags.get("dagster/asset_partition_range_end"))
+            for r in requests] == [(PAID_DAY, NEW_DAY)]
+    assert launch(defs, instance, requests[0], sensor_job="reports_job").success
+    assert (settings.reports_dir / NEW_DAY / "report.html").is_file()
+    paid_day = orjson.loads((settings.reports_dir / PAID_DAY / "quality.json").read_bytes())
+    assert paid_day["kpis"]["daily_revenue"][0]["gross_revenue_ngn"] == pytest.approx(after)
+    assert run_requests(defs, instance, "report_touched_days", reports_cursor)[0] == []
     assert failed_runs(instance) == []
     assert not [k for k, status in check_statuses(instance, defs) if status == "PLANNED"]
 

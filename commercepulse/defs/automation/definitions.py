@@ -2,7 +2,9 @@
 whole-history tables refresh through their automation condition. Everything is on by default."""
 import dagster as dg
 
-from commercepulse.defs.automation.sensors import daily_ingest, new_data_files, reconcile_business_days
+from commercepulse.defs.automation.sensors import (
+    SENSOR_INTERVAL, daily_ingest, new_data_files, reconcile_business_days, report_touched_days,
+)
 from commercepulse.defs.tables import WHOLE_HISTORY
 from commercepulse.defs.warehouse.definitions import BUSINESS_DAY_CHECKS
 
@@ -14,11 +16,11 @@ refresh_job = dg.define_asset_job(
     description="Judge all business days (checks) and recompute the whole-history tables (dim_date, KPIs, Gold).")
 refresh_sensor = dg.AutomationConditionSensorDefinition(
     "refresh_whole_history", target=REFRESH | dg.AssetSelection.all_asset_checks(),
-    default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=15,
+    default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=SENSOR_INTERVAL,
     description="After facts change: their checks, then KPIs and Gold once the blocking checks passed.")
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(jobs=[refresh_job], sensors=[new_data_files, reconcile_business_days, refresh_sensor],
+    return dg.Definitions(jobs=[refresh_job], sensors=[new_data_files, reconcile_business_days, refresh_sensor, report_touched_days],
                           schedules=[daily_ingest])

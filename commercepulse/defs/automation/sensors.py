@@ -23,7 +23,11 @@ from commercepulse.defs.resources import PlatformSettings
 LANDING_ASSET = {"ingest_job": "events_raw", "platform_job": "platform_raw", "bootstrap_job": "bootstrap_events"}
 LANDINGS = [dg.AssetKey("events_raw"), dg.AssetKey("bootstrap_events")]
 STAGED = dg.AssetKey("stg_orders")  # staging materializes its seven frames together: one stands for all
+REPORTS = dg.AssetKey("quality_reports")
+KPI_REVENUE = "kpi_daily_revenue"
 PAGE = 1000
+#: Seconds between a sensor's evaluations: a new day file reaches the KPIs within a minute.
+SENSOR_INTERVAL = 5
 
 
 def latest_materialization(instance: dg.DagsterInstance, asset: str, day: str | None):
@@ -54,7 +58,7 @@ def changed_files(instance: dg.DagsterInstance, files: list[DataFile], known: di
     return changed, seen
 
 
-@dg.sensor(name="new_data_files", minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
+@dg.sensor(name="new_data_files", minimum_interval_seconds=SENSOR_INTERVAL, default_status=dg.DefaultSensorStatus.RUNNING,
            jobs=[ingest_job, platform_job, bootstrap_job],
            description="Lands new or changed files of DATA_DIR (live_events/D/events.jsonl, platform/<source>/D.jsonl, "
                        "bootstrap/*.json): one run of the landing job per changed partition.")
@@ -70,35 +74,51 @@ def new_data_files(context: dg.SensorEvaluationContext, settings: PlatformSettin
     context.update_cursor(json.dumps(cursor))
 
 
-def landed_business_days(instance: dg.DagsterInstance, after: int) -> tuple[dict[str, int], int]:
-    """{business day: storage id of the latest landing that touched it} for landings after `after`."""
-    days: dict[str, int] = {}
-    latest = after
+def landings_after(instance: dg.DagsterInstance, after: int):
+    """Materialization records of the landing assets stored after `after`, oldest first."""
     for key in LANDINGS:
         cursor = None
         while True:
             result = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key, after_storage_id=after),
                                                      limit=PAGE, cursor=cursor, ascending=True)
-            for record in result.records:
-                latest = max(latest, record.storage_id)
-                metadata = record.asset_materialization.metadata if record.asset_materialization else {}
-                for day in (metadata["business_days"].value or []) if "business_days" in metadata else []:
-                    days[day] = max(days.get(day, 0), record.storage_id)
+            yield from result.records
             if not result.has_more:
                 break
             cursor = result.cursor
-    return days, latest
 
 
-def rebuilt_since(instance: dg.DagsterInstance, days: dict[str, int]) -> set[str]:
-    """The days whose staging was materialized after the landing that touched them."""
+def landed_days(instance: dg.DagsterInstance, after: int) -> tuple[dict[str, int], dict[str, int], int]:
+    """For landings after `after`: {business day: storage id of the latest landing that touched it},
+    {ingestion day: storage id of its latest landing}, and the latest storage id seen."""
+    business: dict[str, int] = {}
+    ingestion: dict[str, int] = {}
+    latest = after
+    for record in landings_after(instance, after):
+        latest = max(latest, record.storage_id)
+        metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+        for day in (metadata["business_days"].value or []) if "business_days" in metadata else []:
+            business[day] = max(business.get(day, 0), record.storage_id)
+        if record.partition_key:
+            ingestion[record.partition_key] = max(ingestion.get(record.partition_key, 0), record.storage_id)
+    return business, ingestion, latest
+
+
+def landed_business_days(instance: dg.DagsterInstance, after: int) -> tuple[dict[str, int], int]:
+    """{business day: storage id of the latest landing that touched it} for landings after `after`."""
+    business, _, latest = landed_days(instance, after)
+    return business, latest
+
+
+def rebuilt_since(instance: dg.DagsterInstance, days: dict[str, int], asset: dg.AssetKey = None) -> set[str]:
+    """The days whose `asset` partition (default: staging) was materialized after the landing that touched them."""
     if not days:
         return set()
     done: set[str] = set()
     cursor = None
     while True:
         result = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=STAGED, asset_partitions=sorted(days), after_storage_id=min(days.values())),
+            dg.AssetRecordsFilter(asset_key=asset or STAGED, asset_partitions=sorted(days),
+                                  after_storage_id=min(days.values())),
             limit=PAGE, cursor=cursor, ascending=True)
         for record in result.records:
             if record.partition_key in days and record.storage_id > days[record.partition_key]:
@@ -108,7 +128,7 @@ def rebuilt_since(instance: dg.DagsterInstance, days: dict[str, int]) -> set[str
         cursor = result.cursor
 
 
-@dg.sensor(name="reconcile_business_days", minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
+@dg.sensor(name="reconcile_business_days", minimum_interval_seconds=SENSOR_INTERVAL, default_status=dg.DefaultSensorStatus.RUNNING,
            job_name="business_day_job",
            description="Rebuilds exactly the business days a landing touched (late data included), "
                        "unless they were rebuilt after it; consecutive days go as one range run.")
@@ -124,6 +144,29 @@ def reconcile_business_days(context: dg.SensorEvaluationContext):
         else:
             yield dg.RunRequest(run_key=f"reconcile:{first}:{last}:{latest}", tags=tags)
     context.update_cursor(str(latest))
+
+
+@dg.sensor(name="report_touched_days", minimum_interval_seconds=SENSOR_INTERVAL,
+           default_status=dg.DefaultSensorStatus.RUNNING, job_name="reports_job",
+           description="Once the KPIs are refreshed after a landing, rewrites the daily reports of the days it "
+                       "touched (its business days and ingestion day), unless reported since.")
+def report_touched_days(context: dg.SensorEvaluationContext):
+    after = int(context.cursor or 0)
+    business, ingestion, latest = landed_days(context.instance, after)
+    days = {day: max(business.get(day, 0), ingestion.get(day, 0)) for day in set(business) | set(ingestion)}
+    todo = {day: sid for day, sid in days.items() if day in set(valid_days(sorted(days)))}
+    todo = {day: sid for day, sid in todo.items() if day not in rebuilt_since(context.instance, todo, REPORTS)}
+    if not todo:
+        context.update_cursor(str(latest))
+        return dg.SkipReason("no landed day is waiting for its report")
+    refreshed = latest_materialization(context.instance, KPI_REVENUE, None)
+    if refreshed is None or refreshed.storage_id < max(todo.values()):
+        return dg.SkipReason("waiting for the KPI refresh after the latest landing")
+    context.update_cursor(str(latest))
+    tags = {"commercepulse/trigger": "report_touched_days"}
+    return [dg.RunRequest(run_key=f"reports:{first}:{last}:{latest}", partition_key=first if first == last else None,
+                          tags=tags if first == last else tags | range_tags(first, last))
+            for first, last in contiguous_ranges(sorted(todo), bridge=31)]
 
 
 @dg.schedule(name="daily_ingest", cron_schedule="0 1 * * *", job_name="ingest_job", execution_timezone="UTC",
