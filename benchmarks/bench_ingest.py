@@ -17,7 +17,7 @@ from commercepulse.generate.writers import write_live
 from commercepulse.mongo.indexes import INDEXES, RAW
 from commercepulse.raw.landing import Sighting
 from commercepulse.raw.live import file_key, ingest_live, parse_line
-from commercepulse.timeparse import utc_now
+from commercepulse.days import utc_now
 
 
 def parsed_distinct(path: Path) -> list[dict]:

@@ -68,23 +68,34 @@ def _report(stats: dict, as_json: bool) -> None:
 def ingest_live_cmd(
     paths: Annotated[list[Path], typer.Argument(help="events.jsonl files or day folders")],
     as_json: Annotated[bool, typer.Option("--json", help="print the counts as JSON")] = False,
+    workers: Annotated[int, typer.Option(help="processes parsing and landing in parallel (default: one per core)")]
+    = 0,
 ) -> None:
-    """Land live event files (or YYYY-MM-DD folders of them)."""
+    """Land live event files (or YYYY-MM-DD folders of them); big files are cut into parts landed in parallel."""
+    import os
+
     from commercepulse.errors import InputError
-    from commercepulse.raw.live import expand_paths, ingest_live
+    from commercepulse.mongo.client import resolve_uri
+    from commercepulse.mongo.server import MongodNotFoundError, MongodStartError
+    from commercepulse.raw.live import expand_paths, ingest_live_parallel
 
     try:
         files = expand_paths(paths)
     except InputError as exc:
         fail(str(exc))
-    db = _db()
+    settings = Settings()
+    try:
+        uri = resolve_uri(settings.mongo_uri, settings.mongod_dir)
+    except (MongodNotFoundError, MongodStartError) as exc:
+        fail(str(exc))
     progress, advance = _progress(sum(f.stat().st_size for f in files), "bytes")
     try:
         if progress:
             with progress:
-                stats = ingest_live(db, files, on_bytes=advance)
+                stats = ingest_live_parallel(uri, settings.mongo_db, files, workers or os.cpu_count() or 1,
+                                             on_part=advance)
         else:
-            stats = ingest_live(db, files)
+            stats = ingest_live_parallel(uri, settings.mongo_db, files, workers or os.cpu_count() or 1)
     except InputError as exc:
         fail(str(exc))
     _report(stats.as_dict(), as_json)

@@ -4,6 +4,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 
+def utc_now() -> datetime:
+    """Now, truncated to milliseconds (BSON's precision) so stored and in-memory values agree."""
+    now = datetime.now(timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 def utc_midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
 

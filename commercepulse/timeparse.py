@@ -32,11 +32,3 @@ def to_pydatetimes(times: pd.Series) -> list[datetime | None]:
     arr = pd.DatetimeIndex(times).to_pydatetime()
     isna = times.isna().to_numpy()
     return [None if missing else value for value, missing in zip(arr, isna)] if isna.any() else list(arr)
-
-
-def utc_now() -> datetime:
-    """Now, truncated to milliseconds (BSON's precision) so stored and in-memory values agree."""
-    now = pd.Timestamp.now(tz="UTC").floor("ms")
-    return now.to_pydatetime()
-
-

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from commercepulse.mongo.indexes import QUARANTINE, RAW
 from commercepulse.raw.landing import Landing, Rejection, Sighting
 from commercepulse.raw.live import ingest_live, parse_line
-from commercepulse.timeparse import utc_now
+from commercepulse.days import utc_now
 
 GOOD = {"event_id": "x", "event_type": "order_created", "event_time": "2025-01-15T10:00:00Z", "vendor": "vendor_a",
         "payload": {"orderRef": "O1", "total": 1000}, "ingested_at": "2025-01-15T10:05:00Z"}

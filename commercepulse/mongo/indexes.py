@@ -9,14 +9,15 @@ QUARANTINE = "events_quarantine"
 PLATFORM_RAW = "platform_raw"  # Bronze of the platform's own sources (SPEC §9)
 PLATFORM_QUARANTINE = "platform_quarantine"
 
+#: Each index and the query that reads it (an index nothing reads only slows every landing).
 INDEXES: dict[str, list[IndexModel]] = {
     RAW: [
-        # _id is the event_id (unique by construction); this one states the contract explicitly.
-        IndexModel([("event_id", ASCENDING)], unique=True, name="event_id_unique"),
+        # `_id` is the event_id: the unique key, and the natural shard key (hashed) of a sharded cluster.
+        # staging.extract (window by event time), rules.completeness_counts, runner.business_days
         IndexModel([("event_time", ASCENDING)], name="event_time"),
-        IndexModel([("ingested_at", ASCENDING)], name="ingested_at"),
-        IndexModel([("event_type", ASCENDING), ("vendor", ASCENDING)], name="event_type_vendor"),
+        # raw.audit.late_arrival_stats: events first landed on an ingestion day
         IndexModel([("source.ingestion_day", ASCENDING)], name="ingestion_day"),
+        # raw.audit.late_arrival_stats: every line read on an ingestion day (duplicates included)
         IndexModel([("sightings.day", ASCENDING)], name="sighting_day"),
     ],
     QUARANTINE: [
@@ -33,6 +34,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
 }
 
+#: Indexes earlier versions created that no query reads any more: dropped where they exist.
+RETIRED = {RAW: ("event_id_unique", "ingested_at", "event_type_vendor")}
+
 _done: set[tuple[int, str]] = set()
 
 
@@ -42,4 +46,8 @@ def ensure_indexes(db: Database) -> None:
         return
     for collection, models in INDEXES.items():
         db[collection].create_indexes(models)
+    for collection, names in RETIRED.items():
+        present = {index["name"] for index in db[collection].list_indexes()}
+        for name in set(names) & present:
+            db[collection].drop_index(name)
     _done.add(key)

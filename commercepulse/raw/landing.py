@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import queue
 import threading
@@ -31,7 +32,7 @@ from bson.errors import InvalidDocument
 from pymongo.errors import BulkWriteError, ConnectionFailure
 
 from commercepulse.mongo.indexes import QUARANTINE, RAW
-from commercepulse.timeparse import utc_now
+from commercepulse.days import utc_now
 
 DUPLICATE_KEY = 11000
 BATCH_SIZE = 5000
@@ -152,6 +153,21 @@ QUARANTINE_KEEP = 1_000_000
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 64 * 1024
 
 
+#: What the first copy of an event decides; repeats only add sightings.
+ENVELOPE_FIELDS = ("event_type", "event_time", "vendor", "payload", "ingested_at", "source")
+
+
+def _order(sighting: Sighting) -> tuple[str, str, int]:
+    return sighting.day, sighting.file, sighting.line
+
+
+def _stored_order(stored: dict | None) -> tuple[str, str, int]:
+    if not stored:
+        return ("", "", -1)  # nothing stored to compare with: nothing is "earlier"
+    source = stored["source"]
+    return source.get("ingestion_day") or "", source["file"], source["line"]
+
+
 def encode(doc: dict[str, Any]) -> RawBSONDocument:
     """BSON-encode once; raises (OverflowError, InvalidDocument) for values BSON cannot hold,
     and InvalidDocument for a document larger than MongoDB stores."""
@@ -220,11 +236,13 @@ class RawWriter:
 
     def _write(self, items: list[Landing], rejects: list[Rejection]) -> None:
         duplicate_idx, failed = self._insert(items) if items else ([], {})
-        own = self._own_landings(items, duplicate_idx)  # a retried insert that had already landed
-        duplicate_idx = [i for i in duplicate_idx if i not in own]
+        stored = self._stored_sources(items, duplicate_idx)
+        own = {i for i in duplicate_idx if self._is_own(items[i], stored.get(items[i].event_id))}
+        duplicate_idx = [i for i in duplicate_idx if i not in own]  # a retried insert that had already landed
+        earlier = {i for i in duplicate_idx if _order(items[i].sighting) < _stored_order(stored.get(items[i].event_id))}
         if duplicate_idx:
-            with_retries(lambda: self.raw.bulk_write([self._sighting_update(items[i]) for i in duplicate_idx],
-                                                     ordered=False), "record repeated sightings")
+            ops = [op for i in duplicate_idx for op in self._repeat_ops(items[i], i in earlier)]
+            with_retries(lambda: self.raw.bulk_write(ops, ordered=False), "record repeated sightings")
         for index, reason in failed.items():
             item = items[index]
             rejects.append(Rejection(item.sighting, reason, item.raw.raw.hex()))
@@ -234,7 +252,7 @@ class RawWriter:
         self.stats.duplicates += len(duplicate_idx)
         self.stats.landed += len(landed) - len(duplicate_idx)
         self.stats.quarantined += len(rejects)
-        dup_set = set(duplicate_idx)
+        dup_set = set(duplicate_idx) - earlier  # an earlier copy replaces the stored one: its day changes too
         self.stats.business_days.update(
             item.business_day for i, item in enumerate(items) if i not in failed and i not in dup_set
         )
@@ -274,28 +292,37 @@ class RawWriter:
             time.sleep(delay)
         return duplicates, failed
 
-    def _own_landings(self, items: list[Landing], duplicate_idx: list[int]) -> set[int]:
-        """Duplicates that this very ingestion stored (same landing time and first sighting): a
-        retried batch, not a repeated event."""
+    def _stored_sources(self, items: list[Landing], duplicate_idx: list[int]) -> dict[str, dict]:
+        """The stored copies' first landing time and source, for the ids that came back as duplicates."""
         if not duplicate_idx:
-            return set()
+            return {}
         ids = [items[i].event_id for i in duplicate_idx]
-        stored = {d["_id"]: d for d in with_retries(lambda: list(self.raw.find(
-            {"_id": {"$in": ids}, "first_seen_at": self.now}, {"source": 1})), "read back a retried batch")}
-        own = set()
-        for i in duplicate_idx:
-            doc, sighting = stored.get(items[i].event_id), items[i].sighting
-            if doc and (doc["source"]["file"], doc["source"]["line"]) == (sighting.file, sighting.line):
-                own.add(i)
-        return own
+        return {d["_id"]: d for d in with_retries(lambda: list(self.raw.find(
+            {"_id": {"$in": ids}}, {"source": 1, "first_seen_at": 1})), "read back repeated ids")}
 
-    def _sighting_update(self, item: Landing) -> UpdateOne:
+    def _is_own(self, item: Landing, stored: dict | None) -> bool:
+        """This very ingestion stored it (same landing time and line): a retried batch, not a repeat."""
+        return bool(stored) and stored.get("first_seen_at") == self.now and \
+            (stored["source"]["file"], stored["source"]["line"]) == (item.sighting.file, item.sighting.line)
+
+    def _repeat_ops(self, item: Landing, earlier: bool) -> list[UpdateOne]:
+        """Record a repeat's sighting, once: a line read again (a re-run, a crash half-way, two
+        ingestions of the same file at once) matches nothing and changes nothing. The stored copy
+        is the first by (ingestion day, file, line), whatever order files and parts land in: an
+        earlier copy replaces the envelope of a later one (guarded, so a race keeps the earliest)."""
         sighting = item.sighting.as_doc()
-        return UpdateOne({"_id": item.event_id}, [
-            {"$set": {"sightings": {"$setUnion": ["$sightings", [{"$literal": sighting}]]},
-                      "last_seen_at": self.now}},
-            {"$set": {"seen_count": {"$size": "$sightings"}}},
-        ])
+        ops = [UpdateOne({"_id": item.event_id, "sightings": {"$ne": sighting}},
+                         {"$push": {"sightings": sighting}, "$inc": {"seen_count": 1},
+                          "$set": {"last_seen_at": self.now}})]
+        if earlier:
+            doc = bson.decode(item.raw.raw)
+            later = [{"source.ingestion_day": {"$gt": sighting["day"]}},
+                     {"source.ingestion_day": sighting["day"], "source.file": {"$gt": sighting["file"]}},
+                     {"source.ingestion_day": sighting["day"], "source.file": sighting["file"],
+                      "source.line": {"$gt": sighting["line"]}}]
+            ops.append(UpdateOne({"_id": item.event_id, "$or": later},
+                                 [{"$set": {f: {"$literal": doc[f]} for f in ENVELOPE_FIELDS if f in doc}}]))
+        return ops
 
     def _quarantine(self, rejects: list[Rejection]) -> None:
         ops = [InsertOne(r.as_doc(self.now)) for r in rejects]
@@ -323,8 +350,9 @@ def land_all(db: Database, items: Iterable[Landing | Rejection | None], now: dat
     return stats
 
 
-#: An integer literal of 19+ digits: orjson reads what exceeds 64 bits as a float (digits lost).
-LONG_INTEGER = re.compile(rb"(?<![\w.])-?\d{19,}(?![\w.])")
+#: A run of 19+ digits, maybe an integer wider than 64 bits, which orjson would read as a float
+#: (digits lost). A plain search is cheap; the rare line it flags is parsed exactly.
+LONG_INTEGER = re.compile(rb"\d{19}")
 INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -359,13 +387,42 @@ def decode_object(raw: bytes, sighting: Sighting) -> tuple[dict, str] | Rejectio
     return value, text
 
 
-def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, line bytes) streaming: no BOM, no trailing CR/LF."""
+def iter_lines(path: str, start: int = 0, end: int | None = None,
+               first_line: int = 1) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, line bytes) streaming: no BOM, no trailing CR/LF. With `start`/`end`
+    (line-aligned byte offsets, see `split_lines`), only that part, numbered from `first_line`."""
     with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
+        handle.seek(start)
+        position = start
+        for number, line in enumerate(handle, start=first_line):
+            if end is not None and position >= end:
+                return
+            position += len(line)
             if number == 1 and line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
             yield number, line.rstrip(b"\r\n")
+
+
+def split_lines(path: str, parts: int) -> list[tuple[int, int, int]]:
+    """Up to `parts` (start, end, first line number) byte ranges of a file, cut at line ends."""
+    size = os.path.getsize(path)
+    if parts <= 1 or size == 0:
+        return [(0, size, 1)]
+    bounds, line = [], 1
+    with open(path, "rb") as handle:
+        start = 0
+        for k in range(1, parts):
+            handle.seek(max(size * k // parts, start))
+            handle.readline()  # to the end of the line the cut fell in
+            cut = handle.tell()
+            if cut >= size or cut <= start:
+                continue
+            handle.seek(start)
+            line_count = handle.read(cut - start).count(b"\n")
+            bounds.append((start, cut, line))
+            start, line = cut, line + line_count
+        bounds.append((start, size, line))
+    return bounds
 
 
 Item = Landing | Rejection | None

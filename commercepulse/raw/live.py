@@ -1,6 +1,7 @@
 """Live event files (`live_events/YYYY-MM-DD/events.jsonl`) -> raw landings."""
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
@@ -10,8 +11,10 @@ from bson.errors import InvalidDocument
 from pymongo.database import Database
 
 from commercepulse.errors import InputError
+from commercepulse.days import utc_now
 from commercepulse.raw.landing import (
-    IngestStats, Item, Landing, Rejection, Sighting, decode_object, encode, envelope, iter_lines, land_files,
+    IngestStats, Item, Landing, Rejection, Sighting, decode_object, encode, envelope, iter_lines, land_all, land_files,
+    split_lines,
 )
 
 DAY_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -94,15 +97,75 @@ def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
     return files
 
 
+#: A file larger than this is landed in parts by several processes (when workers > 1).
+PART_BYTES = 8 * 1024 * 1024
+
+
+def _items(path: Path, now: datetime, start: int = 0, end: int | None = None, first_line: int = 1,
+           on_bytes: Callable[[int], None] | None = None) -> Iterator[Item]:
+    day, key = file_key(path)
+    for number, raw in iter_lines(str(path), start, end, first_line):
+        if on_bytes:
+            on_bytes(len(raw) + 1)
+        yield parse_line(raw, Sighting(day, key, number), now)
+
+
 def ingest_live(db: Database, paths: Sequence[str | Path],
                 on_bytes: Callable[[int], None] | None = None) -> IngestStats:
-    """Land every line of the given live files (or day folders); idempotent."""
-    def items(path: Path, now: datetime) -> Iterator[Item]:
-        day, key = file_key(path)
-        for number, raw in iter_lines(str(path)):
-            if on_bytes:
-                on_bytes(len(raw) + 1)
-            yield parse_line(raw, Sighting(day, key, number), now)
+    """Land every line of the given live files (or day folders), in this process; idempotent."""
+    total, _ = land_files(db, [("live", path) for path in expand_paths(paths)],
+                          lambda path, now: _items(path, now, on_bytes=on_bytes))
+    return total
 
-    total, _ = land_files(db, [("live", path) for path in expand_paths(paths)], items)
+
+def _die_with_parent() -> None:
+    """A worker ends when the ingesting process ends, even by SIGKILL (Linux; elsewhere a no-op)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _land_part(task: tuple[str, str, str, int, int, int, datetime]) -> IngestStats:
+    """One part of a file, landed by a worker process with its own connection."""
+    uri, database, path, start, end, first_line, now = task
+    from commercepulse.mongo.client import get_database
+
+    return land_all(get_database(uri, database), _items(Path(path), now, start, end, first_line), now)
+
+
+def ingest_live_parallel(uri: str, database: str, paths: Sequence[str | Path], workers: int,
+                         on_part: Callable[[int], None] | None = None) -> IngestStats:
+    """Land the files with `workers` processes, big files cut into parts at line ends: parsing and
+    encoding are CPU-bound, so they scale with cores. The result does not depend on the order the
+    parts land in (the first copy of an event by ingestion day, file and line is the one kept)."""
+    files = expand_paths(paths)
+    tasks = []
+    for path in files:
+        now = utc_now()  # one landing time per file, shared by its parts
+        parts = max(1, min(workers, os.path.getsize(path) // PART_BYTES + 1))
+        tasks += [(uri, database, str(path), start, end, line, now) for start, end, line in split_lines(str(path), parts)]
+    total = IngestStats(files=len(files))
+    if workers <= 1 or len(tasks) == 1:
+        from commercepulse.mongo.client import get_database
+        db = get_database(uri, database)
+        for task in tasks:
+            total.merge(land_all(db, _items(Path(task[2]), task[6], *task[3:6]), task[6]))
+            if on_part:
+                on_part(task[4] - task[3])
+        return total
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context("spawn"),
+                             initializer=_die_with_parent) as pool:
+        futures = {pool.submit(_land_part, task): task for task in tasks}
+        for future in as_completed(futures):
+            total.merge(future.result())
+            if on_part:
+                task = futures[future]
+                on_part(task[4] - task[3])
     return total
