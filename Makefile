@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(COMMERCEPULSE_HOME)/dagster
 export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
-.PHONY: install run test ui bench bench-year clean stop-mongo
+.PHONY: install run test test-slow ui ui-test bench bench-all bench-year clean stop-mongo
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PY=/path/to/python3.11)"; exit 1; }
@@ -28,13 +28,22 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
+test-slow: $(STAMP)
+	$(BIN)/pytest -q -m slow
+
+ui-test: $(STAMP)
+	$(BIN)/pytest -q -m ui -s
+
 ui: $(STAMP)
 	@$(BIN)/commercepulse instance prepare >/dev/null
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.bench_ingest
+	$(BIN)/python -m benchmarks.bench_platform
 	$(BIN)/python -m benchmarks.bench_staging
+
+bench-all: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_platform --all
 
 bench-year: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_backfill 30

@@ -45,8 +45,10 @@ def main(days: int) -> dict:
     t = time.perf_counter()
     result = run_all(settings, say=lambda line: print(line, file=sys.stderr, flush=True))
     wall = time.perf_counter() - t
+    from commercepulse.instance.postgres import stop_local_postgres
     from commercepulse.mongo.client import get_database
     get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
+    stop_local_postgres(settings.home / "postgres")
     stages = result["timings"]
     to_kpis = sum(v for k, v in stages.items() if k.startswith(("business_day_job", "refresh_job")))
     return {"days": days, "lines": lines, "generate_s": round(generate_s, 1), "wall_s": round(wall, 1),

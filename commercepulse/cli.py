@@ -204,7 +204,9 @@ def ingest_platform_cmd(
 
 
 @app.command("run")
-def run_cmd() -> None:
+def run_cmd(
+    timings: Annotated[Optional[Path], typer.Option(help="also write the stage timings as JSON to this file")] = None,
+) -> None:
     """Run everything on DATA_DIR (demo data generated when empty) and print a KPI summary."""
     from commercepulse.defs.resources import WarehouseNotConfiguredError
     from commercepulse.mongo.server import MongodNotFoundError, MongodStartError
@@ -221,6 +223,8 @@ def run_cmd() -> None:
     except StepFailedError as exc:
         fail(str(exc), code=1)
     print_summary(settings, result, out)
+    if timings:
+        timings.write_bytes(orjson.dumps(result["timings"]))
 
 
 @app.command("report")
