@@ -94,6 +94,7 @@ def bq_env(bq_world):
     return bq_world
 
 
+@pytest.mark.slow  # the emulator world: `make test-slow` (CI runs it)
 def test_bigquery_run_equals_duckdb_run_row_for_row(bq_env, datapack_world):
     settings, warehouse, result = bq_env
     duck = DuckDBWarehouse(path=str(datapack_world[0].duckdb_path))
@@ -107,6 +108,7 @@ def test_bigquery_run_equals_duckdb_run_row_for_row(bq_env, datapack_world):
     assert non_empty >= 15  # facts, dims and KPIs of the data pack (platform tables are empty there)
 
 
+@pytest.mark.slow  # the emulator world: `make test-slow` (CI runs it)
 def test_bigquery_tables_partitioned_and_clustered_as_specified(bq_env):
     settings, warehouse, _ = bq_env
     with warehouse.client() as client:
@@ -121,6 +123,7 @@ def test_bigquery_tables_partitioned_and_clustered_as_specified(bq_env):
             assert [f.name for f in table.schema] == spec.names
 
 
+@pytest.mark.slow  # the emulator world: `make test-slow` (CI runs it)
 def test_bigquery_rematerialize_partition_and_backfill_leave_tables_identical(bq_env):
     settings, warehouse, _ = bq_env
     names = [n for n in COMPARED if n not in ("kpi_late_arrivals",)]
@@ -200,6 +203,7 @@ def test_every_statement_translates_with_explicit_insert_columns():
     assert merge.startswith("MERGE INTO fact_orders") and "s.last_event_time >= t.last_event_time" in merge
 
 
+@pytest.mark.slow  # the emulator world: `make test-slow` (CI runs it)
 def test_daily_report_and_summary_read_bigquery_like_duckdb(bq_env, datapack_world, capsys):
     """The report of a day written from BigQuery carries the same checks and KPIs as DuckDB's."""
     import json
