@@ -4,11 +4,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseSettings):
+class CheckThresholds(BaseModel):
+    """The late threshold and every check threshold (fractions 0-1 unless said otherwise): part of
+    the settings, and of the Dagster resource that hands them to the checks."""
+
+    late_threshold_hours: float = 24.0
+    check_duplicate_rate_max: float = 0.10
+    check_late_rate_max: float = 0.15
+    check_orphan_payments_max: int = 0
+    check_unmapped_max: int = 0
+    check_revenue_drift_max_ngn: float = 0.0
+    # mixed-currency refunds vs payments are compared in NGN within this share (FX moves between the days)
+    check_over_refund_fx_tolerance: float = 0.02
+    check_behaviour_duplicate_rate_max: float = 0.05
+    check_anonymous_share_max: float = 0.25
+    check_status_backwards_max: int = 0
+    check_email_conflicts_max: int = 0
+
+
+class Settings(BaseSettings, CheckThresholds):
     """Every knob of the platform; see `.env.example` for the documented list."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -20,7 +38,6 @@ class Settings(BaseSettings):
     reports_dir: Path = Path("reports")
     duckdb_path: Path | None = None
     duckdb_memory_limit: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
-    late_threshold_hours: float = 24.0
     partitions_start: str = "2023-01-01"  # first business day (event time)
     ingestion_start: str = "2024-01-01"  # first ingestion day of the live stream and platform files
 
@@ -33,19 +50,6 @@ class Settings(BaseSettings):
     bq_project: str | None = None
     bq_dataset: str = "commercepulse"
     bq_location: str = "US"
-
-    # Check thresholds (fractions 0-1 unless said otherwise).
-    check_duplicate_rate_max: float = 0.10
-    check_late_rate_max: float = 0.15
-    check_orphan_payments_max: int = 0
-    check_unmapped_max: int = 0
-    check_revenue_drift_max_ngn: float = 0.0
-    # mixed-currency refunds vs payments are compared in NGN within this share (FX moves between the days)
-    check_over_refund_fx_tolerance: float = 0.02
-    check_behaviour_duplicate_rate_max: float = 0.05
-    check_anonymous_share_max: float = 0.25
-    check_status_backwards_max: int = 0
-    check_email_conflicts_max: int = 0
 
     @property
     def home(self) -> Path:

@@ -92,3 +92,13 @@ def current_orders(records: list[tuple[str, dict]]) -> dict[tuple[str, str], dic
 
 def history_length(record: dict) -> int:
     return len(record.get("updates") or record.get("status_history") or record.get("timeline") or [])
+
+
+def payments_without_order(datapack) -> int:
+    """Successful payments (dumps and first live arrivals) whose (vendor, order id) has no order anywhere."""
+    orders = {(o["vendor"], o["order"]) for o in
+              [order(r) for r in load_dump(datapack, "orders")]
+              + [order(e["payload"]) for e in first_arrivals(datapack).values() if e["event_type"] == "order_created"]}
+    pays = [payment(r) for r in load_dump(datapack, "payments")] + [
+        payment(e["payload"]) for e in first_arrivals(datapack).values() if e["event_type"] == "payment_succeeded"]
+    return sum(1 for p in pays if p["status"] == "SUCCESS" and (p["vendor"], p["order"]) not in orders)

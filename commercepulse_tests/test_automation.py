@@ -168,13 +168,7 @@ def test_business_day_job_writes_no_check_results_and_refresh_judges_history(dat
     orphans = evaluations["fact_payments:payments_without_order"]
     assert orphans.partition is None and not orphans.passed
     # the figure over all history equals the orphan payments counted from the raw files
-    orders = {(o["vendor"], o["order"]) for o in
-              [ind.order(r) for r in ind.load_dump(datapack, "orders")]
-              + [ind.order(e["payload"]) for e in ind.first_arrivals(datapack).values()
-                 if e["event_type"] == "order_created"]}
-    pays = [ind.payment(r) for r in ind.load_dump(datapack, "payments")] + [
-        ind.payment(e["payload"]) for e in ind.first_arrivals(datapack).values() if e["event_type"] == "payment_succeeded"]
-    expected = sum(1 for p in pays if p["status"] == "SUCCESS" and (p["vendor"], p["order"]) not in orders)
+    expected = ind.payments_without_order(datapack)
     assert orphans.metadata["figure"].value == expected
     assert orphans.metadata["all_days"].value["sample_orders"]
     # the failing days, in order, each with its figure as judged alone

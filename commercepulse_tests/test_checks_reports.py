@@ -153,13 +153,7 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     instance = dg.DagsterInstance.ephemeral()
     wh, db = warehouse_of(settings), get_database(settings.mongo_uri, settings.mongo_db)
     # payments without an order, independently from the raw files
-    orders = {(o["vendor"], o["order"]) for o in
-              [ind.order(r) for r in ind.load_dump(datapack, "orders")]
-              + [ind.order(e["payload"]) for e in ind.first_arrivals(datapack).values()
-                 if e["event_type"] == "order_created"]}
-    pays = [ind.payment(r) for r in ind.load_dump(datapack, "payments")] + [
-        ind.payment(e["payload"]) for e in ind.first_arrivals(datapack).values() if e["event_type"] == "payment_succeeded"]
-    expected = sum(1 for p in pays if p["status"] == "SUCCESS" and (p["vendor"], p["order"]) not in orders)
+    expected = ind.payments_without_order(datapack)
     got = rules.payments_without_order(wh, date(2000, 1, 1), date(2100, 1, 1), settings)
     assert got.figure == expected
     day = date(2025, 1, 15)

@@ -14,7 +14,7 @@ import dagster as dg
 from pymongo.database import Database
 
 from commercepulse.mongo.client import get_database
-from commercepulse.settings import Settings
+from commercepulse.settings import CheckThresholds, Settings
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
 
@@ -37,22 +37,11 @@ class MongoResource(dg.ConfigurableResource):
         return get_database(uri, self.database, self.state_dir)
 
 
-class PlatformSettings(dg.ConfigurableResource):
+class PlatformSettings(dg.ConfigurableResource, CheckThresholds):
     """Input and report folders, the late threshold and the check thresholds (see `.env.example`)."""
 
     data_dir: str = "data"
     reports_dir: str = "reports"
-    late_threshold_hours: float = 24.0
-    check_duplicate_rate_max: float = 0.10
-    check_late_rate_max: float = 0.15
-    check_orphan_payments_max: int = 0
-    check_unmapped_max: int = 0
-    check_revenue_drift_max_ngn: float = 0.0
-    check_over_refund_fx_tolerance: float = 0.02
-    check_behaviour_duplicate_rate_max: float = 0.05
-    check_anonymous_share_max: float = 0.25
-    check_status_backwards_max: int = 0
-    check_email_conflicts_max: int = 0
 
     @property
     def data_path(self) -> Path:
@@ -89,7 +78,7 @@ def warehouse_location(settings: Settings) -> str:
 
 
 def platform_settings(settings: Settings) -> PlatformSettings:
-    fields = set(PlatformSettings.model_fields) - {"data_dir", "reports_dir"}
+    fields = set(CheckThresholds.model_fields)
     return PlatformSettings(data_dir=str(settings.data_dir.resolve()), reports_dir=str(settings.reports_dir.resolve()),
                             **{name: getattr(settings, name) for name in fields})
 
