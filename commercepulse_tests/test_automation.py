@@ -161,7 +161,7 @@ def test_business_day_job_writes_no_check_results_and_refresh_judges_history(dat
 
     settings, _ = datapack_copy
     defs, wh = definitions(settings), warehouse_of(settings)
-    result = run_job(defs, "business_day_job", instance, "2023-01-01", "2023-12-31")
+    result = run_job(defs, "business_day_job", instance, "2023-03-01", "2023-03-31")
     assert result.success and result.get_asset_check_evaluations() == []
     refresh = run_job(defs, "refresh_job", instance)
     evaluations = {f"{e.asset_key.to_user_string()}:{e.check_name}": e for e in refresh.get_asset_check_evaluations()}

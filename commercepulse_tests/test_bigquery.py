@@ -18,7 +18,7 @@ from commercepulse.warehouse.gold_sql import GOLD_STATEMENTS
 from commercepulse.warehouse.bigquery_warehouse import BigQueryWarehouse, parameters, table_definition
 from commercepulse.warehouse.dialect import to_bigquery
 from commercepulse.warehouse.tables import ALL_TABLES, FACTS, KPIS, PLATFORM_GOLD
-from commercepulse_tests.harness import definitions, run_job
+from commercepulse_tests.harness import definitions, run_job, warehouse_of
 
 bqemulator = pytest.importorskip("bqemulator", reason="bqemulator (test extra) is not installed")
 
@@ -204,7 +204,7 @@ def test_every_statement_translates_with_explicit_insert_columns():
 
 
 @pytest.mark.slow  # the emulator world: `make test-slow` (CI runs it)
-def test_daily_report_and_summary_read_bigquery_like_duckdb(bq_env, datapack_world, capsys):
+def test_daily_report_and_summary_read_bigquery_like_duckdb(bq_env, datapack_world, capsys, tmp_path):
     """The report of a day written from BigQuery carries the same checks and KPIs as DuckDB's."""
     import json
 
@@ -218,7 +218,10 @@ def test_daily_report_and_summary_read_bigquery_like_duckdb(bq_env, datapack_wor
     db = get_database(settings.mongo_uri, settings.mongo_db)
     folder = write_day_report(db, warehouse, day, settings.reports_dir, settings)
     ours = json.loads((folder / "quality.json").read_text())
-    theirs = json.loads((datapack_world[0].reports_dir / day.isoformat() / "quality.json").read_text())
+    duck = datapack_world[0]
+    duck_folder = write_day_report(get_database(duck.mongo_uri, duck.mongo_db), warehouse_of(duck), day,
+                                   tmp_path / "duckdb_reports", duck)
+    theirs = json.loads((duck_folder / "quality.json").read_text())
     for report in (ours, theirs):  # when written, and a digest of the content (floats in their last bit)
         report.pop("generated_at")
         report.pop("content_sha256")

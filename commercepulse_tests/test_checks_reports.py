@@ -163,6 +163,9 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     assert late.figure == round(200 / 2000, 6) and (late.details["late_events"], late.details["events"]) == (200, 2000)
 
     # the report of the live day: files, figures equal to the KPI tables, rerun = same content
+    from commercepulse.reports.writer import write_window_reports
+    written = write_window_reports(db, wh, day, day + timedelta(days=1), settings.reports_dir, settings)
+    assert (written["written"], written["unchanged"]) == (1, 0)
     folder = settings.reports_dir / "2025-01-15"
     report = json.loads((folder / "quality.json").read_text())
     kpi = wh.query("SELECT * FROM kpi_daily_revenue WHERE date = DATE '2025-01-15'").iloc[0]
