@@ -103,8 +103,14 @@ def test_fact_orders_independent_of_arrival_order(env, datapack, tmp_path):
         shutil.copy(datapack / "fx_rates_2023.csv", tmp_path / variant)
         settings = env.model_copy(update={"data_dir": tmp_path / variant, "mongo_db": f"{env.mongo_db}_{variant}",
                                           "duckdb_path": tmp_path / f"{variant}.duckdb"})
-        run_all(settings, say=lambda _: None, instance=dg.DagsterInstance.ephemeral(), reports=False)
+        instance = dg.DagsterInstance.ephemeral()
+        result = run_all(settings, say=lambda _: None, instance=instance, reports=False)
         outcomes.append(checksum(warehouse_of(settings), "fact_orders"))
+        # the main job's runs are named runs of the definitions' jobs, tagged as the CLI's
+        runs = instance.get_runs()
+        assert {r.job_name for r in runs} == {"ingest_job", "business_day_job", "refresh_job"}
+        assert {r.run_id for r in runs} == set(result["run_ids"])
+        assert all(r.tags["commercepulse/trigger"] == "commercepulse run" for r in runs)
         from commercepulse.mongo.client import get_database
         get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
     assert outcomes[0] == outcomes[1] == outcomes[2]
