@@ -72,7 +72,11 @@ ev AS (
   UNION ALL SELECT x.order_id, x.vendor, x.update_time, x.event_id, NULL, 0
   FROM stg_order_updates x JOIN touched USING (vendor, order_id)),
 st AS (SELECT vendor, order_id, st FROM ev WHERE st IS NOT NULL
-       QUALIFY row_number() OVER (PARTITION BY vendor, order_id ORDER BY t DESC, rk DESC, event_id DESC) = 1),
+       -- one shipment history may hold two statuses at the same minute: the later stage wins
+       QUALIFY row_number() OVER (PARTITION BY vendor, order_id ORDER BY t DESC, rk DESC,
+           CASE st WHEN 'SHIPMENT_DELIVERED' THEN 4 WHEN 'SHIPMENT_IN_TRANSIT' THEN 3
+                   WHEN 'SHIPMENT_PICKED_UP' THEN 2 WHEN 'SHIPMENT_CREATED' THEN 1 ELSE 0 END DESC,
+           st DESC, event_id DESC) = 1),
 agg AS (SELECT vendor, order_id, max(t) AS last_event_time,
                string_agg(DISTINCT event_id, ',' ORDER BY event_id NULLS FIRST) AS event_ids
         FROM ev GROUP BY vendor, order_id)
