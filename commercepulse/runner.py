@@ -7,7 +7,7 @@ whole-history refresh once, and a report for every processed day.
 """
 from __future__ import annotations
 
-import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,7 +95,8 @@ def business_days(db) -> list[str]:
 def why_of(defs: dg.Definitions, evaluation: dg.AssetCheckEvaluation) -> str:
     """The check's own one-line description (what it looks for)."""
     key = dg.AssetCheckKey(evaluation.asset_key, evaluation.check_name)
-    return (defs.resolve_asset_graph().get_check_spec(key).description or "").split(" (")[0]
+    description = defs.resolve_asset_graph().get_check_spec(key).description or ""
+    return re.sub(r"\s*\([^()]*\)\.?$", "", description)  # without the trailing "(WARN)." note
 
 
 def ingestion_days(days: list[str], folder: str, say: Callable[[str], None]) -> list[str]:

@@ -80,7 +80,6 @@ def datapack_world(tmp_path_factory, mongo_uri, mongo_home, postgres_instances):
     """The whole platform run once on the data pack (read-only for the tests that use it)."""
     if not (DATAPACK / "bootstrap").is_dir():
         pytest.skip("../shared/datapack is absent")
-    import dagster as dg
 
     from commercepulse.runner import run_all
 

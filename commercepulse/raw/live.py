@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -160,7 +161,9 @@ def ingest_live_parallel(uri: str, database: str, paths: Sequence[str | Path], w
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
 
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context("spawn"),
+    # fork where there is no thread to inherit (a start costs no re-import); spawn otherwise
+    method = "fork" if os.name == "posix" and threading.active_count() == 1 else "spawn"
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context(method),
                              initializer=_die_with_parent) as pool:
         futures = {pool.submit(_land_part, task): task for task in tasks}
         for future in as_completed(futures):
