@@ -7,7 +7,7 @@ instance's partition records key on them), so they cannot come from a resource a
 Everything else reaches assets through resources (`defs/resources.py`).
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 
@@ -53,7 +53,16 @@ def range_tags(first: str, last: str) -> dict[str, str]:
     return {RANGE_START: first, RANGE_END: last}
 
 
+_KEYS: dict[tuple[int, date], frozenset[str]] = {}
+
+
 def valid_days(days: list[str], calendar: dg.DailyPartitionsDefinition = DAILY) -> list[str]:
-    """The days that are partitions of `calendar` (business days by default)."""
-    valid = set(calendar.get_partition_keys())
-    return [d for d in days if d in valid]
+    """The days that are partitions of `calendar` (business days by default). The calendar's keys
+    are listed once a day (listing them costs ~0.1 s; sensors ask every few seconds)."""
+    today = datetime.now(timezone.utc).date()
+    key = (id(calendar), today)
+    if key not in _KEYS:
+        for stale in [k for k in _KEYS if k[1] != today]:
+            del _KEYS[stale]
+        _KEYS[key] = frozenset(calendar.get_partition_keys())
+    return [d for d in days if d in _KEYS[key]]

@@ -63,7 +63,9 @@ def changed_files(instance: dg.DagsterInstance, files: list[DataFile], known: di
            description="Lands new or changed files of DATA_DIR (live_events/D/events.jsonl, platform/<source>/D.jsonl, "
                        "bootstrap/*.json): one run of the landing job per changed partition.")
 def new_data_files(context: dg.SensorEvaluationContext, settings: PlatformSettings):
-    files = [f for f in all_files(settings.data_path) if f.day is None or valid_days([f.day], INGESTION_DAILY)]
+    files = all_files(settings.data_path)
+    valid = set(valid_days([f.day for f in files if f.day], INGESTION_DAILY))
+    files = [f for f in files if f.day is None or f.day in valid]
     changed, cursor = changed_files(context.instance, files, json.loads(context.cursor or "{}"))
     groups: dict[tuple[str, str | None], list[str]] = {}
     for file in changed:
@@ -154,8 +156,10 @@ def report_touched_days(context: dg.SensorEvaluationContext):
     after = int(context.cursor or 0)
     business, ingestion, latest = landed_days(context.instance, after)
     days = {day: max(business.get(day, 0), ingestion.get(day, 0)) for day in set(business) | set(ingestion)}
-    todo = {day: sid for day, sid in days.items() if day in set(valid_days(sorted(days)))}
-    todo = {day: sid for day, sid in todo.items() if day not in rebuilt_since(context.instance, todo, REPORTS)}
+    valid = set(valid_days(sorted(days)))
+    todo = {day: sid for day, sid in days.items() if day in valid}
+    reported = rebuilt_since(context.instance, todo, REPORTS)
+    todo = {day: sid for day, sid in todo.items() if day not in reported}
     if not todo:
         context.update_cursor(str(latest))
         return dg.SkipReason("no landed day is waiting for its report")
