@@ -242,6 +242,29 @@ def report_cmd(day: Annotated[str, typer.Option("--date", help="the day to repor
     typer.echo(str(folder / "report.html"))
 
 
+@app.command("explain")
+def explain_cmd(
+    kpi: Annotated[str, typer.Argument(help="kpi_daily_revenue, kpi_refund_rate, kpi_order_to_payment or kpi_top_products")],
+    key: Annotated[str, typer.Argument(help="the day (YYYY-MM-DD); for kpi_top_products the SKU")],
+    vendor: Annotated[Optional[str], typer.Option(help="only this vendor's rows")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the explanation as JSON")] = False,
+) -> None:
+    """List the fact rows behind a KPI figure, with their raw events (file, line, ingestion day) and runs."""
+    from commercepulse.defs.resources import build_warehouse
+    from commercepulse.errors import InputError
+    from commercepulse.explain import explain
+    from commercepulse.summary import print_explanation
+
+    try:
+        result = explain(build_warehouse(Settings()), _db(), kpi, key, vendor)
+    except InputError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        print_explanation(result, Console(width=None if sys.stdout.isatty() else 160))
+
+
 @mongo_app.command("start")
 def mongo_start() -> None:
     """Start (or reuse) the local mongod; prints its URI."""

@@ -55,3 +55,24 @@ def print_summary(settings: Settings, result: dict, out: Console, warehouse: War
                   f"(latest: {result['reports_dir']}/{last}/report.html)")
     out.print(f"Stage timings (s): {result['timings']}")
     out.print("Open the Dagster UI with `make ui` to browse assets, partitions and runs.")
+
+
+def print_explanation(result, out: Console) -> None:
+    """`commercepulse explain` for people: the figure, each fact row with its raw events, the check."""
+    out.print(f"[bold]{result.kpi}[/] {result.key}" + (f" vendor {result.vendor}" if result.vendor else "")
+              + f": {result.figure}")
+    table = RichTable(show_lines=False)
+    for name in ("role", "fact", "vendor", "order", "time", "contribution", "run", "raw events (file:line, ingestion day)"):
+        table.add_column(name, overflow="fold")
+    for row in result.rows:
+        events = "; ".join(f"{e['event_id']} {e.get('file')}:{e.get('line')} ({e.get('ingestion_day') or '-'})"
+                           if not e.get("missing") else f"{e['event_id']} (not in events_raw)" for e in row["events"])
+        contribution = row["contribution"]
+        table.add_row(row["role"], f"{row['fact']} {row['fact_key']}", row["vendor"], str(row["order_id"]),
+                      str(row["time"]), f"{contribution:,.2f}" if isinstance(contribution, float) else str(contribution),
+                      str(row["run_id"])[:8], events)
+    out.print(table)
+    out.print(f"{len(result.rows)} row(s); contribution = {result.contribution}")
+    verdict = {True: "[green]equal to the KPI[/]", False: "[red]DIFFERENT from the KPI[/]",
+               None: "(the vendor's share of an all-vendor figure)"}[result.matches]
+    out.print(f"listed rows add up to {result.listed}: {verdict}")
