@@ -24,6 +24,7 @@ class CheckThresholds(BaseModel):
     check_anonymous_share_max: float = 0.25
     check_status_backwards_max: int = 0
     check_email_conflicts_max: int = 0
+    check_quarantine_open_max: int = 0  # quarantined lines not landed since (replay or a fixed file)
 
 
 class Settings(BaseSettings, CheckThresholds):

@@ -14,6 +14,7 @@ from pymongo.database import Database
 from commercepulse.mongo.indexes import RAW
 from commercepulse.days import days_between, utc_midnight
 from commercepulse.raw.audit import late_arrival_stats
+from commercepulse.raw.quarantine import open_counts
 from commercepulse.staging.extract import event_counts_by_day
 from commercepulse.staging.normalize import FRAMES
 from commercepulse.warehouse.base import Warehouse
@@ -36,6 +37,7 @@ class Thresholds(Protocol):
     check_anonymous_share_max: float
     check_status_backwards_max: int
     check_email_conflicts_max: int
+    check_quarantine_open_max: int
 
 
 @dataclass
@@ -301,3 +303,11 @@ def revenue_drift(wh: Warehouse, settings: Thresholds, run_id: str | None = None
     return Outcome("revenue_drift", total <= settings.check_revenue_drift_max_ngn, total,
                    settings.check_revenue_drift_max_ngn, WARN,
                    {"days_changed": {str(r.date.date()): float(r.drift) for r in changed.itertuples()}})
+
+
+def quarantine_open(db: Database, settings: Thresholds) -> Outcome:
+    """Quarantined lines not landed since, by kind of problem (`commercepulse quarantine list`)."""
+    counts = open_counts(db)
+    total = sum(counts.values())
+    return Outcome("quarantine_open", total <= settings.check_quarantine_open_max, total,
+                   settings.check_quarantine_open_max, WARN, {"by_reason": counts} if counts else {})

@@ -26,7 +26,7 @@ import bson
 import orjson
 from bson.decimal128 import Decimal128
 from bson.raw_bson import RawBSONDocument
-from pymongo import InsertOne, UpdateOne
+from pymongo import InsertOne, UpdateMany, UpdateOne
 from pymongo.database import Database
 from bson.errors import InvalidDocument
 from pymongo.errors import BulkWriteError, ConnectionFailure
@@ -153,6 +153,9 @@ QUARANTINE_KEEP = 1_000_000
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 64 * 1024
 
 
+#: A quarantine record whose line has not landed since (see raw/quarantine.py).
+OPEN = {"resolved_at": {"$exists": False}}
+
 #: What the first copy of an event decides; repeats only add sightings.
 ENVELOPE_FIELDS = ("event_type", "event_time", "vendor", "payload", "ingested_at", "source")
 
@@ -193,6 +196,8 @@ class RawWriter:
         self._rejects: list[Rejection] = []
         self._queue: queue.Queue = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
+        # lines quarantined earlier may land now (a fixed file): their records are closed as they land
+        self._open_quarantine = self.quarantine.find_one(OPEN, {"_id": 1}) is not None
         self._thread = threading.Thread(target=self._run, name="raw-writer", daemon=True)
         self._thread.start()
 
@@ -249,6 +254,8 @@ class RawWriter:
         if rejects:
             with_retries(lambda: self._quarantine(rejects), "quarantine rejected lines")
         landed = [item for i, item in enumerate(items) if i not in failed]
+        if self._open_quarantine and landed:
+            with_retries(lambda: self._resolve_quarantined(landed), "close quarantine records of landed lines")
         self.stats.duplicates += len(duplicate_idx)
         self.stats.landed += len(landed) - len(duplicate_idx)
         self.stats.quarantined += len(rejects)
@@ -323,6 +330,14 @@ class RawWriter:
             ops.append(UpdateOne({"_id": item.event_id, "$or": later},
                                  [{"$set": {f: {"$literal": doc[f]} for f in ENVELOPE_FIELDS if f in doc}}]))
         return ops
+
+    def _resolve_quarantined(self, landed: list[Landing]) -> None:
+        lines: dict[str, list[int]] = {}
+        for item in landed:
+            lines.setdefault(item.sighting.file, []).append(item.sighting.line)
+        self.quarantine.bulk_write([UpdateMany({"file": file, "line": {"$in": numbers}, **OPEN},
+                                               {"$set": {"resolved_at": self.now, "resolution": "landed"}})
+                                    for file, numbers in lines.items()], ordered=False)
 
     def _quarantine(self, rejects: list[Rejection]) -> None:
         ops = [InsertOne(r.as_doc(self.now)) for r in rejects]

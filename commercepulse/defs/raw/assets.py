@@ -72,4 +72,7 @@ RAW_CHECKS = [
                "Late events / distinct live events first landed, per ingestion day (WARN).", scope=PER_DAY,
                calendar=INGESTION_DAILY,
                additive=False),
+    rule_check(events_raw, "quarantine_open", lambda i, s, e: rules.quarantine_open(i.mongo.db(), i.settings),
+               "Lines in events_quarantine not landed since, by reason (WARN): `commercepulse quarantine list`, "
+               "fix the file or the parser, then `commercepulse quarantine replay`.", windowed=False),
 ]
