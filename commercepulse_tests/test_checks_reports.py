@@ -197,6 +197,8 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     late_day = "2025-01-13"
     payment = event("drift-1", "payment_succeeded", date(2025, 1, 13), 9,
                     pay("ORD-250113-00001", date(2025, 1, 13), 9, 4321, "TD"), vendor="vendor_a")
+    payment["ingested_at"] = "2025-01-16T10:00:00Z"  # landed three days late
+    first_reported = wh.query("SELECT net_revenue_ngn FROM kpi_daily_revenue WHERE date = DATE '2025-01-13'").iloc[0, 0]
     path = tmp_path / "late.jsonl"
     path.write_text(json.dumps(payment) + "\n")
     ingest_live(db, [path])
@@ -207,6 +209,24 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     assert not evaluation.passed
     assert evaluation.metadata["figure"].value == 4321
     assert evaluation.metadata["days_changed"].value == {late_day: 4321.0}
+
+    # the restatement: first value, now, delta, the run and the event that caused it
+    line = "2025-01-13 net revenue restated +4,321.00 NGN by 1 late payment, event drift-1, landed 2025-01-16"
+    assert evaluation.metadata["restated"].value == [line]
+    restated = wh.table("kpi_restatements")
+    assert restated["date"].dt.strftime("%Y-%m-%d").tolist() == [late_day]
+    row = restated.iloc[0]
+    assert (row["first_reported_ngn"], row["before_ngn"]) == (first_reported, first_reported)
+    assert row["now_ngn"] == round(first_reported + 4321, 2) and row["delta_ngn"] == 4321.0
+    assert (row["event_ids"], row["events_added"], row["events_removed"]) == ("+drift-1", 1, 0)
+    assert row["run_id"] == run.run_id and row["description"] == line
+    # a refresh with nothing new restates nothing
+    run_job(defs, "refresh_job", instance)
+    assert len(wh.table("kpi_restatements")) == 1
+    written = write_window_reports(db, wh, date(2025, 1, 13), date(2025, 1, 14), settings.reports_dir, settings)
+    report = json.loads((settings.reports_dir / late_day / "quality.json").read_text())
+    assert [r["description"] for r in report["kpis"]["restatements"]] == [line]
+    assert line in (settings.reports_dir / late_day / "report.html").read_text()
 
 
 def _screenshot(html_path, tmp_path) -> None:

@@ -18,6 +18,7 @@ from commercepulse.raw.quarantine import open_counts
 from commercepulse.staging.extract import event_counts_by_day
 from commercepulse.staging.normalize import FRAMES
 from commercepulse.warehouse.base import Warehouse
+from commercepulse.warehouse.restatements import restatements
 from commercepulse.warehouse.tables import FACTS
 
 WARN, ERROR = "WARN", "ERROR"
@@ -300,9 +301,14 @@ def revenue_drift(wh: Warehouse, settings: Thresholds, run_id: str | None = None
     rows = rows.assign(drift=(rows["now_ngn"] - rows["before_ngn"]).round(2))
     changed = rows[rows["drift"] != 0]
     total = round(float(changed["drift"].abs().sum()), 2)
+    details: dict[str, Any] = {"days_changed": {str(r.date.date()): float(r.drift) for r in changed.itertuples()}}
+    if len(changed):
+        restated = restatements(wh)
+        if run_id is not None:
+            restated = restated[restated["run_id"] == run_id]
+        details["restated"] = restated["description"].tolist()
     return Outcome("revenue_drift", total <= settings.check_revenue_drift_max_ngn, total,
-                   settings.check_revenue_drift_max_ngn, WARN,
-                   {"days_changed": {str(r.date.date()): float(r.drift) for r in changed.itertuples()}})
+                   settings.check_revenue_drift_max_ngn, WARN, details)
 
 
 def quarantine_open(db: Database, settings: Thresholds) -> Outcome:

@@ -29,7 +29,7 @@ from commercepulse.warehouse.base import Warehouse
 
 DAY = timedelta(days=1)
 #: Bump when the report layout changes, so unchanged days are rewritten once in the new layout.
-REPORT_VERSION = 2
+REPORT_VERSION = 3
 FACT_TABLES = ("fact_orders", "fact_payments", "fact_refunds", "fact_shipments", "fact_order_daily")
 #: Rules judged per business day by counting findings: per day through `outcomes_by_day`.
 ADDITIVE_RULES = {
@@ -93,6 +93,8 @@ KPI_QUERIES = {
                       "ingestion_date"),
     "order_daily": ("SELECT * EXCLUDE (run_id) FROM fact_order_daily WHERE date >= $start AND date < $end "
                     "ORDER BY vendor", "date"),
+    "restatements": ("SELECT date, delta_ngn, before_ngn, now_ngn, first_reported_ngn, description, run_id "
+                     "FROM kpi_restatements WHERE date >= $start AND date < $end ORDER BY restated_at, run_id", "date"),
 }
 
 

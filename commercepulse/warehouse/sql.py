@@ -162,6 +162,17 @@ SELECT k.date, $run_id AS run_id, $reported_at AS reported_at, k.gross_revenue_n
 FROM kpi_daily_revenue k LEFT JOIN last USING (date)
 WHERE last.date IS NULL OR last.net_revenue_ngn IS DISTINCT FROM k.net_revenue_ngn"""]
 
+# ...and the events behind each snapshot this run took (a restatement is the difference of two sets).
+REVENUE_SNAPSHOT_EVENTS = ["""
+INSERT INTO revenue_snapshot_events BY NAME
+WITH s AS (SELECT date, run_id FROM revenue_snapshots x WHERE run_id = $run_id
+           AND NOT EXISTS (SELECT 1 FROM revenue_snapshot_events e WHERE e.date = x.date AND e.run_id = x.run_id))
+SELECT s.date, s.run_id, p.event_id, 'payment' AS kind, p.amount_ngn
+FROM s JOIN fact_payments p ON p.paid_date = s.date WHERE p.status = 'SUCCESS'
+UNION ALL
+SELECT s.date, s.run_id, r.event_id, 'refund' AS kind, -r.amount_ngn AS amount_ngn
+FROM s JOIN fact_refunds r ON r.refund_date = s.date"""]
+
 KPI_VENDOR_PAYMENT_SUCCESS = ["DELETE FROM kpi_vendor_payment_success WHERE true", """
 INSERT INTO kpi_vendor_payment_success BY NAME
 SELECT paid_date AS date, vendor, count(*) AS attempts, count(CASE WHEN status = 'SUCCESS' THEN 1 END) AS successes,
@@ -203,7 +214,7 @@ s AS (SELECT sku, sum(qty) AS units, sum(qty * unit_price_ngn) AS revenue FROM s
 SELECT row_number() OVER (ORDER BY revenue DESC, sku) AS rank, sku, units, round(revenue, 2) AS revenue_ngn FROM s"""]
 
 KPI_STATEMENTS = {
-    "kpi_daily_revenue": KPI_DAILY_REVENUE + REVENUE_SNAPSHOT, "kpi_vendor_payment_success": KPI_VENDOR_PAYMENT_SUCCESS,
+    "kpi_daily_revenue": KPI_DAILY_REVENUE + REVENUE_SNAPSHOT + REVENUE_SNAPSHOT_EVENTS, "kpi_vendor_payment_success": KPI_VENDOR_PAYMENT_SUCCESS,
     "kpi_order_to_payment": KPI_ORDER_TO_PAYMENT, "kpi_refund_rate": KPI_REFUND_RATE,
     "kpi_top_products": KPI_TOP_PRODUCTS,
 }

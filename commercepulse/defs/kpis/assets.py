@@ -8,12 +8,13 @@ from commercepulse.defs.checks import rule_check
 from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
-from commercepulse.defs.tables import whole_asset
+from commercepulse.defs.tables import REFRESH, WHOLE_HISTORY, whole_asset
 from commercepulse.defs.retries import mongo_retries
 from commercepulse.raw.audit import late_arrival_stats
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.sql import KPI_STATEMENTS
-from commercepulse.warehouse.tables import KPIS
+from commercepulse.warehouse.restatements import restatements
+from commercepulse.warehouse.tables import ALL_TABLES, KPIS
 
 KPI_GROUP = "kpis"
 KPI_DEPS = {
@@ -38,6 +39,19 @@ def kpi_late_arrivals(context: dg.AssetExecutionContext, mongo: MongoResource, w
     warehouse.replace_partitions({"kpi_late_arrivals": frame}, start, end)
     return dg.MaterializeResult(metadata=row_count("kpi_late_arrivals", warehouse) | {
         "days": [str(d.date()) for d in frame["ingestion_date"]]})
+
+
+@dg.asset(group_name=KPI_GROUP, kinds={WAREHOUSE_KIND}, deps=[KPI_ASSETS["kpi_daily_revenue"]], automation_condition=REFRESH,
+          tags=WHOLE_HISTORY, description=ALL_TABLES["kpi_restatements"].description,
+          metadata=table_metadata_spec("kpi_restatements"))
+def kpi_restatements(warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
+    """Every change of a reported day's net revenue: first value, before, now, and the events behind it."""
+    frame = restatements(warehouse)
+    warehouse.replace_table("kpi_restatements", frame)
+    latest = frame.sort_values("restated_at").tail(10)
+    return dg.MaterializeResult(metadata=row_count("kpi_restatements", warehouse) | {
+        "latest": dg.MetadataValue.md("\n".join(f"- {line}" for line in latest["description"]) or "none"),
+        "days_restated": int(frame["date"].nunique())})
 
 
 KPI_CHECKS = [rule_check(KPI_ASSETS["kpi_daily_revenue"], "revenue_drift",
