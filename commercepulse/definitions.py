@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from commercepulse.defs.automation import definitions as automation
+from commercepulse.defs.feeds import definitions as feeds
 from commercepulse.defs.kpis import definitions as kpis
 from commercepulse.defs.platform import definitions as platform
 from commercepulse.defs.raw import definitions as raw
@@ -14,7 +15,7 @@ from commercepulse.defs.staging import definitions as staging
 from commercepulse.defs.warehouse import definitions as warehouse
 from commercepulse.settings import Settings
 
-DOMAINS = (raw, staging, warehouse, kpis, platform, reports, automation)
+DOMAINS = (raw, staging, warehouse, kpis, feeds, platform, reports, automation)
 
 
 def build_definitions(resources: dict) -> dg.Definitions:

@@ -133,9 +133,19 @@ TIME_FIELD: dict[str, str] = {
     "orders": "order_time", "payments": "paid_time", "refunds": "refund_time",
     "shipments": "status_time", "order_updates": "update_time",
 }
-SHAPES_BY_KIND: dict[str, dict[str, Shape]] = {}
-for _shape in SHAPES:
-    SHAPES_BY_KIND.setdefault(_shape.kind, {})[_shape.vendor] = _shape
+ShapesByKind = dict[str, dict[str, Shape]]
+
+
+def by_kind(shapes: tuple[Shape, ...]) -> ShapesByKind:
+    """kind -> vendor -> shape (a later shape of the same kind and vendor replaces an earlier one)."""
+    out: ShapesByKind = {}
+    for shape in shapes:
+        out.setdefault(shape.kind, {})[shape.vendor] = shape
+    return out
+
+
+#: The built-in shapes; `mapping_files.shapes_from` adds those of DATA_DIR/mappings/*.json.
+SHAPES_BY_KIND: ShapesByKind = by_kind(SHAPES)
 
 _MISSING = object()
 _SPLIT: dict[str, tuple[str, ...]] = {}
@@ -206,20 +216,21 @@ def fits(shape: Shape, record: Any) -> bool:
     return not shape.any_of or any(present(record, shape.fields[name]) for name in shape.any_of)
 
 
-def match_shape(kind: str, record: Any) -> Shape | None:
+def match_shape(kind: str, record: Any, shapes_by_kind: ShapesByKind = SHAPES_BY_KIND) -> Shape | None:
     """The shape `record` has: the best-fitting one (most canonical fields present)."""
-    shapes = SHAPES_BY_KIND.get(kind, {})
+    shapes = shapes_by_kind.get(kind, {})
     candidates = [s for s in shapes.values() if fits(s, record)]
     if not candidates:
         return None
     return max(candidates, key=lambda s: sum(present(record, p) for p in s.fields.values()))
 
 
-def unknown_keys(kind: str, record: Any, vendor: str | None) -> list[str]:
+def unknown_keys(kind: str, record: Any, vendor: str | None,
+                 shapes_by_kind: ShapesByKind = SHAPES_BY_KIND) -> list[str]:
     """Top-level payload keys the vendor's shape (or, without one, any shape) does not know."""
     if not isinstance(record, dict):
         return []
-    shapes = SHAPES_BY_KIND.get(kind, {})
+    shapes = shapes_by_kind.get(kind, {})
     known: frozenset[str] = (
         shapes[vendor].known_top_keys if vendor in shapes
         else frozenset().union(*(s.known_top_keys for s in shapes.values()))

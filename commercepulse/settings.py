@@ -24,7 +24,13 @@ class CheckThresholds(BaseModel):
     check_anonymous_share_max: float = 0.25
     check_status_backwards_max: int = 0
     check_email_conflicts_max: int = 0
-    check_quarantine_open_max: int = 0  # quarantined lines not landed since (replay or a fixed file)
+    check_quarantine_open_max: int = 0
+    # vendor feed anomalies: a day is judged against the vendor's previous FEED_WINDOW_DAYS ingestion days
+    # (robust z = (value - median) / max(1.4826 MAD, share x |median|, the metric's floor))
+    check_feed_window_days: int = 28
+    check_feed_min_history_days: int = 7
+    check_feed_z_max: float = 4.0
+    check_feed_min_scale_share: float = 0.10  # quarantined lines not landed since (replay or a fixed file)
 
 
 class Settings(BaseSettings, CheckThresholds):

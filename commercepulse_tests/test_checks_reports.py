@@ -173,7 +173,7 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     assert report["kpis"]["daily_revenue"][0]["net_revenue_ngn"] == kpi["net_revenue_ngn"]
     checks = {c["check"]: c for c in report["checks"]}
     assert checks["duplicate_event_rate"]["figure"] == dup.figure and checks["late_arriving_pct"]["figure"] == late.figure
-    for png in ("revenue.png", "quality_rates.png", "payment_success.png"):
+    for png in ("revenue.png", "quality_rates.png", "payment_success.png", "vendor_feed.png"):
         data = (folder / png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = struct.unpack(">II", data[16:24])
@@ -182,7 +182,7 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
         assert matplotlib.image.imread(folder / png).shape[:2] == (height, width)
     html_text = (folder / "report.html").read_text()
     HTMLParser().feed(html_text)
-    assert html_text.count("data:image/png;base64,") == 3 and "duplicate_event_rate" in html_text
+    assert html_text.count("data:image/png;base64,") == 4 and "duplicate_event_rate" in html_text
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     out = subprocess.run([sys.executable, "-m", "commercepulse.cli", "report", "--date", "2025-01-15"],
                          capture_output=True, text=True, env=settings_env(settings))

@@ -39,6 +39,10 @@ class Thresholds(Protocol):
     check_status_backwards_max: int
     check_email_conflicts_max: int
     check_quarantine_open_max: int
+    check_feed_window_days: int
+    check_feed_min_history_days: int
+    check_feed_z_max: float
+    check_feed_min_scale_share: float
 
 
 @dataclass

@@ -32,10 +32,12 @@ def window_asset(name: str, statements: Sequence[str], deps: Sequence, group: st
     return _asset
 
 
-def whole_asset(name: str, statements: Sequence[str], deps: Sequence, group: str) -> dg.AssetsDefinition:
+def whole_asset(name: str, statements: Sequence[str], deps: Sequence, group: str,
+                metadata: dict | None = None) -> dg.AssetsDefinition:
     """A whole-history table recomputed by `statements` (KPIs, Gold)."""
     @dg.asset(name=name, group_name=group, kinds={WAREHOUSE_KIND}, deps=deps, automation_condition=REFRESH,
-              tags=WHOLE_HISTORY, description=ALL_TABLES[name].description, metadata=table_metadata_spec(name))
+              tags=WHOLE_HISTORY, description=ALL_TABLES[name].description,
+              metadata=table_metadata_spec(name) | (metadata or {}))
     def _asset(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
         params = {"run_id": context.run.run_id, "reported_at": datetime.now(timezone.utc)}
         warehouse.execute([(sql, params) for sql in statements])

@@ -1,4 +1,5 @@
-"""The report charts (PNG): revenue trend, live ingestion quality, payment success by vendor.
+"""The report charts (PNG): revenue trend, live ingestion quality, payment success by vendor, and
+each vendor's feed (events per ingestion day) with its flagged anomaly days marked.
 
 Drawing dominates a report's cost (hundreds of days in a backfill), so each chart is drawn the
 way matplotlib animates (blitting): the axes, ticks and legend are rendered once per y-scale
@@ -19,13 +20,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from PIL import Image  # noqa: E402
 
 CHART_DAYS = 60
-CHART_NAMES = ("revenue.png", "quality_rates.png", "payment_success.png")
+CHART_NAMES = ("revenue.png", "quality_rates.png", "payment_success.png", "vendor_feed.png")
 #: Below this many days per worker, starting a process costs more than it saves.
 POOL_MIN_DAYS_PER_WORKER = 60
 DAYS_BACK_TICKS = [-CHART_DAYS, -45, -30, -15, 0]
@@ -118,6 +120,7 @@ class ChartRenderer:
         self._revenue = BlitChart((7, 3), _two_lines("gross", "net", None, "NGN"))
         self._quality = BlitChart((7, 3), _two_lines("duplicate %", "late %", "o", "% of the day"))
         self._success = BlitChart((5, 3), self._bars_setup)
+        self._feed = BlitChart((7, 3), lambda ax: _days_back_axis(ax, "events") or [])
 
     @staticmethod
     def _bars_setup(ax):
@@ -125,12 +128,14 @@ class ChartRenderer:
         return []
 
     @staticmethod
-    def inputs(day: date, revenue: pd.DataFrame, late: pd.DataFrame, success: pd.DataFrame) -> dict[str, str]:
+    def inputs(day: date, revenue: pd.DataFrame, late: pd.DataFrame, success: pd.DataFrame,
+               feed: pd.DataFrame) -> dict[str, str]:
         """A digest of what each chart of the day shows (equal digests, equal PNG bytes)."""
-        # the quality chart names no day: days without live ingestion in their window share one image
+        # the quality and feed charts name no day: days without live ingestion in their window share one image
         return {"revenue.png": _digest("revenue", str(day), revenue),
                 "quality_rates.png": _digest("quality", str(day) if len(late) else "", late),
-                "payment_success.png": _digest("success", str(day), success)}
+                "payment_success.png": _digest("success", str(day), success),
+                "vendor_feed.png": _digest("feed", str(day) if len(feed) else "", feed)}
 
     def _cached(self, digest: str, draw: Callable[[], bytes]) -> bytes:
         if digest not in self._cache:
@@ -165,9 +170,39 @@ class ChartRenderer:
             for bar in bars:
                 bar.remove()
 
-    def day(self, day: date, revenue: pd.DataFrame, late: pd.DataFrame, success: pd.DataFrame) -> dict[str, bytes]:
-        """The day's three charts: revenue and quality over the CHART_DAYS days to `day`, success on `day`."""
-        digests = self.inputs(day, revenue, late, success)
+    def _vendor_feed(self, feed: pd.DataFrame, day: date) -> bytes:
+        vendors = tuple(sorted(feed["vendor"].unique()))
+        ylim = y_scale(feed["events"].to_numpy(dtype=float))
+
+        def configure(ax):  # the vendors (legend) and the y-scale are part of the background
+            ax.set_ylim(*ylim)
+            handles = [Line2D([], [], color=f"C{i}", label=v) for i, v in enumerate(vendors)]
+            handles.append(Line2D([], [], color="red", marker="x", linestyle="", label="flagged"))
+            ax.legend(handles=handles, loc="upper left", fontsize="small")
+        artists: list = []
+
+        def update():
+            ax = self._feed.ax
+            for i, vendor in enumerate(vendors):
+                rows = feed[feed["vendor"] == vendor]
+                x, y = _days_back(rows["ingestion_date"], day), rows["events"].to_numpy(dtype=float)
+                artists.append(ax.plot(x, y, color=f"C{i}", animated=True)[0])
+                flagged = rows["flagged"].notna().to_numpy()
+                if flagged.any():
+                    artists.append(ax.plot(x[flagged], y[flagged], "x", color="red", markersize=9, mew=2,
+                                           animated=True)[0])
+            return artists
+        title = "Vendor feed: events per ingestion day" + (f", {CHART_DAYS} days to {day}" if vendors else "")
+        try:
+            return self._feed.render((ylim, vendors), configure, title, update)
+        finally:
+            for artist in artists:
+                artist.remove()
+
+    def day(self, day: date, revenue: pd.DataFrame, late: pd.DataFrame, success: pd.DataFrame,
+            feed: pd.DataFrame) -> dict[str, bytes]:
+        """The day's charts: revenue, quality and vendor feeds over the CHART_DAYS days to `day`, success on `day`."""
+        digests = self.inputs(day, revenue, late, success, feed)
         return {
             "revenue.png": self._cached(digests["revenue.png"], lambda: self._lines(
                 self._revenue, _days_back(revenue["date"], day),
@@ -178,6 +213,7 @@ class ChartRenderer:
                 ((late["duplicate_rate"] * 100).to_numpy(dtype=float), (late["late_pct"] * 100).to_numpy(dtype=float)),
                 "Live ingestion quality by ingestion day")),
             "payment_success.png": self._cached(digests["payment_success.png"], lambda: self._bars(success, day)),
+            "vendor_feed.png": self._cached(digests["vendor_feed.png"], lambda: self._vendor_feed(feed, day)),
         }
 
 
@@ -187,13 +223,13 @@ def _digest(*parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def render_days(series: list[tuple[date, pd.DataFrame, pd.DataFrame, pd.DataFrame]]) -> list[dict[str, bytes]]:
+def render_days(series: list[tuple]) -> list[dict[str, bytes]]:
     """Charts of several days in one process (a worker of `render_many`)."""
     renderer = ChartRenderer()
     return [renderer.day(*item) for item in series]
 
 
-def render_many(series: list[tuple[date, pd.DataFrame, pd.DataFrame, pd.DataFrame]],
+def render_many(series: list[tuple],
                 workers: int) -> list[dict[str, bytes]]:
     """Charts of many days, drawn by `workers` processes when there are enough of them to pay
     for starting the processes."""

@@ -20,6 +20,7 @@ import pandas as pd
 from pymongo.database import Database
 
 from commercepulse.checks import rules
+from commercepulse.checks.anomalies import feed_anomalies_by_day
 from commercepulse.checks.windows import outcomes_by_day
 from commercepulse.days import days_between
 from commercepulse.raw.audit import late_arrival_stats
@@ -29,7 +30,7 @@ from commercepulse.warehouse.base import Warehouse
 
 DAY = timedelta(days=1)
 #: Bump when the report layout changes, so unchanged days are rewritten once in the new layout.
-REPORT_VERSION = 3
+REPORT_VERSION = 4
 FACT_TABLES = ("fact_orders", "fact_payments", "fact_refunds", "fact_shipments", "fact_order_daily")
 #: Rules judged per business day by counting findings: per day through `outcomes_by_day`.
 ADDITIVE_RULES = {
@@ -53,6 +54,9 @@ def window_outcomes(db: Database, wh: Warehouse, start: date, end: date,
     per_rule["payments_without_order"] = rules.payments_without_order_by_day(wh, start, end, settings)
     per_rule["refunds_without_payment"] = rules.refunds_without_payment_by_day(wh, start, end, settings)
     drift = rules.revenue_drift(wh, settings).details["days_changed"]
+    feed = feed_anomalies_by_day(wh.query("SELECT ingestion_date, vendor, judged, flagged, anomalies FROM vendor_feed_daily "
+                                          "WHERE ingestion_date >= $start AND ingestion_date < $end",
+                                          {"start": start, "end": end}), days_between(start, end), settings)
     out: dict[date, list[rules.Outcome]] = {}
     no_ingestion = [rules.duplicate_event_rate(db, start, end, settings, empty),
                     rules.late_arriving_pct(db, start, end, settings, empty)]
@@ -65,7 +69,8 @@ def window_outcomes(db: Database, wh: Warehouse, start: date, end: date,
                     *(per_rule[name][day] for name in ("payments_without_order", "refunds_without_payment",
                                                        "over_refunded_orders", "schema_drift", "completeness")),
                     rules.Outcome("revenue_drift", abs(day_drift) <= settings.check_revenue_drift_max_ngn, day_drift,
-                                  settings.check_revenue_drift_max_ngn, rules.WARN)]
+                                  settings.check_revenue_drift_max_ngn, rules.WARN),
+                    feed[day]]
         for table in FACT_TABLES:
             outcome = per_rule[f"key_integrity:{table}"][day]
             outcomes.append(rules.Outcome(f"key_integrity:{table}", outcome.passed, outcome.figure, outcome.threshold,
@@ -93,6 +98,9 @@ KPI_QUERIES = {
                       "ingestion_date"),
     "order_daily": ("SELECT * EXCLUDE (run_id) FROM fact_order_daily WHERE date >= $start AND date < $end "
                     "ORDER BY vendor", "date"),
+    "vendor_feed": ("SELECT ingestion_date, vendor, events, payments, payment_success_rate, duplicate_rate, late_pct, "
+                    "unmapped_share, median_lag_minutes, flagged, anomalies FROM vendor_feed_daily "
+                    "WHERE ingestion_date >= $start AND ingestion_date < $end ORDER BY vendor", "ingestion_date"),
     "restatements": ("SELECT date, delta_ngn, before_ngn, now_ngn, first_reported_ngn, description, run_id "
                      "FROM kpi_restatements WHERE date >= $start AND date < $end ORDER BY restated_at, run_id", "date"),
 }
@@ -128,6 +136,9 @@ class WindowCharts:
         self.success = wh.query("SELECT date, vendor, success_rate FROM kpi_vendor_payment_success "
                                 "WHERE date >= $start AND date < $end ORDER BY date, vendor",
                                 {"start": start, "end": end})
+        self.feed = wh.query("SELECT ingestion_date, vendor, events, flagged FROM vendor_feed_daily "
+                             "WHERE ingestion_date > $since AND ingestion_date < $end ORDER BY ingestion_date, vendor",
+                             since)
 
     @staticmethod
     def _between(frame: pd.DataFrame, column: str, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
@@ -136,12 +147,13 @@ class WindowCharts:
         first, last = values.searchsorted(lo.to_datetime64(), "right"), values.searchsorted(hi.to_datetime64(), "right")
         return frame.iloc[first:last]
 
-    def _series(self, day: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    def _series(self, day: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         lo, hi = pd.Timestamp(day - timedelta(days=CHART_DAYS)), pd.Timestamp(day)
         revenue = self._between(self.revenue, "date", lo, hi)
         late = self._between(self.late, "ingestion_date", lo, hi)
         success = self._between(self.success, "date", hi - pd.Timedelta(days=1), hi)[["vendor", "success_rate"]]
-        return revenue, late, success
+        feed = self._between(self.feed, "ingestion_date", lo, hi)
+        return revenue, late, success, feed
 
     def digests(self, day: date) -> dict[str, str]:
         return ChartRenderer.inputs(day, *self._series(day))

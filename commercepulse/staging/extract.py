@@ -25,7 +25,19 @@ NAIVE_UTC = CodecOptions(tz_aware=False)  # BSON dates are UTC; naive ones conve
 def extract_window(db: Database, start: datetime, end: datetime) -> pd.DataFrame:
     """Raw events with start <= event_time < end (index `event_time`, projected)."""
     collection = db[RAW].with_options(codec_options=NAIVE_UTC)
-    docs = list(collection.find(window_filter(start, end), PROJECTION, batch_size=10_000).hint("event_time"))
+    return _frame(list(collection.find(window_filter(start, end), PROJECTION, batch_size=10_000).hint("event_time")))
+
+
+def extract_ingestion_days(db: Database, start: str, end: str) -> pd.DataFrame:
+    """Live raw events first landed on ingestion days [start, end) (ISO days; index `ingestion_day`),
+    with their `ingestion_day`."""
+    collection = db[RAW].with_options(codec_options=NAIVE_UTC)
+    docs = list(collection.find({"source.ingestion_day": {"$gte": start, "$lt": end}, "source.kind": "live"},
+                                PROJECTION | {"source.ingestion_day": 1}, batch_size=10_000).hint("ingestion_day"))
+    return _frame(docs).assign(ingestion_day=[d["source"]["ingestion_day"] for d in docs])
+
+
+def _frame(docs: list[dict]) -> pd.DataFrame:
     times = lambda key: pd.Series(np.array([d[key] for d in docs], dtype="datetime64[ms]"),  # noqa: E731
                                   dtype="datetime64[ns]").dt.tz_localize("UTC")
     return pd.DataFrame({

@@ -18,7 +18,7 @@ import orjson
 import pandas as pd
 
 from commercepulse.mapping import (
-    EVENT_KINDS, SHAPES_BY_KIND, TIME_FIELD, Shape, match_shape, resolve_column, unknown_keys,
+    EVENT_KINDS, SHAPES_BY_KIND, TIME_FIELD, Shape, ShapesByKind, match_shape, resolve_column, unknown_keys,
 )
 from commercepulse.staging.fx import convert
 from commercepulse.timeparse import parse_times
@@ -79,13 +79,16 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float = 24.0) -> dict[str, pd.DataFrame]:
-    """`events`: event_id, event_type, event_time, vendor, payload, ingested_at, source_kind."""
+def normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float = 24.0,
+              shapes: ShapesByKind = SHAPES_BY_KIND) -> dict[str, pd.DataFrame]:
+    """`events`: event_id, event_type, event_time, vendor, payload, ingested_at, source_kind;
+    `shapes`: the vendor mappings (built-in, plus those of DATA_DIR/mappings)."""
     with paused_gc():
-        return _normalize(events, rates, late_hours)
+        return _normalize(events, rates, late_hours, shapes)
 
 
-def _normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float) -> dict[str, pd.DataFrame]:
+def _normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float,
+               shapes: ShapesByKind) -> dict[str, pd.DataFrame]:
     events = events.reset_index(drop=True)
     env = _envelope(events, late_hours)
     payloads = events["payload"].tolist()
@@ -106,7 +109,7 @@ def _normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float) -> 
             unmapped.extend((i, f"unknown event_type {events.at[i, 'event_type']!r}") for i in rows)
             continue
         leftovers = rows
-        shape = SHAPES_BY_KIND[kind].get(vendor) if isinstance(vendor, str) else None
+        shape = shapes.get(kind, {}).get(vendor) if isinstance(vendor, str) else None
         if shape is not None:  # the envelope's vendor, for the whole group in one pass
             raw = _fields(shape, [payloads[i] for i in rows])
             ok = _fitting(shape, raw)
@@ -118,13 +121,13 @@ def _normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float) -> 
             leftovers = [i for i, k in zip(rows, ok) if not k]
         by_shape: dict[str, list[int]] = defaultdict(list)
         for i in leftovers:  # rare: drifted vendor field, or an unknown vendor
-            match = match_shape(kind, payloads[i])
+            match = match_shape(kind, payloads[i], shapes)
             if match is None or not all(_fitting(match, _fields(match, [payloads[i]]))):
                 unmapped.append((i, f"no {kind} shape fits the payload"))
             else:
                 by_shape[match.vendor].append(i)
         for matched, idx in by_shape.items():
-            shape = SHAPES_BY_KIND[kind][matched]
+            shape = shapes[kind][matched]
             emit(kind, shape, idx, _fields(shape, [payloads[i] for i in idx]))
 
     frames = {name: _concat(parts.get(name, []), name) for name in FRAMES if name != "stg_unmapped"}
@@ -142,7 +145,7 @@ def _normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float) -> 
                 frames["stg_order_items"] = items[~items["event_id"].isin(ids)].reset_index(drop=True)
             positions = env.index[env["event_id"].isin(ids)]
             bad_time.extend((int(p), f"unparseable {time_col}") for p in positions)
-    frames["stg_unmapped"] = _unmapped(events, env, kinds, unmapped + bad_time)
+    frames["stg_unmapped"] = _unmapped(events, env, kinds, unmapped + bad_time, shapes)
     frames["stg_payments"] = _flag_resent_payments(frames["stg_payments"])
     return frames
 
@@ -282,7 +285,7 @@ def _flag_resent_payments(payments: pd.DataFrame) -> pd.DataFrame:
 
 
 def _unmapped(events: pd.DataFrame, env: pd.DataFrame, kinds: pd.Series,
-              rows: list[tuple[int, str]]) -> pd.DataFrame:
+              rows: list[tuple[int, str]], shapes: ShapesByKind) -> pd.DataFrame:
     positions = [i for i, _ in rows]
     frame = env.iloc[positions][["event_id", "vendor", "event_date", "ingested_at", "is_late",
                                  "source_kind"]].reset_index(drop=True)
@@ -291,7 +294,7 @@ def _unmapped(events: pd.DataFrame, env: pd.DataFrame, kinds: pd.Series,
     frame["reason"] = pd.Series([r for _, r in rows], dtype="string")
     frame["unknown_keys"] = pd.Series(
         [",".join(unknown_keys(kinds.iat[i] if isinstance(kinds.iat[i], str) else "", events.at[i, "payload"],
-                               env.at[i, "vendor"])) or None for i in positions], dtype="string")
+                               env.at[i, "vendor"], shapes)) or None for i in positions], dtype="string")
     frame["payload"] = pd.Series([_json(events.at[i, "payload"]) for i in positions], dtype="string")
     return frame
 

@@ -16,6 +16,7 @@ import pandas as pd
 from pymongo.database import Database
 
 from commercepulse.days import utc_midnight
+from commercepulse.mapping_files import FOLDER, fingerprint, shapes_for
 from commercepulse.staging.extract import chunk_days, event_counts_by_day, extract_window
 from commercepulse.staging.fx import load_rates
 from commercepulse.staging.normalize import FRAMES, normalize
@@ -40,6 +41,7 @@ def stage_window(db: Database, warehouse: Warehouse, start: date, end: date, dat
                  late_hours: float, log: Callable[[str], None] | None = None) -> dict:
     """Extract, normalize, validate and write every day of [start, end); returns the counts."""
     rates = load_rates(data_dir)
+    shapes = shapes_for(data_dir)
     rows: Counter = Counter()
     per_vendor: dict[str, Counter] = {name: Counter() for name in FRAMES}
     timing: Counter = Counter()
@@ -51,7 +53,7 @@ def stage_window(db: Database, warehouse: Warehouse, start: date, end: date, dat
             events = extract_window(db, utc_midnight(chunk_start), utc_midnight(chunk_end))
             t1 = time.perf_counter()
             frames = {name: validate(conform(frame, STAGING[name]), name, first)
-                      for name, frame in normalize(events, rates, late_hours).items()}
+                      for name, frame in normalize(events, rates, late_hours, shapes).items()}
             ensure_complete(events, frames, f"{first}..{last}")
             t2 = time.perf_counter()
             write(frames)
@@ -64,5 +66,6 @@ def stage_window(db: Database, warehouse: Warehouse, start: date, end: date, dat
             log(f"{first}..{last}: {len(events)} raw events -> " + ", ".join(f"{k}={len(v)}" for k, v in frames.items()))
     warehouse.delete_days_except(FRAMES, start, end, sorted(counts))
     return {"raw_events": timing.pop("raw_events", 0), "rows": dict(rows),
+            "mapping_version": fingerprint(Path(data_dir) / FOLDER)[:12] or "built-in",
             "per_vendor": {k: dict(v) for k, v in per_vendor.items()},
             "timing": {k: round(v, 3) for k, v in timing.items()}}

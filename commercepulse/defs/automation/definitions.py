@@ -3,7 +3,7 @@ whole-history tables refresh through their automation condition. Everything is o
 import dagster as dg
 
 from commercepulse.defs.automation.sensors import (
-    SENSOR_INTERVAL, daily_ingest, new_data_files, reconcile_business_days, report_touched_days,
+    SENSOR_INTERVAL, daily_ingest, new_data_files, reconcile_business_days, report_touched_days, restage_on_mapping_change,
 )
 from commercepulse.defs.tables import WHOLE_HISTORY
 from commercepulse.defs.warehouse.definitions import BUSINESS_DAY_CHECKS
@@ -22,5 +22,6 @@ refresh_sensor = dg.AutomationConditionSensorDefinition(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(jobs=[refresh_job], sensors=[new_data_files, reconcile_business_days, refresh_sensor, report_touched_days],
+    return dg.Definitions(jobs=[refresh_job], sensors=[new_data_files, reconcile_business_days, refresh_sensor, report_touched_days,
+                                                        restage_on_mapping_change],
                           schedules=[daily_ingest])

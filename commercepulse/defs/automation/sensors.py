@@ -7,6 +7,8 @@
    what the main job just built is never re-run.
 3. The automation condition sensor (definitions.py) then refreshes the whole-history tables,
    once the blocking checks of their inputs have passed.
+4. `restage_on_mapping_change` re-stages the business days holding unmapped events when a
+   vendor mapping file (DATA_DIR/mappings/*.json) is added or changed.
 """
 
 import json
@@ -19,6 +21,8 @@ from commercepulse.defs.deployment import INGESTION_DAILY, range_tags, valid_day
 from commercepulse.defs.platform.definitions import platform_job
 from commercepulse.defs.raw.definitions import bootstrap_job, ingest_job
 from commercepulse.defs.resources import PlatformSettings
+from commercepulse.mapping_files import FOLDER, fingerprint
+from commercepulse.warehouse.base import Warehouse
 
 LANDING_ASSET = {"ingest_job": "events_raw", "platform_job": "platform_raw", "bootstrap_job": "bootstrap_events"}
 LANDINGS = [dg.AssetKey("events_raw"), dg.AssetKey("bootstrap_events")]
@@ -171,6 +175,29 @@ def report_touched_days(context: dg.SensorEvaluationContext):
     return [dg.RunRequest(run_key=f"reports:{first}:{last}:{latest}", partition_key=first if first == last else None,
                           tags=tags if first == last else tags | range_tags(first, last))
             for first, last in contiguous_ranges(sorted(todo), bridge=31)]
+
+
+UNMAPPED_DAYS = "SELECT DISTINCT event_date FROM stg_unmapped ORDER BY event_date"
+
+
+@dg.sensor(name="restage_on_mapping_change", minimum_interval_seconds=SENSOR_INTERVAL,
+           default_status=dg.DefaultSensorStatus.RUNNING, job_name="business_day_job",
+           description="When a vendor mapping file (DATA_DIR/mappings/*.json) is added or changed, re-stages the "
+                       "business days holding unmapped events, so what the mapping now fits reaches the facts.")
+def restage_on_mapping_change(context: dg.SensorEvaluationContext, settings: PlatformSettings,
+                              warehouse: dg.ResourceParam[Warehouse]):
+    current = fingerprint(settings.data_path / FOLDER)
+    if context.cursor is None or context.cursor == current:
+        context.update_cursor(current)
+        return dg.SkipReason("the vendor mappings are unchanged")
+    days = valid_days([d.date().isoformat() for d in warehouse.query(UNMAPPED_DAYS)["event_date"]])
+    context.update_cursor(current)
+    tags = {"commercepulse/trigger": "restage_on_mapping_change"}
+    return [dg.RunRequest(run_key=f"remap:{current[:12]}:{first}:{last}",
+                          partition_key=first if first == last else None,
+                          tags=tags if first == last else tags | range_tags(first, last))
+            for first, last in contiguous_ranges(days, bridge=31)] or \
+        dg.SkipReason("the mappings changed; no unmapped event is waiting")
 
 
 @dg.schedule(name="daily_ingest", cron_schedule="0 1 * * *", job_name="ingest_job", execution_timezone="UTC",

@@ -10,6 +10,7 @@ from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
 from commercepulse.defs.tables import REFRESH, WHOLE_HISTORY, whole_asset
 from commercepulse.defs.retries import mongo_retries
+from commercepulse.explain import EXPLAINERS
 from commercepulse.raw.audit import late_arrival_stats
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.sql import KPI_STATEMENTS
@@ -24,7 +25,10 @@ KPI_DEPS = {
     "kpi_refund_rate": ["fact_orders", "kpi_daily_revenue"],
     "kpi_top_products": ["fact_orders", "stg_order_items"],
 }
-KPI_ASSETS = {name: whole_asset(name, statements, KPI_DEPS[name], KPI_GROUP) for name, statements in KPI_STATEMENTS.items()}
+KPI_ASSETS = {name: whole_asset(name, statements, KPI_DEPS[name], KPI_GROUP, metadata={
+    "explain": f"commercepulse explain {name} {EXPLAINERS[name].key.upper()} [--vendor V] [--json]: the fact rows, raw "
+               "events (file, line, ingestion day) and runs behind a figure"} if name in EXPLAINERS else None)
+    for name, statements in KPI_STATEMENTS.items()}
 
 
 @dg.asset(group_name=KPI_GROUP, kinds={WAREHOUSE_KIND, "mongodb"}, partitions_def=INGESTION_DAILY, backfill_policy=SINGLE_RUN,

@@ -6,8 +6,8 @@ from commercepulse.defs.raw.assets import RAW_CHECKS, bootstrap_events, events_r
 bootstrap_job = dg.define_asset_job(
     "bootstrap_job", selection=[bootstrap_events], description="Land the historical dumps (DATA_DIR/bootstrap).")
 ingest_job = dg.define_asset_job(
-    "ingest_job", selection=dg.AssetSelection.assets(events_raw, "kpi_late_arrivals"),
-    description="Land live ingestion days and their late/duplicate figures.")
+    "ingest_job", selection=dg.AssetSelection.assets(events_raw, "kpi_late_arrivals", "vendor_feed_daily"),
+    description="Land live ingestion days, their late/duplicate figures and each vendor's feed figures.")
 
 
 @dg.definitions

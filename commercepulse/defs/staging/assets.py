@@ -40,6 +40,7 @@ def staging(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: 
             "dagster/row_count": result["rows"].get(name, 0),
             "rows_per_vendor": result["per_vendor"][name],
             "raw_events_in_window": result["raw_events"],
+            "mapping_version": result["mapping_version"],
             **{f"seconds_{k}": v for k, v in result["timing"].items()},
         })
 

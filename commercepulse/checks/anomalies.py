@@ -1,0 +1,90 @@
+"""Vendor feed anomalies: a vendor's ingestion day against its own trailing history.
+
+Robust statistics, so one bad day in the history does not hide the next: the median and the
+median absolute deviation (MAD) of the previous `check_feed_window_days` days, judged only once
+the vendor has `check_feed_min_history_days` of them. A metric is flagged when
+|value - median| / scale > `check_feed_z_max`, with scale = max(1.4826 x MAD, share x |median|,
+the metric's floor): the floors keep a very steady feed (MAD ~ 0) from being flagged for noise.
+A vendor seen in the history but absent on the day is judged with zero events.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from commercepulse.checks.rules import WARN, Outcome, Thresholds
+from commercepulse.warehouse.tables import ALL_TABLES
+
+#: The judged metrics and the floor of their scale (counts in events, rates as fractions, minutes).
+METRICS: dict[str, float] = {
+    "events": 10, "payments": 5, "payment_success_rate": 0.03, "duplicate_rate": 0.02, "late_pct": 0.03,
+    "unmapped_share": 0.02, "median_lag_minutes": 10,
+}
+MAD_TO_SIGMA = 1.4826
+COUNTS = [c.name for c in ALL_TABLES["vendor_feed_daily"].columns if c.type == "INT64"]
+
+
+def _fmt(metric: str, value: float) -> str:
+    return f"{value:.1%}" if metric.endswith(("_rate", "_pct", "_share")) else f"{value:,.0f}"
+
+
+def _describe(metric: str, value: float, median: float, z: float) -> str:
+    change = f" ({(value - median) / median:+.0%})" if median else ""
+    return f"{metric} {_fmt(metric, value)} vs median {_fmt(metric, median)}{change}, z {z:+.1f}"
+
+
+def judge(figures: pd.DataFrame, days: list[date], settings: Thresholds) -> pd.DataFrame:
+    """`figures` (vendor_feed_daily rows of `days` and of the history before them) with `judged`,
+    `flagged` and `anomalies` set for the rows of `days`, plus zero-event rows for vendors
+    missing on a day; returns the rows of `days` only."""
+    window = timedelta(days=settings.check_feed_window_days)
+    figures = figures.assign(ingestion_date=pd.to_datetime(figures["ingestion_date"]))
+    out = []
+    for day in days:
+        stamp = pd.Timestamp(day)
+        today = figures[figures["ingestion_date"] == stamp]
+        history = figures[(figures["ingestion_date"] < stamp) & (figures["ingestion_date"] >= stamp - window)]
+        counts = history.groupby("vendor")["ingestion_date"].nunique()
+        regulars = counts[counts >= settings.check_feed_min_history_days].index
+        missing = sorted(set(regulars) - set(today["vendor"]))
+        if missing:
+            absent = pd.DataFrame({"ingestion_date": stamp, "vendor": missing})
+            for column in COUNTS:
+                absent[column] = 0
+            today = pd.concat([today, absent], ignore_index=True)
+        for _, row in today.sort_values("vendor").iterrows():
+            past = history[history["vendor"] == row["vendor"]]
+            judged = past["ingestion_date"].nunique() >= settings.check_feed_min_history_days
+            flagged, lines = [], []
+            for metric, floor in METRICS.items() if judged else ():
+                values = past[metric].astype("float64").dropna().to_numpy()
+                value = row.get(metric)
+                if len(values) < settings.check_feed_min_history_days or value is None or pd.isna(value):
+                    continue
+                median = float(np.median(values))
+                scale = max(MAD_TO_SIGMA * float(np.median(np.abs(values - median))),
+                            settings.check_feed_min_scale_share * abs(median), floor)
+                z = (float(value) - median) / scale
+                if abs(z) > settings.check_feed_z_max:
+                    flagged.append(metric)
+                    lines.append(_describe(metric, float(value), median, z))
+            out.append({**row.to_dict(), "judged": bool(judged), "flagged": ",".join(flagged) or None,
+                        "anomalies": "; ".join(lines) or None})
+    columns = ALL_TABLES["vendor_feed_daily"].names
+    return pd.DataFrame(out, columns=columns) if out else pd.DataFrame(columns=columns)
+
+
+def feed_anomalies_by_day(rows: pd.DataFrame, days: list[date], settings: Thresholds) -> dict[date, Outcome]:
+    """The check's outcome per ingestion day from the stored judgement (vendor_feed_daily rows)."""
+    result = {}
+    for day in days:
+        today = rows[pd.to_datetime(rows["ingestion_date"]) == pd.Timestamp(day)]
+        flagged = today[today["flagged"].notna()]
+        found = sum(len(f.split(",")) for f in flagged["flagged"])
+        details = {"anomalies": {r.vendor: r.anomalies for r in flagged.itertuples()}} if found else {}
+        details["vendors_judged"] = int(today["judged"].fillna(False).astype(bool).sum())
+        result[day] = Outcome("vendor_feed_anomalies", found == 0, found, 0, WARN, details,
+                              window_only=("vendors_judged",))
+    return result

@@ -1,0 +1,57 @@
+"""Vendor feed figures per live ingestion day, judged against each vendor's own history."""
+
+from datetime import timedelta
+
+import dagster as dg
+import pandas as pd
+
+from commercepulse.checks.anomalies import feed_anomalies_by_day, judge
+from commercepulse.days import days_between
+from commercepulse.defs.checks import PER_DAY, rule_check
+from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
+from commercepulse.defs.metadata import row_count, table_metadata_spec
+from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.defs.retries import mongo_retries
+from commercepulse.mapping_files import shapes_for
+from commercepulse.staging.feed import feed_figures
+from commercepulse.staging.fx import load_rates
+from commercepulse.warehouse.base import Warehouse
+from commercepulse.warehouse.frames import conform
+from commercepulse.warehouse.tables import ALL_TABLES
+
+FEEDS_GROUP = "feeds"
+TABLE = ALL_TABLES["vendor_feed_daily"]
+HISTORY = "SELECT * FROM vendor_feed_daily WHERE ingestion_date >= $since AND ingestion_date < $start"
+JUDGED = ("SELECT ingestion_date, vendor, judged, flagged, anomalies FROM vendor_feed_daily "
+          "WHERE ingestion_date >= $start AND ingestion_date < $end")
+
+
+@dg.asset(group_name=FEEDS_GROUP, kinds={WAREHOUSE_KIND, "mongodb"}, partitions_def=INGESTION_DAILY,
+          backfill_policy=SINGLE_RUN, deps=["events_raw"], description=TABLE.description,
+          metadata=table_metadata_spec("vendor_feed_daily"))
+def vendor_feed_daily(context: dg.AssetExecutionContext, mongo: MongoResource,
+                      warehouse: dg.ResourceParam[Warehouse], settings: PlatformSettings) -> dg.MaterializeResult:
+    """Per vendor and ingestion day: events by type, duplicates, late share, unmapped share, payment
+    success and median lag, each judged against the vendor's previous days (median and MAD)."""
+    start, end = window_days(context)
+    with mongo_retries(context):
+        figures = feed_figures(mongo.db(), start, end, load_rates(settings.data_path), settings.late_threshold_hours,
+                               shapes_for(settings.data_path))
+    history = warehouse.query(HISTORY, {"since": start - timedelta(days=settings.check_feed_window_days),
+                                        "start": start})
+    judged = judge(pd.concat([history, figures], ignore_index=True), days_between(start, end), settings)
+    warehouse.replace_partitions({"vendor_feed_daily": conform(judged, TABLE)}, start, end)
+    flagged = judged[judged["flagged"].notna()]
+    lines = [f"- {r.ingestion_date.date()} {r.vendor}: {r.anomalies}" for r in flagged.itertuples()]
+    return dg.MaterializeResult(metadata=row_count("vendor_feed_daily", warehouse) | {
+        "vendor_days": len(judged), "flagged_vendor_days": len(flagged),
+        "anomalies": dg.MetadataValue.md("\n".join(lines[:50]) or "none")})
+
+
+FEED_CHECKS = [
+    rule_check(vendor_feed_daily, "vendor_feed_anomalies", None,
+               "Vendor days far from the vendor's own trailing history (robust z over median and MAD of the last "
+               "CHECK_FEED_WINDOW_DAYS days; WARN).", scope=PER_DAY, calendar=INGESTION_DAILY,
+               by_day=lambda i, s, e: feed_anomalies_by_day(i.warehouse.query(JUDGED, {"start": s, "end": e}),
+                                                            days_between(s, e), i.settings)),
+]
