@@ -27,7 +27,7 @@ def _break_payments(path, vendor: str, keep_share: float) -> int:
     return len(drop)
 
 
-def test_a_broken_vendor_feed_is_flagged_on_its_day_only(env, instance):
+def test_a_broken_vendor_feed_is_flagged_on_its_day_only_and_the_report_marks_it(env, instance, db):
     data = env.data_dir
     data.mkdir(parents=True)
     write_fx(data, 2025)
@@ -64,6 +64,22 @@ def test_a_broken_vendor_feed_is_flagged_on_its_day_only(env, instance):
     assert failing.metadata["figure"].value == len(flagged.iloc[0]["flagged"].split(","))
     assert set(failing.metadata["anomalies"].value) == {"vendor_b"}
 
+    # the daily report: each vendor's figures, the check, and the series chart with the flagged day marked
+    from commercepulse.reports.writer import write_window_reports
+
+    before = BROKEN - timedelta(days=1)
+    write_window_reports(db, warehouse_of(env), before, BROKEN + timedelta(days=1), env.reports_dir, env)
+    report = json.loads((env.reports_dir / BROKEN.isoformat() / "quality.json").read_text())
+    rows = {r["vendor"]: r for r in report["kpis"]["vendor_feed"]}
+    assert set(rows) == {"vendor_a", "vendor_b", "vendor_c"}
+    assert rows["vendor_b"]["flagged"] == flagged.iloc[0]["flagged"] and rows["vendor_a"]["flagged"] is None
+    check = next(c for c in report["checks"] if c["check"] == "vendor_feed_anomalies")
+    assert not check["passed"] and set(check["details"]["anomalies"]) == {"vendor_b"}
+    # a red cross on the flagged day; the day before shows only the legend's cross
+    legend_only = _red_pixels(env.reports_dir / before.isoformat() / "vendor_feed.png")
+    assert 0 < legend_only < _red_pixels(env.reports_dir / BROKEN.isoformat() / "vendor_feed.png") - 20
+    assert "vendor_feed.png" in (env.reports_dir / BROKEN.isoformat() / "report.html").read_text()
+
 
 def test_judge_missing_vendor_and_steady_noise(env):
     days = [date(2025, 1, 1) + timedelta(days=i) for i in range(12)]
@@ -83,27 +99,3 @@ def _red_pixels(png) -> int:
 
     image = matplotlib.image.imread(png)[..., :3]
     return int(((image[..., 0] > 0.9) & (image[..., 1] < 0.2) & (image[..., 2] < 0.2)).sum())
-
-
-def test_report_shows_each_vendor_series_with_the_flagged_day(env, instance, db):
-    from commercepulse.reports.writer import write_window_reports
-
-    data = env.data_dir
-    data.mkdir(parents=True)
-    write_fx(data, 2025)
-    write_live(data / "live_events", 11, START, DAYS, events=600)
-    _break_payments(data / "live_events" / BROKEN.isoformat() / "events.jsonl", "vendor_b", keep_share=0.2)
-    run_job(definitions(env), "ingest_job", instance, START.isoformat(), (START + timedelta(days=DAYS - 1)).isoformat())
-    before = BROKEN - timedelta(days=1)
-    write_window_reports(db, warehouse_of(env), before, BROKEN + timedelta(days=1), env.reports_dir, env)
-    report = json.loads((env.reports_dir / BROKEN.isoformat() / "quality.json").read_text())
-    rows = {r["vendor"]: r for r in report["kpis"]["vendor_feed"]}
-    assert set(rows) == {"vendor_a", "vendor_b", "vendor_c"}
-    assert rows["vendor_b"]["flagged"] and rows["vendor_a"]["flagged"] is None
-    check = next(c for c in report["checks"] if c["check"] == "vendor_feed_anomalies")
-    assert not check["passed"] and set(check["details"]["anomalies"]) == {"vendor_b"}
-    # the chart marks the flagged day (a red cross) on that day's report; the day before shows only
-    # the legend's cross
-    legend_only = _red_pixels(env.reports_dir / before.isoformat() / "vendor_feed.png")
-    assert 0 < legend_only < _red_pixels(env.reports_dir / BROKEN.isoformat() / "vendor_feed.png") - 20
-    assert "vendor_feed.png" in (env.reports_dir / BROKEN.isoformat() / "report.html").read_text()
