@@ -81,6 +81,7 @@ def test_kpis_equal_independent_figures(built, datapack):
     assert refund_rate["refunded_orders"].sum() <= refund_rate["paid_orders"].sum()
 
 
+@pytest.mark.slow  # a year re-materialized twice: in `make test-slow` (CI runs it)
 def test_rematerialize_and_backfill_leave_tables_identical(built_copy):
     settings, instance, wh, result = built_copy
     defs = definitions(settings)
@@ -92,6 +93,7 @@ def test_rematerialize_and_backfill_leave_tables_identical(built_copy):
     assert {t: checksum(wh, t) for t in TABLES} == before
 
 
+@pytest.mark.slow  # the data pack staged in shuffled windows: in `make test-slow` (CI runs it)
 def test_fact_orders_independent_of_arrival_order(env, datapack, tmp_path):
     lines = (datapack / "live_events/2025-01-15/events.jsonl").read_text().splitlines()
     outcomes = []
