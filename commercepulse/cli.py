@@ -287,6 +287,10 @@ def quarantine_list_cmd(
         typer.echo(orjson.dumps({"counts": summary(rows), "records": plain}, option=orjson.OPT_INDENT_2).decode())
         return
     out = Console(width=None if sys.stdout.isatty() else 160)
+    if not rows:
+        out.print("no quarantined line" + ("" if all_records else " waiting (--all: include those landed since)")
+                  + " for these filters" * bool(day or vendor or reason))
+        return
     counts = Table("reason", "ingestion day", "vendor", "lines", title=f"{len(rows)} quarantined line(s)"
                    + ("" if all_records else " not landed since"))
     for row in summary(rows):
@@ -295,8 +299,8 @@ def quarantine_list_cmd(
     listed = Table("id", "file:line", "vendor", "status", "reason")
     for row in rows[:limit]:
         listed.add_row(row["_id"][:12], f"{row['file']}:{row['line']}", row["vendor"], row["status"], row["reason"])
+    out.print(listed)
     if rows:
-        out.print(listed)
         out.print("show one: commercepulse quarantine show FILE:LINE (or ID); land what parses now: "
                   "commercepulse quarantine replay")
 

@@ -29,7 +29,7 @@ def _money(values: pd.Series) -> float:
 
 def _revenue(rows: pd.DataFrame) -> dict[str, float | int | None]:
     gross = _money(rows.loc[rows["role"] == "payment", "contribution"])
-    refunds = -_money(rows.loc[rows["role"] == "refund", "contribution"])
+    refunds = _money(-rows.loc[rows["role"] == "refund", "contribution"])
     return {"gross_revenue_ngn": gross, "refunds_ngn": refunds, "net_revenue_ngn": _money(rows["contribution"])}
 
 
