@@ -213,6 +213,7 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     # the restatement: first value, now, delta, the run and the event that caused it
     line = "2025-01-13 net revenue restated +4,321.00 NGN by 1 late payment, event drift-1, landed 2025-01-16"
     assert evaluation.metadata["restated"].value == [line]
+    assert evaluation.description == f"4321.0 (threshold 0.0): {line}"  # what the UI shows for the check
     restated = wh.table("kpi_restatements")
     assert restated["date"].dt.strftime("%Y-%m-%d").tolist() == [late_day]
     row = restated.iloc[0]

@@ -85,6 +85,7 @@ def feed_anomalies_by_day(rows: pd.DataFrame, days: list[date], settings: Thresh
         found = sum(len(f.split(",")) for f in flagged["flagged"])
         details = {"anomalies": {r.vendor: r.anomalies for r in flagged.itertuples()}} if found else {}
         details["vendors_judged"] = int(today["judged"].fillna(False).astype(bool).sum())
+        note = "; ".join(f"{r.vendor} {r.anomalies}" for r in flagged.itertuples())
         result[day] = Outcome("vendor_feed_anomalies", found == 0, found, 0, WARN, details,
-                              window_only=("vendors_judged",))
+                              window_only=("vendors_judged",), note=note)
     return result

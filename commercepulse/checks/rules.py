@@ -58,6 +58,8 @@ class Outcome:
     #: detail keys that describe the window as a whole (counts that are not findings): not
     #: copied to the days of a clean window
     window_only: tuple[str, ...] = ()
+    #: what was found, in words, appended to `why()` (e.g. the restatement lines)
+    note: str = ""
 
     @property
     def clean(self) -> bool:
@@ -71,7 +73,8 @@ class Outcome:
     def why(self) -> str:
         """One line for people: the figure against its threshold (and on how many days)."""
         days = self.details.get("days_failing")
-        return f"{self.figure} (threshold {self.threshold})" + (f" on {days} day(s)" if days else "")
+        return (f"{self.figure} (threshold {self.threshold})" + (f" on {days} day(s)" if days else "")
+                + (f": {self.note}" if self.note else ""))
 
 
 def _window(start: date, end: date) -> dict[str, date]:
@@ -311,8 +314,10 @@ def revenue_drift(wh: Warehouse, settings: Thresholds, run_id: str | None = None
         if run_id is not None:
             restated = restated[restated["run_id"] == run_id]
         details["restated"] = restated["description"].tolist()
+    lines = details.get("restated", [])
+    note = "; ".join(lines[:3]) + (f" and {len(lines) - 3} more day(s)" if len(lines) > 3 else "")
     return Outcome("revenue_drift", total <= settings.check_revenue_drift_max_ngn, total,
-                   settings.check_revenue_drift_max_ngn, WARN, details)
+                   settings.check_revenue_drift_max_ngn, WARN, details, note=note)
 
 
 def quarantine_open(db: Database, settings: Thresholds) -> Outcome:
