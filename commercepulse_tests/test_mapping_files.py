@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+
+import dagster as dg
 
 import pytest
 
@@ -25,6 +28,23 @@ VENDOR_D = {
                     "currency": ["cur"], "transaction_ref": ["tx"]}},
     ],
 }
+
+
+@dataclass
+class Evaluation:
+    requests: list
+    events: list
+    cursor: str | None
+    skip: bool
+
+
+def _evaluate(defs, instance, cursor) -> Evaluation:
+    """One tick of restage_on_mapping_change, as the daemon runs it."""
+    context = dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor, resources=defs.resources)
+    result = defs.get_sensor_def("restage_on_mapping_change")(context)
+    if isinstance(result, dg.SkipReason) or result is None:
+        return Evaluation([], [], context.cursor, True)
+    return Evaluation(list(result.run_requests or []), list(result.asset_events or []), context.cursor, False)
 
 
 def _event(event_id: str, event_type: str, vendor: str, payload: dict, hour: int) -> str:
@@ -55,14 +75,24 @@ def test_vendor_d_mapping_file_restages_its_unmapped_events_into_the_facts(env, 
     assert sorted(wh.table("stg_unmapped")["event_id"]) == ["d-1", "d-2"]
     assert "vendor_d" not in set(wh.table("fact_orders")["vendor"])
 
-    requests, cursor = run_requests(defs, instance, "restage_on_mapping_change")
-    assert requests == []  # first look: remembers the mappings as they are
+    first = _evaluate(defs, instance, None)
+    assert first.skip and first.cursor  # first look: remembers the mappings as they are (never an empty cursor)
     (data / "mappings").mkdir()
     (data / "mappings" / "vendor_d.json").write_text(json.dumps(VENDOR_D))
-    requests, cursor = run_requests(defs, instance, "restage_on_mapping_change", cursor)
-    assert [(r.job_name, r.partition_key) for r in requests] == [(None, DAY)]
-    assert launch(defs, instance, requests[0], "business_day_job").success
-
+    changed = _evaluate(defs, instance, first.cursor)
+    # the unmapped events' landing is recorded again: the reconcile sensor rebuilds their business day
+    assert [(e.asset_key.to_user_string(), e.partition, e.metadata["business_days"].value)
+            for e in changed.events] == [("events_raw", DAY, [DAY])]
+    assert [(r.job_name, r.partition_key) for r in changed.requests] == [("feeds_job", DAY)]
+    for event in changed.events:
+        instance.report_runless_asset_event(event)
+    rebuild, _ = run_requests(defs, instance, "reconcile_business_days")
+    assert [r.partition_key for r in rebuild] == [DAY]
+    assert launch(defs, instance, rebuild[0], "business_day_job").success
+    assert launch(defs, instance, changed.requests[0]).success
+    assert run_job(defs, "refresh_job", instance).success  # the KPI refresh (automation's, as in test_automation)
+    reports, _ = run_requests(defs, instance, "report_touched_days")
+    assert [r.partition_key for r in reports] == [DAY]  # and the day's report is rewritten
     assert wh.table("stg_unmapped").empty
     order = wh.query("SELECT * FROM fact_orders WHERE vendor = 'vendor_d'").iloc[0]
     assert (order["order_id"], order["total"], order["paid_ngn"], order["item_count"]) == ("D-1", 5000.0, 5000.0, 1)
@@ -70,7 +100,9 @@ def test_vendor_d_mapping_file_restages_its_unmapped_events_into_the_facts(env, 
     assert items.values.tolist() == [["SKU-0002", 2.0, 2500.0]]
     payment = wh.query("SELECT event_id, amount_ngn, transaction_ref FROM fact_payments WHERE vendor = 'vendor_d'")
     assert payment.values.tolist() == [["d-2", 5000.0, "TXD1"]]
-    assert run_requests(defs, instance, "restage_on_mapping_change", cursor)[0] == []  # nothing changed since
+    feed = wh.query("SELECT orders, payments, unmapped FROM vendor_feed_daily WHERE vendor = 'vendor_d'")
+    assert feed.values.tolist() == [[1, 1, 0]]  # the feed figures follow the new mapping
+    assert _evaluate(defs, instance, changed.cursor).skip  # nothing changed since
 
 
 def test_invalid_mapping_files_say_what_is_wrong(tmp_path):

@@ -20,7 +20,8 @@ from commercepulse.days import contiguous_ranges
 from commercepulse.defs.deployment import INGESTION_DAILY, range_tags, valid_days
 from commercepulse.defs.platform.definitions import platform_job
 from commercepulse.defs.raw.definitions import bootstrap_job, ingest_job
-from commercepulse.defs.resources import PlatformSettings
+from commercepulse.defs.feeds.definitions import feeds_job
+from commercepulse.defs.resources import MongoResource, PlatformSettings
 from commercepulse.mapping_files import FOLDER, fingerprint
 from commercepulse.warehouse.base import Warehouse
 
@@ -177,27 +178,48 @@ def report_touched_days(context: dg.SensorEvaluationContext):
             for first, last in contiguous_ranges(sorted(todo), bridge=31)]
 
 
-UNMAPPED_DAYS = "SELECT DISTINCT event_date FROM stg_unmapped ORDER BY event_date"
+UNMAPPED_EVENTS = "SELECT event_id, event_date FROM stg_unmapped"
+#: The cursor of "no mapping file" (an empty cursor is stored as none by the daemon: not a first look).
+NO_MAPPINGS = "built-in only"
+
+
+def unmapped_landings(db, events) -> dict[str, set[str]]:
+    """{ingestion day ("" = the dumps): business days} of the unmapped events."""
+    day_of = {d["_id"]: d["source"].get("ingestion_day") or "" for d in db["events_raw"].find(
+        {"_id": {"$in": events["event_id"].tolist()}}, {"source.ingestion_day": 1})}
+    out: dict[str, set[str]] = {}
+    for event_id, business_day in zip(events["event_id"], events["event_date"]):
+        out.setdefault(day_of.get(event_id, ""), set()).add(business_day.date().isoformat())
+    return out
 
 
 @dg.sensor(name="restage_on_mapping_change", minimum_interval_seconds=SENSOR_INTERVAL,
-           default_status=dg.DefaultSensorStatus.RUNNING, job_name="business_day_job",
-           description="When a vendor mapping file (DATA_DIR/mappings/*.json) is added or changed, re-stages the "
-                       "business days holding unmapped events, so what the mapping now fits reaches the facts.")
-def restage_on_mapping_change(context: dg.SensorEvaluationContext, settings: PlatformSettings,
+           default_status=dg.DefaultSensorStatus.RUNNING, jobs=[feeds_job],
+           description="When a vendor mapping file (DATA_DIR/mappings/*.json) is added or changed, the landings of "
+                       "unmapped events are recorded again (so their business days are rebuilt and reported, as after "
+                       "a landing) and their ingestion days' vendor feed figures are recomputed.")
+def restage_on_mapping_change(context: dg.SensorEvaluationContext, settings: PlatformSettings, mongo: MongoResource,
                               warehouse: dg.ResourceParam[Warehouse]):
-    current = fingerprint(settings.data_path / FOLDER)
+    current = fingerprint(settings.data_path / FOLDER) or NO_MAPPINGS
     if context.cursor is None or context.cursor == current:
         context.update_cursor(current)
         return dg.SkipReason("the vendor mappings are unchanged")
-    days = valid_days([d.date().isoformat() for d in warehouse.query(UNMAPPED_DAYS)["event_date"]])
     context.update_cursor(current)
+    landings = unmapped_landings(mongo.db(), warehouse.query(UNMAPPED_EVENTS))
+    if not landings:
+        return dg.SkipReason("the mappings changed; no unmapped event is waiting")
+    metadata = lambda days: {"business_days": sorted(days), "reason": f"vendor mappings changed ({current[:12]})"}  # noqa: E731
+    events = [dg.AssetMaterialization("events_raw", partition=day, metadata=metadata(days))
+              for day, days in sorted(landings.items()) if day]
+    if "" in landings:
+        events.append(dg.AssetMaterialization("bootstrap_events", metadata=metadata(landings[""])))
+    days = valid_days(sorted(day for day in landings if day), INGESTION_DAILY)
     tags = {"commercepulse/trigger": "restage_on_mapping_change"}
-    return [dg.RunRequest(run_key=f"remap:{current[:12]}:{first}:{last}",
+    runs = [dg.RunRequest(run_key=f"remap-feeds:{current[:12]}:{first}:{last}", job_name="feeds_job",
                           partition_key=first if first == last else None,
                           tags=tags if first == last else tags | range_tags(first, last))
-            for first, last in contiguous_ranges(days, bridge=31)] or \
-        dg.SkipReason("the mappings changed; no unmapped event is waiting")
+            for first, last in contiguous_ranges(days, bridge=31)]
+    return dg.SensorResult(run_requests=runs, asset_events=events)
 
 
 @dg.schedule(name="daily_ingest", cron_schedule="0 1 * * *", job_name="ingest_job", execution_timezone="UTC",

@@ -39,7 +39,8 @@ def vendor_feed_daily(context: dg.AssetExecutionContext, mongo: MongoResource,
                                shapes_for(settings.data_path))
     history = warehouse.query(HISTORY, {"since": start - timedelta(days=settings.check_feed_window_days),
                                         "start": start})
-    judged = judge(pd.concat([history, figures], ignore_index=True), days_between(start, end), settings)
+    known = [frame for frame in (history, figures) if not frame.empty]
+    judged = judge(pd.concat(known, ignore_index=True) if known else figures, days_between(start, end), settings)
     warehouse.replace_partitions({"vendor_feed_daily": conform(judged, TABLE)}, start, end)
     flagged = judged[judged["flagged"].notna()]
     lines = [f"- {r.ingestion_date.date()} {r.vendor}: {r.anomalies}" for r in flagged.itertuples()]
