@@ -178,3 +178,25 @@ def test_business_day_job_writes_no_check_results_and_refresh_judges_history(dat
         alone = rules.payments_without_order(wh, date.fromisoformat(day), date.fromisoformat(day) + timedelta(1), settings)
         assert alone.figure == per_day[day] > 0
     assert all(e.passed for k, e in evaluations.items() if "key_integrity" in k or "completeness" in k)
+
+
+def test_facts_rebuilt_during_a_kpi_refresh_are_refreshed_by_the_missed_update_sensor(datapack_copy, instance,
+                                                                                       monkeypatch):
+    """Facts rebuilt after the last KPI refresh started (eager() counts that refresh as handling them):
+    `refresh_missed_updates` requests refresh_job once the grace period is over, and the report sensor
+    waits for it."""
+    from commercepulse.defs.automation import sensors
+
+    settings, _ = datapack_copy
+    defs = definitions(settings)
+    assert run_job(defs, "refresh_job", instance).success
+    assert run_requests(defs, instance, "refresh_missed_updates")[0] == []  # KPIs newer than the facts
+    assert run_job(defs, "business_day_job", instance, PAID_DAY).success  # facts rebuilt after that refresh
+    assert sensors.kpis_behind_facts(instance) is not None
+    assert run_requests(defs, instance, "refresh_missed_updates")[0] == []  # the automation condition's turn first
+    monkeypatch.setattr(sensors, "GRACE_SECONDS", 0)
+    requests, _ = run_requests(defs, instance, "refresh_missed_updates")
+    assert [(r.job_name, r.tags["commercepulse/trigger"]) for r in requests] == [(None, "refresh_missed_updates")]
+    assert launch(defs, instance, requests[0], "refresh_job").success
+    assert sensors.kpis_behind_facts(instance) is None
+    assert run_requests(defs, instance, "refresh_missed_updates")[0] == []

@@ -4,6 +4,7 @@ import dagster as dg
 
 from commercepulse.defs.automation.sensors import (
     SENSOR_INTERVAL, daily_ingest, new_data_files, reconcile_business_days, report_touched_days, restage_on_mapping_change,
+    refresh_missed_updates,
 )
 from commercepulse.defs.tables import WHOLE_HISTORY
 from commercepulse.defs.warehouse.definitions import BUSINESS_DAY_CHECKS
@@ -23,5 +24,5 @@ refresh_sensor = dg.AutomationConditionSensorDefinition(
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(jobs=[refresh_job], sensors=[new_data_files, reconcile_business_days, refresh_sensor, report_touched_days,
-                                                        restage_on_mapping_change],
+                                                        restage_on_mapping_change, refresh_missed_updates],
                           schedules=[daily_ingest])

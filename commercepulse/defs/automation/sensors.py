@@ -7,11 +7,14 @@
    what the main job just built is never re-run.
 3. The automation condition sensor (definitions.py) then refreshes the whole-history tables,
    once the blocking checks of their inputs have passed.
-4. `restage_on_mapping_change` re-stages the business days holding unmapped events when a
+4. `refresh_missed_updates` catches the one update the automation condition misses: facts
+   rebuilt while a KPI refresh was already running (eager() counts that refresh as handling it).
+5. `restage_on_mapping_change` re-stages the business days holding unmapped events when a
    vendor mapping file (DATA_DIR/mappings/*.json) is added or changed.
 """
 
 import json
+import time
 
 import dagster as dg
 
@@ -153,6 +156,44 @@ def reconcile_business_days(context: dg.SensorEvaluationContext):
     context.update_cursor(str(latest))
 
 
+FACTS = "fact_orders"  # business_day_job rebuilds every fact together: one stands for all
+#: Seconds facts may be newer than the KPIs before this sensor steps in (the automation sensor
+#: normally requests the refresh within one tick).
+GRACE_SECONDS = 15
+IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+             dg.DagsterRunStatus.STARTED]
+
+
+def kpis_behind_facts(instance: dg.DagsterInstance):
+    """The latest facts materialization when it is newer than the start of the run that last refreshed
+    the KPIs (that refresh may not have read it); None when the KPIs are up to date."""
+    facts = latest_materialization(instance, FACTS, None)
+    if facts is None:
+        return None
+    kpis = latest_materialization(instance, KPI_REVENUE, None)
+    if kpis is None:
+        return facts
+    run = instance.get_run_record_by_id(kpis.run_id) if kpis.run_id else None
+    started = run.start_time if run is not None and run.start_time else kpis.timestamp
+    return facts if facts.timestamp > started else None
+
+
+@dg.sensor(name="refresh_missed_updates", minimum_interval_seconds=SENSOR_INTERVAL,
+           default_status=dg.DefaultSensorStatus.RUNNING, job_name="refresh_job",
+           description="Refreshes the KPIs when facts were rebuilt after the last refresh had started (an update "
+                       "the automation condition counts as handled); waits GRACE_SECONDS and for running work first.")
+def refresh_missed_updates(context: dg.SensorEvaluationContext):
+    behind = kpis_behind_facts(context.instance)
+    if behind is None:
+        return dg.SkipReason("the KPIs are newer than the facts")
+    if context.instance.get_runs_count(dg.RunsFilter(statuses=IN_FLIGHT)):
+        return dg.SkipReason("runs are in flight: the automation condition may still refresh the KPIs")
+    if time.time() - behind.timestamp < GRACE_SECONDS:
+        return dg.SkipReason("facts newer than the KPIs: leaving the automation condition its turn first")
+    return [dg.RunRequest(run_key=f"refresh-missed:{behind.storage_id}",
+                          tags={"commercepulse/trigger": "refresh_missed_updates"})]
+
+
 @dg.sensor(name="report_touched_days", minimum_interval_seconds=SENSOR_INTERVAL,
            default_status=dg.DefaultSensorStatus.RUNNING, job_name="reports_job",
            description="Once the KPIs are refreshed after a landing, rewrites the daily reports of the days it "
@@ -169,7 +210,7 @@ def report_touched_days(context: dg.SensorEvaluationContext):
         context.update_cursor(str(latest))
         return dg.SkipReason("no landed day is waiting for its report")
     refreshed = latest_materialization(context.instance, KPI_REVENUE, None)
-    if refreshed is None or refreshed.storage_id < max(todo.values()):
+    if refreshed is None or refreshed.storage_id < max(todo.values()) or kpis_behind_facts(context.instance):
         return dg.SkipReason("waiting for the KPI refresh after the latest landing")
     context.update_cursor(str(latest))
     tags = {"commercepulse/trigger": "report_touched_days"}
