@@ -19,6 +19,7 @@ from pymongo.database import Database
 from commercepulse.errors import InputError
 from commercepulse.mongo.indexes import RAW
 from commercepulse.warehouse.base import Warehouse
+from commercepulse.warehouse.sql import PAID_ORDER_EVENTS
 
 Reconcile = Callable[[pd.DataFrame], dict[str, float | int | None]]
 
@@ -96,12 +97,9 @@ EXPLAINERS: dict[str, Explainer] = {e.kpi: e for e in (
               f"""SELECT vendor, orders, avg_minutes, negative_gaps FROM kpi_order_to_payment
                   WHERE date = $key AND {_VENDOR} ORDER BY vendor""",
               _order_to_payment, per_vendor=True),
-    # the KPI's own selection: the latest order_created event of each order with a successful payment
+    # the KPI's own selection of order lines (sql.PAID_ORDER_EVENTS)
     Explainer("kpi_top_products", "sku", "NGN of the SKU's revenue (qty x unit price)", f"""
-        WITH o AS (SELECT x.event_id FROM stg_orders x
-                   WHERE EXISTS (SELECT 1 FROM fact_orders f WHERE f.vendor = x.vendor AND f.order_id = x.order_id
-                                 AND f.first_paid_time IS NOT NULL)
-                   QUALIFY row_number() OVER (PARTITION BY vendor, order_id ORDER BY order_time DESC, event_id DESC) = 1)
+        WITH {PAID_ORDER_EVENTS}
         SELECT 'order line' AS role, i.event_id || '#' || CAST(i.line_no AS VARCHAR) AS fact_key, i.vendor,
                i.order_id, i.order_time AS time, i.unit_price_ngn AS amount, 'NGN' AS currency,
                i.qty * i.unit_price_ngn AS contribution, i.qty AS units, i.event_id AS event_ids,

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from commercepulse.checks.rules import WARN, Outcome, Thresholds
+from commercepulse.days import days_between
+from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.tables import ALL_TABLES
 
 #: The judged metrics and the floor of their scale (counts in events, rates as fractions, minutes).
@@ -89,3 +91,12 @@ def feed_anomalies_by_day(rows: pd.DataFrame, days: list[date], settings: Thresh
         result[day] = Outcome("vendor_feed_anomalies", found == 0, found, 0, WARN, details,
                               window_only=("vendors_judged",), note=note)
     return result
+
+
+JUDGED = ("SELECT ingestion_date, vendor, judged, flagged, anomalies FROM vendor_feed_daily "
+          "WHERE ingestion_date >= $start AND ingestion_date < $end")
+
+
+def feed_outcomes(wh: Warehouse, start: date, end: date, settings: Thresholds) -> dict[date, Outcome]:
+    """The check's outcome for every ingestion day of [start, end) (asset check and daily report)."""
+    return feed_anomalies_by_day(wh.query(JUDGED, {"start": start, "end": end}), days_between(start, end), settings)

@@ -185,6 +185,6 @@ def replay(db: Database, data_dir: Path, day: str | None = None, reason: str | N
 def open_counts(db: Database) -> dict[str, int]:
     """Open quarantine lines by reason class (events_raw metadata and its check)."""
     counts: Counter = Counter()
-    for doc in db[QUARANTINE].find(OPEN, {"reason": 1}):
-        counts[reason_class(doc["reason"])] += 1
+    for group in db[QUARANTINE].aggregate([{"$match": OPEN}, {"$group": {"_id": "$reason", "n": {"$sum": 1}}}]):
+        counts[reason_class(group["_id"])] += group["n"]
     return dict(counts.most_common())

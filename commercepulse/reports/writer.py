@@ -20,7 +20,7 @@ import pandas as pd
 from pymongo.database import Database
 
 from commercepulse.checks import rules
-from commercepulse.checks.anomalies import feed_anomalies_by_day
+from commercepulse.checks.anomalies import feed_outcomes
 from commercepulse.checks.windows import outcomes_by_day
 from commercepulse.days import days_between
 from commercepulse.raw.audit import late_arrival_stats
@@ -54,9 +54,7 @@ def window_outcomes(db: Database, wh: Warehouse, start: date, end: date,
     per_rule["payments_without_order"] = rules.payments_without_order_by_day(wh, start, end, settings)
     per_rule["refunds_without_payment"] = rules.refunds_without_payment_by_day(wh, start, end, settings)
     drift = rules.revenue_drift(wh, settings).details["days_changed"]
-    feed = feed_anomalies_by_day(wh.query("SELECT ingestion_date, vendor, judged, flagged, anomalies FROM vendor_feed_daily "
-                                          "WHERE ingestion_date >= $start AND ingestion_date < $end",
-                                          {"start": start, "end": end}), days_between(start, end), settings)
+    feed = feed_outcomes(wh, start, end, settings)
     out: dict[date, list[rules.Outcome]] = {}
     no_ingestion = [rules.duplicate_event_rate(db, start, end, settings, empty),
                     rules.late_arriving_pct(db, start, end, settings, empty)]

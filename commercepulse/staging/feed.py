@@ -7,11 +7,12 @@ duplicate lines come from the raw sightings (every line read that day), as in
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 from pymongo.database import Database
 
+from commercepulse.days import days_between
 from commercepulse.mapping import SHAPES_BY_KIND, ShapesByKind
 from commercepulse.mongo.indexes import RAW
 from commercepulse.staging.extract import extract_ingestion_days
@@ -40,8 +41,16 @@ def _lines(db: Database, lo: str, hi: str) -> pd.DataFrame:
 
 def feed_figures(db: Database, start: date, end: date, rates: pd.DataFrame, late_hours: float,
                  shapes: ShapesByKind = SHAPES_BY_KIND) -> pd.DataFrame:
-    """vendor_feed_daily rows (without the judgement columns) for ingestion days [start, end)."""
-    lo, hi = start.isoformat(), end.isoformat()
+    """vendor_feed_daily rows (without the judgement columns) for ingestion days [start, end), one
+    day at a time (a year's backfill holds one day's events in memory, as staging holds a chunk)."""
+    days = [_day_figures(db, day, rates, late_hours, shapes) for day in days_between(start, end)]
+    days = [frame for frame in days if not frame.empty]
+    return pd.concat(days, ignore_index=True) if days else pd.DataFrame(columns=COLUMNS)
+
+
+def _day_figures(db: Database, day: date, rates: pd.DataFrame, late_hours: float,
+                 shapes: ShapesByKind) -> pd.DataFrame:
+    lo, hi = day.isoformat(), (day + timedelta(days=1)).isoformat()
     events = extract_ingestion_days(db, lo, hi)
     if events.empty:
         return pd.DataFrame(columns=COLUMNS)

@@ -203,12 +203,15 @@ SELECT paid.date, paid_orders, refunded_orders, partial_refunds, refunded_orders
        CASE WHEN coalesce(k.gross_revenue_ngn, 0) > 0 THEN k.refunds_ngn / k.gross_revenue_ngn END AS value_rate
 FROM paid LEFT JOIN kpi_daily_revenue k USING (date)"""]
 
-KPI_TOP_PRODUCTS = ["DELETE FROM kpi_top_products WHERE true", """
-INSERT INTO kpi_top_products BY NAME
-WITH o AS (SELECT x.event_id FROM stg_orders x
+# The order lines top products count: the latest order_created event of each order with a successful payment.
+PAID_ORDER_EVENTS = """o AS (SELECT x.event_id FROM stg_orders x
            WHERE EXISTS (SELECT 1 FROM fact_orders f WHERE f.vendor = x.vendor AND f.order_id = x.order_id
                          AND f.first_paid_time IS NOT NULL)
-           QUALIFY row_number() OVER (PARTITION BY vendor, order_id ORDER BY order_time DESC, event_id DESC) = 1),
+           QUALIFY row_number() OVER (PARTITION BY vendor, order_id ORDER BY order_time DESC, event_id DESC) = 1)"""
+
+KPI_TOP_PRODUCTS = ["DELETE FROM kpi_top_products WHERE true", f"""
+INSERT INTO kpi_top_products BY NAME
+WITH {PAID_ORDER_EVENTS},
 s AS (SELECT sku, sum(qty) AS units, sum(qty * unit_price_ngn) AS revenue FROM stg_order_items
       WHERE event_id IN (SELECT event_id FROM o) AND sku IS NOT NULL GROUP BY sku)
 SELECT row_number() OVER (ORDER BY revenue DESC, sku) AS rank, sku, units, round(revenue, 2) AS revenue_ngn FROM s"""]

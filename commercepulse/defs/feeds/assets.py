@@ -5,7 +5,7 @@ from datetime import timedelta
 import dagster as dg
 import pandas as pd
 
-from commercepulse.checks.anomalies import feed_anomalies_by_day, judge
+from commercepulse.checks.anomalies import feed_outcomes, judge
 from commercepulse.days import days_between
 from commercepulse.defs.checks import PER_DAY, rule_check
 from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
@@ -22,8 +22,6 @@ from commercepulse.warehouse.tables import ALL_TABLES
 FEEDS_GROUP = "feeds"
 TABLE = ALL_TABLES["vendor_feed_daily"]
 HISTORY = "SELECT * FROM vendor_feed_daily WHERE ingestion_date >= $since AND ingestion_date < $start"
-JUDGED = ("SELECT ingestion_date, vendor, judged, flagged, anomalies FROM vendor_feed_daily "
-          "WHERE ingestion_date >= $start AND ingestion_date < $end")
 
 
 @dg.asset(group_name=FEEDS_GROUP, kinds={WAREHOUSE_KIND, "mongodb"}, partitions_def=INGESTION_DAILY,
@@ -53,6 +51,5 @@ FEED_CHECKS = [
     rule_check(vendor_feed_daily, "vendor_feed_anomalies", None,
                "Vendor days far from the vendor's own trailing history (robust z over median and MAD of the last "
                "CHECK_FEED_WINDOW_DAYS days; WARN).", scope=PER_DAY, calendar=INGESTION_DAILY,
-               by_day=lambda i, s, e: feed_anomalies_by_day(i.warehouse.query(JUDGED, {"start": s, "end": e}),
-                                                            days_between(s, e), i.settings)),
+               by_day=lambda i, s, e: feed_outcomes(i.warehouse, s, e, i.settings)),
 ]
