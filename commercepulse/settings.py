@@ -24,6 +24,7 @@ class CheckThresholds(BaseModel):
     check_anonymous_share_max: float = 0.25
     check_status_backwards_max: int = 0
     check_email_conflicts_max: int = 0
+    check_orders_without_created_max: int = 0
     check_quarantine_open_max: int = 0
     # vendor feed anomalies: a day is judged against the vendor's previous FEED_WINDOW_DAYS ingestion days
     # (robust z = (value - median) / max(1.4826 MAD, share x |median|, the metric's floor))

@@ -3,14 +3,26 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 STEPS = ("view", "add_to_cart", "checkout")
+CLOCK_SKEW = timedelta(seconds=120)  # the README's stated tolerance for an order before its checkout
+PAID_WINDOW = timedelta(minutes=60)
 
 
-def ts(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+def ts(value) -> datetime:
+    """UTC instant: epoch seconds, ISO with `Z` or an offset, naive ISO (= UTC), `/` dates."""
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, timezone.utc)
+    parsed = datetime.fromisoformat(value.strip().replace("/", "-").replace("Z", "+00:00"))
+    return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def user_of(record: dict) -> str | None:
+    """A record's user id; blank, whitespace-only, missing and null are all no user."""
+    value = record.get("user_id")
+    return value.strip() or None if isinstance(value, str) else value
 
 
 def read(root: Path, source: str) -> list[dict]:
@@ -22,16 +34,24 @@ def read(root: Path, source: str) -> list[dict]:
 
 
 def paid_orders(root: Path) -> dict[str, dict]:
-    """order_id -> {user, created, paid?} from the lifecycle records."""
-    orders: dict[str, dict] = defaultdict(lambda: {"user": None, "created": None, "paid": False})
+    """order_id -> {user, created, paid?}: created from the first CREATED record, else the earliest
+    line, else the earliest lifecycle record; orders known only from lines are never paid."""
+    orders: dict[str, dict] = defaultdict(lambda: {"user": None, "created": None, "paid": False, "first": None})
     for r in read(root, "orders"):
         o = orders[r["order_id"]]
-        o["user"] = r.get("user_id") or o["user"]
+        o["user"] = user_of(r) or o["user"]
+        t = ts(r["status_ts"])
+        o["first"] = t if o["first"] is None else min(o["first"], t)
         if r["status"] == "CREATED":
-            t = ts(r["status_ts"])
             o["created"] = t if o["created"] is None else min(o["created"], t)
         if r["status"] == "PAID":
             o["paid"] = True
+    first_line: dict[str, datetime] = {}
+    for r in read(root, "order_items") if (root / "order_items").is_dir() else []:
+        t = ts(r["created_at"])
+        first_line[r["order_id"]] = min(first_line.get(r["order_id"], t), t)
+    for oid, o in orders.items():
+        o["created"] = o["created"] or first_line.get(oid) or o["first"]
     return orders
 
 
@@ -43,18 +63,29 @@ def sessions(root: Path) -> dict[str, dict]:
     for r in sorted(events.values(), key=lambda r: (ts(r["event_ts"]), r["event_id"])):
         s = out.setdefault(r["session_id"], {"events": [], "users": set(), "device": r["device_type"]})
         s["events"].append(r)
-        if r.get("user_id"):
-            s["users"].add(r["user_id"])
-    orders = paid_orders(root)
-    for s in out.values():
+        if user_of(r):
+            s["users"].add(user_of(r))
+    for sid, s in out.items():
         kinds = [e["event_type"] for e in s["events"]]
         s["start"] = ts(s["events"][0]["event_ts"])
         s["end"] = ts(s["events"][-1]["event_ts"])
         s["user"] = min(s["users"]) if s["users"] else None
         checkouts = [ts(e["event_ts"]) for e in s["events"] if e["event_type"] == "checkout"]
-        s["paid"] = bool(checkouts) and s["user"] is not None and any(
-            o["paid"] and o["user"] == s["user"] and o["created"] is not None
-            and min(checkouts) <= o["created"] <= s["end"] + timedelta(minutes=60) for o in orders.values())
+        s["first_checkout"] = min(checkouts) if checkouts else None
+        s["paid"] = False
+    # each paid order goes to one session: of its user's sessions that checked out at most CLOCK_SKEW
+    # after its creation and ended at most PAID_WINDOW before it, the latest first checkout (then lowest id)
+    for order in paid_orders(root).values():
+        if not order["paid"] or order["user"] is None:
+            continue
+        candidates = [(s["first_checkout"], sid) for sid, s in out.items()
+                      if s["user"] == order["user"] and s["first_checkout"] is not None
+                      and s["first_checkout"] - CLOCK_SKEW <= order["created"] <= s["end"] + PAID_WINDOW]
+        if candidates:
+            best = max(t for t, _ in candidates)
+            out[min(sid for t, sid in candidates if t == best)]["paid"] = True
+    for s in out.values():
+        kinds = [e["event_type"] for e in s["events"]]
         step = 0
         for n, kind in enumerate(STEPS, start=1):
             if kind not in kinds:

@@ -321,7 +321,9 @@ def test_retention_and_aov_on_hand_built_facts(env):
     aov = wh.table("kpi_aov")
     assert aov[["vendor", "paid_orders", "gross_revenue_ngn", "refunds_ngn", "net_revenue_ngn"]].values.tolist() == [
         ["vendor_a", 2, 4500.0, 700.0, 3800.0], ["vendor_b", 0, 0.0, 50.0, -50.0]]
-    assert aov["aov_ngn"].iat[0] == 1900.0 and pd.isna(aov["aov_ngn"].iat[1])
+    # AOV is successful payments / paid orders (SPEC §9); the net-of-refunds variant sits beside it
+    assert aov["aov_ngn"].iat[0] == 4500.0 / 2 and pd.isna(aov["aov_ngn"].iat[1])
+    assert aov["net_aov_ngn"].iat[0] == 3800.0 / 2 and pd.isna(aov["net_aov_ngn"].iat[1])
 
 
 def test_main_job_generates_lands_and_models_platform_sources(env, db, monkeypatch):

@@ -38,6 +38,7 @@ class Thresholds(Protocol):
     check_anonymous_share_max: float
     check_status_backwards_max: int
     check_email_conflicts_max: int
+    check_orders_without_created_max: int
     check_quarantine_open_max: int
     check_feed_window_days: int
     check_feed_min_history_days: int

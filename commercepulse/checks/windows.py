@@ -45,9 +45,10 @@ def outcomes_by_day(rule: Callable[[date, date], Outcome], start: date, end: dat
 
 
 def history_outcome(per_day: dict[date, Outcome], whole: Outcome | None = None) -> Outcome:
-    """One verdict over every day: passed when every day passed; the figure is the sum of the
+    """One verdict over every day: passed when every day passed; the figure is the rule's own
+    figure over the whole window (`whole`, when given: distinct findings), else the sum of the
     failing days' figures; the failing days (and each one's figure and details) are listed, and
-    `whole` (the rule over the whole window, when given) adds its details as `all_days`."""
+    `whole` adds its details as `all_days`."""
     failing = {day: o for day, o in sorted(per_day.items()) if not o.passed}
     sample = next(iter(per_day.values()))
     overall = {"all_days": whole.details} if whole is not None and whole.details else {}
@@ -55,7 +56,9 @@ def history_outcome(per_day: dict[date, Outcome], whole: Outcome | None = None) 
         return Outcome(sample.name, True, 0, sample.threshold, sample.severity,
                        {"days_evaluated": len(per_day), **overall})
     first = next(iter(failing.values()))
-    total = sum(o.figure for o in failing.values())
+    # The rule over the whole window counts each finding once (an order touched on three days is
+    # one over-refunded order); without it, the failing days' figures add up.
+    total = whole.figure if whole is not None else sum(o.figure for o in failing.values())
     shown = list(failing.items())[:FAILING_DAYS_SHOWN]
     return Outcome(first.name, False, round(total, 6) if isinstance(total, float) else total, first.threshold,
                    first.severity, {

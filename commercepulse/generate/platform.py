@@ -6,7 +6,9 @@ record was exported (its ingestion day). The data realities are built in on purp
 shared and differently-spelled emails, profile updates, users who never order, frequent
 price changes, category corrections that arrive days late, lifecycle records repeated and
 occasionally replayed out of order, cancellations after payment, behavioural events that are
-late, duplicated and sometimes anonymous. Same seed and arguments => same bytes.
+late, duplicated and sometimes anonymous (user null, blank, whitespace or absent); times spelled
+`Z`, `+01:00` or naive UTC; order lines re-sent, two lines for one SKU, orders without a
+CREATED record and orders known only from their lines. Same seed and arguments => same bytes.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from commercepulse.generate.world import DOMAINS, SKUS, day_start, event_id_for, rng_for, sku_price
+from commercepulse.generate.world import DOMAINS, SKUS, day_start, event_id_for, rng_for, sku_price, spell_iso
 
 VENDOR_CUSTOMERS = 2500  # make_order draws vendor customers user0..user2499
 N_USERS = 3000  # users 2500.. exist on the platform but never order through a vendor
@@ -29,8 +31,9 @@ LAST_NAMES = ["Okafor", "Bello", "Adeyemi", "Mensah", "Eze", "Musa", "Olawale", 
 MISCATEGORIZED_EVERY = 19  # these SKUs start in a wrong category and are corrected later
 
 
-def _iso(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+_iso = spell_iso  # `Z`, `+01:00` or naive UTC, as real feeds mix them
+#: how an anonymous event's user is sent: null, blank, whitespace or no key at all
+ANONYMOUS_SPELLINGS = (None, "", "   ")
 
 
 def _hash(text: str) -> int:
@@ -165,8 +168,11 @@ def _sessions(seed: int, start: date, days: int, sessions_per_day: int, created:
                 t += timedelta(seconds=rng.randint(10, 300))
                 erng = rng_for(seed, sid, i, "event")
                 record = {"event_id": event_id_for(seed, sid, i), "session_id": sid,
-                          "user_id": None if anonymous or erng.random() < 0.03 else f"U-{u:05d}",
+                          "user_id": erng.choice(ANONYMOUS_SPELLINGS) if anonymous or erng.random() < 0.03
+                          else f"U-{u:05d}",
                           "event_type": step, "event_ts": _iso(t), "device_type": device}
+                if record["user_id"] is None and erng.random() < 0.3:
+                    del record["user_id"]  # the key itself missing
                 arrival = t + (timedelta(days=erng.randint(1, 3)) if erng.random() < 0.05 else timedelta(0))
                 emit("behaviour_events", arrival, record)
                 if erng.random() < 0.03:  # the client re-sends the event, sometimes the next day
@@ -177,12 +183,22 @@ def _sessions(seed: int, start: date, days: int, sessions_per_day: int, created:
 
 def _order(seed: int, sid: str, u: int, created: datetime, prices: dict[str, list[tuple[datetime, int]]],
            emit) -> None:
+    """An order's lines and lifecycle, with the realities of the feed: lines re-sent as exact copies,
+    two lines for one SKU, orders whose CREATED record never comes, and orders known only from lines."""
     oid = "PO-" + sid[2:]
     rng = rng_for(seed, oid, "platform-order")
-    for sku in rng.sample(SKUS, rng.randint(1, 3)):
-        emit("order_items", created, {"order_id": oid, "product_id": sku, "quantity": rng.choice([1, 1, 2]),
-                                      "unit_price": price_at(prices[sku], created), "created_at": _iso(created)})
-    statuses = [("CREATED", created)]
+    lines = [{"order_id": oid, "product_id": sku, "quantity": rng.choice([1, 1, 2]),
+              "unit_price": price_at(prices[sku], created), "created_at": _iso(created)}
+             for sku in rng.sample(SKUS, rng.randint(1, 3))]
+    if rng.random() < 0.03:  # the same SKU again on another line (another quantity)
+        lines.append({**lines[0], "quantity": lines[0]["quantity"] + 1})
+    for line in lines:
+        emit("order_items", created, line)
+        if rng.random() < 0.03:  # an exact copy re-sent a few minutes later
+            emit("order_items", created + timedelta(minutes=5), dict(line))
+    if rng.random() < 0.01:  # known only from its lines: no lifecycle record ever arrives
+        return
+    statuses = [] if rng.random() < 0.03 else [("CREATED", created)]  # CREATED never sent
     paid = created + timedelta(minutes=rng.randint(1, 30))
     if rng.random() < 0.85:
         statuses.append(("PAID", paid))
@@ -196,7 +212,8 @@ def _order(seed: int, sid: str, u: int, created: datetime, prices: dict[str, lis
     elif rng.random() < 0.5:
         statuses.append(("CANCELLED", created + timedelta(hours=rng.randint(1, 24))))
     for status, when in statuses:
-        record = {"order_id": oid, "user_id": f"U-{u:05d}", "status": status, "status_ts": _iso(when)}
+        user = f"U-{u:05d}" if rng.random() >= 0.02 else rng.choice(["", " "])  # a blank user on one record
+        record = {"order_id": oid, "user_id": user, "status": status, "status_ts": _iso(when)}
         emit("orders", when, record)
         if rng.random() < 0.05:
             emit("orders", when + timedelta(minutes=5), dict(record))

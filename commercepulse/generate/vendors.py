@@ -9,9 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-
-def _iso_z(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+from commercepulse.generate.world import spell_iso
 
 
 def _naive_iso(t: datetime) -> str:
@@ -45,7 +43,7 @@ def order_a(o: dict, drift: bool, full: bool = False) -> dict:
 
 
 def order_b(o: dict, drift: bool, full: bool = False) -> dict:
-    body: dict[str, Any] = {"order_id": o["order_id"], "created_at": _iso_z(o["time"]),
+    body: dict[str, Any] = {"order_id": o["order_id"], "created_at": spell_iso(o["time"]),
                             "buyerEmail": o["email"], "totalAmount": o["total"],
                             "currency" if drift else "currencyCode": o["currency"], "state": o["region"],
                             "line_items": [{"sku": i["sku"], "quantity": i["qty"], "unit_price": i["price"]}
@@ -74,7 +72,7 @@ def payment_a(p: dict, drift: bool) -> dict:
 
 
 def payment_b(p: dict, drift: bool) -> dict:
-    return {"order_id": p["order_id"], "paid_at": _iso_z(p["time"]), "payment_status": p["status"],
+    return {"order_id": p["order_id"], "paid_at": spell_iso(p["time"]), "payment_status": p["status"],
             "amount_paid" if drift else "amountPaid": p["amount"], "currencyCode": p["currency"],
             "channel": p["method"], "transaction_id": p["tx"]}
 
@@ -92,7 +90,7 @@ def refund_a(r: dict, drift: bool) -> dict:
 
 
 def refund_b(r: dict, drift: bool) -> dict:
-    return {"order_id": r["order_id"], "refunded_at": _iso_z(r["time"]), "refundAmount": r["amount"],
+    return {"order_id": r["order_id"], "refunded_at": spell_iso(r["time"]), "refundAmount": r["amount"],
             "currencyCode": r["currency"], "reason" if drift else "refund_reason": r["reason"],
             "refunded_items": r["items"]}
 
@@ -104,12 +102,12 @@ def refund_c(r: dict, drift: bool) -> dict:
 
 def shipment_a(s: dict, drift: bool) -> dict:
     return {"orderRef": s["order_id"], "tracking": s["tracking"], "status": s["status"],
-            "update_time" if drift else "updateTime": _iso_z(s["time"])}
+            "update_time" if drift else "updateTime": spell_iso(s["time"])}
 
 
 def shipment_b(s: dict, drift: bool) -> dict:
     return {"order_id": s["order_id"], "tracking_code": s["tracking"],
-            "status" if drift else "shipment_status": s["status"], "time": _iso_z(s["time"])}
+            "status" if drift else "shipment_status": s["status"], "time": spell_iso(s["time"])}
 
 
 def shipment_c(s: dict, drift: bool) -> dict:
@@ -118,12 +116,12 @@ def shipment_c(s: dict, drift: bool) -> dict:
 
 
 def update_a(u: dict, drift: bool) -> dict:
-    return {"orderRef": u["order_id"], "updated_at" if drift else "updatedAt": _iso_z(u["time"]),
+    return {"orderRef": u["order_id"], "updated_at" if drift else "updatedAt": spell_iso(u["time"]),
             "change": u["change"], "notes": u["notes"]}
 
 
 def update_b(u: dict, drift: bool) -> dict:
-    return {"order_id": u["order_id"], "updated_at": _iso_z(u["time"]),
+    return {"order_id": u["order_id"], "updated_at": spell_iso(u["time"]),
             "change" if drift else "change_type": u["change"]}
 
 
@@ -135,12 +133,12 @@ def update_c(u: dict, drift: bool) -> dict:
 # Dump shipments carry the whole history with a carrier.
 def shipment_dump_a(s: dict) -> dict:
     return {"orderRef": s["order_id"], "carrier": s["carrier"], "tracking": s["tracking"],
-            "updates": [{"status": h["status"], "time": _iso_z(h["time"])} for h in s["history"]]}
+            "updates": [{"status": h["status"], "time": spell_iso(h["time"])} for h in s["history"]]}
 
 
 def shipment_dump_b(s: dict) -> dict:
     return {"order_id": s["order_id"], "logistics_partner": s["carrier"], "tracking_code": s["tracking"],
-            "status_history": [{"status": h["status"], "time": _iso_z(h["time"])} for h in s["history"]]}
+            "status_history": [{"status": h["status"], "time": spell_iso(h["time"])} for h in s["history"]]}
 
 
 def shipment_dump_c(s: dict) -> dict:

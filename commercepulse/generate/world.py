@@ -35,6 +35,20 @@ def usd_ngn(day: date) -> float:
     return float(round(900 + 80 * math.sin(day.toordinal() / 23.0) + 15 * math.cos(day.toordinal() / 5.0)))
 
 
+WAT = timezone(timedelta(hours=1))  # West Africa Time, where our vendors sit
+
+
+def spell_iso(t: datetime) -> str:
+    """An instant as feeds send ISO times: `Z`, West Africa's `+01:00`, or naive UTC, in turn
+    (chosen by the instant, so a re-sent copy is spelled like its original)."""
+    kind = int(t.timestamp()) % 3
+    if kind == 0:
+        return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if kind == 1:
+        return t.astimezone(WAT).strftime("%Y-%m-%dT%H:%M:%S+01:00")
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def rng_for(*parts: object) -> random.Random:
     return random.Random(hashlib.sha256(":".join(map(str, parts)).encode()).digest())
 

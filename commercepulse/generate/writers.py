@@ -12,15 +12,13 @@ import orjson
 from commercepulse.generate.vendors import DUMP_ORDER_WRITERS, DUMP_SHIPMENT_WRITERS, LIVE_WRITERS
 from commercepulse.generate.world import (
     EVENTS_PER_ORDER, VENDORS, day_start, event_id_for, lifecycle, make_order, orders_of_day, rng_for,
-    usd_ngn,
+    spell_iso, usd_ngn,
 )
 
 MAX_LATE_DAYS = 8
 POOL_DAYS = 16  # a lifecycle spans <= ~8 days, plus <= 8 days of lateness
 
 
-def _iso(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _live_lines(seed: int, ev, events_per_day: int, late_rate: float, drift_rate: float,
@@ -33,12 +31,12 @@ def _live_lines(seed: int, ev, events_per_day: int, late_rate: float, drift_rate
     drift = rng.random() < drift_rate
     payload = LIVE_WRITERS[ev.event_type][ev.vendor](ev.body, drift)
     ingested = ev.time + delay
-    line = {"event_id": event_id_for(seed, ev.key), "event_type": ev.event_type, "event_time": _iso(ev.time),
-            "vendor": ev.vendor, "payload": payload, "ingested_at": _iso(ingested)}
+    line = {"event_id": event_id_for(seed, ev.key), "event_type": ev.event_type, "event_time": spell_iso(ev.time),
+            "vendor": ev.vendor, "payload": payload, "ingested_at": spell_iso(ingested)}
     out = [(ingested, line)]
     if ev.event_type == "payment_succeeded" and rng.random() < resend_rate:
         again = ingested + timedelta(minutes=rng.randint(1, 30))
-        out.append((again, {**line, "event_id": event_id_for(seed, ev.key, "resent"), "ingested_at": _iso(again)}))
+        out.append((again, {**line, "event_id": event_id_for(seed, ev.key, "resent"), "ingested_at": spell_iso(again)}))
     return out
 
 
@@ -72,7 +70,7 @@ def _with_duplicates(seed: int, day: date, lines: list[tuple[datetime, dict]], d
     for ingested, line in rng.sample(lines, min(len(lines), round(dup_rate * len(lines)))):
         copy = dict(line)
         if rng.random() < 0.5:  # a repeat sometimes carries a later ingestion time
-            copy["ingested_at"] = _iso(min(end, ingested + timedelta(minutes=rng.randint(1, 180))))
+            copy["ingested_at"] = spell_iso(min(end, ingested + timedelta(minutes=rng.randint(1, 180))))
         rows.insert(rng.randrange(len(rows) + 1), copy)
     rng.shuffle(rows)
     return [orjson.dumps(row) for row in rows]

@@ -22,7 +22,8 @@ from commercepulse.raw.landing import (
     IngestStats, Item, Landing, Rejection, Sighting, decode_object, encode, iter_lines, land_files,
 )
 from commercepulse.errors import InputError
-from commercepulse.raw.live import parse_envelope_time
+from commercepulse.ids import is_blank
+from commercepulse.timeparse import parse_time
 
 DAY_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.jsonl$")
 
@@ -33,7 +34,7 @@ def parse_record(source: Source, raw: bytes, sighting: Sighting, now: datetime) 
     if decoded is None or isinstance(decoded, Rejection):
         return decoded
     record, text = decoded
-    missing = [f for f in source.required if record.get(f) in (None, "")]
+    missing = [f for f in source.required if is_blank(record.get(f))]
     if missing:
         return Rejection(sighting, f"{source.name}: missing {', '.join(missing)}", text)
     key = record[source.key]
@@ -41,7 +42,8 @@ def parse_record(source: Source, raw: bytes, sighting: Sighting, now: datetime) 
         key = str(key)
     if not isinstance(key, str):
         return Rejection(sighting, f"{source.name}: {source.key} is not a string", text)
-    record_time = parse_envelope_time(record[source.time_field])
+    key = key.strip()  # the key Silver groups by: " U-1" and "U-1" are one user
+    record_time = parse_time(record[source.time_field])
     if record_time is None:
         return Rejection(sighting, f"{source.name}: unparseable {source.time_field}", text)
     doc = {"_id": hashlib.sha1(f"{source.name}|{sighting.file}|{sighting.line}|".encode() + raw).hexdigest(),

@@ -75,3 +75,16 @@ def customer_email_conflicts(wh: Warehouse, settings: Thresholds) -> Outcome:
                    settings.check_email_conflicts_max, WARN,
                    {"linked_customers": linked, "sample_emails": rows["email_norm"].head(10).tolist()})
 
+
+
+def orders_without_created(wh: Warehouse, settings: Thresholds) -> Outcome:
+    """Platform orders with no CREATED lifecycle record: their creation time is taken from their
+    lines (or their earliest lifecycle record); orders known only from their lines are counted too."""
+    rows = wh.query("""SELECT order_id, created_from, status IS NULL AS lines_only FROM fact_platform_orders
+                       WHERE created_from <> 'CREATED' ORDER BY order_id""")
+    limit = settings.check_orders_without_created_max
+    return Outcome("orders_without_created", len(rows) <= limit, len(rows), limit, WARN, {
+        "created_from_lines": int((rows["created_from"] == "order_items").sum()),
+        "created_from_first_status": int((rows["created_from"] == "first_status").sum()),
+        "known_only_from_lines": int(rows["lines_only"].astype(bool).sum()),
+        "sample_orders": rows["order_id"].head(10).tolist()})

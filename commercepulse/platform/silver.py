@@ -14,6 +14,7 @@ from datetime import date
 import pandas as pd
 from pymongo.database import Database
 
+from commercepulse.ids import clean_ids
 from commercepulse.mongo.indexes import PLATFORM_RAW
 from commercepulse.platform.sources import SOURCES, Source
 from commercepulse.staging.schemas import validate
@@ -24,6 +25,8 @@ from commercepulse.warehouse.tables import SILVER
 
 KEYS_PER_QUERY = 20_000
 STAGE_RANK = {"CREATED": 1, "PAID": 2, "SHIPPED": 3}  # CANCELLED ends a lifecycle from any stage
+#: Id fields of the platform sources: trimmed, blank = missing (SPEC §9).
+ID_COLUMNS = {"user_id", "session_id", "order_id", "product_id", "event_id"}
 
 
 def touched_keys(db: Database, source: Source, start: date, end: date) -> list[str]:
@@ -45,13 +48,16 @@ def bronze_records(db: Database, source: Source, keys: list[str]) -> pd.DataFram
     frame = pd.DataFrame.from_records(rows)
     if frame.empty:
         return frame
+    for column in ID_COLUMNS & set(frame.columns):  # blank, whitespace-only and null ids are missing
+        frame[column] = clean_ids(frame[column])
+    frame = frame.dropna(subset=[source.key])  # landed before Bronze quarantined blank keys
     # Arrival order: ingestion day, then position in the file, then id (deterministic).
     return frame.sort_values(["_ingestion_day", "_line", "_bronze_id"], kind="stable").reset_index(drop=True)
 
 
 def _ids(frame: pd.DataFrame, by: list[str]) -> pd.Series:
     """Comma-separated Bronze ids per group (sorted), aligned to the groups' first rows."""
-    return frame.groupby(by, sort=False)["_bronze_id"].transform(lambda s: ",".join(sorted(s)))
+    return frame.groupby(by, sort=False, dropna=False)["_bronze_id"].transform(lambda s: ",".join(sorted(s)))
 
 
 def scd2(frame: pd.DataFrame, key: str, time_col: str, tracked: list[str]) -> pd.DataFrame:
@@ -77,7 +83,7 @@ def scd2(frame: pd.DataFrame, key: str, time_col: str, tracked: list[str]) -> pd
 
 def build_users(records: pd.DataFrame) -> pd.DataFrame:
     frame = scd2(records, "user_id", "updated_at", ["name", "email", "phone"])
-    frame["email_norm"] = frame["email"].astype("string").str.strip().str.lower()
+    frame["email_norm"] = clean_ids(frame["email"]).str.lower()
     created = parse_times(records["created_at"]).groupby(records["user_id"]).min()
     frame["created_at"] = frame["user_id"].map(created)
     return frame
@@ -112,6 +118,7 @@ def build_orders(records: pd.DataFrame) -> pd.DataFrame:
     out["user_id"] = out["order_id"].map(users)
     out["status"] = last["status"].to_numpy()
     out["status_time"] = last["_t"].to_numpy()
+    out["first_status_time"] = out["order_id"].map(records.groupby("order_id")["_t"].min())
     for status, col in (("CREATED", "created_at"), ("PAID", "paid_at"), ("SHIPPED", "shipped_at"),
                         ("CANCELLED", "cancelled_at")):
         out[col] = (out["order_id"].map(first_at[status]) if status in first_at
@@ -125,13 +132,22 @@ def build_orders(records: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: What identifies an order line: an exact re-sent copy (same order, SKU, quantity, price and
+#: instant, however the time is spelled) is one line; two different lines for one SKU are two.
+LINE_IDENTITY = ["order_id", "product_id", "quantity", "unit_price_ngn", "created_at"]
+
+
 def build_order_items(records: pd.DataFrame) -> pd.DataFrame:
-    """One line per (order, product), first arrival kept; the price is the purchase price."""
-    ids = _ids(records, ["order_id", "product_id"])
-    frame = records.assign(bronze_ids=ids).drop_duplicates(["order_id", "product_id"], keep="first")
-    return frame.assign(quantity=pd.to_numeric(frame["quantity"], errors="coerce"),
-                        unit_price_ngn=pd.to_numeric(frame["unit_price"], errors="coerce"),
-                        created_at=parse_times(frame["created_at"]))
+    """One row per distinct line (`LINE_IDENTITY`), first arrival kept, numbered 1.. within its order
+    in (time, SKU, quantity, price) order; the price is the purchase price."""
+    frame = records.assign(quantity=pd.to_numeric(records["quantity"], errors="coerce"),
+                           unit_price_ngn=pd.to_numeric(records["unit_price"], errors="coerce"),
+                           created_at=parse_times(records["created_at"]))
+    frame = frame.dropna(subset=["order_id", "product_id", "created_at"])
+    frame = frame.assign(bronze_ids=_ids(frame, LINE_IDENTITY)).drop_duplicates(LINE_IDENTITY, keep="first")
+    frame = frame.sort_values(["order_id", "created_at", "product_id", "quantity", "unit_price_ngn"], kind="stable")
+    frame["line_no"] = frame.groupby("order_id").cumcount() + 1
+    return frame.reset_index(drop=True)
 
 
 def build_behaviour_events(records: pd.DataFrame) -> pd.DataFrame:

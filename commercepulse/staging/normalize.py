@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from commercepulse.ids import clean_ids, is_blank
 from commercepulse.mapping import (
     EVENT_KINDS, SHAPES_BY_KIND, TIME_FIELD, Shape, ShapesByKind, match_shape, resolve_column, unknown_keys,
 )
@@ -99,7 +100,7 @@ def _normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float,
     def emit(kind: str, shape: Shape, rows: list[int], raw: dict[str, list]) -> None:
         base = env.iloc[rows].reset_index(drop=True)
         base["vendor"] = pd.array([shape.vendor] * len(rows), dtype="string")
-        base["order_id"] = _text(raw["order_id"])
+        base["order_id"] = clean_ids(raw["order_id"])
         BUILDERS[kind](base, raw, shape, parts, rates)
 
     keys = pd.DataFrame({"kind": kinds, "vendor": events["vendor"]})
@@ -154,7 +155,7 @@ def _fitting(shape: Shape, raw: dict[str, list]) -> list[bool]:
     """Rows whose required fields (and one of `any_of`) resolved to a value."""
     ok = [True] * len(raw["order_id"])
     for name in shape.required:
-        ok = [a and v is not None for a, v in zip(ok, raw[name])]
+        ok = [a and not is_blank(v) for a, v in zip(ok, raw[name])]  # blank = missing
     if shape.any_of:
         alternatives = [raw[name] for name in shape.any_of]
         ok = [a and any(v is not None for v in alts) for a, *alts in zip(ok, *alternatives)]
@@ -180,9 +181,9 @@ def _money(frame: pd.DataFrame, amount: list, currency: list, when: pd.Series, r
 def _build_orders(base, raw, shape, parts, rates) -> None:
     frame = base
     frame["order_time"] = parse_times(raw["order_time"])
-    frame["customer_id"] = _text(raw["customer_id"])
-    frame["email"] = _text(raw["email"]).str.strip().str.lower()
-    frame["phone"] = _text(raw["phone"])
+    frame["customer_id"] = clean_ids(raw["customer_id"])
+    frame["email"] = clean_ids(raw["email"]).str.lower()
+    frame["phone"] = clean_ids(raw["phone"])
     frame["customer_key"] = frame["customer_id"].fillna(frame["email"]).fillna(frame["phone"])
     _money(frame, raw["total"], raw["currency"], frame["order_time"], rates, "total")
     frame["region"] = _text(raw["region"])
@@ -199,7 +200,7 @@ def _build_orders(base, raw, shape, parts, rates) -> None:
                       ["event_id", "vendor", "order_id", "event_time", "order_time", "event_date", "ingested_at",
                        "is_late", "source_kind"]].reset_index(drop=True)
     lines["line_no"] = pd.Series(_positions(counts) + 1, dtype="int64")
-    lines["sku"] = _text(fields["sku"])
+    lines["sku"] = clean_ids(fields["sku"])
     lines["qty"] = pd.to_numeric(pd.Series(fields["qty"], dtype=object), errors="coerce").astype("float64")
     lines["unit_price_ngn"] = pd.to_numeric(pd.Series(fields["unit_price"], dtype=object),
                                             errors="coerce").astype("float64")

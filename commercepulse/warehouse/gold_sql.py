@@ -2,13 +2,15 @@
 cheap at these sizes, and correct whatever order late records arrived in.
 
 Revenue comes only from successful vendor payments (kpi_aov); behavioural events feed the
-funnel and never a financial figure. A session's paid order is a platform order of the
-session's user created between its first checkout and 60 minutes after its last event,
-that was paid (even if cancelled later).
+funnel and never a financial figure. A session's paid order is a paid platform order (even if
+cancelled later) of the session's user, created from its first checkout (less a clock-skew
+tolerance) to 60 minutes after its last event; each order is credited to one session.
 """
 from __future__ import annotations
 
 PAID_ORDER_WINDOW_MINUTES = 60
+#: How far an order's creation may precede its session's first checkout (two systems' clocks).
+PAID_ORDER_CLOCK_SKEW_SECONDS = 120
 
 DIM_PRODUCT_HISTORY = ["DELETE FROM dim_product_history WHERE true", """
 INSERT INTO dim_product_history BY NAME
@@ -18,23 +20,38 @@ FROM silver_products"""]
 
 FACT_PLATFORM_ORDER_ITEMS = ["DELETE FROM fact_platform_order_items WHERE true", """
 INSERT INTO fact_platform_order_items BY NAME
-SELECT i.order_id, i.product_id AS sku, i.quantity, i.unit_price_ngn, round(i.quantity * i.unit_price_ngn, 2) AS line_value_ngn,
+SELECT i.order_id, i.line_no, i.product_id AS sku, i.quantity, i.unit_price_ngn,
+       round(i.quantity * i.unit_price_ngn, 2) AS line_value_ngn,
        i.created_at AS order_time, h.version AS product_version, h.category AS category_at_order,
        h.list_price_ngn AS list_price_at_order_ngn
 FROM silver_order_items i
 LEFT JOIN dim_product_history h
   ON h.sku = i.product_id AND i.created_at >= h.valid_from AND (h.valid_to IS NULL OR i.created_at < h.valid_to)"""]
 
+# Every order known from its lifecycle or from its lines. Its creation time: the first CREATED record,
+# else (no CREATED record) the earliest line's created_at, else the earliest lifecycle record.
 FACT_PLATFORM_ORDERS = ["DELETE FROM fact_platform_orders WHERE true", """
 INSERT INTO fact_platform_orders BY NAME
-SELECT o.order_id, o.user_id, u.email_norm AS customer_email, o.status, o.created_at,
+WITH i AS (SELECT order_id, count(*) AS lines, sum(quantity * unit_price_ngn) AS value, min(created_at) AS first_line_at
+           FROM silver_order_items GROUP BY order_id),
+ids AS (SELECT order_id FROM silver_orders UNION DISTINCT SELECT order_id FROM i),
+o AS (SELECT ids.order_id, s.user_id, s.status, s.paid_at, s.shipped_at, s.cancelled_at, s.cancelled_after_payment,
+             s.status_went_backwards, coalesce(i.lines, 0) AS lines, coalesce(i.value, 0) AS value,
+             coalesce(s.created_at, i.first_line_at, s.first_status_time) AS created_at,
+             CASE WHEN s.created_at IS NOT NULL THEN 'CREATED' WHEN i.first_line_at IS NOT NULL THEN 'order_items'
+                  ELSE 'first_status' END AS created_from
+      FROM ids LEFT JOIN silver_orders s ON s.order_id = ids.order_id LEFT JOIN i ON i.order_id = ids.order_id)
+SELECT o.order_id, o.user_id, u.email_norm AS customer_email, o.status, o.created_at, o.created_from,
        CAST(o.created_at AS DATE) AS order_date, o.paid_at, o.shipped_at, o.cancelled_at, o.cancelled_after_payment,
-       o.status_went_backwards, coalesce(i.lines, 0) AS lines, round(coalesce(i.value, 0), 2) AS order_value_ngn
-FROM silver_orders o
-LEFT JOIN (SELECT order_id, count(*) AS lines, sum(quantity * unit_price_ngn) AS value
-           FROM silver_order_items GROUP BY order_id) i USING (order_id)
-LEFT JOIN (SELECT user_id, email_norm FROM silver_users WHERE is_current) u USING (user_id)"""]
+       o.status_went_backwards, o.lines, round(o.value, 2) AS order_value_ngn
+FROM o
+LEFT JOIN (SELECT user_id, email_norm FROM silver_users WHERE is_current) u ON u.user_id = o.user_id"""]
 
+# A paid order is credited to at most one session: among its user's sessions whose first checkout
+# is at most PAID_ORDER_CLOCK_SKEW_SECONDS after the order's creation and that ended at most
+# PAID_ORDER_WINDOW_MINUTES before it, the one whose first checkout is latest (then the lowest
+# session id). The tolerance absorbs the clocks of two systems: an order stamped a few seconds
+# before the checkout event that led to it still belongs to that session.
 FACT_SESSIONS = ["DELETE FROM fact_sessions WHERE true", f"""
 INSERT INTO fact_sessions BY NAME
 WITH s AS (
@@ -45,12 +62,13 @@ WITH s AS (
          count(CASE WHEN event_type = 'checkout' THEN 1 END) AS checkouts,
          min(CASE WHEN event_type = 'checkout' THEN event_ts END) AS first_checkout
   FROM silver_behaviour_events GROUP BY session_id),
-paid AS (
-  SELECT s.session_id, min(o.order_id) AS paid_order_id
-  FROM s JOIN silver_orders o ON o.user_id = s.user_id AND o.paid_at IS NOT NULL
-   AND o.created_at >= s.first_checkout
+credited AS (
+  SELECT o.order_id, s.session_id
+  FROM s JOIN fact_platform_orders o ON o.user_id = s.user_id AND o.paid_at IS NOT NULL
+   AND date_diff('millisecond', s.first_checkout, o.created_at) >= {-PAID_ORDER_CLOCK_SKEW_SECONDS * 1000}
    AND date_diff('millisecond', s.session_end, o.created_at) <= {PAID_ORDER_WINDOW_MINUTES * 60_000}
-  GROUP BY s.session_id)
+  QUALIFY row_number() OVER (PARTITION BY o.order_id ORDER BY s.first_checkout DESC, s.session_id) = 1),
+paid AS (SELECT session_id, min(order_id) AS paid_order_id FROM credited GROUP BY session_id)
 SELECT s.session_id, s.user_id, s.device_type, s.session_start, s.session_end,
        CAST(s.session_start AS DATE) AS session_date, s.events, s.views, s.add_to_carts, s.checkouts,
        s.views > 0 AS has_view, s.add_to_carts > 0 AS has_add_to_cart, s.checkouts > 0 AS has_checkout,
@@ -78,6 +96,8 @@ SELECT date, device_type, sessions, view_sessions, cart_sessions, checkout_sessi
        paid_sessions / nullif(view_sessions, 0) AS view_to_paid
 FROM f"""]
 
+# AOV (SPEC §9): successful payments of the day / orders with a successful payment that day.
+# The net-of-refunds variant sits beside it, named so.
 KPI_AOV = ["DELETE FROM kpi_aov WHERE true", """
 INSERT INTO kpi_aov BY NAME
 WITH p AS (SELECT paid_date AS date, vendor, count(DISTINCT order_id) AS paid_orders, sum(amount_ngn) AS gross
@@ -86,7 +106,9 @@ r AS (SELECT refund_date AS date, vendor, sum(amount_ngn) AS refunds FROM fact_r
 SELECT date, vendor, coalesce(paid_orders, 0) AS paid_orders, round(coalesce(gross, 0), 2) AS gross_revenue_ngn,
        round(coalesce(refunds, 0), 2) AS refunds_ngn,
        round(coalesce(gross, 0) - coalesce(refunds, 0), 2) AS net_revenue_ngn,
-       CASE WHEN paid_orders > 0 THEN round((coalesce(gross, 0) - coalesce(refunds, 0)) / paid_orders, 2) END AS aov_ngn
+       CASE WHEN paid_orders > 0 THEN round(coalesce(gross, 0) / paid_orders, 2) END AS aov_ngn,
+       CASE WHEN paid_orders > 0 THEN round((coalesce(gross, 0) - coalesce(refunds, 0)) / paid_orders, 2) END
+         AS net_aov_ngn
 FROM p FULL OUTER JOIN r USING (date, vendor)"""]
 
 RETENTION_MONTHS = range(1, 7)
@@ -128,7 +150,7 @@ GOLD_DEPS: dict[str, list[str]] = {
     "dim_product_history": ["silver_products"],
     "fact_platform_order_items": ["silver_order_items", "dim_product_history"],
     "fact_platform_orders": ["silver_orders", "silver_order_items", "silver_users"],
-    "fact_sessions": ["silver_behaviour_events", "silver_orders"],
+    "fact_sessions": ["silver_behaviour_events", "fact_platform_orders"],
     "kpi_daily_funnel": ["fact_sessions"],
     "kpi_aov": ["fact_payments", "fact_refunds"],
     "kpi_retention": ["fact_orders"],

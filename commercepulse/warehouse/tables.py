@@ -210,11 +210,12 @@ PLATFORM_KPIS: dict[str, Table] = {t.name: t for t in (
         C("skipped_cart_sessions", "INT64", "checkout without add_to_cart (not counted past view)"),
         C("anonymous_sessions", "INT64"),
     ), key=("date", "device_type")),
-    Table("kpi_aov", "average order value: net revenue per paid order, per payment day and vendor", (
+    Table("kpi_aov", "average order value: successful payments per paid order (and a net-of-refunds variant), per payment day and vendor", (
         C("date", "DATE", nullable=False), C("vendor", "STRING", nullable=False),
         C("paid_orders", "INT64", "distinct orders with a successful payment that day"),
         C("gross_revenue_ngn", "FLOAT64"), C("refunds_ngn", "FLOAT64"), C("net_revenue_ngn", "FLOAT64"),
-        C("aov_ngn", "FLOAT64", "net revenue / paid orders (null without paid orders)"),
+        C("aov_ngn", "FLOAT64", "successful payments / paid orders (SPEC §9; null without paid orders)"),
+        C("net_aov_ngn", "FLOAT64", "net revenue (payments - refunds of the day) / paid orders"),
     ), key=("date", "vendor")),
     Table("kpi_retention", "monthly cohorts of first paid order: share ordering again in months +1..+6", (
         C("cohort_month", "DATE", nullable=False), C("months_since", "INT64", nullable=False),
@@ -267,7 +268,8 @@ SILVER: dict[str, Table] = {t.name: t for t in (
     Table("silver_orders", "platform orders: latest status by time wins, lifecycle kept", (
         C("order_id", "STRING", nullable=False), C("user_id", "STRING"),
         C("status", "STRING", "status of the latest record by status time", False),
-        C("status_time", "TIMESTAMP", nullable=False), C("created_at", "TIMESTAMP"),
+        C("status_time", "TIMESTAMP", nullable=False), C("created_at", "TIMESTAMP", "first CREATED record"),
+        C("first_status_time", "TIMESTAMP", "earliest lifecycle record of any status", False),
         C("paid_at", "TIMESTAMP", "first PAID"), C("shipped_at", "TIMESTAMP", "first SHIPPED"),
         C("cancelled_at", "TIMESTAMP", "first CANCELLED"),
         C("cancelled_after_payment", "BOOL", "CANCELLED after a PAID", False),
@@ -276,10 +278,13 @@ SILVER: dict[str, Table] = {t.name: t for t in (
         C("duplicate_records", "INT64", "records repeating one already seen", False), BRONZE_IDS,
     ), key=("order_id",)),
     Table("silver_order_items", "platform order lines at their purchase price", (
-        C("order_id", "STRING", nullable=False), C("product_id", "STRING", nullable=False),
+        C("order_id", "STRING", nullable=False),
+        C("line_no", "INT64", "1.. within the order; a line is (order, SKU, quantity, price, time): an exact "
+                              "re-sent copy is one line, two different lines for one SKU are two", False),
+        C("product_id", "STRING", nullable=False),
         C("quantity", "FLOAT64"), C("unit_price_ngn", "FLOAT64", "price paid, never today's price"),
         C("created_at", "TIMESTAMP", nullable=False), BRONZE_IDS,
-    ), key=("order_id", "product_id")),
+    ), key=("order_id", "line_no")),
     Table("silver_behaviour_events", "behavioural events, one per event_id", (
         C("event_id", "STRING", nullable=False), C("session_id", "STRING", nullable=False),
         C("user_id", "STRING", "null = anonymous"), C("event_type", "STRING", "view|add_to_cart|checkout", False),
@@ -299,25 +304,30 @@ PLATFORM_GOLD: dict[str, Table] = {t.name: t for t in (
     Table("fact_platform_orders", "platform orders with their resolved status and purchase-price value", (
         C("order_id", "STRING", nullable=False), C("user_id", "STRING"), C("customer_email", "STRING",
                                                                           "normalized email of the user"),
-        C("status", "STRING", nullable=False), C("created_at", "TIMESTAMP"), C("order_date", "DATE"),
+        C("status", "STRING", "latest lifecycle status (null: the order is known only from its lines)"),
+        C("created_at", "TIMESTAMP", "first CREATED record; without one, the earliest line's created_at, "
+                                     "else the earliest lifecycle record"),
+        C("created_from", "STRING", "where created_at comes from: CREATED, order_items or first_status", False),
+        C("order_date", "DATE"),
         C("paid_at", "TIMESTAMP"), C("shipped_at", "TIMESTAMP"), C("cancelled_at", "TIMESTAMP"),
         C("cancelled_after_payment", "BOOL"), C("status_went_backwards", "BOOL"), C("lines", "INT64"),
         C("order_value_ngn", "FLOAT64", "sum of quantity x purchase price"),
     ), key=("order_id",), cluster=("order_id",), partition_by="order_date"),
     Table("fact_platform_order_items", "order lines with the catalog version valid when ordered", (
-        C("order_id", "STRING", nullable=False), C("sku", "STRING", nullable=False), C("quantity", "FLOAT64"),
+        C("order_id", "STRING", nullable=False), C("line_no", "INT64", "line number within the order", False),
+        C("sku", "STRING", nullable=False), C("quantity", "FLOAT64"),
         C("unit_price_ngn", "FLOAT64", "purchase price"), C("line_value_ngn", "FLOAT64"),
         C("order_time", "TIMESTAMP"), C("product_version", "INT64", "dim_product_history version at order time"),
         C("category_at_order", "STRING"), C("list_price_at_order_ngn", "FLOAT64"),
-    ), key=("order_id", "sku"), cluster=("sku",), partition_by="order_time"),
+    ), key=("order_id", "line_no"), cluster=("sku",), partition_by="order_time"),
     Table("fact_sessions", "one row per behavioural session", (
         C("session_id", "STRING", nullable=False), C("user_id", "STRING", "null = anonymous session"),
         C("device_type", "STRING", "device of the first event"), C("session_start", "TIMESTAMP", nullable=False),
         C("session_end", "TIMESTAMP", nullable=False), C("session_date", "DATE", nullable=False),
         C("events", "INT64"), C("views", "INT64"), C("add_to_carts", "INT64"), C("checkouts", "INT64"),
         C("has_view", "BOOL"), C("has_add_to_cart", "BOOL"), C("has_checkout", "BOOL"),
-        C("paid_order_id", "STRING", "platform order of the user created from checkout to 60 min after, "
-                                     "later paid"),
+        C("paid_order_id", "STRING", "paid platform order of the user created from the first checkout (less "
+                                     "2 min clock skew) to 60 min after the last event; one session per order"),
         C("funnel_step", "INT64", "steps reached in sequence: 1 view, 2 cart, 3 checkout, 4 paid order"),
         C("is_anonymous", "BOOL"),
     ), key=("session_id",), partition_col="session_date", cluster=("device_type",)),

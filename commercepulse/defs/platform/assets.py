@@ -88,6 +88,10 @@ PLATFORM_CHECKS = [
     rule_check("silver_orders", "order_status_backwards", lambda i, s, e: quality.order_status_backwards(i.warehouse, i.settings),
                "Orders whose status went back to an earlier stage; cancellations after payment counted (WARN).",
                windowed=False),
+    rule_check(GOLD_ASSETS["fact_platform_orders"], "orders_without_created",
+               lambda i, s, e: quality.orders_without_created(i.warehouse, i.settings),
+               "Platform orders without a CREATED record: created_at taken from their lines or earliest status; "
+               "orders known only from their lines counted (WARN).", windowed=False),
     _scd2("silver_users", "silver_users"), _scd2("silver_products", "silver_products"),
     _scd2(GOLD_ASSETS["dim_product_history"], "dim_product_history"),
 ]
