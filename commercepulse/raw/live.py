@@ -31,8 +31,8 @@ def parse_envelope_time(value: object) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:  # naive = UTC (SPEC §2.3)
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)  # the business day is the UTC day, whatever the offset
 
 
 def file_key(path: Path) -> tuple[str, str]:
