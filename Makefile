@@ -26,7 +26,7 @@ run: $(STAMP)
 	$(BIN)/commercepulse run
 
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow

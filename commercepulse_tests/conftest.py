@@ -14,6 +14,15 @@ from commercepulse.mongo.server import ensure_local_mongod, stop_local_mongod
 from commercepulse.settings import Settings
 
 DATAPACK = Path(__file__).resolve().parents[2] / "shared" / "datapack"
+#: Fixtures built on the session's data-pack world (~30 s to build): `make test` runs on two
+#: pytest-xdist workers, and every test that needs the world goes to the same one.
+DATAPACK_WORLD_FIXTURES = {"datapack_world", "datapack_env", "datapack_copy"}
+
+
+def pytest_itemcollected(item) -> None:
+    """Marked as collected, before xdist's `loadgroup` reads the groups."""
+    if DATAPACK_WORLD_FIXTURES & set(getattr(item, "fixturenames", ())):
+        item.add_marker(pytest.mark.xdist_group("datapack_world"))
 
 
 @pytest.fixture(scope="session")

@@ -58,11 +58,14 @@ class World:
         self.data_dir = self.settings.data_dir
         self.db = get_database(mongo_uri, self.settings.mongo_db)
         self.warehouse = warehouse_of(self.settings)
+        self._session = self.warehouse.session()  # one connection for the world's many small queries
+        self._session.__enter__()
         (self.data_dir / "fx_rates_2025.csv").parent.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "fx_rates_2025.csv").write_text(
             "date,USDNGN\n" + "".join(f"{BUSINESS_DAYS[0] + timedelta(days=n)},{1500 + n}\n" for n in range(90)))
 
     def close(self) -> None:
+        self._session.__exit__(None, None, None)
         self.db.client.drop_database(self.db.name)
         indexes._done.discard((id(self.db.client), self.db.name))
         shutil.rmtree(self.folder, ignore_errors=True)
