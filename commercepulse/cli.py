@@ -411,5 +411,25 @@ def instance_stop() -> None:
     typer.echo("stopped" if stop_local_postgres(Settings().home / "postgres") else "not running")
 
 
+def main() -> None:
+    """The `commercepulse` entry point: a bad setting or an unreachable service is one line and exit 2;
+    `--debug` (or COMMERCEPULSE_DEBUG=1) keeps the traceback."""
+    import os
+
+    from commercepulse.errors import user_message
+
+    debug = "--debug" in sys.argv or os.environ.get("COMMERCEPULSE_DEBUG", "") not in ("", "0")
+    if "--debug" in sys.argv:
+        sys.argv.remove("--debug")
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - known user errors become one line, the rest keep their traceback
+        message = user_message(exc)
+        if message is None or debug:
+            raise
+        err.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True, highlight=False)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -13,7 +13,7 @@ from commercepulse.defs.reports import definitions as reports
 from commercepulse.defs.resources import build_resources
 from commercepulse.defs.staging import definitions as staging
 from commercepulse.defs.warehouse import definitions as warehouse
-from commercepulse.settings import Settings
+from commercepulse.settings import load_settings
 
 DOMAINS = (raw, staging, warehouse, kpis, feeds, platform, reports, automation)
 
@@ -28,4 +28,4 @@ def build_definitions(resources: dict) -> dg.Definitions:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(build_resources(Settings()))
+    return build_definitions(build_resources(load_settings()))

@@ -40,7 +40,7 @@ class Settings(BaseSettings, CheckThresholds):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     mongo_uri: str | None = Field(None, description="MongoDB URI; unset = start a local mongod")
-    mongo_db: str = "commercepulse"
+    mongo_db: str = Field("commercepulse", pattern=r'^[^/\\. "$*<>:|?]+$', description="MongoDB database name")
     commercepulse_home: Path = Path(".commercepulse")
     data_dir: Path = Path("data")
     reports_dir: Path = Path("reports")
@@ -70,3 +70,16 @@ class Settings(BaseSettings, CheckThresholds):
     @property
     def mongod_dir(self) -> Path:
         return self.home / "mongod"
+
+
+def load_settings() -> Settings:
+    """The settings, or one line naming each bad variable (ConfigurationError): what a code location
+    shows when it cannot load, instead of a pydantic traceback."""
+    from pydantic import ValidationError
+
+    from commercepulse.errors import ConfigurationError, settings_message
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(settings_message(exc)) from None

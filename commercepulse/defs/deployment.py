@@ -11,9 +11,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 
-from commercepulse.settings import Settings
+from commercepulse.settings import load_settings
 
-_settings = Settings()
+_settings = load_settings()
 #: Business days (event time): staging, facts, dims, reports.
 DAILY = dg.DailyPartitionsDefinition(start_date=_settings.partitions_start, end_offset=1, timezone="UTC")
 #: Ingestion days (the live stream's and platform sources' day folders): landing and its figures.

@@ -13,13 +13,14 @@ from pathlib import Path
 import dagster as dg
 from pymongo.database import Database
 
+from commercepulse.errors import ConfigurationError
 from commercepulse.mongo.client import get_database
 from commercepulse.settings import CheckThresholds, Settings
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
 
 
-class WarehouseNotConfiguredError(RuntimeError):
+class WarehouseNotConfiguredError(ConfigurationError):
     """The selected warehouse lacks the settings it needs."""
 
 

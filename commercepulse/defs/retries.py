@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import dagster as dg
 from pymongo.errors import ConnectionFailure
 
+from commercepulse.errors import ServiceUnreachableError
 from commercepulse.raw.landing import TransientWriteError
 
 MAX_RETRIES = 3
@@ -17,12 +18,12 @@ def mongo_retries(context: dg.AssetExecutionContext | dg.AssetCheckExecutionCont
     """Wrap the MongoDB work of a step: transient failures request a retry (2, 4, 8 s later)."""
     try:
         yield
-    except (ConnectionFailure, TransientWriteError) as exc:
+    except (ConnectionFailure, TransientWriteError, ServiceUnreachableError) as exc:
         attempt = context.retry_number
         if attempt >= MAX_RETRIES:
+            line = str(exc) if isinstance(exc, ServiceUnreachableError) else \
+                f"MongoDB unreachable ({type(exc).__name__}); check that the server is up or MONGO_URI"
             raise dg.Failure(description=(
-                f"MongoDB unreachable after {attempt + 1} attempts ({type(exc).__name__}). Check that the server is up "
-                "(`commercepulse mongo start` for the local one) or MONGO_URI, then re-run: every step is idempotent."
-            )) from exc
+                f"{line} — after {attempt + 1} attempts; re-run once it answers: every step is idempotent.")) from exc
         context.log.warning(f"MongoDB unavailable ({type(exc).__name__}): retry {attempt + 1} of {MAX_RETRIES}")
         raise dg.RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=2 ** (attempt + 1)) from exc

@@ -11,6 +11,7 @@ import logging
 import os
 from pathlib import Path
 
+from commercepulse.errors import ServiceUnreachableError, mask_uri
 from commercepulse.instance.postgres import PostgresUnavailableError, ensure_local_postgres
 from commercepulse.settings import Settings
 
@@ -65,6 +66,24 @@ def prepare_dagster_home(settings: Settings) -> Path:
         except PostgresUnavailableError as exc:
             log.warning("Dagster instance on SQLite files instead of PostgreSQL: %s", exc)
             storage = "sqlite"
+    elif storage == "postgres":
+        check_postgres(settings.dagster_pg_url)
     write_dagster_yaml(home, dagster_yaml(storage, url))
     event_batching_environment()
     return home
+
+
+def check_postgres(url: str, timeout_s: int = 5) -> None:
+    """Fail fast with one line (the masked address and what to check) when DAGSTER_PG_URL does not
+    answer, instead of Dagster's minute of connection retries."""
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": timeout_s})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        raise ServiceUnreachableError(
+            f"cannot reach the Dagster instance's PostgreSQL at {mask_uri(url)} ({type(exc.orig or exc).__name__}); "
+            "check that the server is up and DAGSTER_PG_URL is right (unset it for the local server)") from exc

