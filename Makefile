@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(COMMERCEPULSE_HOME)/dagster
 export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
-.PHONY: install run test test-slow ui ui-test bench bench-all bench-year clean stop-mongo
+.PHONY: install run lint test test-slow ui ui-test bench bench-all bench-year clean stop-mongo
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PY=/path/to/python3.11)"; exit 1; }
@@ -25,7 +25,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/commercepulse run
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check commercepulse commercepulse_tests benchmarks
+	$(BIN)/ruff format --check commercepulse commercepulse_tests benchmarks
+
+test: $(STAMP) lint
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 test-slow: $(STAMP)

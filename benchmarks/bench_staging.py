@@ -1,5 +1,6 @@
 """Staging: extraction from MongoDB (vs a bare find() with the same projection) and the
 pandas transformation, for >= 100k raw events."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from benchmarks.common import BENCH_HOME, drop, fresh_db
@@ -20,7 +21,6 @@ from commercepulse.staging.normalize import normalize
 from commercepulse.warehouse.frames import conform
 from commercepulse.warehouse.tables import STAGING
 
-
 TRANSFORM_RUNS = 5
 
 
@@ -30,10 +30,15 @@ def main(events: int = 110_000) -> dict:
     write_bootstrap(work, seed=21, orders=10, year=2025)  # the FX file for 2025
     db = fresh_db("bench_staging")
     ingest_live(db, [work / "live_events"])
-    start, end = datetime(2025, 5, 1, tzinfo=timezone.utc), datetime(2025, 7, 1, tzinfo=timezone.utc)
+    start, end = (
+        datetime(2025, 5, 1, tzinfo=UTC),
+        datetime(2025, 7, 1, tzinfo=UTC),
+    )
     n = db[RAW].count_documents(window_filter(start, end))
     t = time.perf_counter()
-    bare = list(db[RAW].find(window_filter(start, end), PROJECTION, batch_size=10_000).hint("event_time"))
+    bare = list(
+        db[RAW].find(window_filter(start, end), PROJECTION, batch_size=10_000).hint("event_time")
+    )
     bare_s = time.perf_counter() - t
     t = time.perf_counter()
     events_frame = extract_window(db, start, end)
@@ -48,13 +53,18 @@ def main(events: int = 110_000) -> dict:
         runs.append(time.perf_counter() - t)
     transform_s = statistics.median(runs)
     drop(db)
-    return {"raw_events": n, "bare_find_s": round(bare_s, 3), "extract_s": round(extract_s, 3),
-            "extract_vs_bare_find": round(extract_s / bare_s, 2), "transform_s_median": round(transform_s, 3),
-            "transform_s_runs": [round(r, 3) for r in runs],
-            "transform_events_per_s": round(n / transform_s),
-            "transform_events_per_s_first_run": round(n / runs[0]),
-            "end_to_end_events_per_s": round(n / (extract_s + transform_s)),
-            "rows": {k: len(v) for k, v in frames.items()}}
+    return {
+        "raw_events": n,
+        "bare_find_s": round(bare_s, 3),
+        "extract_s": round(extract_s, 3),
+        "extract_vs_bare_find": round(extract_s / bare_s, 2),
+        "transform_s_median": round(transform_s, 3),
+        "transform_s_runs": [round(r, 3) for r in runs],
+        "transform_events_per_s": round(n / transform_s),
+        "transform_events_per_s_first_run": round(n / runs[0]),
+        "end_to_end_events_per_s": round(n / (extract_s + transform_s)),
+        "rows": {k: len(v) for k, v in frames.items()},
+    }
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Shared benchmark plumbing: a private mongod and fresh databases."""
+
 from __future__ import annotations
 
 import tempfile

@@ -1,10 +1,11 @@
 """`commercepulse` command line: generate data, ingest it, run the whole platform."""
+
 from __future__ import annotations
 
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import orjson
 import typer
@@ -12,12 +13,20 @@ from rich.console import Console
 
 from commercepulse.settings import Settings
 
-app = typer.Typer(help="CommercePulse data platform.", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="CommercePulse data platform.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 generate_app = typer.Typer(help="Write demo data (deterministic for a seed).", no_args_is_help=True)
-ingest_app = typer.Typer(help="Land files into MongoDB events_raw (idempotent).", no_args_is_help=True)
+ingest_app = typer.Typer(
+    help="Land files into MongoDB events_raw (idempotent).", no_args_is_help=True
+)
 mongo_app = typer.Typer(help="The project's local mongod.", no_args_is_help=True)
-quarantine_app = typer.Typer(help="Lines that could not land: list, show, replay.", no_args_is_help=True)
-instance_app = typer.Typer(help="The Dagster instance (DAGSTER_HOME) the CLI and the UI share.", no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Lines that could not land: list, show, replay.", no_args_is_help=True
+)
+instance_app = typer.Typer(
+    help="The Dagster instance (DAGSTER_HOME) the CLI and the UI share.", no_args_is_help=True
+)
 app.add_typer(generate_app, name="generate")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(mongo_app, name="mongo")
@@ -46,10 +55,20 @@ def _progress(total: int, unit: str):
     """A rich progress bar on a terminal; a no-op callback otherwise."""
     if not sys.stderr.isatty():
         return None, None
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
 
-    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-               TimeRemainingColumn()]
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+    ]
     if unit == "bytes":
         columns.insert(3, TransferSpeedColumn())
     progress = Progress(*columns, console=err, transient=True)
@@ -62,16 +81,19 @@ def _report(stats: dict, as_json: bool) -> None:
     if as_json:
         typer.echo(orjson.dumps(public).decode())
     else:
-        typer.echo(" ".join(f"{k}={v}" for k, v in public.items())
-                   + (f" blank_lines={stats['blank_lines']}" if stats.get("blank_lines") else ""))
+        typer.echo(
+            " ".join(f"{k}={v}" for k, v in public.items())
+            + (f" blank_lines={stats['blank_lines']}" if stats.get("blank_lines") else "")
+        )
 
 
 @ingest_app.command("live")
 def ingest_live_cmd(
     paths: Annotated[list[Path], typer.Argument(help="events.jsonl files or day folders")],
     as_json: Annotated[bool, typer.Option("--json", help="print the counts as JSON")] = False,
-    workers: Annotated[int, typer.Option(help="processes parsing and landing in parallel (default: one per core)")]
-    = 0,
+    workers: Annotated[
+        int, typer.Option(help="processes parsing and landing in parallel (default: one per core)")
+    ] = 0,
 ) -> None:
     """Land live event files (or YYYY-MM-DD folders of them); big files are cut into parts landed in parallel."""
     import os
@@ -94,10 +116,13 @@ def ingest_live_cmd(
     try:
         if progress:
             with progress:
-                stats = ingest_live_parallel(uri, settings.mongo_db, files, workers or os.cpu_count() or 1,
-                                             on_part=advance)
+                stats = ingest_live_parallel(
+                    uri, settings.mongo_db, files, workers or os.cpu_count() or 1, on_part=advance
+                )
         else:
-            stats = ingest_live_parallel(uri, settings.mongo_db, files, workers or os.cpu_count() or 1)
+            stats = ingest_live_parallel(
+                uri, settings.mongo_db, files, workers or os.cpu_count() or 1
+            )
     except InputError as exc:
         fail(str(exc))
     _report(stats.as_dict(), as_json)
@@ -105,12 +130,14 @@ def ingest_live_cmd(
 
 @ingest_app.command("bootstrap")
 def ingest_bootstrap_cmd(
-    directory: Annotated[Optional[Path], typer.Argument(help="folder of dumps (default DATA_DIR/bootstrap)")] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(help="folder of dumps (default DATA_DIR/bootstrap)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Land the historical dumps as synthetic events."""
-    from commercepulse.raw.bootstrap import ingest_bootstrap
     from commercepulse.errors import InputError
+    from commercepulse.raw.bootstrap import ingest_bootstrap
 
     folder = directory or Settings().data_dir / "bootstrap"
     db = _db()
@@ -159,7 +186,9 @@ def generate_bootstrap_cmd(
 
 @generate_app.command("platform")
 def generate_platform_cmd(
-    out: Annotated[Path, typer.Option(help="output folder (files go in OUT/<source>/YYYY-MM-DD.jsonl)")],
+    out: Annotated[
+        Path, typer.Option(help="output folder (files go in OUT/<source>/YYYY-MM-DD.jsonl)")
+    ],
     start: Annotated[str, typer.Option(help="first day, YYYY-MM-DD")],
     days: Annotated[int, typer.Option(help="consecutive days to write")] = 1,
     seed: int = 42,
@@ -180,12 +209,14 @@ def generate_platform_cmd(
 
 @ingest_app.command("platform")
 def ingest_platform_cmd(
-    directory: Annotated[Optional[Path], typer.Argument(help="platform folder (default DATA_DIR/platform)")] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(help="platform folder (default DATA_DIR/platform)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Land platform source files into MongoDB platform_raw (Bronze; idempotent)."""
-    from commercepulse.platform.bronze import ingest_platform, platform_files
     from commercepulse.errors import InputError
+    from commercepulse.platform.bronze import ingest_platform, platform_files
 
     folder = directory or Settings().data_dir / "platform"
     try:
@@ -207,7 +238,9 @@ def ingest_platform_cmd(
 
 @app.command("run")
 def run_cmd(
-    timings: Annotated[Optional[Path], typer.Option(help="also write the stage timings as JSON to this file")] = None,
+    timings: Annotated[
+        Path | None, typer.Option(help="also write the stage timings as JSON to this file")
+    ] = None,
 ) -> None:
     """Run everything on DATA_DIR (demo data generated when empty) and print a KPI summary."""
     from commercepulse.defs.resources import WarehouseNotConfiguredError
@@ -220,7 +253,12 @@ def run_cmd(
     out = Console(width=None if sys.stdout.isatty() else 120)
     try:
         result = run_all(settings, say=lambda line: out.print(line, soft_wrap=True))
-    except (MongodNotFoundError, MongodStartError, FxRatesMissingError, WarehouseNotConfiguredError) as exc:
+    except (
+        MongodNotFoundError,
+        MongodStartError,
+        FxRatesMissingError,
+        WarehouseNotConfiguredError,
+    ) as exc:
         fail(str(exc))
     except StepFailedError as exc:
         fail(str(exc), code=1)
@@ -230,7 +268,9 @@ def run_cmd(
 
 
 @app.command("report")
-def report_cmd(day: Annotated[str, typer.Option("--date", help="the day to report, YYYY-MM-DD")]) -> None:
+def report_cmd(
+    day: Annotated[str, typer.Option("--date", help="the day to report, YYYY-MM-DD")],
+) -> None:
     """Write REPORTS_DIR/DAY/ (quality.json, report.html, charts) from the current warehouse."""
     from commercepulse.defs.resources import build_warehouse
     from commercepulse.reports.writer import write_day_report
@@ -240,15 +280,22 @@ def report_cmd(day: Annotated[str, typer.Option("--date", help="the day to repor
     except ValueError:
         fail(f"--date must be YYYY-MM-DD, got {day!r}")
     settings = Settings()
-    folder = write_day_report(_db(), build_warehouse(settings), when, settings.reports_dir, settings)
+    folder = write_day_report(
+        _db(), build_warehouse(settings), when, settings.reports_dir, settings
+    )
     typer.echo(str(folder / "report.html"))
 
 
 @app.command("explain")
 def explain_cmd(
-    kpi: Annotated[str, typer.Argument(help="kpi_daily_revenue, kpi_refund_rate, kpi_order_to_payment or kpi_top_products")],
+    kpi: Annotated[
+        str,
+        typer.Argument(
+            help="kpi_daily_revenue, kpi_refund_rate, kpi_order_to_payment or kpi_top_products"
+        ),
+    ],
     key: Annotated[str, typer.Argument(help="the day (YYYY-MM-DD); for kpi_top_products the SKU")],
-    vendor: Annotated[Optional[str], typer.Option(help="only this vendor's rows")] = None,
+    vendor: Annotated[str | None, typer.Option(help="only this vendor's rows")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the explanation as JSON")] = False,
 ) -> None:
     """List the fact rows behind a KPI figure, with their raw events (file, line, ingestion day) and runs."""
@@ -269,12 +316,20 @@ def explain_cmd(
 
 @quarantine_app.command("list")
 def quarantine_list_cmd(
-    day: Annotated[Optional[str], typer.Option(help="ingestion day YYYY-MM-DD")] = None,
-    vendor: Annotated[Optional[str], typer.Option(help="vendor named in the line (unknown when unreadable)")] = None,
-    reason: Annotated[Optional[str], typer.Option(help="reasons starting with this text, e.g. 'invalid JSON'")] = None,
-    all_records: Annotated[bool, typer.Option("--all", help="include records whose line has landed since")] = False,
+    day: Annotated[str | None, typer.Option(help="ingestion day YYYY-MM-DD")] = None,
+    vendor: Annotated[
+        str | None, typer.Option(help="vendor named in the line (unknown when unreadable)")
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="reasons starting with this text, e.g. 'invalid JSON'")
+    ] = None,
+    all_records: Annotated[
+        bool, typer.Option("--all", help="include records whose line has landed since")
+    ] = False,
     limit: Annotated[int, typer.Option(help="records listed after the counts")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="print counts and records as JSON")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print counts and records as JSON")
+    ] = False,
 ) -> None:
     """Counts of quarantined lines by reason, ingestion day and vendor, then the records themselves."""
     from rich.table import Table
@@ -283,26 +338,49 @@ def quarantine_list_cmd(
 
     rows = records(_db(), day=day, vendor=vendor, reason=reason, include_resolved=all_records)
     if as_json:
-        plain = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in rows]
-        typer.echo(orjson.dumps({"counts": summary(rows), "records": plain}, option=orjson.OPT_INDENT_2).decode())
+        plain = [
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
+            for r in rows
+        ]
+        typer.echo(
+            orjson.dumps(
+                {"counts": summary(rows), "records": plain}, option=orjson.OPT_INDENT_2
+            ).decode()
+        )
         return
     out = Console(width=None if sys.stdout.isatty() else 160)
     if not rows:
-        out.print("no quarantined line" + ("" if all_records else " waiting (--all: include those landed since)")
-                  + " for these filters" * bool(day or vendor or reason))
+        out.print(
+            "no quarantined line"
+            + ("" if all_records else " waiting (--all: include those landed since)")
+            + " for these filters" * bool(day or vendor or reason)
+        )
         return
-    counts = Table("reason", "ingestion day", "vendor", "lines", title=f"{len(rows)} quarantined line(s)"
-                   + ("" if all_records else " not landed since"))
+    counts = Table(
+        "reason",
+        "ingestion day",
+        "vendor",
+        "lines",
+        title=f"{len(rows)} quarantined line(s)" + ("" if all_records else " not landed since"),
+    )
     for row in summary(rows):
         counts.add_row(row["reason"], row["day"], row["vendor"], str(row["lines"]))
     out.print(counts)
     listed = Table("id", "file:line", "vendor", "status", "reason")
     for row in rows[:limit]:
-        listed.add_row(row["_id"][:12], f"{row['file']}:{row['line']}", row["vendor"], row["status"], row["reason"])
+        listed.add_row(
+            row["_id"][:12],
+            f"{row['file']}:{row['line']}",
+            row["vendor"],
+            row["status"],
+            row["reason"],
+        )
     out.print(listed)
     if rows:
-        out.print("show one: commercepulse quarantine show FILE:LINE (or ID); land what parses now: "
-                  "commercepulse quarantine replay")
+        out.print(
+            "show one: commercepulse quarantine show FILE:LINE (or ID); land what parses now: "
+            "commercepulse quarantine replay"
+        )
 
 
 @quarantine_app.command("show")
@@ -317,8 +395,11 @@ def quarantine_show_cmd(
     if doc is None:
         fail(f"no quarantine record {record!r} (see `commercepulse quarantine list --all`)")
     doc.pop("raw_bytes", None)
-    doc |= {"vendor": vendor_of(doc.get("raw_text") or ""), "reason_class": reason_class(doc["reason"]),
-            "status": "resolved" if doc.get("resolved_at") else "open"}
+    doc |= {
+        "vendor": vendor_of(doc.get("raw_text") or ""),
+        "reason_class": reason_class(doc["reason"]),
+        "status": "resolved" if doc.get("resolved_at") else "open",
+    }
     plain = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in doc.items()}
     if as_json:
         typer.echo(orjson.dumps(plain, option=orjson.OPT_INDENT_2).decode())
@@ -326,16 +407,21 @@ def quarantine_show_cmd(
     text = plain.pop("raw_text", "") or ""
     for key, value in plain.items():
         typer.echo(f"{key}: {value}")
-    typer.echo("raw_text: " + (text[:2000] + f"... ({len(text):,} characters)" if len(text) > 2000 else text))
+    typer.echo(
+        "raw_text: "
+        + (text[:2000] + f"... ({len(text):,} characters)" if len(text) > 2000 else text)
+    )
 
 
 @quarantine_app.command("replay")
 def quarantine_replay_cmd(
-    day: Annotated[Optional[str], typer.Option(help="only this ingestion day")] = None,
-    vendor: Annotated[Optional[str], typer.Option()] = None,
-    reason: Annotated[Optional[str], typer.Option(help="reasons starting with this text")] = None,
-    file: Annotated[Optional[str], typer.Option(help="only this file key, e.g. live_events/2025-01-15/events.jsonl")]
-    = None,
+    day: Annotated[str | None, typer.Option(help="only this ingestion day")] = None,
+    vendor: Annotated[str | None, typer.Option()] = None,
+    reason: Annotated[str | None, typer.Option(help="reasons starting with this text")] = None,
+    file: Annotated[
+        str | None,
+        typer.Option(help="only this file key, e.g. live_events/2025-01-15/events.jsonl"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Re-read open quarantined lines (from their file under DATA_DIR, else the stored text) and land what
@@ -350,7 +436,11 @@ def quarantine_replay_cmd(
     if as_json:
         typer.echo(orjson.dumps(result).decode())
         return
-    typer.echo(" ".join(f"{k}={result[k]}" for k in ("replayed", "landed", "already_landed", "still_failing")))
+    typer.echo(
+        " ".join(
+            f"{k}={result[k]}" for k in ("replayed", "landed", "already_landed", "still_failing")
+        )
+    )
     if stats.reasons:
         typer.echo(f"still failing: {dict(stats.reasons)} (see `commercepulse quarantine list`)")
     if stats.business_days:
@@ -362,15 +452,25 @@ def _tell_instance(settings: Settings, stats) -> int:
     does: the reconcile sensor then rebuilds those days. Returns the materializations recorded."""
     import dagster as dg
 
+    from commercepulse.defs.landing_contract import landing_metadata
     from commercepulse.instance.home import prepare_dagster_home
 
     prepare_dagster_home(settings)
     with dg.DagsterInstance.get() as instance:
         for day in sorted(stats.ingestion_days):
-            instance.report_runless_asset_event(dg.AssetMaterialization(
-                "events_raw", partition=day, description="commercepulse quarantine replay",
-                metadata={"replayed": stats.replayed, "landed": stats.landed, "duplicates": stats.already_landed,
-                          "business_days": sorted(stats.business_days)}))
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(
+                    "events_raw",
+                    partition=day,
+                    description="commercepulse quarantine replay",
+                    metadata=landing_metadata(
+                        stats.business_days,
+                        replayed=stats.replayed,
+                        landed=stats.landed,
+                        duplicates=stats.already_landed,
+                    ),
+                )
+            )
     return len(stats.ingestion_days)
 
 

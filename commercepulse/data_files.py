@@ -1,5 +1,6 @@
 """The input folders (SPEC §2, §9) as the sensors and the main job see them: which day files
 exist, and a fingerprint that tells a changed file from a touched one."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,18 +26,28 @@ class DataFile:
 
 
 def live_files(data_dir: Path) -> list[DataFile]:
-    return [DataFile(p, "ingest_job", p.parent.name) for p in sorted((data_dir / "live_events").glob("*/events.jsonl"))
-            if DAY.match(p.parent.name)]
+    return [
+        DataFile(p, "ingest_job", p.parent.name)
+        for p in sorted((data_dir / "live_events").glob("*/events.jsonl"))
+        if DAY.match(p.parent.name)
+    ]
 
 
 def platform_files(data_dir: Path) -> list[DataFile]:
-    return [DataFile(p, "platform_job", p.stem) for p in sorted((data_dir / "platform").glob("*/*.jsonl"))
-            if DAY.match(p.stem)]
+    return [
+        DataFile(p, "platform_job", p.stem)
+        for p in sorted((data_dir / "platform").glob("*/*.jsonl"))
+        if DAY.match(p.stem)
+    ]
 
 
 def bootstrap_files(data_dir: Path) -> list[DataFile]:
     folder = data_dir / "bootstrap"
-    return [DataFile(p, "bootstrap_job", None) for p in sorted(folder.glob("*.json")) if DUMP.match(p.name)]
+    return [
+        DataFile(p, "bootstrap_job", None)
+        for p in sorted(folder.glob("*.json"))
+        if DUMP.match(p.name)
+    ]
 
 
 def all_files(data_dir: Path) -> list[DataFile]:

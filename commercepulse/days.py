@@ -1,17 +1,18 @@
 """Calendar helpers shared by landing, staging, sensors and the main job (UTC days)."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 
 def utc_now() -> datetime:
     """Now, truncated to milliseconds (BSON's precision) so stored and in-memory values agree."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def utc_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def days_between(start: date, end: date) -> list[date]:
@@ -25,7 +26,9 @@ def contiguous_ranges(days: list[str], bridge: int = 1) -> list[tuple[str, str]]
     extra empty day inside it a few milliseconds: bridging gaps keeps sparse history to few runs."""
     ranges: list[tuple[str, str]] = []
     for day in sorted(set(days)):
-        if ranges and date.fromisoformat(day) - date.fromisoformat(ranges[-1][1]) <= timedelta(days=bridge):
+        if ranges and date.fromisoformat(day) - date.fromisoformat(ranges[-1][1]) <= timedelta(
+            days=bridge
+        ):
             ranges[-1] = (ranges[-1][0], day)
         else:
             ranges.append((day, day))

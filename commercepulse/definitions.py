@@ -1,5 +1,6 @@
 """The Dagster code location: each domain's definitions (defs/<domain>/definitions.py) merged
 with the resources built from the settings."""
+
 from __future__ import annotations
 
 import dagster as dg
@@ -23,7 +24,8 @@ def build_definitions(resources: dict) -> dg.Definitions:
     return dg.Definitions.merge(
         *(domain.defs() for domain in DOMAINS),
         # DuckDB allows one writer: a run's steps go one after another in its process.
-        dg.Definitions(resources=resources, executor=dg.in_process_executor))
+        dg.Definitions(resources=resources, executor=dg.in_process_executor),
+    )
 
 
 @dg.definitions

@@ -4,6 +4,7 @@
 PostgreSQL or BigQuery, a missing input) into one line that names what is wrong and what to
 check; anything else is a bug and keeps its traceback.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,7 +40,9 @@ def settings_message(exc) -> str:
     parts = []
     for error in exc.errors():
         field = str(error["loc"][0]) if error.get("loc") else "?"
-        accepts = ACCEPTS.get(field) or error.get("msg", "").removeprefix("Input should be ").removeprefix("Value error, ")
+        accepts = ACCEPTS.get(field) or error.get("msg", "").removeprefix(
+            "Input should be "
+        ).removeprefix("Value error, ")
         parts.append(f"{field.upper()}={error.get('input')!r} is not valid; expected {accepts}")
     return "bad setting: " + "; ".join(parts) + " (see .env.example)"
 
@@ -71,14 +74,27 @@ def _service_message(exc: BaseException) -> str | None:
             return f"bad setting: MONGO_URI is not a usable MongoDB URI ({_first_line(exc)})"
         if isinstance(exc, ConnectionFailure):
             return mongo_unreachable(getattr(exc, "_cp_uri", None) or _address_in(str(exc)), exc)
-    if module.startswith(("sqlalchemy", "psycopg2")) and name in ("OperationalError", "InterfaceError"):
-        return (f"cannot reach the Dagster instance's PostgreSQL ({_first_line(exc)}); check DAGSTER_PG_URL "
-                "(or unset it for the local server) and that the server is up")
+    if module.startswith(("sqlalchemy", "psycopg2")) and name in (
+        "OperationalError",
+        "InterfaceError",
+    ):
+        return (
+            f"cannot reach the Dagster instance's PostgreSQL ({_first_line(exc)}); check DAGSTER_PG_URL "
+            "(or unset it for the local server) and that the server is up"
+        )
     if module.startswith("google.auth") and name == "DefaultCredentialsError":
-        return ("BigQuery: no Google credentials found; run `gcloud auth application-default login` or set "
-                "GOOGLE_APPLICATION_CREDENTIALS=/path/key.json (or WAREHOUSE=duckdb)")
-    if module.startswith("google.api_core") and name in ("Forbidden", "NotFound", "Unauthorized", "ServiceUnavailable",
-                                                         "RetryError", "BadRequest"):
+        return (
+            "BigQuery: no Google credentials found; run `gcloud auth application-default login` or set "
+            "GOOGLE_APPLICATION_CREDENTIALS=/path/key.json (or WAREHOUSE=duckdb)"
+        )
+    if module.startswith("google.api_core") and name in (
+        "Forbidden",
+        "NotFound",
+        "Unauthorized",
+        "ServiceUnavailable",
+        "RetryError",
+        "BadRequest",
+    ):
         return f"BigQuery refused the request ({_first_line(exc)}); check BQ_PROJECT, BQ_DATASET, BQ_LOCATION and access"
     return None
 
@@ -86,8 +102,10 @@ def _service_message(exc: BaseException) -> str | None:
 def mongo_unreachable(uri: str | None, exc: BaseException | None = None) -> str:
     where = mask_uri(uri) if uri else "the configured address"
     why = f" ({type(exc).__name__})" if exc is not None else ""
-    return (f"cannot reach MongoDB at {where}{why}; check that the server is up and MONGO_URI is right "
-            "(unset MONGO_URI for the local server: `commercepulse mongo start`)")
+    return (
+        f"cannot reach MongoDB at {where}{why}; check that the server is up and MONGO_URI is right "
+        "(unset MONGO_URI for the local server: `commercepulse mongo start`)"
+    )
 
 
 def _address_in(text: str) -> str | None:

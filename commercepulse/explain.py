@@ -6,6 +6,7 @@ figure), the KPI row's SQL, and how listed rows add up to each of the KPI's colu
 is re-derived from the listed rows the way the KPI's own SQL derives it (sums rounded to the cent,
 averages to 4 decimals), so `matches` is an exact comparison, not a tolerance.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -31,18 +32,29 @@ def _money(values: pd.Series) -> float:
 def _revenue(rows: pd.DataFrame) -> dict[str, float | int | None]:
     gross = _money(rows.loc[rows["role"] == "payment", "contribution"])
     refunds = _money(-rows.loc[rows["role"] == "refund", "contribution"])
-    return {"gross_revenue_ngn": gross, "refunds_ngn": refunds, "net_revenue_ngn": _money(rows["contribution"])}
+    return {
+        "gross_revenue_ngn": gross,
+        "refunds_ngn": refunds,
+        "net_revenue_ngn": _money(rows["contribution"]),
+    }
 
 
 def _refund_rate(rows: pd.DataFrame) -> dict[str, float | int | None]:
     paid, refunded = len(rows), int(rows["contribution"].sum())
-    return {"paid_orders": paid, "refunded_orders": refunded, "refund_rate": refunded / paid if paid else None}
+    return {
+        "paid_orders": paid,
+        "refunded_orders": refunded,
+        "refund_rate": refunded / paid if paid else None,
+    }
 
 
 def _order_to_payment(rows: pd.DataFrame) -> dict[str, float | int | None]:
     gaps = rows.loc[rows["contribution"] >= 0, "contribution"]
-    return {"orders": len(rows), "avg_minutes": round(float(gaps.mean()), 4) if len(gaps) else None,
-            "negative_gaps": int((rows["contribution"] < 0).sum())}
+    return {
+        "orders": len(rows),
+        "avg_minutes": round(float(gaps.mean()), 4) if len(gaps) else None,
+        "negative_gaps": int((rows["contribution"] < 0).sum()),
+    }
 
 
 def _top_product(rows: pd.DataFrame) -> dict[str, float | int | None]:
@@ -59,14 +71,24 @@ class Explainer:
     kpi: str
     key: str  # what the KPI row is found by: a day, or a SKU
     contribution: str  # what `contribution` means in the listed rows
-    rows_sql: str  # fact rows: role, vendor, order_id, time, contribution, event_ids, run_id (+ extras)
+    rows_sql: (
+        str  # fact rows: role, vendor, order_id, time, contribution, event_ids, run_id (+ extras)
+    )
     figure_sql: str
     reconcile: Reconcile
-    per_vendor: bool = False  # the KPI has one row per vendor: --vendor picks it, else rows are summed
+    per_vendor: bool = (
+        False  # the KPI has one row per vendor: --vendor picks it, else rows are summed
+    )
 
 
-EXPLAINERS: dict[str, Explainer] = {e.kpi: e for e in (
-    Explainer("kpi_daily_revenue", "date", "NGN added to net revenue (refunds negative)", f"""
+EXPLAINERS: dict[str, Explainer] = {
+    e.kpi: e
+    for e in (
+        Explainer(
+            "kpi_daily_revenue",
+            "date",
+            "NGN added to net revenue (refunds negative)",
+            f"""
         SELECT 'payment' AS role, event_id AS fact_key, vendor, order_id, paid_time AS time,
                amount, currency, amount_ngn AS contribution, event_ids, run_id, 'fact_payments' AS fact
         FROM fact_payments WHERE status = 'SUCCESS' AND paid_date = $key AND {_VENDOR}
@@ -75,18 +97,28 @@ EXPLAINERS: dict[str, Explainer] = {e.kpi: e for e in (
                'fact_refunds'
         FROM fact_refunds WHERE refund_date = $key AND {_VENDOR}
         ORDER BY time, fact_key""",
-              "SELECT gross_revenue_ngn, refunds_ngn, net_revenue_ngn FROM kpi_daily_revenue WHERE date = $key",
-              _revenue),
-    Explainer("kpi_refund_rate", "date", "1 = the paid order was refunded", f"""
+            "SELECT gross_revenue_ngn, refunds_ngn, net_revenue_ngn FROM kpi_daily_revenue WHERE date = $key",
+            _revenue,
+        ),
+        Explainer(
+            "kpi_refund_rate",
+            "date",
+            "1 = the paid order was refunded",
+            f"""
         SELECT CASE WHEN refund_count > 0 THEN 'refunded order' ELSE 'paid order' END AS role,
                vendor || '/' || order_id AS fact_key, vendor, order_id, first_paid_time AS time,
                paid_ngn AS amount, 'NGN' AS currency, CASE WHEN refund_count > 0 THEN 1 ELSE 0 END AS contribution,
                event_ids, run_id, 'fact_orders' AS fact
         FROM fact_orders WHERE first_paid_time IS NOT NULL AND CAST(first_paid_time AS DATE) = $key AND {_VENDOR}
         ORDER BY time, fact_key""",
-              "SELECT paid_orders, refunded_orders, refund_rate FROM kpi_refund_rate WHERE date = $key",
-              _refund_rate),
-    Explainer("kpi_order_to_payment", "date", "minutes from order to first successful payment", f"""
+            "SELECT paid_orders, refunded_orders, refund_rate FROM kpi_refund_rate WHERE date = $key",
+            _refund_rate,
+        ),
+        Explainer(
+            "kpi_order_to_payment",
+            "date",
+            "minutes from order to first successful payment",
+            f"""
         SELECT 'paid order' AS role, vendor || '/' || order_id AS fact_key, vendor, order_id, order_time AS time,
                total AS amount, currency,
                date_diff('millisecond', order_time, first_paid_time) / 60000.0 AS contribution,
@@ -94,11 +126,17 @@ EXPLAINERS: dict[str, Explainer] = {e.kpi: e for e in (
         FROM fact_orders WHERE order_time IS NOT NULL AND first_paid_time IS NOT NULL AND order_date = $key
           AND {_VENDOR}
         ORDER BY time, fact_key""",
-              f"""SELECT vendor, orders, avg_minutes, negative_gaps FROM kpi_order_to_payment
+            f"""SELECT vendor, orders, avg_minutes, negative_gaps FROM kpi_order_to_payment
                   WHERE date = $key AND {_VENDOR} ORDER BY vendor""",
-              _order_to_payment, per_vendor=True),
-    # the KPI's own selection of order lines (sql.PAID_ORDER_EVENTS)
-    Explainer("kpi_top_products", "sku", "NGN of the SKU's revenue (qty x unit price)", f"""
+            _order_to_payment,
+            per_vendor=True,
+        ),
+        # the KPI's own selection of order lines (sql.PAID_ORDER_EVENTS)
+        Explainer(
+            "kpi_top_products",
+            "sku",
+            "NGN of the SKU's revenue (qty x unit price)",
+            f"""
         WITH {PAID_ORDER_EVENTS}
         SELECT 'order line' AS role, i.event_id || '#' || CAST(i.line_no AS VARCHAR) AS fact_key, i.vendor,
                i.order_id, i.order_time AS time, i.unit_price_ngn AS amount, 'NGN' AS currency,
@@ -107,8 +145,11 @@ EXPLAINERS: dict[str, Explainer] = {e.kpi: e for e in (
         FROM stg_order_items i JOIN fact_orders f ON f.vendor = i.vendor AND f.order_id = i.order_id
         WHERE i.event_id IN (SELECT event_id FROM o) AND i.sku = $key AND ($vendor = '' OR i.vendor = $vendor)
         ORDER BY time, fact_key""",
-              "SELECT rank, units, revenue_ngn FROM kpi_top_products WHERE sku = $key", _top_product),
-)}
+            "SELECT rank, units, revenue_ngn FROM kpi_top_products WHERE sku = $key",
+            _top_product,
+        ),
+    )
+}
 
 
 @dataclass
@@ -128,38 +169,64 @@ class Explanation:
         """The listed rows add up to the KPI exactly (None: a vendor's share of an all-vendor KPI)."""
         if "all_vendors" in self.figure:
             return None
-        return all(self.figure.get(name) == value for name, value in self.listed.items() if name in self.figure)
+        return all(
+            self.figure.get(name) == value
+            for name, value in self.listed.items()
+            if name in self.figure
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kpi": self.kpi, "key": self.key, "vendor": self.vendor, "contribution": self.contribution,
-                "figure": self.figure, "listed": self.listed, "matches": self.matches, "rows": self.rows}
+        return {
+            "kpi": self.kpi,
+            "key": self.key,
+            "vendor": self.vendor,
+            "contribution": self.contribution,
+            "figure": self.figure,
+            "listed": self.listed,
+            "matches": self.matches,
+            "rows": self.rows,
+        }
 
 
 def _events(db: Database, ids: list[str]) -> dict[str, dict[str, Any]]:
     """Where each raw event was read (by `_id`, the event id)."""
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 10_000):
-        for doc in db[RAW].find({"_id": {"$in": ids[start:start + 10_000]}},
-                                {"event_type": 1, "source": 1, "seen_count": 1}):
+        for doc in db[RAW].find(
+            {"_id": {"$in": ids[start : start + 10_000]}},
+            {"event_type": 1, "source": 1, "seen_count": 1},
+        ):
             source = doc.get("source", {})
-            found[doc["_id"]] = {"event_id": doc["_id"], "event_type": doc.get("event_type"),
-                                 "file": source.get("file"), "line": source.get("line"),
-                                 "ingestion_day": source.get("ingestion_day"), "kind": source.get("kind"),
-                                 "seen_count": doc.get("seen_count")}
+            found[doc["_id"]] = {
+                "event_id": doc["_id"],
+                "event_type": doc.get("event_type"),
+                "file": source.get("file"),
+                "line": source.get("line"),
+                "ingestion_day": source.get("ingestion_day"),
+                "kind": source.get("kind"),
+                "seen_count": doc.get("seen_count"),
+            }
     return found
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA or value is pd.NaT:
+    if (
+        value is None
+        or (isinstance(value, float) and pd.isna(value))
+        or value is pd.NA
+        or value is pd.NaT
+    ):
         return None
     if hasattr(value, "item"):
         return value.item()
     return value
 
 
-def explain(warehouse: Warehouse, db: Database, kpi: str, key: str, vendor: str | None = None) -> Explanation:
+def explain(
+    warehouse: Warehouse, db: Database, kpi: str, key: str, vendor: str | None = None
+) -> Explanation:
     """The fact rows and raw events behind one KPI figure."""
     explainer = EXPLAINERS.get(kpi)
     if explainer is None:
@@ -175,12 +242,23 @@ def explain(warehouse: Warehouse, db: Database, kpi: str, key: str, vendor: str 
     used = lambda sql: {k: v for k, v in params.items() if f"${k}" in sql}  # noqa: E731
     figure_rows = warehouse.query(explainer.figure_sql, used(explainer.figure_sql))
     if figure_rows.empty:
-        raise InputError(f"{kpi} has no row for {explainer.key} {key}" + (f" and vendor {vendor}" if vendor else ""))
+        raise InputError(
+            f"{kpi} has no row for {explainer.key} {key}"
+            + (f" and vendor {vendor}" if vendor else "")
+        )
     rows = warehouse.query(explainer.rows_sql, used(explainer.rows_sql))
     if explainer.per_vendor and not vendor and len(figure_rows) > 1:
-        figure = {"vendors": [{k: _plain(v) for k, v in r.items()} for r in figure_rows.to_dict("records")]}
-        listed = {"vendors": [{"vendor": v, **explainer.reconcile(rows[rows["vendor"] == v])}
-                              for v in figure_rows["vendor"]]}
+        figure = {
+            "vendors": [
+                {k: _plain(v) for k, v in r.items()} for r in figure_rows.to_dict("records")
+            ]
+        }
+        listed = {
+            "vendors": [
+                {"vendor": v, **explainer.reconcile(rows[rows["vendor"] == v])}
+                for v in figure_rows["vendor"]
+            ]
+        }
     else:
         figure = {k: _plain(v) for k, v in figure_rows.iloc[0].to_dict().items() if k != "vendor"}
         listed = explainer.reconcile(rows)
@@ -192,6 +270,8 @@ def explain(warehouse: Warehouse, db: Database, kpi: str, key: str, vendor: str 
     records = []
     for row in rows.to_dict("records"):
         record = {k: _plain(v) for k, v in row.items() if k != "event_ids"}
-        record["events"] = [where.get(i, {"event_id": i, "missing": True}) for i in str(row["event_ids"]).split(",")]
+        record["events"] = [
+            where.get(i, {"event_id": i, "missing": True}) for i in str(row["event_ids"]).split(",")
+        ]
         records.append(record)
     return Explanation(kpi, key, vendor, explainer.contribution, figure, listed, records)

@@ -3,6 +3,7 @@
 One rule for user, session, order, SKU, customer and email ids, for the per-line landing
 (`is_blank`, no pandas) and for the frames of staging and Silver (`clean_ids`).
 """
+
 from __future__ import annotations
 
 import pandas as pd

@@ -10,6 +10,7 @@ Field names are the canonical ones of the kind (those the built-in shapes use); 
 the payload paths tried in order. Events staged as unmapped before a mapping existed are
 re-staged when the mappings change (sensor `restage_on_mapping_change`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,10 @@ from commercepulse.errors import InputError
 from commercepulse.mapping import SHAPES, SHAPES_BY_KIND, Shape, ShapesByKind, by_kind
 
 #: The canonical fields of each kind: whatever the built-in shapes map.
-CANONICAL: dict[str, frozenset[str]] = {kind: frozenset().union(*(s.fields for s in shapes.values()))
-                                        for kind, shapes in SHAPES_BY_KIND.items()}
+CANONICAL: dict[str, frozenset[str]] = {
+    kind: frozenset().union(*(s.fields for s in shapes.values()))
+    for kind, shapes in SHAPES_BY_KIND.items()
+}
 ITEM_CANONICAL = frozenset().union(*(s.item_fields for s in SHAPES))
 
 
@@ -45,10 +48,12 @@ class ShapeFile(BaseModel):
         return kind
 
     @model_validator(mode="after")
-    def _canonical_names(self) -> "ShapeFile":
+    def _canonical_names(self) -> ShapeFile:
         unknown = set(self.fields) - CANONICAL[self.kind]
         if unknown:
-            raise ValueError(f"{self.kind}: unknown field(s) {sorted(unknown)}; canonical: {sorted(CANONICAL[self.kind])}")
+            raise ValueError(
+                f"{self.kind}: unknown field(s) {sorted(unknown)}; canonical: {sorted(CANONICAL[self.kind])}"
+            )
         if missing := (set(self.required) | set(self.any_of)) - set(self.fields):
             raise ValueError(f"{self.kind}: required field(s) {sorted(missing)} have no paths")
         if unknown_items := set(self.item_fields) - ITEM_CANONICAL:
@@ -84,10 +89,19 @@ def _shapes(path: Path) -> list[Shape]:
     except (orjson.JSONDecodeError, ValidationError) as exc:
         raise InputError(f"mapping file {path} is not valid: {exc}") from exc
     # a canonical field the file leaves out resolves to null (no paths), as in the built-in shapes
-    return [Shape(s.kind, spec.vendor, {k: tuple(s.fields.get(k, ())) for k in sorted(CANONICAL[s.kind])},
-                  tuple(s.required), tuple(s.any_of),
-                  {k: tuple(s.item_fields.get(k, ())) for k in sorted(ITEM_CANONICAL)} if s.item_fields else {})
-            for s in spec.shapes]
+    return [
+        Shape(
+            s.kind,
+            spec.vendor,
+            {k: tuple(s.fields.get(k, ())) for k in sorted(CANONICAL[s.kind])},
+            tuple(s.required),
+            tuple(s.any_of),
+            {k: tuple(s.item_fields.get(k, ())) for k in sorted(ITEM_CANONICAL)}
+            if s.item_fields
+            else {},
+        )
+        for s in spec.shapes
+    ]
 
 
 @lru_cache(maxsize=8)
@@ -95,8 +109,10 @@ def _cached(folder: str, digest: str) -> ShapesByKind:
     extra = [shape for path in mapping_files(Path(folder)) for shape in _shapes(path)]
     clash = [f"{s.kind}/{s.vendor}" for s in extra if s.vendor in SHAPES_BY_KIND.get(s.kind, {})]
     if clash:
-        raise InputError(f"mapping files in {folder} redefine built-in shapes {clash}: change them in "
-                         "commercepulse/mapping.py instead")
+        raise InputError(
+            f"mapping files in {folder} redefine built-in shapes {clash}: change them in "
+            "commercepulse/mapping.py instead"
+        )
     return by_kind((*SHAPES, *extra))
 
 

@@ -5,6 +5,7 @@ Which partitions each job gets comes from the data: the bootstrap dumps once, li
 platform files by their ingestion days, business days where the raw store has events, the
 whole-history refresh once, and a report for every processed day.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,6 +21,7 @@ import dagster as dg
 from commercepulse.data_files import has_input, live_days, platform_days
 from commercepulse.days import contiguous_ranges, utc_midnight
 from commercepulse.defs.deployment import INGESTION_DAILY, range_tags, valid_days
+from commercepulse.defs.landing_contract import trigger
 from commercepulse.defs.resources import build_resources, warehouse_location
 from commercepulse.instance.home import event_batching_environment, prepare_dagster_home
 from commercepulse.settings import Settings
@@ -29,8 +31,15 @@ from commercepulse.warehouse.base import Warehouse
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 DEMO_LIVE_START = date(2025, 1, 9)
 DEMO_LIVE_DAYS = 7
-MAIN_JOBS = ("bootstrap_job", "ingest_job", "platform_job", "business_day_job", "refresh_job", "reports_job")
-TRIGGER = {"commercepulse/trigger": "commercepulse run"}
+MAIN_JOBS = (
+    "bootstrap_job",
+    "ingest_job",
+    "platform_job",
+    "business_day_job",
+    "refresh_job",
+    "reports_job",
+)
+TRIGGER = trigger("commercepulse run")
 #: Business days at most this far apart go in one range run (the empty days between cost little).
 BRIDGE_DAYS = 31
 
@@ -62,9 +71,14 @@ class Finding:
             self.figure = f"{evaluation.metadata['figure'].value} (threshold {evaluation.metadata['threshold'].value})"
 
     def line(self) -> str:
-        days = f" on {self.day_count} day(s) ({', '.join(self.days[:3])}{', …' if self.day_count > 3 else ''})" \
-            if self.days else ""
-        return f"{self.check} [{self.severity}] {self.figure}{days}" + (f" — {self.why}" if self.why else "")
+        days = (
+            f" on {self.day_count} day(s) ({', '.join(self.days[:3])}{', …' if self.day_count > 3 else ''})"
+            if self.days
+            else ""
+        )
+        return f"{self.check} [{self.severity}] {self.figure}{days}" + (
+            f" — {self.why}" if self.why else ""
+        )
 
 
 def generate_demo(data_dir: Path) -> None:
@@ -73,23 +87,39 @@ def generate_demo(data_dir: Path) -> None:
 
     write_bootstrap(data_dir, seed=7, orders=1200, year=2023)
     write_fx(data_dir, DEMO_LIVE_START.year)
-    write_live(data_dir / "live_events", seed=42, start=DEMO_LIVE_START, days=DEMO_LIVE_DAYS, events=2000)
+    write_live(
+        data_dir / "live_events", seed=42, start=DEMO_LIVE_START, days=DEMO_LIVE_DAYS, events=2000
+    )
     write_platform(data_dir / "platform", start=DEMO_LIVE_START, days=DEMO_LIVE_DAYS, seed=42)
 
 
 def job_order(defs: dg.Definitions, names: tuple[str, ...]) -> list[str]:
     """The jobs in dependency order: a job runs after every job that builds an upstream of its assets."""
     graph = defs.resolve_asset_graph()
-    keys = {name: set(defs.resolve_job_def(name).asset_layer.executable_asset_keys) for name in names}
+    keys = {
+        name: set(defs.resolve_job_def(name).asset_layer.executable_asset_keys) for name in names
+    }
     owner = {key: name for name, assets in keys.items() for key in assets}
-    sorter = TopologicalSorter({name: {owner[p] for key in assets for p in graph.get(key).parent_keys
-                                       if p in owner and owner[p] != name} for name, assets in keys.items()})
+    sorter = TopologicalSorter(
+        {
+            name: {
+                owner[p]
+                for key in assets
+                for p in graph.get(key).parent_keys
+                if p in owner and owner[p] != name
+            }
+            for name, assets in keys.items()
+        }
+    )
     return list(sorter.static_order())
 
 
 def business_days(db) -> list[str]:
-    return valid_days(days_with_events(db, utc_midnight(date(1970, 1, 1)), utc_midnight(date.today() + timedelta(days=2))))
-
+    return valid_days(
+        days_with_events(
+            db, utc_midnight(date(1970, 1, 1)), utc_midnight(date.today() + timedelta(days=2))
+        )
+    )
 
 
 def why_of(defs: dg.Definitions, evaluation: dg.AssetCheckEvaluation) -> str:
@@ -103,13 +133,20 @@ def ingestion_days(days: list[str], folder: str, say: Callable[[str], None]) -> 
     """The day folders that are ingestion-day partitions; the others are named, not silently dropped."""
     valid = valid_days(days, INGESTION_DAILY)
     if skipped := sorted(set(days) - set(valid)):
-        say(f"! skipping {len(skipped)} {folder} day(s) outside the ingestion calendar (INGESTION_START="
-            f"{INGESTION_DAILY.start.date()}, up to tomorrow): {', '.join(skipped[:5])}")
+        say(
+            f"! skipping {len(skipped)} {folder} day(s) outside the ingestion calendar (INGESTION_START="
+            f"{INGESTION_DAILY.start.date()}, up to tomorrow): {', '.join(skipped[:5])}"
+        )
     return valid
 
 
-def run_all(settings: Settings, say: Callable[[str], None] = print, instance: dg.DagsterInstance | None = None,
-            reports: bool = True, warehouse: Warehouse | None = None) -> dict:
+def run_all(
+    settings: Settings,
+    say: Callable[[str], None] = print,
+    instance: dg.DagsterInstance | None = None,
+    reports: bool = True,
+    warehouse: Warehouse | None = None,
+) -> dict:
     """Materialize everything for DATA_DIR through the definitions' jobs; returns timings and where things are.
 
     `reports=False` skips the daily report files; `warehouse` replaces the configured engine (tests)."""
@@ -123,15 +160,19 @@ def run_all(settings: Settings, say: Callable[[str], None] = print, instance: dg
     event_batching_environment()
     data_dir = settings.data_dir
     if not has_input(data_dir):
-        say(f"→ {data_dir} has no input: generating demo data (bootstrap 2023, {DEMO_LIVE_DAYS} live and platform days)")
+        say(
+            f"→ {data_dir} has no input: generating demo data (bootstrap 2023, {DEMO_LIVE_DAYS} live and platform days)"
+        )
         generate_demo(data_dir)
     db = resources["mongo"].db()
     say(f"→ MongoDB ready: database {settings.mongo_db}")
     timings: dict[str, float] = {}
     findings: dict[str, Finding] = {}
     run_ids: list[str] = []
-    state: dict[str, list[str]] = {"live": ingestion_days(live_days(data_dir), "live_events", say),
-                                   "platform": ingestion_days(platform_days(data_dir), "platform", say)}
+    state: dict[str, list[str]] = {
+        "live": ingestion_days(live_days(data_dir), "live_events", say),
+        "platform": ingestion_days(platform_days(data_dir), "platform", say),
+    }
 
     def partitions(job: str) -> list[tuple[str, str]] | None:
         """None: one unpartitioned run; else the (first, last) ranges to run; [] = nothing to do."""
@@ -145,35 +186,59 @@ def run_all(settings: Settings, say: Callable[[str], None] = print, instance: dg
             state["business"] = business_days(db)
             return contiguous_ranges(state["business"], bridge=BRIDGE_DAYS)
         if job == "reports_job":
-            state["reports"] = sorted(set(state.get("business", [])) | set(state["live"])) if reports else []
+            state["reports"] = (
+                sorted(set(state.get("business", [])) | set(state["live"])) if reports else []
+            )
             return contiguous_ranges(state["reports"], bridge=BRIDGE_DAYS)
         return None
 
     for job in job_order(defs, MAIN_JOBS):
         spans = partitions(job)
-        for span in ([None] if spans is None else spans):
+        for span in [None] if spans is None else spans:
             label = job if span is None else f"{job} {span[0]}..{span[1]}"
             say(f"→ {label}")
             started = time.perf_counter()
-            tags = dict(TRIGGER) if span is None or span[0] == span[1] else {**TRIGGER, **range_tags(*span)}
+            tags = (
+                dict(TRIGGER)
+                if span is None or span[0] == span[1]
+                else {**TRIGGER, **range_tags(*span)}
+            )
             result = defs.resolve_job_def(job).execute_in_process(
-                instance=instance, run_config=QUIET, raise_on_error=False, tags=tags,
-                partition_key=span[0] if span is not None and span[0] == span[1] else None)
+                instance=instance,
+                run_config=QUIET,
+                raise_on_error=False,
+                tags=tags,
+                partition_key=span[0] if span is not None and span[0] == span[1] else None,
+            )
             run_ids.append(result.run_id)
-            errors = [e for e in result.get_step_failure_events()
-                      if e.step_failure_data.error is None
-                      or e.step_failure_data.error.cls_name != "DagsterAssetCheckFailedError"]
+            errors = [
+                e
+                for e in result.get_step_failure_events()
+                if e.step_failure_data.error is None
+                or e.step_failure_data.error.cls_name != "DagsterAssetCheckFailedError"
+            ]
             if errors:
                 error = errors[0].step_failure_data.error
-                raise StepFailedError(f"{label}: step {errors[0].step_key} failed (run {result.run_id}):\n"
-                                      f"{error.message.strip() if error else ''}")
+                raise StepFailedError(
+                    f"{label}: step {errors[0].step_key} failed (run {result.run_id}):\n"
+                    f"{error.message.strip() if error else ''}"
+                )
             timings[label] = round(time.perf_counter() - started, 2)
             for evaluation in result.get_asset_check_evaluations():
                 if not evaluation.passed:
                     name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-                    findings.setdefault(name, Finding(name, evaluation.severity.value, "", why_of(defs, evaluation))) \
-                        .add(evaluation)
-    return {"timings": timings, "warehouse": warehouse_location(settings), "business_days": len(state.get("business", [])),
-            "live_days": state["live"], "failed_checks": [f.line() for f in findings.values()],
-            "findings": findings, "reports_dir": str(settings.reports_dir.resolve()),
-            "report_days": state.get("reports", []), "platform_days": state["platform"], "run_ids": run_ids}
+                    findings.setdefault(
+                        name, Finding(name, evaluation.severity.value, "", why_of(defs, evaluation))
+                    ).add(evaluation)
+    return {
+        "timings": timings,
+        "warehouse": warehouse_location(settings),
+        "business_days": len(state.get("business", [])),
+        "live_days": state["live"],
+        "failed_checks": [f.line() for f in findings.values()],
+        "findings": findings,
+        "reports_dir": str(settings.reports_dir.resolve()),
+        "report_days": state.get("reports", []),
+        "platform_days": state["platform"],
+        "run_ids": run_ids,
+    }

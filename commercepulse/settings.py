@@ -1,4 +1,5 @@
 """All configuration in one place, read from the environment (and an optional `.env`)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,13 +26,15 @@ class CheckThresholds(BaseModel):
     check_status_backwards_max: int = 0
     check_email_conflicts_max: int = 0
     check_orders_without_created_max: int = 0
+    # quarantined lines not landed since (replay or a fixed file)
     check_quarantine_open_max: int = 0
     # vendor feed anomalies: a day is judged against the vendor's previous FEED_WINDOW_DAYS ingestion days
     # (robust z = (value - median) / max(1.4826 MAD, share x |median|, the metric's floor))
     check_feed_window_days: int = 28
     check_feed_min_history_days: int = 7
     check_feed_z_max: float = 4.0
-    check_feed_min_scale_share: float = 0.10  # quarantined lines not landed since (replay or a fixed file)
+    # the scale never falls below this share of the median (a steady feed is not flagged for noise)
+    check_feed_min_scale_share: float = 0.10
 
 
 class Settings(BaseSettings, CheckThresholds):
@@ -40,19 +43,25 @@ class Settings(BaseSettings, CheckThresholds):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     mongo_uri: str | None = Field(None, description="MongoDB URI; unset = start a local mongod")
-    mongo_db: str = Field("commercepulse", pattern=r'^[^/\\. "$*<>:|?]+$', description="MongoDB database name")
+    mongo_db: str = Field(
+        "commercepulse", pattern=r'^[^/\\. "$*<>:|?]+$', description="MongoDB database name"
+    )
     commercepulse_home: Path = Path(".commercepulse")
     data_dir: Path = Path("data")
     reports_dir: Path = Path("reports")
     duckdb_path: Path | None = None
-    duckdb_memory_limit: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    duckdb_memory_limit: str = Field(
+        "1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+    )
     partitions_start: str = "2023-01-01"  # first business day (event time)
     ingestion_start: str = "2024-01-01"  # first ingestion day of the live stream and platform files
 
     # Dagster instance storage: a local PostgreSQL started by the project (default), the PostgreSQL of
     # DAGSTER_PG_URL (production), or SQLite files under DAGSTER_HOME
     dagster_storage: Literal["postgres", "sqlite"] = "postgres"
-    dagster_pg_url: str | None = Field(None, description="PostgreSQL for the Dagster instance; unset = local")
+    dagster_pg_url: str | None = Field(
+        None, description="PostgreSQL for the Dagster instance; unset = local"
+    )
 
     warehouse: Literal["duckdb", "bigquery"] = "duckdb"
     bq_project: str | None = None

@@ -8,17 +8,18 @@ pandas reads a naive string in the offset of the offset-bearing value before it 
 column mixes both, so the two kinds are parsed apart: the result never depends on a value's
 neighbours or on the order of the batch.
 """
+
 from __future__ import annotations
 
-from collections.abc import Sequence
 import math
-from datetime import datetime, timedelta, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
 #: A trailing UTC designator or numeric offset (`Z`, `+01:00`, `+0100`, `-05`).
 OFFSET_SUFFIX = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _parse_text(text: pd.Series) -> pd.Series:
@@ -69,11 +70,15 @@ def parse_time(value: object) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("/", "-"))
     except ValueError:
         return None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def to_pydatetimes(times: pd.Series) -> list[datetime | None]:
     """UTC-aware python datetimes (None for NaT), as BSON wants them."""
     arr = pd.DatetimeIndex(times).to_pydatetime()
     isna = times.isna().to_numpy()
-    return [None if missing else value for value, missing in zip(arr, isna)] if isna.any() else list(arr)
+    return (
+        [None if missing else value for value, missing in zip(arr, isna)]
+        if isna.any()
+        else list(arr)
+    )

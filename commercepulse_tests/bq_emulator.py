@@ -1,6 +1,7 @@
 """Test harness only (never imported by the product): run the BigQuery emulator for a test
 session and point the product's BigQuery warehouse at it. The emulator process itself is
 started through `bq_emulator_launcher.py`, which holds the two start-up workarounds."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,11 @@ class EmulatorBigQuery(BigQueryResource):
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import bigquery
 
-        yield bigquery.Client(project=self.project, credentials=AnonymousCredentials(),
-                              client_options=ClientOptions(api_endpoint=self.api_endpoint))
+        yield bigquery.Client(
+            project=self.project,
+            credentials=AnonymousCredentials(),
+            client_options=ClientOptions(api_endpoint=self.api_endpoint),
+        )
 
 
 def free_port() -> int:
@@ -45,19 +49,38 @@ def running_emulator(project: str, log_path: Path, timeout_s: float = 60) -> Ite
     rest, grpc = free_port(), free_port()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "commercepulse_tests.bq_emulator_launcher", "--rest-port", str(rest), "--grpc-port",
-             str(grpc), "--project", project, "--log-level", "warning"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1], env=os.environ.copy())
+            [
+                sys.executable,
+                "-m",
+                "commercepulse_tests.bq_emulator_launcher",
+                "--rest-port",
+                str(rest),
+                "--grpc-port",
+                str(grpc),
+                "--project",
+                project,
+                "--log-level",
+                "warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[1],
+            env=os.environ.copy(),
+        )
     endpoint = f"http://127.0.0.1:{rest}"
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                urllib.request.urlopen(f"{endpoint}/bigquery/v2/projects/{project}/datasets", timeout=2).read()
+                urllib.request.urlopen(
+                    f"{endpoint}/bigquery/v2/projects/{project}/datasets", timeout=2
+                ).read()
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"bqemulator did not start; see {log_path}:\n{log_path.read_text()[-2000:]}")
+                    raise RuntimeError(
+                        f"bqemulator did not start; see {log_path}:\n{log_path.read_text()[-2000:]}"
+                    ) from None
                 time.sleep(0.3)
         yield endpoint
     finally:
@@ -66,8 +89,6 @@ def running_emulator(project: str, log_path: Path, timeout_s: float = 60) -> Ite
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
 
 
 class EmulatorWarehouse(BigQueryWarehouse):

@@ -9,6 +9,7 @@ Two workarounds, both local to the harness:
 Run as `python -m commercepulse_tests.bq_emulator_launcher --rest-port N ...` (same flags as
 `bqemulator start`).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -21,9 +22,16 @@ def install_spatial_extension() -> Path:
     import duckdb_extension_spatial
 
     version = f"v{duckdb.__version__}"
-    shipped = Path(duckdb_extension_spatial.__file__).parent / "extensions" / version / "spatial.duckdb_extension"
+    shipped = (
+        Path(duckdb_extension_spatial.__file__).parent
+        / "extensions"
+        / version
+        / "spatial.duckdb_extension"
+    )
     platform = duckdb.execute("PRAGMA platform").fetchone()[0]
-    target = Path.home() / ".duckdb" / "extensions" / version / platform / "spatial.duckdb_extension"
+    target = (
+        Path.home() / ".duckdb" / "extensions" / version / platform / "spatial.duckdb_extension"
+    )
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shipped, target)

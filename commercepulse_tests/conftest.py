@@ -1,5 +1,6 @@
 """Fixtures: one real mongod for the session (started by the product's own manager), a fresh
 database per test, and the data pack (tests that need it skip cleanly when it is absent)."""
+
 from __future__ import annotations
 
 import shutil
@@ -63,8 +64,14 @@ def instance(postgres_instances):
 @pytest.fixture
 def env(tmp_path, mongo_home, mongo_uri) -> Settings:
     """Settings for one test: its own database, DuckDB file, data and reports folders."""
-    return Settings(mongo_uri=mongo_uri, mongo_db=f"t_{uuid.uuid4().hex[:10]}", commercepulse_home=mongo_home,
-                    duckdb_path=tmp_path / "wh.duckdb", data_dir=tmp_path / "data", reports_dir=tmp_path / "reports")
+    return Settings(
+        mongo_uri=mongo_uri,
+        mongo_db=f"t_{uuid.uuid4().hex[:10]}",
+        commercepulse_home=mongo_home,
+        duckdb_path=tmp_path / "wh.duckdb",
+        data_dir=tmp_path / "data",
+        reports_dir=tmp_path / "reports",
+    )
 
 
 @pytest.fixture
@@ -93,13 +100,20 @@ def datapack_world(tmp_path_factory, mongo_uri, mongo_home, postgres_instances):
     from commercepulse.runner import run_all
 
     base = tmp_path_factory.mktemp("datapack_world")
-    settings = Settings(mongo_uri=mongo_uri, mongo_db=f"dp_{uuid.uuid4().hex[:8]}", commercepulse_home=mongo_home,
-                        duckdb_path=base / "wh.duckdb", data_dir=DATAPACK, reports_dir=base / "reports")
+    settings = Settings(
+        mongo_uri=mongo_uri,
+        mongo_db=f"dp_{uuid.uuid4().hex[:8]}",
+        commercepulse_home=mongo_home,
+        duckdb_path=base / "wh.duckdb",
+        data_dir=DATAPACK,
+        reports_dir=base / "reports",
+    )
     with postgres_instances.new() as instance:
         # no reports: the tests that read one write it (the main job's reports are proven in test_faults)
         result = run_all(settings, say=lambda _: None, instance=instance, reports=False)
     yield settings, result
     from commercepulse.mongo.client import get_database
+
     get_database(mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
 
 
@@ -123,8 +137,13 @@ def datapack_copy(datapack_world, tmp_path):
         source[collection].aggregate([{"$match": {}}, {"$out": {"db": name, "coll": collection}}])
     shutil.copy(settings.duckdb_path, tmp_path / "wh.duckdb")
     (tmp_path / "reports").mkdir()
-    copy = settings.model_copy(update={"mongo_db": name, "duckdb_path": tmp_path / "wh.duckdb",
-                                       "reports_dir": tmp_path / "reports"})
+    copy = settings.model_copy(
+        update={
+            "mongo_db": name,
+            "duckdb_path": tmp_path / "wh.duckdb",
+            "reports_dir": tmp_path / "reports",
+        }
+    )
     db = get_database(copy.mongo_uri, name)
     yield copy, result
     db.client.drop_database(name)

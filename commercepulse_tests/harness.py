@@ -1,5 +1,6 @@
 """Test helpers: definitions built from explicit settings (no environment patching), runs of the
 definitions' named jobs, and the settings as environment variables for subprocesses."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,15 @@ from commercepulse.runner import QUIET
 from commercepulse.settings import Settings
 from commercepulse.warehouse.base import Warehouse
 
-ENV_OF = {"mongo_uri": "MONGO_URI", "mongo_db": "MONGO_DB", "commercepulse_home": "COMMERCEPULSE_HOME",
-          "duckdb_path": "DUCKDB_PATH", "data_dir": "DATA_DIR", "reports_dir": "REPORTS_DIR", "warehouse": "WAREHOUSE"}
+ENV_OF = {
+    "mongo_uri": "MONGO_URI",
+    "mongo_db": "MONGO_DB",
+    "commercepulse_home": "COMMERCEPULSE_HOME",
+    "duckdb_path": "DUCKDB_PATH",
+    "data_dir": "DATA_DIR",
+    "reports_dir": "REPORTS_DIR",
+    "warehouse": "WAREHOUSE",
+}
 
 
 def definitions(settings: Settings, warehouse: Warehouse | None = None) -> dg.Definitions:
@@ -25,24 +33,41 @@ def warehouse_of(settings: Settings) -> Warehouse:
     return build_warehouse(settings)
 
 
-def run_job(defs: dg.Definitions, job: str, instance: dg.DagsterInstance, first: str | None = None,
-            last: str | None = None, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+def run_job(
+    defs: dg.Definitions,
+    job: str,
+    instance: dg.DagsterInstance,
+    first: str | None = None,
+    last: str | None = None,
+    raise_on_error: bool = True,
+) -> dg.ExecuteInProcessResult:
     """One run of a named job, for one day, a range of days (single run), or unpartitioned."""
     tags = range_tags(first, last) if first and last and last != first else {}
     return defs.resolve_job_def(job).execute_in_process(
-        instance=instance, run_config=QUIET, raise_on_error=raise_on_error, tags=tags,
-        partition_key=first if first and not tags else None)
+        instance=instance,
+        run_config=QUIET,
+        raise_on_error=raise_on_error,
+        tags=tags,
+        partition_key=first if first and not tags else None,
+    )
 
 
 def evaluations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
     """Check evaluations by `asset:check` (unpartitioned) or `asset:check@day` (per partition)."""
-    return {f"{e.asset_key.to_user_string()}:{e.check_name}" + (f"@{e.partition}" if e.partition else ""): e
-            for e in result.get_asset_check_evaluations()}
+    return {
+        f"{e.asset_key.to_user_string()}:{e.check_name}"
+        + (f"@{e.partition}" if e.partition else ""): e
+        for e in result.get_asset_check_evaluations()
+    }
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The process environment with these settings (for the CLI in a subprocess)."""
-    values = {env: str(getattr(settings, field)) for field, env in ENV_OF.items() if getattr(settings, field) is not None}
+    values = {
+        env: str(getattr(settings, field))
+        for field, env in ENV_OF.items()
+        if getattr(settings, field) is not None
+    }
     return {**os.environ, **values}
 
 
@@ -56,7 +81,9 @@ class PostgresInstances:
         import sqlalchemy
 
         self.url = sqlalchemy.engine.make_url(url)
-        self.admin = sqlalchemy.create_engine(self.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        self.admin = sqlalchemy.create_engine(
+            self.url.set(database="postgres"), isolation_level="AUTOCOMMIT"
+        )
         self._sql(f"DROP DATABASE IF EXISTS {self.TEMPLATE} WITH (FORCE)")
         self._sql(f"CREATE DATABASE {self.TEMPLATE}")
         with self._instance(self.TEMPLATE):
@@ -72,13 +99,15 @@ class PostgresInstances:
         return self.url.set(database=name).render_as_string(hide_password=False)
 
     def _instance(self, name: str):
-        return dg.instance_for_test(overrides={"storage": {"postgres": {"postgres_url": self._database_url(name)}}},
-                                    set_dagster_home=False)
+        return dg.instance_for_test(
+            overrides={"storage": {"postgres": {"postgres_url": self._database_url(name)}}},
+            set_dagster_home=False,
+        )
 
     def new(self):
         """A context manager: a fresh instance, its database dropped afterwards."""
-        from contextlib import contextmanager
         import uuid
+        from contextlib import contextmanager
 
         @contextmanager
         def scope():
@@ -89,4 +118,5 @@ class PostgresInstances:
                     yield instance
             finally:
                 self._sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
         return scope()

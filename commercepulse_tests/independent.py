@@ -1,10 +1,11 @@
 """Expectations computed straight from the raw files with plain json/datetime, never with the
 code under test (its mapping table, parsers or SQL)."""
+
 from __future__ import annotations
 
 import csv
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 
@@ -13,7 +14,10 @@ def load_dump(pack: Path, kind: str) -> list[dict]:
 
 
 def live_lines(pack: Path) -> list[dict]:
-    return [json.loads(line) for line in (pack / "live_events/2025-01-15/events.jsonl").read_text().splitlines()]
+    return [
+        json.loads(line)
+        for line in (pack / "live_events/2025-01-15/events.jsonl").read_text().splitlines()
+    ]
 
 
 def first_arrivals(pack: Path) -> dict[str, dict]:
@@ -25,9 +29,9 @@ def first_arrivals(pack: Path) -> dict[str, dict]:
 
 def when(value) -> datetime:
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     parsed = datetime.fromisoformat(value.replace("/", "-").replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def fx(pack: Path) -> dict[date, float]:
@@ -45,38 +49,82 @@ def to_ngn(amount: float, currency: str, day: date, rates: dict[date, float]) ->
 # Each vendor's payment spelling, written out by hand from SPEC §2.3.
 def payment(record: dict) -> dict:
     if "orderRef" in record:
-        return {"vendor": "vendor_a", "order": record["orderRef"], "time": when(record["paidAt"]),
-                "status": (record.get("status") or record.get("payment_status")).upper(),
-                "amount": record["amount"], "currency": record["currency"]}
+        return {
+            "vendor": "vendor_a",
+            "order": record["orderRef"],
+            "time": when(record["paidAt"]),
+            "status": (record.get("status") or record.get("payment_status")).upper(),
+            "amount": record["amount"],
+            "currency": record["currency"],
+        }
     if "order_id" in record:
-        return {"vendor": "vendor_b", "order": record["order_id"], "time": when(record["paid_at"]),
-                "status": record["payment_status"].upper(),
-                "amount": record.get("amountPaid", record.get("amount_paid")), "currency": record["currencyCode"]}
-    return {"vendor": "vendor_c", "order": record["order"], "time": when(record["timestamp"]),
-            "status": (record.get("state") or record.get("payment_state")).upper(), "amount": record["amt"],
-            "currency": record["ccy"]}
+        return {
+            "vendor": "vendor_b",
+            "order": record["order_id"],
+            "time": when(record["paid_at"]),
+            "status": record["payment_status"].upper(),
+            "amount": record.get("amountPaid", record.get("amount_paid")),
+            "currency": record["currencyCode"],
+        }
+    return {
+        "vendor": "vendor_c",
+        "order": record["order"],
+        "time": when(record["timestamp"]),
+        "status": (record.get("state") or record.get("payment_state")).upper(),
+        "amount": record["amt"],
+        "currency": record["ccy"],
+    }
 
 
 def refund(record: dict) -> dict:
     if "orderRef" in record:
-        return {"order": record["orderRef"], "time": when(record["refundedAt"]), "amount": record["amount"],
-                "currency": record["currency"], "items": record.get("items") or record.get("refunded_items")}
+        return {
+            "order": record["orderRef"],
+            "time": when(record["refundedAt"]),
+            "amount": record["amount"],
+            "currency": record["currency"],
+            "items": record.get("items") or record.get("refunded_items"),
+        }
     if "order_id" in record:
-        return {"order": record["order_id"], "time": when(record["refunded_at"]), "amount": record["refundAmount"],
-                "currency": record["currencyCode"], "items": record.get("refunded_items")}
-    return {"order": record["order"], "time": when(record["ts"]), "amount": record["amt"], "currency": record["ccy"],
-            "items": record.get("items_refunded") or record.get("items")}
+        return {
+            "order": record["order_id"],
+            "time": when(record["refunded_at"]),
+            "amount": record["refundAmount"],
+            "currency": record["currencyCode"],
+            "items": record.get("refunded_items"),
+        }
+    return {
+        "order": record["order"],
+        "time": when(record["ts"]),
+        "amount": record["amt"],
+        "currency": record["ccy"],
+        "items": record.get("items_refunded") or record.get("items"),
+    }
 
 
 def order(record: dict) -> dict:
     if "orderRef" in record:
-        return {"vendor": "vendor_a", "order": record["orderRef"], "time": when(record["created"]),
-                "items": [(i["sku"], i["qty"], i["price"]) for i in record["items"]]}
+        return {
+            "vendor": "vendor_a",
+            "order": record["orderRef"],
+            "time": when(record["created"]),
+            "items": [(i["sku"], i["qty"], i["price"]) for i in record["items"]],
+        }
     if "order_id" in record:
-        return {"vendor": "vendor_b", "order": record["order_id"], "time": when(record["created_at"]),
-                "items": [(i["sku"], i["quantity"], i["unit_price"]) for i in record["line_items"]]}
-    return {"vendor": "vendor_c", "order": record["order"]["id"], "time": when(record["order"]["ts"]),
-            "items": [(i.get("productSku") or i.get("sku"), i["qty"], i["price"]) for i in record["items"]]}
+        return {
+            "vendor": "vendor_b",
+            "order": record["order_id"],
+            "time": when(record["created_at"]),
+            "items": [(i["sku"], i["quantity"], i["unit_price"]) for i in record["line_items"]],
+        }
+    return {
+        "vendor": "vendor_c",
+        "order": record["order"]["id"],
+        "time": when(record["order"]["ts"]),
+        "items": [
+            (i.get("productSku") or i.get("sku"), i["qty"], i["price"]) for i in record["items"]
+        ],
+    }
 
 
 def current_orders(records: list[tuple[str, dict]]) -> dict[tuple[str, str], dict]:
@@ -91,14 +139,27 @@ def current_orders(records: list[tuple[str, dict]]) -> dict[tuple[str, str], dic
 
 
 def history_length(record: dict) -> int:
-    return len(record.get("updates") or record.get("status_history") or record.get("timeline") or [])
+    return len(
+        record.get("updates") or record.get("status_history") or record.get("timeline") or []
+    )
 
 
 def payments_without_order(datapack) -> int:
     """Successful payments (dumps and first live arrivals) whose (vendor, order id) has no order anywhere."""
-    orders = {(o["vendor"], o["order"]) for o in
-              [order(r) for r in load_dump(datapack, "orders")]
-              + [order(e["payload"]) for e in first_arrivals(datapack).values() if e["event_type"] == "order_created"]}
+    orders = {
+        (o["vendor"], o["order"])
+        for o in [order(r) for r in load_dump(datapack, "orders")]
+        + [
+            order(e["payload"])
+            for e in first_arrivals(datapack).values()
+            if e["event_type"] == "order_created"
+        ]
+    }
     pays = [payment(r) for r in load_dump(datapack, "payments")] + [
-        payment(e["payload"]) for e in first_arrivals(datapack).values() if e["event_type"] == "payment_succeeded"]
-    return sum(1 for p in pays if p["status"] == "SUCCESS" and (p["vendor"], p["order"]) not in orders)
+        payment(e["payload"])
+        for e in first_arrivals(datapack).values()
+        if e["event_type"] == "payment_succeeded"
+    ]
+    return sum(
+        1 for p in pays if p["status"] == "SUCCESS" and (p["vendor"], p["order"]) not in orders
+    )

@@ -1,22 +1,25 @@
 """Platform expectations from the source files with plain json/datetime (not the code under test)."""
+
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 STEPS = ("view", "add_to_cart", "checkout")
-CLOCK_SKEW = timedelta(seconds=120)  # the README's stated tolerance for an order before its checkout
+CLOCK_SKEW = timedelta(
+    seconds=120
+)  # the README's stated tolerance for an order before its checkout
 PAID_WINDOW = timedelta(minutes=60)
 
 
 def ts(value) -> datetime:
     """UTC instant: epoch seconds, ISO with `Z` or an offset, naive ISO (= UTC), `/` dates."""
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     parsed = datetime.fromisoformat(value.strip().replace("/", "-").replace("Z", "+00:00"))
-    return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def user_of(record: dict) -> str | None:
@@ -36,7 +39,9 @@ def read(root: Path, source: str) -> list[dict]:
 def paid_orders(root: Path) -> dict[str, dict]:
     """order_id -> {user, created, paid?}: created from the first CREATED record, else the earliest
     line, else the earliest lifecycle record; orders known only from lines are never paid."""
-    orders: dict[str, dict] = defaultdict(lambda: {"user": None, "created": None, "paid": False, "first": None})
+    orders: dict[str, dict] = defaultdict(
+        lambda: {"user": None, "created": None, "paid": False, "first": None}
+    )
     for r in read(root, "orders"):
         o = orders[r["order_id"]]
         o["user"] = user_of(r) or o["user"]
@@ -61,11 +66,13 @@ def sessions(root: Path) -> dict[str, dict]:
         events.setdefault(r["event_id"], r)  # first arrival of each id
     out: dict[str, dict] = {}
     for r in sorted(events.values(), key=lambda r: (ts(r["event_ts"]), r["event_id"])):
-        s = out.setdefault(r["session_id"], {"events": [], "users": set(), "device": r["device_type"]})
+        s = out.setdefault(
+            r["session_id"], {"events": [], "users": set(), "device": r["device_type"]}
+        )
         s["events"].append(r)
         if user_of(r):
             s["users"].add(user_of(r))
-    for sid, s in out.items():
+    for s in out.values():
         kinds = [e["event_type"] for e in s["events"]]
         s["start"] = ts(s["events"][0]["event_ts"])
         s["end"] = ts(s["events"][-1]["event_ts"])
@@ -78,9 +85,13 @@ def sessions(root: Path) -> dict[str, dict]:
     for order in paid_orders(root).values():
         if not order["paid"] or order["user"] is None:
             continue
-        candidates = [(s["first_checkout"], sid) for sid, s in out.items()
-                      if s["user"] == order["user"] and s["first_checkout"] is not None
-                      and s["first_checkout"] - CLOCK_SKEW <= order["created"] <= s["end"] + PAID_WINDOW]
+        candidates = [
+            (s["first_checkout"], sid)
+            for sid, s in out.items()
+            if s["user"] == order["user"]
+            and s["first_checkout"] is not None
+            and s["first_checkout"] - CLOCK_SKEW <= order["created"] <= s["end"] + PAID_WINDOW
+        ]
         if candidates:
             best = max(t for t, _ in candidates)
             out[min(sid for t, sid in candidates if t == best)]["paid"] = True
@@ -102,7 +113,9 @@ def funnel(root: Path) -> dict[tuple[str, str], dict[str, int]]:
     for s in sessions(root).values():
         row = out[(s["start"].date().isoformat(), s["device"])]
         row["sessions"] += 1
-        for n, name in enumerate(("view_sessions", "cart_sessions", "checkout_sessions", "paid_sessions"), start=1):
+        for n, name in enumerate(
+            ("view_sessions", "cart_sessions", "checkout_sessions", "paid_sessions"), start=1
+        ):
             row[name] += s["step"] >= n
         row["skipped_cart_sessions"] += s["skipped_cart"]
         row["anonymous_sessions"] += s["user"] is None

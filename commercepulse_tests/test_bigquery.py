@@ -1,10 +1,11 @@
 """WAREHOUSE=bigquery: the same assets against a local BigQuery emulator (bqemulator), and unit
 tests of what the emulator cannot prove (partitioning/clustering specs, DATE parameters)."""
+
 from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import pandas as pd
@@ -13,10 +14,14 @@ import pytest
 from commercepulse.mongo.client import get_database
 from commercepulse.runner import run_all
 from commercepulse.warehouse import sql as wsql
+from commercepulse.warehouse.bigquery_warehouse import (
+    BigQueryWarehouse,
+    parameters,
+    table_definition,
+)
+from commercepulse.warehouse.dialect import to_bigquery
 from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
 from commercepulse.warehouse.gold_sql import GOLD_STATEMENTS
-from commercepulse.warehouse.bigquery_warehouse import BigQueryWarehouse, parameters, table_definition
-from commercepulse.warehouse.dialect import to_bigquery
 from commercepulse.warehouse.tables import ALL_TABLES, FACTS, KPIS, PLATFORM_GOLD
 from commercepulse_tests.harness import definitions, run_job, warehouse_of
 
@@ -70,20 +75,34 @@ def emulator_warehouse(endpoint: str, dataset: str) -> BigQueryWarehouse:
     from commercepulse_tests.bq_emulator import EmulatorBigQuery, EmulatorWarehouse
 
     client = EmulatorBigQuery(project=PROJECT, location="US", api_endpoint=endpoint)
-    return EmulatorWarehouse(project=PROJECT, location="US", dataset=dataset, connect=client.get_client)
+    return EmulatorWarehouse(
+        project=PROJECT, location="US", dataset=dataset, connect=client.get_client
+    )
 
 
 @pytest.fixture(scope="session")
 def bq_world(bq_endpoint, datapack_world, tmp_path_factory):
     """The whole pipeline on the data pack with WAREHOUSE=bigquery (emulator), reports skipped."""
     base = tmp_path_factory.mktemp("bq_world")
-    settings = datapack_world[0].model_copy(update={
-        "mongo_db": f"bq_{uuid.uuid4().hex[:8]}", "warehouse": "bigquery", "bq_project": PROJECT,
-        "bq_dataset": f"cp_{uuid.uuid4().hex[:8]}", "bq_location": "US", "duckdb_path": base / "unused.duckdb",
-        "reports_dir": base / "reports"})
+    settings = datapack_world[0].model_copy(
+        update={
+            "mongo_db": f"bq_{uuid.uuid4().hex[:8]}",
+            "warehouse": "bigquery",
+            "bq_project": PROJECT,
+            "bq_dataset": f"cp_{uuid.uuid4().hex[:8]}",
+            "bq_location": "US",
+            "duckdb_path": base / "unused.duckdb",
+            "reports_dir": base / "reports",
+        }
+    )
     warehouse = emulator_warehouse(bq_endpoint, settings.bq_dataset)
-    result = run_all(settings, say=lambda _: None, instance=dg.DagsterInstance.ephemeral(), reports=False,
-                     warehouse=warehouse)
+    result = run_all(
+        settings,
+        say=lambda _: None,
+        instance=dg.DagsterInstance.ephemeral(),
+        reports=False,
+        warehouse=warehouse,
+    )
     yield settings, warehouse, result
     get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
 
@@ -105,7 +124,9 @@ def test_bigquery_run_equals_duckdb_run_row_for_row(bq_env, datapack_world):
         assert len(left) == len(right), name
         assert left == right, name
         non_empty += bool(left)
-    assert non_empty >= 15  # facts, dims and KPIs of the data pack (platform tables are empty there)
+    assert (
+        non_empty >= 15
+    )  # facts, dims and KPIs of the data pack (platform tables are empty there)
 
 
 @pytest.mark.slow  # the emulator world: `make test-slow` (CI runs it)
@@ -135,8 +156,11 @@ def test_bigquery_rematerialize_partition_and_backfill_leave_tables_identical(bq
     run_job(defs, "refresh_job", instance)
     after = {n: checksum(warehouse, n) for n in names}
     assert after == before
-    runs = warehouse.query("SELECT count(DISTINCT run_id) AS n FROM fact_payments WHERE event_date >= $start "
-                           "AND event_date < $end", {"start": date(2023, 3, 1), "end": date(2023, 3, 11)})
+    runs = warehouse.query(
+        "SELECT count(DISTINCT run_id) AS n FROM fact_payments WHERE event_date >= $start "
+        "AND event_date < $end",
+        {"start": date(2023, 3, 1), "end": date(2023, 3, 11)},
+    )
     assert runs["n"].iat[0] == 1  # the backfill rewrote those days in one run
 
 
@@ -152,19 +176,32 @@ def test_fact_tables_are_partitioned_by_their_business_date_and_clustered():
         assert definition.time_partitioning.type_ == "DAY"
         assert definition.clustering_fields, name
     assert table_definition(FACTS["fact_orders"], "p.d").clustering_fields == ["vendor", "order_id"]
-    assert table_definition(FACTS["fact_payments"], "p.d").clustering_fields == ["vendor", "order_id"]
+    assert table_definition(FACTS["fact_payments"], "p.d").clustering_fields == [
+        "vendor",
+        "order_id",
+    ]
     assert table_definition(FACTS["fact_orders"], "p.d").time_partitioning.field == "order_date"
 
 
 def test_partition_windows_compare_date_columns_with_date_parameters():
     """dagster-io/dagster#13147: a DATE partition column must meet a DATE parameter, never a
     TIMESTAMP literal (real BigQuery rejects the comparison; the emulator does not)."""
-    window = {"start": date(2023, 6, 1), "end": date(2023, 6, 2), "run_id": "r",
-              "reported_at": datetime(2023, 6, 2, tzinfo=timezone.utc)}
-    for name, statements in {**wsql.WINDOW_STATEMENTS, **wsql.KPI_STATEMENTS, **GOLD_STATEMENTS}.items():
+    window = {
+        "start": date(2023, 6, 1),
+        "end": date(2023, 6, 2),
+        "run_id": "r",
+        "reported_at": datetime(2023, 6, 2, tzinfo=UTC),
+    }
+    for name, statements in {
+        **wsql.WINDOW_STATEMENTS,
+        **wsql.KPI_STATEMENTS,
+        **GOLD_STATEMENTS,
+    }.items():
         for statement in statements:
             text = to_bigquery(statement)
-            assert "TIMESTAMP '" not in text and "TIMESTAMP(" not in text.replace("TIMESTAMP_", ""), name
+            assert "TIMESTAMP '" not in text and "TIMESTAMP(" not in text.replace(
+                "TIMESTAMP_", ""
+            ), name
             kinds = {p.name: p.type_ for p in parameters(text, window)}
             assert kinds.get("start", "DATE") == "DATE" and kinds.get("end", "DATE") == "DATE", name
             if "reported_at" in kinds:
@@ -182,29 +219,43 @@ def test_multi_statement_writes_are_one_transaction():
             captured.append((sql, [(p.name, p.type_) for p in parameters(sql, params)]))
 
     warehouse = Recording(project="p", dataset="d")
-    warehouse._script(None, ["DELETE FROM fact_payments WHERE event_date >= @start AND event_date < @end",
-                             "INSERT INTO fact_payments (event_id) SELECT event_id FROM `p.d._scratch`"],
-                      {"start": date(2023, 1, 1), "end": date(2023, 1, 2)})
+    warehouse._script(
+        None,
+        [
+            "DELETE FROM fact_payments WHERE event_date >= @start AND event_date < @end",
+            "INSERT INTO fact_payments (event_id) SELECT event_id FROM `p.d._scratch`",
+        ],
+        {"start": date(2023, 1, 1), "end": date(2023, 1, 2)},
+    )
     sql, params = captured[0]
     assert sql.startswith("BEGIN TRANSACTION;") and sql.rstrip().endswith("COMMIT TRANSACTION;")
     assert params == [("start", "DATE"), ("end", "DATE")]
 
 
 def test_every_statement_translates_with_explicit_insert_columns():
-    for name, statements in {**wsql.WINDOW_STATEMENTS, **wsql.KPI_STATEMENTS, **GOLD_STATEMENTS}.items():
+    for name, statements in {
+        **wsql.WINDOW_STATEMENTS,
+        **wsql.KPI_STATEMENTS,
+        **GOLD_STATEMENTS,
+    }.items():
         for statement in statements:
             text = to_bigquery(statement)
             assert "BY NAME" not in text and "FILTER(" not in text and "$" not in text, name
             if text.startswith("INSERT INTO"):
                 table = text.split()[2]
-                columns = text[text.index("(") + 1:text.index(")")].split(", ")
+                columns = text[text.index("(") + 1 : text.index(")")].split(", ")
                 assert set(columns) <= set(ALL_TABLES[table].names), (name, columns)
     merge = to_bigquery(wsql.FACT_ORDERS[0])
-    assert merge.startswith("MERGE INTO fact_orders") and "s.last_event_time >= t.last_event_time" in merge
+    assert (
+        merge.startswith("MERGE INTO fact_orders")
+        and "s.last_event_time >= t.last_event_time" in merge
+    )
 
 
 @pytest.mark.slow  # the emulator world: `make test-slow` (CI runs it)
-def test_daily_report_and_summary_read_bigquery_like_duckdb(bq_env, datapack_world, capsys, tmp_path):
+def test_daily_report_and_summary_read_bigquery_like_duckdb(
+    bq_env, datapack_world, capsys, tmp_path
+):
     """The report of a day written from BigQuery carries the same checks and KPIs as DuckDB's."""
     import json
 
@@ -219,13 +270,26 @@ def test_daily_report_and_summary_read_bigquery_like_duckdb(bq_env, datapack_wor
     folder = write_day_report(db, warehouse, day, settings.reports_dir, settings)
     ours = json.loads((folder / "quality.json").read_text())
     duck = datapack_world[0]
-    duck_folder = write_day_report(get_database(duck.mongo_uri, duck.mongo_db), warehouse_of(duck), day,
-                                   tmp_path / "duckdb_reports", duck)
+    duck_folder = write_day_report(
+        get_database(duck.mongo_uri, duck.mongo_db),
+        warehouse_of(duck),
+        day,
+        tmp_path / "duckdb_reports",
+        duck,
+    )
     theirs = json.loads((duck_folder / "quality.json").read_text())
-    for report in (ours, theirs):  # when written, and a digest of the content (floats in their last bit)
+    for report in (
+        ours,
+        theirs,
+    ):  # when written, and a digest of the content (floats in their last bit)
         report.pop("generated_at")
         report.pop("content_sha256")
     assert rounded(ours) == rounded(theirs)  # averages may differ in the last bit between engines
-    assert {p.name for p in folder.glob("*.png")} == {"revenue.png", "quality_rates.png", "payment_success.png", "vendor_feed.png"}
+    assert {p.name for p in folder.glob("*.png")} == {
+        "revenue.png",
+        "quality_rates.png",
+        "payment_success.png",
+        "vendor_feed.png",
+    }
     print_summary(settings, result, Console(file=None, force_terminal=False, width=200), warehouse)
     assert "BigQuery dataset test-proj." in capsys.readouterr().out

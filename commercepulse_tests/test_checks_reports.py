@@ -1,4 +1,5 @@
 """Asset-check rules on crafted bad and clean days, data-pack figures, reports."""
+
 from __future__ import annotations
 
 import json
@@ -16,30 +17,62 @@ from commercepulse.checks import rules
 from commercepulse.mongo.client import get_database
 from commercepulse.runner import run_all
 from commercepulse_tests import independent as ind
-from commercepulse_tests.harness import definitions, evaluations, run_job, settings_env, warehouse_of
+from commercepulse_tests.harness import (
+    definitions,
+    evaluations,
+    run_job,
+    settings_env,
+    warehouse_of,
+)
 
 BAD, CLEAN = date(2025, 2, 10), date(2025, 2, 11)
 
 
 def event(event_id, event_type, day, hour, payload, vendor="vendor_a"):
     t = f"{day.isoformat()}T{hour:02d}:00:00Z"
-    return {"event_id": event_id, "event_type": event_type, "event_time": t, "vendor": vendor,
-            "ingested_at": t, "payload": payload}
+    return {
+        "event_id": event_id,
+        "event_type": event_type,
+        "event_time": t,
+        "vendor": vendor,
+        "ingested_at": t,
+        "payload": payload,
+    }
 
 
 def order(oid, day, hour, total):
-    return {"orderRef": oid, "created": f"{day} {hour:02d}:00", "customer": {"email": f"{oid}@x.com"},
-            "total": total, "currency": "NGN", "region": "Lagos", "items": [{"sku": "SKU-0001", "qty": 1, "price": total}]}
+    return {
+        "orderRef": oid,
+        "created": f"{day} {hour:02d}:00",
+        "customer": {"email": f"{oid}@x.com"},
+        "total": total,
+        "currency": "NGN",
+        "region": "Lagos",
+        "items": [{"sku": "SKU-0001", "qty": 1, "price": total}],
+    }
 
 
 def pay(oid, day, hour, amount, tx):
-    return {"orderRef": oid, "paidAt": f"{day.strftime('%Y/%m/%d')} {hour:02d}:30:00", "status": "SUCCESS",
-            "amount": amount, "currency": "NGN", "method": "card", "txRef": tx}
+    return {
+        "orderRef": oid,
+        "paidAt": f"{day.strftime('%Y/%m/%d')} {hour:02d}:30:00",
+        "status": "SUCCESS",
+        "amount": amount,
+        "currency": "NGN",
+        "method": "card",
+        "txRef": tx,
+    }
 
 
 def refund(oid, day, hour, amount):
-    return {"orderRef": oid, "refundedAt": f"{day}T{hour:02d}:45:00", "amount": amount, "currency": "NGN",
-            "reason": "damaged", "items": None}
+    return {
+        "orderRef": oid,
+        "refundedAt": f"{day}T{hour:02d}:45:00",
+        "amount": amount,
+        "currency": "NGN",
+        "reason": "damaged",
+        "items": None,
+    }
 
 
 CRAFTED = [
@@ -97,25 +130,41 @@ def outcomes(settings, world, day):
 def test_checks_fail_on_crafted_bad_day_and_pass_on_clean_day(crafted):
     settings, world, result, instance = crafted
     bad = outcomes(settings, world, BAD)
-    assert (bad["payments_without_order"].passed, bad["payments_without_order"].figure) == (False, 1)
+    assert (bad["payments_without_order"].passed, bad["payments_without_order"].figure) == (
+        False,
+        1,
+    )
     assert bad["payments_without_order"].details["sample_orders"] == ["vendor_a/O-404"]
-    assert (bad["refunds_without_payment"].passed, bad["refunds_without_payment"].figure) == (False, 1)
+    assert (bad["refunds_without_payment"].passed, bad["refunds_without_payment"].figure) == (
+        False,
+        1,
+    )
     assert (bad["over_refunded_orders"].passed, bad["over_refunded_orders"].figure) == (False, 1)
     assert bad["over_refunded_orders"].severity == "ERROR"
     assert bad["over_refunded_orders"].details == {
-        "excess_ngn": 500.0, "compared_in_original_currency": 1, "compared_in_ngn": 0, "fx_tolerance": 0.02,
-        "sample_orders": ["vendor_a/O-1"]}
+        "excess_ngn": 500.0,
+        "compared_in_original_currency": 1,
+        "compared_in_ngn": 0,
+        "fx_tolerance": 0.02,
+        "sample_orders": ["vendor_a/O-1"],
+    }
     assert (bad["schema_drift"].passed, bad["schema_drift"].figure) == (False, 1)
     assert bad["schema_drift"].details["unknown_keys"] == ["shape", "weird"]
     assert bad["completeness"].passed and bad["completeness"].details == {
-        "raw_events": 7, "staged_events": 6, "unmapped_events": 1}
+        "raw_events": 7,
+        "staged_events": 6,
+        "unmapped_events": 1,
+    }
     clean = outcomes(settings, world, CLEAN)
-    assert all(o.passed for o in clean.values()), {k: o.as_dict() for k, o in clean.items() if not o.passed}
+    assert all(o.passed for o in clean.values()), {
+        k: o.as_dict() for k, o in clean.items() if not o.passed
+    }
     assert clean["completeness"].details["raw_events"] == 3
     # the ERROR finding was reported once by the main job, which finished without a failed run
     assert [line for line in result["failed_checks"] if "over_refunded_orders" in line] == [
         "fact_orders:over_refunded_orders [ERROR] 1 (threshold 0) on 1 day(s) (2025-02-10) — "
-        "Paid orders refunded beyond what was paid, in the original currency"]
+        "Paid orders refunded beyond what was paid, in the original currency"
+    ]
     failed_runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
     assert failed_runs == []
 
@@ -135,17 +184,35 @@ def test_asset_checks_are_attached_and_blocking_where_required():
     from commercepulse.definitions import defs
 
     graph = defs().resolve_asset_graph()
-    specs = {(k.asset_key.to_user_string(), k.name): graph.get_check_spec(k) for k in graph.asset_check_keys}
+    specs = {
+        (k.asset_key.to_user_string(), k.name): graph.get_check_spec(k)
+        for k in graph.asset_check_keys
+    }
     # blocking only for the platform's own invariants; findings about vendor data never fail a run
     assert {key for key, spec in specs.items() if spec.blocking} == {
-        ("stg_unmapped", "completeness"), ("silver_users", "scd2_integrity"), ("silver_products", "scd2_integrity"),
+        ("stg_unmapped", "completeness"),
+        ("silver_users", "scd2_integrity"),
+        ("silver_products", "scd2_integrity"),
         ("dim_product_history", "scd2_integrity"),
-        *(((t, "key_integrity") for t in ("fact_orders", "fact_payments", "fact_refunds", "fact_shipments",
-                                           "fact_order_daily")))}
+        *(
+            (t, "key_integrity")
+            for t in (
+                "fact_orders",
+                "fact_payments",
+                "fact_refunds",
+                "fact_shipments",
+                "fact_order_daily",
+            )
+        ),
+    }
     assert not specs[("events_raw", "duplicate_event_rate")].blocking
-    assert {("events_raw", "late_arriving_pct"), ("fact_payments", "payments_without_order"),
-            ("stg_unmapped", "schema_drift"), ("kpi_daily_revenue", "revenue_drift"),
-            ("fact_payments", "key_integrity")} <= set(specs)
+    assert {
+        ("events_raw", "late_arriving_pct"),
+        ("fact_payments", "payments_without_order"),
+        ("stg_unmapped", "schema_drift"),
+        ("kpi_daily_revenue", "revenue_drift"),
+        ("fact_payments", "key_integrity"),
+    } <= set(specs)
 
 
 def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp_path):
@@ -159,12 +226,21 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     day = date(2025, 1, 15)
     dup = rules.duplicate_event_rate(db, day, day + timedelta(days=1), settings)
     late = rules.late_arriving_pct(db, day, day + timedelta(days=1), settings)
-    assert dup.figure == round(106 / 2106, 6) and (dup.details["duplicate_lines"], dup.details["lines"]) == (106, 2106)
-    assert late.figure == round(200 / 2000, 6) and (late.details["late_events"], late.details["events"]) == (200, 2000)
+    assert dup.figure == round(106 / 2106, 6) and (
+        dup.details["duplicate_lines"],
+        dup.details["lines"],
+    ) == (106, 2106)
+    assert late.figure == round(200 / 2000, 6) and (
+        late.details["late_events"],
+        late.details["events"],
+    ) == (200, 2000)
 
     # the report of the live day: files, figures equal to the KPI tables, rerun = same content
     from commercepulse.reports.writer import write_window_reports
-    written = write_window_reports(db, wh, day, day + timedelta(days=1), settings.reports_dir, settings)
+
+    written = write_window_reports(
+        db, wh, day, day + timedelta(days=1), settings.reports_dir, settings
+    )
     assert (written["written"], written["unchanged"]) == (1, 0)
     folder = settings.reports_dir / "2025-01-15"
     report = json.loads((folder / "quality.json").read_text())
@@ -172,20 +248,28 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     assert report["kpis"]["daily_revenue"][0]["gross_revenue_ngn"] == kpi["gross_revenue_ngn"]
     assert report["kpis"]["daily_revenue"][0]["net_revenue_ngn"] == kpi["net_revenue_ngn"]
     checks = {c["check"]: c for c in report["checks"]}
-    assert checks["duplicate_event_rate"]["figure"] == dup.figure and checks["late_arriving_pct"]["figure"] == late.figure
+    assert (
+        checks["duplicate_event_rate"]["figure"] == dup.figure
+        and checks["late_arriving_pct"]["figure"] == late.figure
+    )
     for png in ("revenue.png", "quality_rates.png", "payment_success.png", "vendor_feed.png"):
         data = (folder / png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = struct.unpack(">II", data[16:24])
         assert width > 100 and height > 100
         import matplotlib.image
+
         assert matplotlib.image.imread(folder / png).shape[:2] == (height, width)
     html_text = (folder / "report.html").read_text()
     HTMLParser().feed(html_text)
     assert html_text.count("data:image/png;base64,") == 4 and "duplicate_event_rate" in html_text
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    out = subprocess.run([sys.executable, "-m", "commercepulse.cli", "report", "--date", "2025-01-15"],
-                         capture_output=True, text=True, env=settings_env(settings))
+    out = subprocess.run(
+        [sys.executable, "-m", "commercepulse.cli", "report", "--date", "2025-01-15"],
+        capture_output=True,
+        text=True,
+        env=settings_env(settings),
+    )
     assert out.returncode == 0, out.stderr
     after = {p.name: p.read_bytes() for p in folder.iterdir()}
     strip = lambda b: b"\n".join(line for line in b.splitlines() if b"generated" not in line)  # noqa: E731
@@ -194,11 +278,20 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
 
     # revenue drift: a late payment for a reported day shows as drift of exactly its amount
     from commercepulse.raw.live import ingest_live
+
     late_day = "2025-01-13"
-    payment = event("drift-1", "payment_succeeded", date(2025, 1, 13), 9,
-                    pay("ORD-250113-00001", date(2025, 1, 13), 9, 4321, "TD"), vendor="vendor_a")
+    payment = event(
+        "drift-1",
+        "payment_succeeded",
+        date(2025, 1, 13),
+        9,
+        pay("ORD-250113-00001", date(2025, 1, 13), 9, 4321, "TD"),
+        vendor="vendor_a",
+    )
     payment["ingested_at"] = "2025-01-16T10:00:00Z"  # landed three days late
-    first_reported = wh.query("SELECT net_revenue_ngn FROM kpi_daily_revenue WHERE date = DATE '2025-01-13'").iloc[0, 0]
+    first_reported = wh.query(
+        "SELECT net_revenue_ngn FROM kpi_daily_revenue WHERE date = DATE '2025-01-13'"
+    ).iloc[0, 0]
     path = tmp_path / "late.jsonl"
     path.write_text(json.dumps(payment) + "\n")
     ingest_live(db, [path])
@@ -213,7 +306,9 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     # the restatement: first value, now, delta, the run and the event that caused it
     line = "2025-01-13 net revenue restated +4,321.00 NGN by 1 late payment, event drift-1, landed 2025-01-16"
     assert evaluation.metadata["restated"].value == [line]
-    assert evaluation.description == f"4321.0 (threshold 0.0): {line}"  # what the UI shows for the check
+    assert (
+        evaluation.description == f"4321.0 (threshold 0.0): {line}"
+    )  # what the UI shows for the check
     restated = wh.table("kpi_restatements")
     assert restated["date"].dt.strftime("%Y-%m-%d").tolist() == [late_day]
     row = restated.iloc[0]
@@ -224,7 +319,9 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     # a refresh with nothing new restates nothing
     run_job(defs, "refresh_job", instance)
     assert len(wh.table("kpi_restatements")) == 1
-    written = write_window_reports(db, wh, date(2025, 1, 13), date(2025, 1, 14), settings.reports_dir, settings)
+    written = write_window_reports(
+        db, wh, date(2025, 1, 13), date(2025, 1, 14), settings.reports_dir, settings
+    )
     report = json.loads((settings.reports_dir / late_day / "quality.json").read_text())
     assert [r["description"] for r in report["kpis"]["restatements"]] == [line]
     assert line in (settings.reports_dir / late_day / "report.html").read_text()
@@ -235,8 +332,26 @@ def _screenshot(html_path, tmp_path) -> None:
     if not chromium:
         return  # the HTML parse above still ran; a browser is optional on this machine
     shot = tmp_path / "report.png"
-    out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                          f"--user-data-dir={tmp_path / 'chrome'}", f"--screenshot={shot}", "--window-size=1200,2000",
-                          f"file://{html_path}"], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and shot.exists() and shot.stat().st_size > 10_000, out.stderr[-2000:]
+    out = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'chrome'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,2000",
+            f"file://{html_path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0 and shot.exists() and shot.stat().st_size > 10_000, out.stderr[
+        -2000:
+    ]

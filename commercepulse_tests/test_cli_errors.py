@@ -1,5 +1,6 @@
 """Bad settings and dead services through the CLI: one line naming the variable (or the masked
 address) and what to do, exit 2, never a traceback; `--debug` keeps the traceback."""
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,14 @@ DEAD_MONGO = "mongodb://analyst:s3cret@127.0.0.1:1/?serverSelectionTimeoutMS=300
 
 
 def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "commercepulse.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "commercepulse.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def assert_one_line(result: subprocess.CompletedProcess, words: list[str]) -> None:
@@ -41,26 +48,37 @@ def assert_one_line(result: subprocess.CompletedProcess, words: list[str]) -> No
 def day_folder(tmp_path):
     folder = tmp_path / "2025-01-15"
     folder.mkdir()
-    (folder / "events.jsonl").write_text('{"event_id": "e1", "event_type": "order_created", '
-                                         '"event_time": "2025-01-15T10:00:00Z", "vendor": "vendor_a", "payload": {}}\n')
+    (folder / "events.jsonl").write_text(
+        '{"event_id": "e1", "event_type": "order_created", '
+        '"event_time": "2025-01-15T10:00:00Z", "vendor": "vendor_a", "payload": {}}\n'
+    )
     return folder
 
 
-@pytest.mark.parametrize(("variable", "value", "words"), BAD_SETTINGS, ids=[f"{v}={x}" for v, x, _ in BAD_SETTINGS])
+@pytest.mark.parametrize(
+    ("variable", "value", "words"), BAD_SETTINGS, ids=[f"{v}={x}" for v, x, _ in BAD_SETTINGS]
+)
 def test_a_bad_setting_is_one_line_and_exit_2(env, day_folder, variable, value, words):
-    result = cli(["ingest", "live", str(day_folder), "--json"], {**settings_env(env), variable: value})
+    result = cli(
+        ["ingest", "live", str(day_folder), "--json"], {**settings_env(env), variable: value}
+    )
     assert_one_line(result, [*words, ".env.example"])
 
 
 def test_an_unreachable_mongodb_names_the_masked_address(env, day_folder):
-    result = cli(["ingest", "live", str(day_folder), "--json"], {**settings_env(env), "MONGO_URI": DEAD_MONGO})
+    result = cli(
+        ["ingest", "live", str(day_folder), "--json"],
+        {**settings_env(env), "MONGO_URI": DEAD_MONGO},
+    )
     assert_one_line(result, [mask_uri(DEAD_MONGO), "MONGO_URI"])
     assert "s3cret" not in result.stderr and "analyst:***@" in result.stderr
 
 
 def test_an_unreachable_postgresql_names_the_setting(env):
     dead = "postgresql+psycopg2://dagster:pw@127.0.0.1:1/dagster"
-    result = cli(["run"], {**settings_env(env), "DAGSTER_PG_URL": dead, "DATA_DIR": str(env.data_dir)})
+    result = cli(
+        ["run"], {**settings_env(env), "DAGSTER_PG_URL": dead, "DATA_DIR": str(env.data_dir)}
+    )
     assert_one_line(result, ["PostgreSQL", "DAGSTER_PG_URL", mask_uri(dead)])
     assert "pw@" not in result.stderr
 
@@ -71,10 +89,18 @@ def test_bigquery_without_a_project_says_what_to_set(env):
 
 
 def test_debug_keeps_the_traceback(env, day_folder):
-    result = cli(["--debug", "ingest", "live", str(day_folder)], {**settings_env(env), "WAREHOUSE": "foo"})
-    assert result.returncode != 0 and "Traceback" in result.stderr and "ValidationError" in result.stderr
-    result = cli(["ingest", "live", str(day_folder)], {**settings_env(env), "WAREHOUSE": "foo",
-                                                       "COMMERCEPULSE_DEBUG": "1"})
+    result = cli(
+        ["--debug", "ingest", "live", str(day_folder)], {**settings_env(env), "WAREHOUSE": "foo"}
+    )
+    assert (
+        result.returncode != 0
+        and "Traceback" in result.stderr
+        and "ValidationError" in result.stderr
+    )
+    result = cli(
+        ["ingest", "live", str(day_folder)],
+        {**settings_env(env), "WAREHOUSE": "foo", "COMMERCEPULSE_DEBUG": "1"},
+    )
     assert "Traceback" in result.stderr
 
 
@@ -86,9 +112,15 @@ def test_mask_uri_hides_only_the_password():
 
 def test_the_code_location_says_which_setting_is_bad(env):
     """What the Dagster UI shows when the code location cannot load: the same one line."""
-    result = subprocess.run([sys.executable, "-c", "import commercepulse.definitions"], capture_output=True, text=True,
-                            env={**settings_env(env), "WAREHOUSE": "foo"}, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", "import commercepulse.definitions"],
+        capture_output=True,
+        text=True,
+        env={**settings_env(env), "WAREHOUSE": "foo"},
+        timeout=120,
+    )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == (
         "commercepulse.errors.ConfigurationError: bad setting: WAREHOUSE='foo' is not valid; expected duckdb or "
-        "bigquery (see .env.example)")
+        "bigquery (see .env.example)"
+    )

@@ -1,11 +1,12 @@
 """`commercepulse explain`: the listed fact rows add up to the KPI exactly, and every listed raw
 event is found at the file and line it names (read back from the data pack itself)."""
+
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,12 @@ from commercepulse.raw.bootstrap import bootstrap_event_id
 from commercepulse_tests.harness import settings_env, warehouse_of
 
 
-@lru_cache(maxsize=None)
+@cache
 def _file_lines(path: Path) -> list[bytes]:
     return path.read_bytes().split(b"\n")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _dump(path: Path) -> list:
     return json.loads(path.read_bytes())
 
@@ -41,9 +42,12 @@ def test_explanations_add_up_to_the_kpis_and_trace_to_file_lines(datapack_env, d
     wh, db = warehouse_of(settings), get_database(settings.mongo_uri, settings.mongo_db)
     revenue = wh.table("kpi_daily_revenue")
     # the live day, the busiest and the quietest bootstrap day, and a day with refunds
-    days = {"2025-01-15", str(revenue.loc[revenue["gross_revenue_ngn"].idxmax(), "date"].date()),
-            str(revenue.loc[revenue["gross_revenue_ngn"].idxmin(), "date"].date()),
-            str(revenue.loc[revenue["refunds_ngn"].idxmax(), "date"].date())}
+    days = {
+        "2025-01-15",
+        str(revenue.loc[revenue["gross_revenue_ngn"].idxmax(), "date"].date()),
+        str(revenue.loc[revenue["gross_revenue_ngn"].idxmin(), "date"].date()),
+        str(revenue.loc[revenue["refunds_ngn"].idxmax(), "date"].date()),
+    }
     checked_events = 0
     for day in sorted(days):
         result = explain(wh, db, "kpi_daily_revenue", day)
@@ -57,13 +61,18 @@ def test_explanations_add_up_to_the_kpis_and_trace_to_file_lines(datapack_env, d
                 assert _found_at_its_line(datapack, event), event
                 checked_events += 1
         # a vendor's rows are its part of the day: the vendors' parts add up to the whole day
-        parts = [explain(wh, db, "kpi_daily_revenue", day, vendor=v).listed["net_revenue_ngn"]
-                 for v in ("vendor_a", "vendor_b", "vendor_c")]
+        parts = [
+            explain(wh, db, "kpi_daily_revenue", day, vendor=v).listed["net_revenue_ngn"]
+            for v in ("vendor_a", "vendor_b", "vendor_c")
+        ]
         assert round(sum(parts), 2) == pytest.approx(row["net_revenue_ngn"], abs=0.011)
     assert checked_events > 500
 
     refund_rate = wh.table("kpi_refund_rate")
-    for day in ("2025-01-15", str(refund_rate.loc[refund_rate["refunded_orders"].idxmax(), "date"].date())):
+    for day in (
+        "2025-01-15",
+        str(refund_rate.loc[refund_rate["refunded_orders"].idxmax(), "date"].date()),
+    ):
         result = explain(wh, db, "kpi_refund_rate", day)
         assert result.matches is True, (day, result.figure, result.listed)
         assert result.figure["paid_orders"] == len(result.rows)
@@ -84,17 +93,45 @@ def test_explanations_add_up_to_the_kpis_and_trace_to_file_lines(datapack_env, d
         explain(wh, db, "kpi_nothing", "2025-01-15")
     with pytest.raises(InputError, match="no row"):
         explain(wh, db, "kpi_daily_revenue", "1999-01-01")
-    assert set(EXPLAINERS) == {"kpi_daily_revenue", "kpi_refund_rate", "kpi_order_to_payment", "kpi_top_products"}
+    assert set(EXPLAINERS) == {
+        "kpi_daily_revenue",
+        "kpi_refund_rate",
+        "kpi_order_to_payment",
+        "kpi_top_products",
+    }
 
 
 def test_explain_cli_json(datapack_env):
     settings, _ = datapack_env
-    out = subprocess.run([sys.executable, "-m", "commercepulse.cli", "explain", "kpi_daily_revenue", "2025-01-15",
-                          "--json"], capture_output=True, text=True, env=settings_env(settings), check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "commercepulse.cli",
+            "explain",
+            "kpi_daily_revenue",
+            "2025-01-15",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=settings_env(settings),
+        check=True,
+    ).stdout
     doc = json.loads(out)
-    kpi = warehouse_of(settings).query("SELECT * FROM kpi_daily_revenue WHERE date = DATE '2025-01-15'").iloc[0]
+    kpi = (
+        warehouse_of(settings)
+        .query("SELECT * FROM kpi_daily_revenue WHERE date = DATE '2025-01-15'")
+        .iloc[0]
+    )
     assert doc["matches"] is True and doc["figure"]["net_revenue_ngn"] == kpi["net_revenue_ngn"]
-    assert all(e["file"] and e["line"] and e["ingestion_day"] for r in doc["rows"] for e in r["events"])
-    bad = subprocess.run([sys.executable, "-m", "commercepulse.cli", "explain", "kpi_daily_revenue", "15/01/2025"],
-                         capture_output=True, text=True, env=settings_env(settings))
+    assert all(
+        e["file"] and e["line"] and e["ingestion_day"] for r in doc["rows"] for e in r["events"]
+    )
+    bad = subprocess.run(
+        [sys.executable, "-m", "commercepulse.cli", "explain", "kpi_daily_revenue", "15/01/2025"],
+        capture_output=True,
+        text=True,
+        env=settings_env(settings),
+    )
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr

@@ -1,5 +1,6 @@
 """Faults against real processes: the main job killed with SIGKILL at each stage, then re-run,
 converges to what a clean run builds (warehouse tables, raw store, reports)."""
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,11 @@ from commercepulse_tests.harness import settings_env, warehouse_of
 #: which run wrote a row and when, and when a dump record was landed (bootstrap events carry their
 #: landing time as ingested_at): not content
 RUN_SPECIFIC = {"run_id", "reported_at", "ingested_at"}
-AUDIT_FIELDS = {"first_seen_at", "last_seen_at", "quarantined_at"}  # when the raw store saw an event: not content
+AUDIT_FIELDS = {
+    "first_seen_at",
+    "last_seen_at",
+    "quarantined_at",
+}  # when the raw store saw an event: not content
 
 
 @pytest.fixture(scope="module")
@@ -38,19 +43,36 @@ def small_data(tmp_path_factory) -> Path:
 
 def world(env, data: Path, tmp: Path, name: str, postgres_instances):
     """Settings of one run world (its own raw database, warehouse, reports, Dagster instance)."""
-    settings = env.model_copy(update={"data_dir": data, "mongo_db": f"{env.mongo_db}_{name}",
-                                      "duckdb_path": tmp / f"{name}.duckdb", "reports_dir": tmp / f"{name}_reports"})
+    settings = env.model_copy(
+        update={
+            "data_dir": data,
+            "mongo_db": f"{env.mongo_db}_{name}",
+            "duckdb_path": tmp / f"{name}.duckdb",
+            "reports_dir": tmp / f"{name}_reports",
+        }
+    )
     database = f"cp_fault_{uuid.uuid4().hex[:8]}"
     postgres_instances._sql(f"CREATE DATABASE {database} TEMPLATE {postgres_instances.TEMPLATE}")
-    process_env = {**settings_env(settings), "DAGSTER_HOME": str(tmp / f"{name}_dagster"), "PYTHONUNBUFFERED": "1",
-                   "DAGSTER_PG_URL": postgres_instances._database_url(database)}
+    process_env = {
+        **settings_env(settings),
+        "DAGSTER_HOME": str(tmp / f"{name}_dagster"),
+        "PYTHONUNBUFFERED": "1",
+        "DAGSTER_PG_URL": postgres_instances._database_url(database),
+    }
     return settings, process_env
 
 
-def main_job(process_env: dict, kill_after: str | None = None, delay: float = 0.0) -> tuple[int, str]:
+def main_job(
+    process_env: dict, kill_after: str | None = None, delay: float = 0.0
+) -> tuple[int, str]:
     """`commercepulse run` in its own process; with `kill_after`, SIGKILL `delay` s after that stage starts."""
-    process = subprocess.Popen([sys.executable, "-m", "commercepulse.cli", "run"], env=process_env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "commercepulse.cli", "run"],
+        env=process_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines = []
     for line in process.stdout:
         lines.append(line)
@@ -64,16 +86,24 @@ def main_job(process_env: dict, kill_after: str | None = None, delay: float = 0.
 
 def warehouse_state(settings) -> dict[str, list[tuple]]:
     wh = warehouse_of(settings)
-    names = wh.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-                     "ORDER BY 1")["table_name"].tolist()
+    names = wh.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
+    )["table_name"].tolist()
     state = {}
     for name in names:
         frame = wh.table(name)
         frame = frame.drop(columns=[c for c in frame.columns if c in RUN_SPECIFIC])
-        if name == "revenue_snapshots":  # an audit log of reports: a re-run reports the same figures again
+        if (
+            name == "revenue_snapshots"
+        ):  # an audit log of reports: a re-run reports the same figures again
             frame = frame.drop_duplicates()
-        rows = [tuple("<NA>" if pd.isna(v) else (round(v, 6) if isinstance(v, float) else str(v)) for v in row)
-                for row in frame.itertuples(index=False)]
+        rows = [
+            tuple(
+                "<NA>" if pd.isna(v) else (round(v, 6) if isinstance(v, float) else str(v))
+                for v in row
+            )
+            for row in frame.itertuples(index=False)
+        ]
         state[name] = sorted(rows)
     return state
 
@@ -82,10 +112,16 @@ def differences(got: dict, want: dict) -> dict:
     """Per differing table: a few rows only the re-run has, and a few only the clean run has."""
     out = {}
     for name in sorted(set(got) | set(want)):
-        extra, missing = set(got.get(name, [])) - set(want.get(name, [])), set(want.get(name, [])) - set(got.get(name, []))
+        extra, missing = (
+            set(got.get(name, [])) - set(want.get(name, [])),
+            set(want.get(name, [])) - set(got.get(name, [])),
+        )
         if extra or missing or len(got.get(name, [])) != len(want.get(name, [])):
-            out[name] = {"rows": (len(got.get(name, [])), len(want.get(name, []))),
-                         "only_rerun": sorted(extra)[:2], "only_clean": sorted(missing)[:2]}
+            out[name] = {
+                "rows": (len(got.get(name, [])), len(want.get(name, []))),
+                "only_rerun": sorted(extra)[:2],
+                "only_clean": sorted(missing)[:2],
+            }
     return out
 
 
@@ -94,9 +130,16 @@ def report_differences(got: dict, want: dict) -> dict:
     out = {}
     for day in sorted(set(got) | set(want)):
         a, b = got.get(day, {}).get("report", {}), want.get(day, {}).get("report", {})
-        fields = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k) and k != "kpis"}
-        fields.update({f"kpis.{k}": (a["kpis"].get(k), b["kpis"].get(k)) for k in set(a.get("kpis", {}))
-                       if a["kpis"].get(k) != b.get("kpis", {}).get(k)})
+        fields = {
+            k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k) and k != "kpis"
+        }
+        fields.update(
+            {
+                f"kpis.{k}": (a["kpis"].get(k), b["kpis"].get(k))
+                for k in set(a.get("kpis", {}))
+                if a["kpis"].get(k) != b.get("kpis", {}).get(k)
+            }
+        )
         if fields or got.get(day, {}).get("files") != want.get(day, {}).get("files"):
             out[day] = fields
     return out
@@ -107,9 +150,19 @@ def raw_state(settings) -> dict[str, list]:
     db = get_database(settings.mongo_uri, settings.mongo_db)
 
     def content(doc: dict) -> bytes:
-        skip = AUDIT_FIELDS | ({"ingested_at"} if doc.get("source", {}).get("kind") == "bootstrap" else set())
-        return orjson.dumps({k: v for k, v in doc.items() if k not in skip}, option=orjson.OPT_SORT_KEYS, default=str)
-    return {name: sorted(content(doc) for doc in db[name].find()) for name in ("events_raw", "events_quarantine")}
+        skip = AUDIT_FIELDS | (
+            {"ingested_at"} if doc.get("source", {}).get("kind") == "bootstrap" else set()
+        )
+        return orjson.dumps(
+            {k: v for k, v in doc.items() if k not in skip},
+            option=orjson.OPT_SORT_KEYS,
+            default=str,
+        )
+
+    return {
+        name: sorted(content(doc) for doc in db[name].find())
+        for name in ("events_raw", "events_quarantine")
+    }
 
 
 def reports_state(folder: Path) -> dict[str, dict]:
@@ -132,8 +185,11 @@ def clean_run(small_data, tmp_path_factory, request):
     settings, process_env = world(env, small_data, tmp, "clean", instances)
     code, output = main_job(process_env)
     assert code == 0, output[-3000:]
-    yield {"warehouse": warehouse_state(settings), "raw": raw_state(settings),
-           "reports": reports_state(settings.reports_dir)}
+    yield {
+        "warehouse": warehouse_state(settings),
+        "raw": raw_state(settings),
+        "reports": reports_state(settings.reports_dir),
+    }
     get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
 
 
@@ -142,24 +198,36 @@ def module_env(tmp_path_factory, mongo_home, mongo_uri):
     from commercepulse.settings import Settings
 
     base = tmp_path_factory.mktemp("fault_env")
-    return Settings(mongo_uri=mongo_uri, mongo_db=f"f_{uuid.uuid4().hex[:8]}", commercepulse_home=mongo_home,
-                    duckdb_path=base / "unused.duckdb", data_dir=base, reports_dir=base / "reports")
+    return Settings(
+        mongo_uri=mongo_uri,
+        mongo_db=f"f_{uuid.uuid4().hex[:8]}",
+        commercepulse_home=mongo_home,
+        duckdb_path=base / "unused.duckdb",
+        data_dir=base,
+        reports_dir=base / "reports",
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stage, delay", [
-    ("bootstrap_job", 0.8),        # landing the dumps
-    ("ingest_job", 0.5),           # landing live days
-    ("business_day_job", 1.0),     # staging
-    ("business_day_job", 4.0),     # facts and dims
-    ("refresh_job", 1.0),          # checks and KPIs
-    ("reports_job", 1.5),          # reports half-written
-])
-def test_sigkill_anywhere_then_rerun_equals_a_clean_run(small_data, tmp_path, module_env, postgres_instances,
-                                                        clean_run, stage, delay):
+@pytest.mark.parametrize(
+    "stage, delay",
+    [
+        ("bootstrap_job", 0.8),  # landing the dumps
+        ("ingest_job", 0.5),  # landing live days
+        ("business_day_job", 1.0),  # staging
+        ("business_day_job", 4.0),  # facts and dims
+        ("refresh_job", 1.0),  # checks and KPIs
+        ("reports_job", 1.5),  # reports half-written
+    ],
+)
+def test_sigkill_anywhere_then_rerun_equals_a_clean_run(
+    small_data, tmp_path, module_env, postgres_instances, clean_run, stage, delay
+):
     settings, process_env = world(module_env, small_data, tmp_path, "killed", postgres_instances)
     code, output = main_job(process_env, kill_after=stage, delay=delay)
-    assert code == -signal.SIGKILL, f"the run ended before it could be killed at {stage}:\n{output[-2000:]}"
+    assert code == -signal.SIGKILL, (
+        f"the run ended before it could be killed at {stage}:\n{output[-2000:]}"
+    )
     code, output = main_job(process_env)  # a plain re-run
     assert code == 0, output[-3000:]
     state = warehouse_state(settings)

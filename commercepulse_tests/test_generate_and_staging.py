@@ -1,9 +1,10 @@
 """Generators (determinism, shape coverage) and staging on the data pack."""
+
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pandas as pd
 
@@ -16,7 +17,7 @@ from commercepulse.staging.fx import load_rates
 from commercepulse.staging.normalize import normalize
 from commercepulse_tests import independent as ind
 
-ALL = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc))
+ALL = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
 def shapes_of_live(lines: list[dict]) -> set:
@@ -42,8 +43,13 @@ def test_same_seed_same_bytes(tmp_path):
 
 
 def test_generator_covers_every_datapack_shape_and_no_other(tmp_path, datapack):
-    lines = [json.loads(line) for p in write_live(tmp_path / "live", 1, date(2025, 1, 10), days=3, events=2000,
-                                                   drift_rate=0.3) for line in p.read_text().splitlines()]
+    lines = [
+        json.loads(line)
+        for p in write_live(
+            tmp_path / "live", 1, date(2025, 1, 10), days=3, events=2000, drift_rate=0.3
+        )
+        for line in p.read_text().splitlines()
+    ]
     generated = shapes_of_live(lines)
     assert shapes_of_live(ind.live_lines(datapack)) <= generated
     write_bootstrap(tmp_path, 1, 1200)
@@ -52,10 +58,17 @@ def test_generator_covers_every_datapack_shape_and_no_other(tmp_path, datapack):
         assert match_shape(EVENT_KINDS[event["event_type"]], event["payload"]) is not None
     kinds = Counter(e["event_type"] for e in lines)
     assert set(kinds) == set(EVENT_KINDS) - {"payment_failed"}
-    assert any(e["payload"].get("order_id", e["payload"].get("orderRef", e["payload"].get("order", "")))
-               .__str__().startswith("ORD-UNKNOWN") for e in lines)
-    assert {"USD", "NGN"} <= {e["payload"].get("currency") or e["payload"].get("currencyCode") or
-                              e["payload"].get("ccy") for e in lines}
+    assert any(
+        e["payload"]
+        .get("order_id", e["payload"].get("orderRef", e["payload"].get("order", "")))
+        .__str__()
+        .startswith("ORD-UNKNOWN")
+        for e in lines
+    )
+    assert {"USD", "NGN"} <= {
+        e["payload"].get("currency") or e["payload"].get("currencyCode") or e["payload"].get("ccy")
+        for e in lines
+    }
     ids = Counter(e["event_id"] for e in lines)
     assert any(n > 1 for n in ids.values())
     late = [e for e in lines if (ind.when(e["ingested_at"]) - ind.when(e["event_time"])).days >= 1]
@@ -85,22 +98,43 @@ def test_datapack_staging_matches_independent_counts(db, datapack):
     assert len(frames["stg_shipments"]) == dump_history + live_kinds["shipment_updated"]
     assert len(frames["stg_unmapped"]) == 0  # every drift variant of the live day mapped
     vendors = Counter(frames["stg_orders"]["vendor"])
-    assert vendors == Counter(e["vendor"] for e in live if e["event_type"] == "order_created") + Counter(
-        {"vendor_a": 394, "vendor_b": 400, "vendor_c": 406})
+    assert vendors == Counter(
+        e["vendor"] for e in live if e["event_type"] == "order_created"
+    ) + Counter({"vendor_a": 394, "vendor_b": 400, "vendor_c": 406})
     # 2023 successful payments in NGN with the FX file
     rates = ind.fx(datapack)
-    expected = sum(ind.to_ngn(p["amount"], p["currency"], p["time"].date(), rates) for p in dump_pay
-                   if p["status"] == "SUCCESS" and p["time"].year == 2023)
+    expected = sum(
+        ind.to_ngn(p["amount"], p["currency"], p["time"].date(), rates)
+        for p in dump_pay
+        if p["status"] == "SUCCESS" and p["time"].year == 2023
+    )
     pay = frames["stg_payments"]
-    got_total = pay.loc[(pay["status"] == "SUCCESS") & (pay["paid_time"].dt.year == 2023), "amount_ngn"].sum()
+    got_total = pay.loc[
+        (pay["status"] == "SUCCESS") & (pay["paid_time"].dt.year == 2023), "amount_ngn"
+    ].sum()
     assert round(got_total, 2) == round(expected, 2)
     partial = sum(1 for r in ind.load_dump(datapack, "refunds") if ind.refund(r)["items"]) + sum(
-        1 for e in live if e["event_type"] == "refund_issued" and ind.refund(e["payload"])["items"])
+        1 for e in live if e["event_type"] == "refund_issued" and ind.refund(e["payload"])["items"]
+    )
     assert int(frames["stg_refunds"]["lists_items"].sum()) == partial
-    late = sum(1 for e in live if (ind.when(e["ingested_at"]) - ind.when(e["event_time"])).total_seconds() > 86400)
+    late = sum(
+        1
+        for e in live
+        if (ind.when(e["ingested_at"]) - ind.when(e["event_time"])).total_seconds() > 86400
+    )
     assert late == 200
-    is_late = pd.concat([frames[n][["event_id", "is_late"]] for n in
-                         ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates")])
+    is_late = pd.concat(
+        [
+            frames[n][["event_id", "is_late"]]
+            for n in (
+                "stg_orders",
+                "stg_payments",
+                "stg_refunds",
+                "stg_shipments",
+                "stg_order_updates",
+            )
+        ]
+    )
     assert is_late.drop_duplicates("event_id")["is_late"].sum() == 200
 
 
@@ -115,36 +149,72 @@ def test_usd_after_fx_table_uses_last_rate_and_says_so(db, datapack):
 
 
 def test_unknown_shape_and_type_land_in_unmapped(db, tmp_path):
-    lines = [{"event_id": "u1", "event_type": "payment_succeeded", "event_time": "2025-01-15T10:00:00Z",
-              "vendor": "vendor_z", "payload": {"ref": "O-1", "value": 10, "when": "soon"},
-              "ingested_at": "2025-01-15T10:00:00Z"},
-             {"event_id": "u2", "event_type": "loyalty_points", "event_time": "2025-01-15T11:00:00Z",
-              "vendor": "vendor_a", "payload": {"points": 3}, "ingested_at": "2025-01-15T11:00:00Z"}]
+    lines = [
+        {
+            "event_id": "u1",
+            "event_type": "payment_succeeded",
+            "event_time": "2025-01-15T10:00:00Z",
+            "vendor": "vendor_z",
+            "payload": {"ref": "O-1", "value": 10, "when": "soon"},
+            "ingested_at": "2025-01-15T10:00:00Z",
+        },
+        {
+            "event_id": "u2",
+            "event_type": "loyalty_points",
+            "event_time": "2025-01-15T11:00:00Z",
+            "vendor": "vendor_a",
+            "payload": {"points": 3},
+            "ingested_at": "2025-01-15T11:00:00Z",
+        },
+    ]
     (tmp_path / "e.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
     ingest_live(db, [tmp_path / "e.jsonl"])
-    unmapped = normalize(extract_window(db, *ALL), load_rates(tmp_path))["stg_unmapped"].set_index("event_id")
+    unmapped = normalize(extract_window(db, *ALL), load_rates(tmp_path))["stg_unmapped"].set_index(
+        "event_id"
+    )
     assert unmapped.loc["u1", "unknown_keys"] == "ref,value,when"
     assert "no payments shape" in unmapped.loc["u1", "reason"]
-    assert "loyalty_points" in unmapped.loc["u2", "reason"] and unmapped.loc["u2", "unknown_keys"] == "points"
+    assert (
+        "loyalty_points" in unmapped.loc["u2", "reason"]
+        and unmapped.loc["u2", "unknown_keys"] == "points"
+    )
 
 
 def test_resent_payment_counted_once_but_same_ref_on_other_order_kept(db, tmp_path):
-    base = {"event_type": "payment_succeeded", "event_time": "2025-01-15T10:00:00Z", "vendor": "vendor_c",
-            "ingested_at": "2025-01-15T10:05:00Z"}
-    pay = {"order": "O-1", "timestamp": 1736935200, "state": "SUCCESS", "amt": 500, "ccy": "NGN", "txn": "TRX1"}
-    lines = [{**base, "event_id": "p1", "payload": pay},
-             {**base, "event_id": "p2", "payload": pay, "ingested_at": "2025-01-15T10:09:00Z"},
-             {**base, "event_id": "p3", "payload": {**pay, "order": "O-2"}}]
+    base = {
+        "event_type": "payment_succeeded",
+        "event_time": "2025-01-15T10:00:00Z",
+        "vendor": "vendor_c",
+        "ingested_at": "2025-01-15T10:05:00Z",
+    }
+    pay = {
+        "order": "O-1",
+        "timestamp": 1736935200,
+        "state": "SUCCESS",
+        "amt": 500,
+        "ccy": "NGN",
+        "txn": "TRX1",
+    }
+    lines = [
+        {**base, "event_id": "p1", "payload": pay},
+        {**base, "event_id": "p2", "payload": pay, "ingested_at": "2025-01-15T10:09:00Z"},
+        {**base, "event_id": "p3", "payload": {**pay, "order": "O-2"}},
+    ]
     (tmp_path / "e.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
     ingest_live(db, [tmp_path / "e.jsonl"])
-    pays = normalize(extract_window(db, *ALL), load_rates(tmp_path))["stg_payments"].set_index("event_id")
+    pays = normalize(extract_window(db, *ALL), load_rates(tmp_path))["stg_payments"].set_index(
+        "event_id"
+    )
     assert pays["duplicate_of"].isna().to_dict() == {"p1": True, "p2": False, "p3": True}
     assert pays.loc["p2", "duplicate_of"] == "p1"
 
 
 def test_window_extraction_uses_the_event_time_index(db, datapack):
     ingest_live(db, [datapack / "live_events"])
-    start, end = datetime(2025, 1, 14, tzinfo=timezone.utc), datetime(2025, 1, 15, tzinfo=timezone.utc)
+    start, end = (
+        datetime(2025, 1, 14, tzinfo=UTC),
+        datetime(2025, 1, 15, tzinfo=UTC),
+    )
     plan = db["events_raw"].find(window_filter(start, end), PROJECTION).hint("event_time").explain()
     text = json.dumps(plan["queryPlanner"]["winningPlan"], default=str)
     assert "IXSCAN" in text and "COLLSCAN" not in text

@@ -1,6 +1,7 @@
 """The Dagster instance configurations the project ships: the local one written by
 `commercepulse instance prepare`, and production's deploy/dagster.yaml, both on a real
 PostgreSQL started by the project."""
+
 from __future__ import annotations
 
 import os
@@ -20,11 +21,15 @@ def probe() -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"ok": True})
 
 
-def test_production_dagster_yaml_runs_on_postgres_with_url_from_the_environment(tmp_path, postgres_instances):
+def test_production_dagster_yaml_runs_on_postgres_with_url_from_the_environment(
+    tmp_path, postgres_instances
+):
     database = f"cp_prod_{uuid.uuid4().hex[:8]}"
     postgres_instances._sql(f"CREATE DATABASE {database} TEMPLATE {postgres_instances.TEMPLATE}")
     shutil.copy(ROOT / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
-    assert "postgresql" not in (tmp_path / "dagster.yaml").read_text().split("env: DAGSTER_PG_URL")[0]
+    assert (
+        "postgresql" not in (tmp_path / "dagster.yaml").read_text().split("env: DAGSTER_PG_URL")[0]
+    )
     os.environ["DAGSTER_PG_URL"] = postgres_instances._database_url(database)
     try:
         with dg.DagsterInstance.from_config(str(tmp_path)) as instance:

@@ -1,4 +1,5 @@
 """Raw landing (SPEC §3) on a real mongod."""
+
 from __future__ import annotations
 
 import json
@@ -28,33 +29,51 @@ def snapshot(db, drop_audit=True) -> dict:
 
 
 def test_datapack_bootstrap_counts_and_idempotence(db, datapack):
-    expected = {kind: len(load_dump(datapack, kind)) for kind in ("orders", "payments", "refunds", "shipments")}
+    expected = {
+        kind: len(load_dump(datapack, kind))
+        for kind in ("orders", "payments", "refunds", "shipments")
+    }
     stats, per_kind = ingest_bootstrap(db, datapack / "bootstrap")
-    assert per_kind == expected == {"orders": 1200, "payments": 1104, "refunds": 216, "shipments": 960}
+    assert (
+        per_kind == expected == {"orders": 1200, "payments": 1104, "refunds": 216, "shipments": 960}
+    )
     assert stats.landed == sum(expected.values()) and stats.quarantined == 0
     by_type = Counter(d["event_type"] for d in db[RAW].find({}, {"event_type": 1}))
-    assert by_type == {"order_created": 1200, "payment_succeeded": 1104, "refund_issued": 216,
-                       "shipment_updated": 960}
+    assert by_type == {
+        "order_created": 1200,
+        "payment_succeeded": 1104,
+        "refund_issued": 216,
+        "shipment_updated": 960,
+    }
     assert db[RAW].count_documents({"vendor": "unknown"}) == 0
     before = snapshot(db, drop_audit=False)
     again, _ = ingest_bootstrap(db, datapack / "bootstrap")
     assert (again.landed, again.duplicates) == (0, 3480)
     assert snapshot(db, drop_audit=False).keys() == before.keys()
-    assert {k: {f: v for f, v in d.items() if f != "last_seen_at"} for k, d in snapshot(db, False).items()} == \
-        {k: {f: v for f, v in d.items() if f != "last_seen_at"} for k, d in before.items()}
+    assert {
+        k: {f: v for f, v in d.items() if f != "last_seen_at"}
+        for k, d in snapshot(db, False).items()
+    } == {k: {f: v for f, v in d.items() if f != "last_seen_at"} for k, d in before.items()}
 
 
 def test_bootstrap_ids_identical_across_processes(db, datapack, env):
     ingest_bootstrap(db, datapack / "bootstrap")
     ids = sorted(d["_id"] for d in db[RAW].find({}, {"_id": 1}))
-    code = ("import json,sys; from pathlib import Path; from commercepulse.raw.bootstrap import _records, "
-            "bootstrap_event_id, dump_files, DUMP_FILE\n"
-            "out=[]\nfor p in dump_files(Path(sys.argv[1])):\n"
-            "  kind=DUMP_FILE.match(p.name).group(1)\n"
-            "  out += [bootstrap_event_id(kind, r) for _, r in _records(p)]\n"
-            "print(json.dumps(sorted(out)))")
-    other = subprocess.run([sys.executable, "-c", code, str(datapack / "bootstrap")], capture_output=True,
-                           text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "123"})
+    code = (
+        "import json,sys; from pathlib import Path; from commercepulse.raw.bootstrap import _records, "
+        "bootstrap_event_id, dump_files, DUMP_FILE\n"
+        "out=[]\nfor p in dump_files(Path(sys.argv[1])):\n"
+        "  kind=DUMP_FILE.match(p.name).group(1)\n"
+        "  out += [bootstrap_event_id(kind, r) for _, r in _records(p)]\n"
+        "print(json.dumps(sorted(out)))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code, str(datapack / "bootstrap")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "123"},
+    )
     assert json.loads(other.stdout) == ids
     assert len(set(ids)) == 3480
 
@@ -64,7 +83,11 @@ def test_datapack_live_day(db, datapack):
     distinct = first_arrivals(datapack)
     stats = ingest_live(db, [datapack / "live_events/2025-01-15"])
     assert stats.lines_read == len(lines) == 2106
-    assert (stats.landed, stats.duplicates, stats.quarantined) == (len(distinct), 106, 0) == (2000, 106, 0)
+    assert (
+        (stats.landed, stats.duplicates, stats.quarantined)
+        == (len(distinct), 106, 0)
+        == (2000, 106, 0)
+    )
     repeats = Counter(e["event_id"] for e in lines)
     stored = {d["_id"]: d["seen_count"] for d in db[RAW].find({}, {"seen_count": 1})}
     assert stored == dict(repeats)
@@ -81,23 +104,31 @@ def test_datapack_live_day(db, datapack):
 
 
 def test_malformed_lines_quarantined_never_raised(db, tmp_path):
-    good = {"event_id": "e1", "event_type": "order_created", "event_time": "2025-01-15T10:00:00Z",
-            "vendor": "vendor_a", "payload": {"orderRef": "O1"}, "ingested_at": "2025-01-15T10:01:00Z"}
+    good = {
+        "event_id": "e1",
+        "event_type": "order_created",
+        "event_time": "2025-01-15T10:00:00Z",
+        "vendor": "vendor_a",
+        "payload": {"orderRef": "O1"},
+        "ingested_at": "2025-01-15T10:01:00Z",
+    }
     day = tmp_path / "2025-01-15"
     day.mkdir()
     lines = [
-        b"\xef\xbb\xbf" + json.dumps(good).encode(),                  # BOM on the first line
-        json.dumps({**good, "event_id": "e2"}).encode() + b"\r",      # CRLF
-        b"",                                                          # blank
-        b"   ",                                                       # blank (spaces)
-        b'{"event_id": "e3", "event_type": "order_cr',                # truncated JSON
-        b"[1, 2, 3]",                                                 # array
-        b"42",                                                        # number
-        json.dumps({k: v for k, v in good.items() if k != "event_id"}).encode(),   # no event_id
-        json.dumps({**good, "event_id": "e4", "event_type": None}).encode(),       # no event_type
-        b'{"event_id": "e5", "event_type": "x", "payload": "\xff\xfe"}',           # invalid UTF-8
+        b"\xef\xbb\xbf" + json.dumps(good).encode(),  # BOM on the first line
+        json.dumps({**good, "event_id": "e2"}).encode() + b"\r",  # CRLF
+        b"",  # blank
+        b"   ",  # blank (spaces)
+        b'{"event_id": "e3", "event_type": "order_cr',  # truncated JSON
+        b"[1, 2, 3]",  # array
+        b"42",  # number
+        json.dumps({k: v for k, v in good.items() if k != "event_id"}).encode(),  # no event_id
+        json.dumps({**good, "event_id": "e4", "event_type": None}).encode(),  # no event_type
+        b'{"event_id": "e5", "event_type": "x", "payload": "\xff\xfe"}',  # invalid UTF-8
         json.dumps({**good, "event_id": "e6", "event_time": "yesterday"}).encode(),  # bad time
-        json.dumps({**good, "event_id": "e7", "event_type": "loyalty_points_added"}).encode(),  # future type
+        json.dumps(
+            {**good, "event_id": "e7", "event_type": "loyalty_points_added"}
+        ).encode(),  # future type
     ]
     (day / "events.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     stats = ingest_live(db, [day])
@@ -116,30 +147,57 @@ def test_malformed_lines_quarantined_never_raised(db, tmp_path):
 
 
 def test_payload_round_trip(db, tmp_path):
-    payload = {"a.b": 1, "$weird": {"x.y": "z"}, "uni": "Lagos — Ìbàdàn ✓ 日本", "deep": {"l1": {"l2": {"l3": [1, {"l4": None}]}}},
-               "big": 9_007_199_254_740_993, "neg": -(2**63), "max": 2**63 - 1, "f": 0.1}
-    event = {"event_id": "rt1", "event_type": "order_created", "event_time": "2025-01-15T10:00:00Z",
-             "vendor": "vendor_a", "payload": payload, "ingested_at": "2025-01-15T10:00:00Z"}
-    wide = {**event, "event_id": "rt2", "payload": {"n": 2**64 - 1, "m": -(10**30), "s": "12345678901234567890"}}
+    payload = {
+        "a.b": 1,
+        "$weird": {"x.y": "z"},
+        "uni": "Lagos — Ìbàdàn ✓ 日本",
+        "deep": {"l1": {"l2": {"l3": [1, {"l4": None}]}}},
+        "big": 9_007_199_254_740_993,
+        "neg": -(2**63),
+        "max": 2**63 - 1,
+        "f": 0.1,
+    }
+    event = {
+        "event_id": "rt1",
+        "event_type": "order_created",
+        "event_time": "2025-01-15T10:00:00Z",
+        "vendor": "vendor_a",
+        "payload": payload,
+        "ingested_at": "2025-01-15T10:00:00Z",
+    }
+    wide = {
+        **event,
+        "event_id": "rt2",
+        "payload": {"n": 2**64 - 1, "m": -(10**30), "s": "12345678901234567890"},
+    }
     path = tmp_path / "events.jsonl"
-    path.write_text(json.dumps(event, ensure_ascii=False) + "\n" + json.dumps(wide) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(event, ensure_ascii=False) + "\n" + json.dumps(wide) + "\n", encoding="utf-8"
+    )
     stats = ingest_live(db, [path])
     assert (stats.landed, stats.quarantined) == (2, 0)
     assert db[RAW].find_one({"_id": "rt1"})["payload"] == payload
     # integers wider than 64 bits keep every digit (Decimal128), never a rounded float
     stored = db[RAW].find_one({"_id": "rt2"})["payload"]
-    assert (str(stored["n"]), str(stored["m"]), stored["s"]) == (str(2**64 - 1), str(-(10**30)), "12345678901234567890")
+    assert (str(stored["n"]), str(stored["m"]), stored["s"]) == (
+        str(2**64 - 1),
+        str(-(10**30)),
+        "12345678901234567890",
+    )
 
 
 @pytest.mark.slow
 def test_sigkill_half_way_then_rerun_lands_exactly_the_distinct_set(db, env, tmp_path):
-    from commercepulse.generate.writers import write_live
     from datetime import date
+
+    from commercepulse.generate.writers import write_live
 
     [path] = write_live(tmp_path / "live", seed=5, start=date(2025, 3, 1), days=1, events=60_000)
     distinct = {json.loads(line)["event_id"] for line in path.read_text().splitlines()}
     cmd = [sys.executable, "-m", "commercepulse.cli", "ingest", "live", str(path), "--json"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=settings_env(env))
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=settings_env(env)
+    )
     deadline = time.monotonic() + 60
     while db[RAW].estimated_document_count() < 5000 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -160,6 +218,10 @@ def test_sigkill_half_way_then_rerun_lands_exactly_the_distinct_set(db, env, tmp
 
 
 def test_cli_user_errors_are_messages_not_tracebacks(env, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "commercepulse.cli", "ingest", "live", str(tmp_path / "nope")],
-                         capture_output=True, text=True, env=settings_env(env))
+    out = subprocess.run(
+        [sys.executable, "-m", "commercepulse.cli", "ingest", "live", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        env=settings_env(env),
+    )
     assert out.returncode == 2 and "does not exist" in out.stderr and "Traceback" not in out.stderr

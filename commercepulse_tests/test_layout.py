@@ -1,6 +1,7 @@
 """The package's shape: a Dagster-free library half, the Dagster half in `defs/`, imports flowing
 one way (no cycle between packages). Run as a script to print the package import graph:
 `python -m commercepulse_tests.test_layout`."""
+
 from __future__ import annotations
 
 import ast
@@ -87,9 +88,16 @@ def test_no_import_cycle_between_packages():
 def test_library_half_never_imports_dagster_definitions_or_dagster():
     offenders = {}
     for path in library_files():
-        bad = sorted(n for n in imports_of(path)
-                     if n.startswith("commercepulse.defs") or n in ("commercepulse.definitions", "commercepulse.runner")
-                     or (n.split(".")[0].startswith("dagster") and n.split(".")[0] not in ALLOWED_DAGSTER_LIBS))
+        bad = sorted(
+            n
+            for n in imports_of(path)
+            if n.startswith("commercepulse.defs")
+            or n in ("commercepulse.definitions", "commercepulse.runner")
+            or (
+                n.split(".")[0].startswith("dagster")
+                and n.split(".")[0] not in ALLOWED_DAGSTER_LIBS
+            )
+        )
         if bad:
             offenders[str(path.relative_to(ROOT))] = bad
     assert offenders == {}
@@ -114,3 +122,29 @@ if __name__ == "__main__":
     for package, targets in sorted(package_graph().items()):
         print(f"{package:12} -> {', '.join(sorted(targets)) or '-'}")
     print("cycles:", cycles(package_graph()) or "none")
+
+
+def test_the_landing_contract_is_spelled_in_one_module():
+    """The metadata key the sensors read and the trigger tag are named only by `defs/landing_contract.py`:
+    a landing that spelled them itself could drift and silently stop the rebuild and report sensors."""
+    from commercepulse.defs.landing_contract import (
+        BUSINESS_DAYS,
+        TRIGGER,
+        business_days_of,
+        landing_metadata,
+    )
+
+    contract = ROOT / "defs" / "landing_contract.py"
+    dagster_half = [*(ROOT / "defs").rglob("*.py"), ROOT / "cli.py", ROOT / "runner.py"]
+    for path in dagster_half:
+        if path == contract:
+            continue
+        text = path.read_text()
+        assert f'"{TRIGGER}"' not in text, path
+        if path.name != "runner.py":  # its result dict counts business days, it records no landing
+            assert f'"{BUSINESS_DAYS}"' not in text and f"'{BUSINESS_DAYS}'" not in text, path
+    assert business_days_of(landing_metadata({"2025-01-02", "2025-01-01"}, landed=3)) == [
+        "2025-01-01",
+        "2025-01-02",
+    ]
+    assert business_days_of({}) == []

@@ -1,6 +1,7 @@
 """MongoDB faults against real servers: a replica-set primary killed half-way through a landing,
 the local server killed and restarted under a running step, two ingestions of the same files
 at once, and no secret of MONGO_URI in what a run records."""
+
 from __future__ import annotations
 
 import json
@@ -38,16 +39,42 @@ def replica_set(tmp_path):
         data = tmp_path / f"rs{port}"
         data.mkdir()
         procs[port] = subprocess.Popen(
-            [str(find_mongod()), "--replSet", RS, "--port", str(port), "--bind_ip", "127.0.0.1", "--dbpath", str(data),
-             "--logpath", str(data / "log"), "--wiredTigerCacheSizeGB", "0.25"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    first = MongoClient(f"mongodb://127.0.0.1:{ports[0]}/?directConnection=true", serverSelectionTimeoutMS=30_000)
+            [
+                str(find_mongod()),
+                "--replSet",
+                RS,
+                "--port",
+                str(port),
+                "--bind_ip",
+                "127.0.0.1",
+                "--dbpath",
+                str(data),
+                "--logpath",
+                str(data / "log"),
+                "--wiredTigerCacheSizeGB",
+                "0.25",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    first = MongoClient(
+        f"mongodb://127.0.0.1:{ports[0]}/?directConnection=true", serverSelectionTimeoutMS=30_000
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
-            first.admin.command("replSetInitiate", {"_id": RS, "settings": {"electionTimeoutMillis": 2000},
-                                                    "members": [{"_id": i, "host": f"127.0.0.1:{p}", "priority": 3 - i}
-                                                                for i, p in enumerate(ports)]})
+            first.admin.command(
+                "replSetInitiate",
+                {
+                    "_id": RS,
+                    "settings": {"electionTimeoutMillis": 2000},
+                    "members": [
+                        {"_id": i, "host": f"127.0.0.1:{p}", "priority": 3 - i}
+                        for i, p in enumerate(ports)
+                    ],
+                },
+            )
             break
         except Exception:  # noqa: BLE001 - members still starting
             if time.monotonic() > deadline:
@@ -83,8 +110,20 @@ def test_replica_set_primary_killed_half_way_through_a_landing(replica_set, env,
     lines = path.read_bytes().splitlines()
     distinct = {json.loads(line)["event_id"] for line in lines}
     settings = env.model_copy(update={"mongo_uri": uri})
-    cmd = [sys.executable, "-m", "commercepulse.cli", "ingest", "live", str(path), "--json", "--workers", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=settings_env(settings), text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "commercepulse.cli",
+        "ingest",
+        "live",
+        str(path),
+        "--json",
+        "--workers",
+        "1",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=settings_env(settings), text=True
+    )
     watcher = MongoClient(uri, serverSelectionTimeoutMS=30_000)[settings.mongo_db][RAW]
     deadline = time.monotonic() + 120
     while watcher.estimated_document_count() < len(distinct) // 3 and time.monotonic() < deadline:
@@ -94,7 +133,11 @@ def test_replica_set_primary_killed_half_way_through_a_landing(replica_set, env,
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-3000:]
     counts = json.loads(out)
-    assert counts["lines_read"] == len(lines) == counts["landed"] + counts["duplicates"] + counts["quarantined"]
+    assert (
+        counts["lines_read"]
+        == len(lines)
+        == counts["landed"] + counts["duplicates"] + counts["quarantined"]
+    )
     assert counts["landed"] == len(distinct) and counts["quarantined"] == 0
     assert primary_port(uri) != killed
     assert watcher.count_documents({}) == len(distinct)
@@ -109,10 +152,30 @@ def test_two_ingestions_of_overlapping_files_at_once_neither_lose_nor_double(env
     paths = write_live(tmp_path / "live", seed=21, start=date(2025, 5, 1), days=3, events=15_000)
     lines = sum(len(p.read_bytes().splitlines()) for p in paths)
     distinct = {json.loads(line)["event_id"] for p in paths for line in p.read_bytes().splitlines()}
-    first = [sys.executable, "-m", "commercepulse.cli", "ingest", "live", *map(str, paths), "--json"]
-    second = [sys.executable, "-m", "commercepulse.cli", "ingest", "live", *map(str, paths[1:]), "--json"]
-    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=settings_env(env), text=True)
-             for c in (first, second)]
+    first = [
+        sys.executable,
+        "-m",
+        "commercepulse.cli",
+        "ingest",
+        "live",
+        *map(str, paths),
+        "--json",
+    ]
+    second = [
+        sys.executable,
+        "-m",
+        "commercepulse.cli",
+        "ingest",
+        "live",
+        *map(str, paths[1:]),
+        "--json",
+    ]
+    procs = [
+        subprocess.Popen(
+            c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=settings_env(env), text=True
+        )
+        for c in (first, second)
+    ]
     results = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [r[1][-2000:] for r in results]
     counts = [json.loads(out) for out, _ in results]
@@ -128,8 +191,14 @@ def test_mongod_killed_under_a_running_step_is_retried_and_converges(tmp_path, d
     from commercepulse.mongo.server import ensure_local_mongod, running_uri, stop_local_mongod
     from commercepulse.settings import Settings
 
-    settings = Settings(mongo_uri=None, mongo_db="retry_test", commercepulse_home=tmp_path / "home",
-                        duckdb_path=tmp_path / "wh.duckdb", data_dir=datapack, reports_dir=tmp_path / "reports")
+    settings = Settings(
+        mongo_uri=None,
+        mongo_db="retry_test",
+        commercepulse_home=tmp_path / "home",
+        duckdb_path=tmp_path / "wh.duckdb",
+        data_dir=datapack,
+        reports_dir=tmp_path / "reports",
+    )
     state = settings.mongod_dir
     ensure_local_mongod(state)
     defs = definitions(settings)
@@ -138,10 +207,15 @@ def test_mongod_killed_under_a_running_step_is_retried_and_converges(tmp_path, d
 
     class KillOnFirstRead(monitoring.CommandListener):
         """Kills the server as staging sends its first read of events_raw: a failure mid-step, every time."""
+
         killed = False
 
         def started(self, event):
-            if not self.killed and event.command_name == "find" and event.command.get("find") == RAW:
+            if (
+                not self.killed
+                and event.command_name == "find"
+                and event.command.get("find") == RAW
+            ):
                 type(self).killed = True
                 os.kill(int((state / "pid").read_text()), signal.SIGKILL)
 
@@ -153,8 +227,11 @@ def test_mongod_killed_under_a_running_step_is_retried_and_converges(tmp_path, d
 
     monitoring.register(KillOnFirstRead())  # clients created from now on report their commands
     from commercepulse.mongo.client import _client
+
     _client.cache_clear()
-    result = run_job(defs, "business_day_job", instance, "2023-01-01", "2023-12-31", raise_on_error=False)
+    result = run_job(
+        defs, "business_day_job", instance, "2023-01-01", "2023-12-31", raise_on_error=False
+    )
     assert KillOnFirstRead.killed
     assert result.success, [e.message for e in result.get_step_failure_events()]
     retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
@@ -172,9 +249,19 @@ def test_mongo_uri_password_never_reaches_what_a_run_records(env, db, tmp_path, 
         uri = f"mongodb://cp_reader:{secret}@{host}&authSource=admin"
         folder = tmp_path / "data" / "live_events" / "2025-01-15"
         folder.mkdir(parents=True)
-        (folder / "events.jsonl").write_text(json.dumps(
-            {"event_id": "s1", "event_type": "order_created", "event_time": "2025-01-15T10:00:00Z",
-             "vendor": "vendor_a", "payload": {}, "ingested_at": "2025-01-15T10:00:00Z"}) + "\n")
+        (folder / "events.jsonl").write_text(
+            json.dumps(
+                {
+                    "event_id": "s1",
+                    "event_type": "order_created",
+                    "event_time": "2025-01-15T10:00:00Z",
+                    "vendor": "vendor_a",
+                    "payload": {},
+                    "ingested_at": "2025-01-15T10:00:00Z",
+                }
+            )
+            + "\n"
+        )
         settings = env.model_copy(update={"mongo_uri": uri, "data_dir": tmp_path / "data"})
         os.environ["MONGO_URI"] = uri
         try:
@@ -186,7 +273,8 @@ def test_mongo_uri_password_never_reaches_what_a_run_records(env, db, tmp_path, 
         assert result.success
         run = instance.get_run_by_id(result.run_id)
         recorded = json.dumps(run.run_config, default=str) + json.dumps(
-            [str(e) for e in instance.all_logs(result.run_id)], default=str)
+            [str(e) for e in instance.all_logs(result.run_id)], default=str
+        )
         out, err = capfd.readouterr()
         assert secret not in recorded and secret not in out and secret not in err
         assert db.client[settings.mongo_db][RAW].count_documents({"_id": "s1"}) == 1

@@ -1,4 +1,5 @@
 """The whole platform on the data pack: KPIs vs independent figures, idempotence, late data."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,6 +10,7 @@ from collections import Counter, defaultdict
 import dagster as dg
 import pytest
 
+from commercepulse.defs.landing_contract import TRIGGER
 from commercepulse.runner import run_all
 from commercepulse_tests import independent as ind
 from commercepulse_tests.harness import definitions, run_job, warehouse_of
@@ -19,9 +21,24 @@ def checksum(warehouse, name: str) -> str:
     return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
 
 
-TABLES = ["fact_orders", "fact_payments", "fact_refunds", "fact_shipments", "fact_order_daily", "dim_customer",
-          "dim_product", "dim_date", "kpi_daily_revenue", "kpi_vendor_payment_success", "kpi_order_to_payment",
-          "kpi_refund_rate", "kpi_top_products", "kpi_late_arrivals", "stg_orders", "stg_payments"]
+TABLES = [
+    "fact_orders",
+    "fact_payments",
+    "fact_refunds",
+    "fact_shipments",
+    "fact_order_daily",
+    "dim_customer",
+    "dim_product",
+    "dim_date",
+    "kpi_daily_revenue",
+    "kpi_vendor_payment_success",
+    "kpi_order_to_payment",
+    "kpi_refund_rate",
+    "kpi_top_products",
+    "kpi_late_arrivals",
+    "stg_orders",
+    "stg_payments",
+]
 
 
 @pytest.fixture
@@ -40,33 +57,52 @@ def test_kpis_equal_independent_figures(built, datapack):
     settings, _, wh, _ = built
     rates = ind.fx(datapack)
     pays = [ind.payment(r) for r in ind.load_dump(datapack, "payments")] + [
-        ind.payment(e["payload"]) for e in ind.first_arrivals(datapack).values() if e["event_type"] == "payment_succeeded"]
+        ind.payment(e["payload"])
+        for e in ind.first_arrivals(datapack).values()
+        if e["event_type"] == "payment_succeeded"
+    ]
     refunds = [ind.refund(r) for r in ind.load_dump(datapack, "refunds")] + [
-        ind.refund(e["payload"]) for e in ind.first_arrivals(datapack).values() if e["event_type"] == "refund_issued"]
+        ind.refund(e["payload"])
+        for e in ind.first_arrivals(datapack).values()
+        if e["event_type"] == "refund_issued"
+    ]
     gross, refunded = defaultdict(float), defaultdict(float)
     for p in pays:
         if p["status"] == "SUCCESS":
-            gross[p["time"].date()] += ind.to_ngn(p["amount"], p["currency"], p["time"].date(), rates)
+            gross[p["time"].date()] += ind.to_ngn(
+                p["amount"], p["currency"], p["time"].date(), rates
+            )
     for r in refunds:
-        refunded[r["time"].date()] += ind.to_ngn(r["amount"], r["currency"], r["time"].date(), rates)
+        refunded[r["time"].date()] += ind.to_ngn(
+            r["amount"], r["currency"], r["time"].date(), rates
+        )
     kpi = wh.table("kpi_daily_revenue").set_index("date")
     assert len(kpi) == len(set(gross) | set(refunded))
     for day in set(gross) | set(refunded):
         row = kpi.loc[str(day)]
         assert row["gross_revenue_ngn"] == pytest.approx(round(gross[day], 2), abs=0.011)
-        assert row["net_revenue_ngn"] == pytest.approx(round(gross[day] - refunded[day], 2), abs=0.011)
-    success = wh.query("SELECT vendor, sum(successes) AS s, sum(attempts) AS a FROM kpi_vendor_payment_success "
-                       "GROUP BY vendor").set_index("vendor")
+        assert row["net_revenue_ngn"] == pytest.approx(
+            round(gross[day] - refunded[day], 2), abs=0.011
+        )
+    success = wh.query(
+        "SELECT vendor, sum(successes) AS s, sum(attempts) AS a FROM kpi_vendor_payment_success "
+        "GROUP BY vendor"
+    ).set_index("vendor")
     attempts = Counter(p["vendor"] for p in pays)
     successes = Counter(p["vendor"] for p in pays if p["status"] == "SUCCESS")
     assert success["a"].to_dict() == dict(attempts) and success["s"].to_dict() == dict(successes)
     # top 5 SKUs: line items of orders with a successful payment
     paid = {(p["vendor"], p["order"]) for p in pays if p["status"] == "SUCCESS"}
     from commercepulse.raw.bootstrap import bootstrap_event_id  # ids only break ties of equal times
+
     orders = ind.current_orders(
         [(bootstrap_event_id("orders", r), r) for r in ind.load_dump(datapack, "orders")]
-        + [(e["event_id"], e["payload"]) for e in ind.first_arrivals(datapack).values()
-           if e["event_type"] == "order_created"])
+        + [
+            (e["event_id"], e["payload"])
+            for e in ind.first_arrivals(datapack).values()
+            if e["event_type"] == "order_created"
+        ]
+    )
     revenue = defaultdict(float)
     for key, o in orders.items():
         if key in paid:
@@ -76,7 +112,12 @@ def test_kpis_equal_independent_figures(built, datapack):
     top = wh.query("SELECT sku, revenue_ngn FROM kpi_top_products WHERE rank <= 5 ORDER BY rank")
     assert list(zip(top["sku"], top["revenue_ngn"])) == [(s, round(v, 2)) for s, v in expected]
     late = wh.table("kpi_late_arrivals").iloc[0]
-    assert (late["events"], late["late_events"], late["lines"], late["duplicate_lines"]) == (2000, 200, 2106, 106)
+    assert (late["events"], late["late_events"], late["lines"], late["duplicate_lines"]) == (
+        2000,
+        200,
+        2106,
+        106,
+    )
     refund_rate = wh.table("kpi_refund_rate")
     assert refund_rate["refunded_orders"].sum() <= refund_rate["paid_orders"].sum()
 
@@ -86,9 +127,11 @@ def test_rematerialize_and_backfill_leave_tables_identical(built_copy):
     settings, instance, wh, result = built_copy
     defs = definitions(settings)
     before = {t: checksum(wh, t) for t in TABLES}
-    run_job(defs, "business_day_job", instance, "2023-01-01", "2023-12-31")  # a backfill of the year
+    run_job(
+        defs, "business_day_job", instance, "2023-01-01", "2023-12-31"
+    )  # a backfill of the year
     run_job(defs, "business_day_job", instance, "2025-01-10", "2025-01-15")  # the live days, again
-    run_job(defs, "business_day_job", instance, "2023-06-01")                 # one partition, again
+    run_job(defs, "business_day_job", instance, "2023-06-01")  # one partition, again
     run_job(defs, "refresh_job", instance)
     assert {t: checksum(wh, t) for t in TABLES} == before
 
@@ -97,14 +140,22 @@ def test_rematerialize_and_backfill_leave_tables_identical(built_copy):
 def test_fact_orders_independent_of_arrival_order(env, datapack, tmp_path):
     lines = (datapack / "live_events/2025-01-15/events.jsonl").read_text().splitlines()
     outcomes = []
-    for variant, ordered in (("fwd", lines), ("rev", lines[::-1]),
-                             ("shuf", sorted(lines, key=lambda line: hashlib.md5(line.encode()).hexdigest()))):
+    for variant, ordered in (
+        ("fwd", lines),
+        ("rev", lines[::-1]),
+        ("shuf", sorted(lines, key=lambda line: hashlib.md5(line.encode()).hexdigest())),
+    ):
         folder = tmp_path / variant / "live_events" / "2025-01-15"
         folder.mkdir(parents=True)
         (folder / "events.jsonl").write_text("\n".join(ordered) + "\n")
         shutil.copy(datapack / "fx_rates_2023.csv", tmp_path / variant)
-        settings = env.model_copy(update={"data_dir": tmp_path / variant, "mongo_db": f"{env.mongo_db}_{variant}",
-                                          "duckdb_path": tmp_path / f"{variant}.duckdb"})
+        settings = env.model_copy(
+            update={
+                "data_dir": tmp_path / variant,
+                "mongo_db": f"{env.mongo_db}_{variant}",
+                "duckdb_path": tmp_path / f"{variant}.duckdb",
+            }
+        )
         instance = dg.DagsterInstance.ephemeral()
         result = run_all(settings, say=lambda _: None, instance=instance, reports=False)
         outcomes.append(checksum(warehouse_of(settings), "fact_orders"))
@@ -112,8 +163,9 @@ def test_fact_orders_independent_of_arrival_order(env, datapack, tmp_path):
         runs = instance.get_runs()
         assert {r.job_name for r in runs} == {"ingest_job", "business_day_job", "refresh_job"}
         assert {r.run_id for r in runs} == set(result["run_ids"])
-        assert all(r.tags["commercepulse/trigger"] == "commercepulse run" for r in runs)
+        assert all(r.tags[TRIGGER] == "commercepulse run" for r in runs)
         from commercepulse.mongo.client import get_database
+
         get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
     assert outcomes[0] == outcomes[1] == outcomes[2]
 
@@ -122,10 +174,22 @@ def test_late_payment_reconciles_exactly_its_day(built_copy, tmp_path):
     settings, instance, wh, _ = built_copy
     day = "2025-01-12"  # D-3 for the ingestion day D = 2025-01-16
     before = {t: wh.table(t) for t in ("kpi_daily_revenue", "fact_payments", "fact_orders")}
-    payment = {"event_id": "late-pay-1", "event_type": "payment_succeeded", "event_time": f"{day}T12:00:00Z",
-               "vendor": "vendor_b", "ingested_at": "2025-01-16T13:00:00Z",
-               "payload": {"order_id": "ORD-250112-00001", "paid_at": f"{day}T12:00:00Z", "payment_status": "SUCCESS",
-                           "amountPaid": 12345, "currencyCode": "NGN", "channel": "card", "transaction_id": "lateref"}}
+    payment = {
+        "event_id": "late-pay-1",
+        "event_type": "payment_succeeded",
+        "event_time": f"{day}T12:00:00Z",
+        "vendor": "vendor_b",
+        "ingested_at": "2025-01-16T13:00:00Z",
+        "payload": {
+            "order_id": "ORD-250112-00001",
+            "paid_at": f"{day}T12:00:00Z",
+            "payment_status": "SUCCESS",
+            "amountPaid": 12345,
+            "currencyCode": "NGN",
+            "channel": "card",
+            "transaction_id": "lateref",
+        },
+    }
     folder = tmp_path / "data" / "live_events" / "2025-01-16"
     folder.mkdir(parents=True)
     (folder / "events.jsonl").write_text(json.dumps(payment) + "\n")
@@ -135,12 +199,16 @@ def test_late_payment_reconciles_exactly_its_day(built_copy, tmp_path):
     run_job(defs, "ingest_job", instance, "2025-01-16")
     sensor = defs.get_sensor_def("reconcile_business_days")
     requests = list(sensor(dg.build_sensor_context(instance=instance, definitions=defs)))
-    assert [(r.partition_key, r.tags.get("dagster/asset_partition_range_start")) for r in requests] == [(day, None)]
+    assert [
+        (r.partition_key, r.tags.get("dagster/asset_partition_range_start")) for r in requests
+    ] == [(day, None)]
     run_job(defs, "business_day_job", instance, requests[0].partition_key)
     run_job(defs, "refresh_job", instance)
     after = wh.table("kpi_daily_revenue").set_index("date")
     old = before["kpi_daily_revenue"].set_index("date")
-    assert after.loc[day, "gross_revenue_ngn"] == pytest.approx(old.loc[day, "gross_revenue_ngn"] + 12345)
+    assert after.loc[day, "gross_revenue_ngn"] == pytest.approx(
+        old.loc[day, "gross_revenue_ngn"] + 12345
+    )
     assert after.drop(index=day).equals(old.drop(index=day))
     payments = wh.table("fact_payments")
     assert len(payments) == len(before["fact_payments"]) + 1
@@ -155,4 +223,10 @@ def test_definitions_load():
     defs = load()
     dg.Definitions.validate_loadable(defs)
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {"events_raw", "bootstrap_events", "stg_unmapped", "fact_orders", "kpi_top_products"} <= keys
+    assert {
+        "events_raw",
+        "bootstrap_events",
+        "stg_unmapped",
+        "fact_orders",
+        "kpi_top_products",
+    } <= keys

@@ -1,4 +1,5 @@
 """Platform sources (SPEC §9): generator, Bronze, Silver (dedup, SCD2, lifecycle), Gold, checks."""
+
 from __future__ import annotations
 
 import re
@@ -69,9 +70,13 @@ def test_generator_is_deterministic_and_consistent_with_vendor_data(tmp_path):
     assert shared  # several users share an email (spelled differently)
     # The same customers order through the vendors: vendor payloads carry the same emails.
     write_live(tmp_path / "live", seed=5, start=date(2025, 1, 9), days=1, events=400)
-    vendor_emails = set(re.findall(r"user\d+@[a-z.]+", (tmp_path / "live/2025-01-09/events.jsonl").read_text()))
+    vendor_emails = set(
+        re.findall(r"user\d+@[a-z.]+", (tmp_path / "live/2025-01-09/events.jsonl").read_text())
+    )
     assert vendor_emails and vendor_emails <= set(norm.values())
-    assert {f"user{u}" for u in range(VENDOR_CUSTOMERS, N_USERS)} & {e.split("@")[0] for e in norm.values()}
+    assert {f"user{u}" for u in range(VENDOR_CUSTOMERS, N_USERS)} & {
+        e.split("@")[0] for e in norm.values()
+    }
     assert {p["product_id"] for p in ind.read(root, "products")} == set(SKUS)
     assert {i["product_id"] for i in ind.read(root, "order_items")} <= set(SKUS)
     lifecycle = ind.read(root, "orders")
@@ -79,8 +84,11 @@ def test_generator_is_deterministic_and_consistent_with_vendor_data(tmp_path):
     for r in lifecycle:
         per_order.setdefault(r["order_id"], []).append(r)
     assert max(len(v) for v in per_order.values()) >= 3  # the same order_id many times
-    after_payment = [o for o, rs in per_order.items()
-                     if any(r["status"] == "PAID" for r in rs) and any(r["status"] == "CANCELLED" for r in rs)]
+    after_payment = [
+        o
+        for o, rs in per_order.items()
+        if any(r["status"] == "PAID" for r in rs) and any(r["status"] == "CANCELLED" for r in rs)
+    ]
     assert after_payment
     events = ind.read(root, "behaviour_events")
     assert any(e["user_id"] is None for e in events)
@@ -91,8 +99,17 @@ def test_generator_is_deterministic_and_consistent_with_vendor_data(tmp_path):
 def test_bronze_lands_every_line_verbatim_idempotently_and_quarantines(db, tmp_path):
     root = tmp_path / "platform"
     write_platform(root, date(2025, 1, 9), 2, seed=3, sessions_per_day=50)
-    write(root, "users", "2025-01-10", [b'{"user_id": "U-9", "email": ', {"email": "x@y"},
-                                         {"user_id": "U-9", "email": "a@b", "updated_at": "yesterday"}, b"[1]"])
+    write(
+        root,
+        "users",
+        "2025-01-10",
+        [
+            b'{"user_id": "U-9", "email": ',
+            {"email": "x@y"},
+            {"user_id": "U-9", "email": "a@b", "updated_at": "yesterday"},
+            b"[1]",
+        ],
+    )
     lines = sum(len(p.read_text().splitlines()) for p in root.glob("*/*.jsonl"))
     stats, per_source = ingest_platform(db, root)
     assert (stats.landed, stats.quarantined, stats.lines_read) == (lines - 4, 4, lines)
@@ -100,24 +117,49 @@ def test_bronze_lands_every_line_verbatim_idempotently_and_quarantines(db, tmp_p
     reasons = sorted(q["reason"].split(":")[0] for q in db[PLATFORM_QUARANTINE].find())
     assert reasons == ["invalid JSON", "not a JSON object but a list", "users", "users"]
     first = ind.read(root, "behaviour_events")[0]
-    doc = db[PLATFORM_RAW].find_one({"source_system": "behaviour_events", "source.line": 1,
-                                     "source.ingestion_day": "2025-01-09"})
-    assert doc["record"] == first and doc["record_key"] == first["event_id"] and doc["ingestion_time"]
-    before = {d["_id"]: {k: v for k, v in d.items() if k != "last_seen_at"} for d in db[PLATFORM_RAW].find()}
+    doc = db[PLATFORM_RAW].find_one(
+        {
+            "source_system": "behaviour_events",
+            "source.line": 1,
+            "source.ingestion_day": "2025-01-09",
+        }
+    )
+    assert (
+        doc["record"] == first and doc["record_key"] == first["event_id"] and doc["ingestion_time"]
+    )
+    before = {
+        d["_id"]: {k: v for k, v in d.items() if k != "last_seen_at"}
+        for d in db[PLATFORM_RAW].find()
+    }
     again, _ = ingest_platform(db, root)
     assert (again.landed, again.duplicates) == (0, lines - 4)
-    after = {d["_id"]: {k: v for k, v in d.items() if k != "last_seen_at"} for d in db[PLATFORM_RAW].find()}
+    after = {
+        d["_id"]: {k: v for k, v in d.items() if k != "last_seen_at"}
+        for d in db[PLATFORM_RAW].find()
+    }
     assert after == before
     # no dedup in Bronze: a behavioural event sent twice is two records
-    repeated = len(ind.read(root, "behaviour_events")) - len({e["event_id"] for e in ind.read(root, "behaviour_events")})
+    repeated = len(ind.read(root, "behaviour_events")) - len(
+        {e["event_id"] for e in ind.read(root, "behaviour_events")}
+    )
     assert repeated > 0
-    assert db[PLATFORM_RAW].count_documents({"source_system": "behaviour_events"}) == \
-        len(ind.read(root, "behaviour_events"))
+    assert db[PLATFORM_RAW].count_documents({"source_system": "behaviour_events"}) == len(
+        ind.read(root, "behaviour_events")
+    )
 
 
 def _session(sid, device, user, steps, day=D1, hour=10, dup_last=False):
-    events = [{"event_id": f"{sid}-{n}", "session_id": sid, "user_id": user, "event_type": step,
-               "event_ts": f"{day}T{hour:02d}:{n:02d}:00Z", "device_type": device} for n, step in enumerate(steps)]
+    events = [
+        {
+            "event_id": f"{sid}-{n}",
+            "session_id": sid,
+            "user_id": user,
+            "event_type": step,
+            "event_ts": f"{day}T{hour:02d}:{n:02d}:00Z",
+            "device_type": device,
+        }
+        for n, step in enumerate(steps)
+    ]
     return events, ([events[-1]] if dup_last else [])
 
 
@@ -126,83 +168,212 @@ def test_funnel_on_hand_built_sessions(env, db):
     sessions = {
         "A": _session("A", "mobile", "U-1", ["view", "add_to_cart", "checkout"]),
         "B": _session("B", "web", "U-2", ["view", "view", "checkout"]),  # skips the cart
-        "C": _session("C", "web", "U-3", ["view", "add_to_cart", "checkout"], dup_last=True),  # checkout sent twice
+        "C": _session(
+            "C", "web", "U-3", ["view", "add_to_cart", "checkout"], dup_last=True
+        ),  # checkout sent twice
         "D": _session("D", "mobile", None, ["view", "add_to_cart"]),  # anonymous
-        "E": _session("E", "mobile", "U-4", ["view", "add_to_cart", "checkout"], hour=12),  # order never paid
+        "E": _session(
+            "E", "mobile", "U-4", ["view", "add_to_cart", "checkout"], hour=12
+        ),  # order never paid
     }
     write(root, "behaviour_events", D1, [e for events, _ in sessions.values() for e in events])
-    write(root, "behaviour_events", D2, [e for _, dups in sessions.values() for e in dups])  # duplicate arrives late
-    write(root, "orders", D1, [
-        {"order_id": "PO-A", "user_id": "U-1", "status": "CREATED", "status_ts": f"{D1}T10:04:00Z"},
-        {"order_id": "PO-A", "user_id": "U-1", "status": "PAID", "status_ts": f"{D1}T10:09:00Z"},
-        {"order_id": "PO-E", "user_id": "U-4", "status": "CREATED", "status_ts": f"{D1}T12:05:00Z"},
-        {"order_id": "PO-E", "user_id": "U-4", "status": "CANCELLED", "status_ts": f"{D1}T13:00:00Z"},
-        # U-2 pays an order, but B never reached checkout through the cart: it stays at step 1
-        {"order_id": "PO-B", "user_id": "U-2", "status": "CREATED", "status_ts": f"{D1}T10:03:00Z"},
-        {"order_id": "PO-B", "user_id": "U-2", "status": "PAID", "status_ts": f"{D1}T10:05:00Z"},
-    ])
+    write(
+        root, "behaviour_events", D2, [e for _, dups in sessions.values() for e in dups]
+    )  # duplicate arrives late
+    write(
+        root,
+        "orders",
+        D1,
+        [
+            {
+                "order_id": "PO-A",
+                "user_id": "U-1",
+                "status": "CREATED",
+                "status_ts": f"{D1}T10:04:00Z",
+            },
+            {
+                "order_id": "PO-A",
+                "user_id": "U-1",
+                "status": "PAID",
+                "status_ts": f"{D1}T10:09:00Z",
+            },
+            {
+                "order_id": "PO-E",
+                "user_id": "U-4",
+                "status": "CREATED",
+                "status_ts": f"{D1}T12:05:00Z",
+            },
+            {
+                "order_id": "PO-E",
+                "user_id": "U-4",
+                "status": "CANCELLED",
+                "status_ts": f"{D1}T13:00:00Z",
+            },
+            # U-2 pays an order, but B never reached checkout through the cart: it stays at step 1
+            {
+                "order_id": "PO-B",
+                "user_id": "U-2",
+                "status": "CREATED",
+                "status_ts": f"{D1}T10:03:00Z",
+            },
+            {
+                "order_id": "PO-B",
+                "user_id": "U-2",
+                "status": "PAID",
+                "status_ts": f"{D1}T10:05:00Z",
+            },
+        ],
+    )
     checks = run(env, D1, D2)
     wh = warehouse_of(env)
     sessions_table = wh.table("fact_sessions").set_index("session_id")
     assert sessions_table["funnel_step"].to_dict() == {"A": 4, "B": 1, "C": 3, "D": 2, "E": 3}
-    assert sessions_table.loc["C", "checkouts"] == 1 and sessions_table.loc["A", "paid_order_id"] == "PO-A"
-    assert bool(sessions_table.loc["D", "is_anonymous"]) and sessions_table.loc["B", "paid_order_id"] == "PO-B"
+    assert (
+        sessions_table.loc["C", "checkouts"] == 1
+        and sessions_table.loc["A", "paid_order_id"] == "PO-A"
+    )
+    assert (
+        bool(sessions_table.loc["D", "is_anonymous"])
+        and sessions_table.loc["B", "paid_order_id"] == "PO-B"
+    )
     funnel = wh.table("kpi_daily_funnel")
     assert_funnel_matches_files(funnel, root)
     mobile = funnel.set_index("device_type").loc["mobile"]
-    assert (mobile.sessions, mobile.view_sessions, mobile.cart_sessions, mobile.checkout_sessions,
-            mobile.paid_sessions) == (3, 3, 3, 2, 1)
-    assert mobile.cart_to_checkout == pytest.approx(2 / 3) and mobile.checkout_to_paid == pytest.approx(1 / 2)
+    assert (
+        mobile.sessions,
+        mobile.view_sessions,
+        mobile.cart_sessions,
+        mobile.checkout_sessions,
+        mobile.paid_sessions,
+    ) == (3, 3, 3, 2, 1)
+    assert mobile.cart_to_checkout == pytest.approx(
+        2 / 3
+    ) and mobile.checkout_to_paid == pytest.approx(1 / 2)
     web = funnel.set_index("device_type").loc["web"]
-    assert (web.sessions, web.view_sessions, web.cart_sessions, web.checkout_sessions, web.paid_sessions,
-            web.skipped_cart_sessions) == (2, 2, 1, 1, 0, 1)
+    assert (
+        web.sessions,
+        web.view_sessions,
+        web.cart_sessions,
+        web.checkout_sessions,
+        web.paid_sessions,
+        web.skipped_cart_sessions,
+    ) == (2, 2, 1, 1, 0, 1)
     # 14 distinct events in 15 records; 2 anonymous events (both checks judge each day's first arrivals:
     # all 14 events arrived first on D1, the duplicate on D2 repeats one of them)
     distinct = sum(len(events) for events, _ in sessions.values())
     assert distinct == 14
-    assert checks[f"silver_behaviour_events:duplicate_behaviour_events@{D2}"].metadata["bronze_records"].value == 0
+    assert (
+        checks[f"silver_behaviour_events:duplicate_behaviour_events@{D2}"]
+        .metadata["bronze_records"]
+        .value
+        == 0
+    )
     assert checks[f"silver_behaviour_events:duplicate_behaviour_events@{D2}"].passed
     dup = checks[f"silver_behaviour_events:duplicate_behaviour_events@{D1}"]
-    assert dup.metadata["duplicates"].value == 1 and dup.metadata["bronze_records"].value == distinct + 1
+    assert (
+        dup.metadata["duplicates"].value == 1
+        and dup.metadata["bronze_records"].value == distinct + 1
+    )
     anon = checks[f"silver_behaviour_events:anonymous_event_share@{D1}"]
-    assert anon.metadata["anonymous_events"].value == 2 and anon.metadata["events"].value == distinct
+    assert (
+        anon.metadata["anonymous_events"].value == 2 and anon.metadata["events"].value == distinct
+    )
     assert anon.passed and anon.metadata["figure"].value == round(2 / 14, 6)
-    assert not dup.passed and dup.metadata["figure"].value == round(1 / 15, 6)  # above the 5 % threshold
+    assert not dup.passed and dup.metadata["figure"].value == round(
+        1 / 15, 6
+    )  # above the 5 % threshold
 
 
 def test_price_change_never_revalues_an_order_and_late_category_correction_is_versioned(env, db):
     root = env.data_dir / "platform"
     product = {"product_id": "SKU-0001", "product_name": "Phone case", "available_stock": 10}
-    write(root, "products", D1, [{**product, "category": "Phones", "price": 1000, "updated_at": f"{D1}T08:00:00Z"}])
-    write(root, "order_items", D1, [{"order_id": "PO-1", "product_id": "SKU-0001", "quantity": 2, "unit_price": 1000,
-                                     "created_at": f"{D1}T12:00:00Z"}])
-    write(root, "orders", D1, [{"order_id": "PO-1", "user_id": "U-1", "status": "CREATED",
-                                "status_ts": f"{D1}T12:00:00Z"}])
+    write(
+        root,
+        "products",
+        D1,
+        [{**product, "category": "Phones", "price": 1000, "updated_at": f"{D1}T08:00:00Z"}],
+    )
+    write(
+        root,
+        "order_items",
+        D1,
+        [
+            {
+                "order_id": "PO-1",
+                "product_id": "SKU-0001",
+                "quantity": 2,
+                "unit_price": 1000,
+                "created_at": f"{D1}T12:00:00Z",
+            }
+        ],
+    )
+    write(
+        root,
+        "orders",
+        D1,
+        [
+            {
+                "order_id": "PO-1",
+                "user_id": "U-1",
+                "status": "CREATED",
+                "status_ts": f"{D1}T12:00:00Z",
+            }
+        ],
+    )
     # D2: the price changes (the record already carries the corrected category)
-    write(root, "products", D2, [{**product, "category": "Accessories", "price": 1500, "updated_at": f"{D2}T09:00:00Z"}])
+    write(
+        root,
+        "products",
+        D2,
+        [{**product, "category": "Accessories", "price": 1500, "updated_at": f"{D2}T09:00:00Z"}],
+    )
     run(env, D1)
     run(env, D2)
     wh = warehouse_of(env)
     assert len(wh.table("dim_product_history")) == 2
     # D3: the correction itself, made on D1 at 18:00, arrives late
-    write(root, "products", D3, [{**product, "category": "Accessories", "price": 1000, "updated_at": f"{D1}T18:00:00Z"}])
+    write(
+        root,
+        "products",
+        D3,
+        [{**product, "category": "Accessories", "price": 1000, "updated_at": f"{D1}T18:00:00Z"}],
+    )
     checks = run(env, D3)
     history = wh.table("dim_product_history")
     assert history[["version", "category", "list_price_ngn", "is_current"]].values.tolist() == [
-        [1, "Phones", 1000.0, False], [2, "Accessories", 1000.0, False], [3, "Accessories", 1500.0, True]]
-    assert history["valid_from"].tolist() == [t(f"{D1}T08:00:00Z"), t(f"{D1}T18:00:00Z"), t(f"{D2}T09:00:00Z")]
+        [1, "Phones", 1000.0, False],
+        [2, "Accessories", 1000.0, False],
+        [3, "Accessories", 1500.0, True],
+    ]
+    assert history["valid_from"].tolist() == [
+        t(f"{D1}T08:00:00Z"),
+        t(f"{D1}T18:00:00Z"),
+        t(f"{D2}T09:00:00Z"),
+    ]
     assert history["valid_to"].tolist()[:2] == [t(f"{D1}T18:00:00Z"), t(f"{D2}T09:00:00Z")]
     assert pd.isna(history["valid_to"].iat[2])
     order = wh.table("fact_platform_orders").iloc[0]
     assert order.order_value_ngn == 2000.0  # 2 x purchase price, not 2 x today's 1500
     line = wh.table("fact_platform_order_items").iloc[0]
-    assert (line.unit_price_ngn, line.list_price_at_order_ngn, line.product_version, line.category_at_order) == \
-        (1000.0, 1000.0, 1, "Phones")
+    assert (
+        line.unit_price_ngn,
+        line.list_price_at_order_ngn,
+        line.product_version,
+        line.category_at_order,
+    ) == (1000.0, 1000.0, 1, "Phones")
     for name in ("silver_products:scd2_integrity", "dim_product_history:scd2_integrity"):
         assert checks[name].passed, checks[name].metadata
     # tampering: a second current row for the key fails the ERROR check
     from commercepulse.platform import quality
-    wh.execute([("UPDATE dim_product_history SET is_current = true, valid_to = NULL WHERE version = 1", {})])
+
+    wh.execute(
+        [
+            (
+                "UPDATE dim_product_history SET is_current = true, valid_to = NULL WHERE version = 1",
+                {},
+            )
+        ]
+    )
     outcome = quality.scd2_integrity(wh, "dim_product_history")
     assert not outcome.passed and outcome.details["keys_without_one_current"] == 1
     assert outcome.details["overlapping"] == 1
@@ -210,76 +381,188 @@ def test_price_change_never_revalues_an_order_and_late_category_correction_is_ve
 
 def test_users_scd2_and_customer_link_by_normalized_email(env, db):
     root = env.data_dir / "platform"
-    write(root, "users", D1, [
-        {"user_id": "U-1", "name": "Ada", "email": "ada@pulse.africa", "phone": "1", "created_at": f"{D1}T01:00:00Z",
-         "updated_at": f"{D1}T01:00:00Z"},
-        {"user_id": "U-2", "name": "Ada B", "email": " ADA@Pulse.Africa", "phone": "2",
-         "created_at": f"{D1}T02:00:00Z", "updated_at": f"{D1}T02:00:00Z"},
-        {"user_id": "U-1", "name": "Ada", "email": "ada@pulse.africa", "phone": "9", "created_at": f"{D1}T01:00:00Z",
-         "updated_at": f"{D1}T05:00:00Z"},
-        {"user_id": "U-1", "name": "Ada", "email": "ada@pulse.africa", "phone": "9", "created_at": f"{D1}T01:00:00Z",
-         "updated_at": f"{D1}T06:00:00Z"},  # no tracked change: not a new version
-    ])
+    write(
+        root,
+        "users",
+        D1,
+        [
+            {
+                "user_id": "U-1",
+                "name": "Ada",
+                "email": "ada@pulse.africa",
+                "phone": "1",
+                "created_at": f"{D1}T01:00:00Z",
+                "updated_at": f"{D1}T01:00:00Z",
+            },
+            {
+                "user_id": "U-2",
+                "name": "Ada B",
+                "email": " ADA@Pulse.Africa",
+                "phone": "2",
+                "created_at": f"{D1}T02:00:00Z",
+                "updated_at": f"{D1}T02:00:00Z",
+            },
+            {
+                "user_id": "U-1",
+                "name": "Ada",
+                "email": "ada@pulse.africa",
+                "phone": "9",
+                "created_at": f"{D1}T01:00:00Z",
+                "updated_at": f"{D1}T05:00:00Z",
+            },
+            {
+                "user_id": "U-1",
+                "name": "Ada",
+                "email": "ada@pulse.africa",
+                "phone": "9",
+                "created_at": f"{D1}T01:00:00Z",
+                "updated_at": f"{D1}T06:00:00Z",
+            },  # no tracked change: not a new version
+        ],
+    )
     run(env, D1)
     wh = warehouse_of(env)
     users = wh.table("silver_users")
-    assert users[["user_id", "phone", "is_current"]].values.tolist() == [["U-1", "1", False], ["U-1", "9", True],
-                                                                         ["U-2", "2", True]]
+    assert users[["user_id", "phone", "is_current"]].values.tolist() == [
+        ["U-1", "1", False],
+        ["U-1", "9", True],
+        ["U-2", "2", True],
+    ]
     assert set(users["email_norm"]) == {"ada@pulse.africa"}
-    wh.execute([("INSERT INTO dim_customer (customer_key, email, email_norm) VALUES "
-                 "('CUST-1', 'ada@pulse.africa', 'ada@pulse.africa'), ('x@y', 'x@y', 'x@y')", {})])
+    wh.execute(
+        [
+            (
+                "INSERT INTO dim_customer (customer_key, email, email_norm) VALUES "
+                "('CUST-1', 'ada@pulse.africa', 'ada@pulse.africa'), ('x@y', 'x@y', 'x@y')",
+                {},
+            )
+        ]
+    )
     from commercepulse.platform import quality
     from commercepulse.warehouse.gold_sql import CUSTOMER_USER_LINK
+
     wh.execute([(CUSTOMER_USER_LINK, {})])
     linked = wh.table("dim_customer").set_index("customer_key")
-    assert (linked.loc["CUST-1", "user_id"], linked.loc["CUST-1", "linked_users"]) == ("U-1", 2)  # earliest created
+    assert (linked.loc["CUST-1", "user_id"], linked.loc["CUST-1", "linked_users"]) == (
+        "U-1",
+        2,
+    )  # earliest created
     assert pd.isna(linked.loc["x@y", "user_id"]) and linked.loc["x@y", "linked_users"] == 0
     outcome = quality.customer_email_conflicts(wh, env)
-    assert not outcome.passed and outcome.figure == 1 and outcome.details["sample_emails"] == ["ada@pulse.africa"]
+    assert (
+        not outcome.passed
+        and outcome.figure == 1
+        and outcome.details["sample_emails"] == ["ada@pulse.africa"]
+    )
 
 
 def test_cancellation_after_payment_and_status_going_backwards(env, db):
     root = env.data_dir / "platform"
-    rec = lambda oid, status, when: {"order_id": oid, "user_id": "U-1", "status": status, "status_ts": when}  # noqa: E731
-    write(root, "orders", D1, [
-        rec("O1", "CREATED", f"{D1}T10:00:00Z"), rec("O1", "PAID", f"{D1}T10:05:00Z"),
-        rec("O1", "PAID", f"{D1}T10:05:00Z"),  # sent twice
-        rec("O2", "CREATED", f"{D1}T10:00:00Z"), rec("O2", "PAID", f"{D1}T10:05:00Z"),
-        rec("O2", "SHIPPED", f"{D1}T15:00:00Z"), rec("O2", "PAID", f"{D1}T15:01:00Z"),  # stale replay
-        rec("O3", "CANCELLED", f"{D1}T11:00:00Z"),
-    ])
-    write(root, "orders", D2, [rec("O1", "CANCELLED", f"{D2}T09:00:00Z"),
-                               rec("O3", "CREATED", f"{D1}T10:30:00Z")])  # arrives after its cancellation
+    rec = lambda oid, status, when: {  # noqa: E731
+        "order_id": oid,
+        "user_id": "U-1",
+        "status": status,
+        "status_ts": when,
+    }  # noqa: E731
+    write(
+        root,
+        "orders",
+        D1,
+        [
+            rec("O1", "CREATED", f"{D1}T10:00:00Z"),
+            rec("O1", "PAID", f"{D1}T10:05:00Z"),
+            rec("O1", "PAID", f"{D1}T10:05:00Z"),  # sent twice
+            rec("O2", "CREATED", f"{D1}T10:00:00Z"),
+            rec("O2", "PAID", f"{D1}T10:05:00Z"),
+            rec("O2", "SHIPPED", f"{D1}T15:00:00Z"),
+            rec("O2", "PAID", f"{D1}T15:01:00Z"),  # stale replay
+            rec("O3", "CANCELLED", f"{D1}T11:00:00Z"),
+        ],
+    )
+    write(
+        root,
+        "orders",
+        D2,
+        [rec("O1", "CANCELLED", f"{D2}T09:00:00Z"), rec("O3", "CREATED", f"{D1}T10:30:00Z")],
+    )  # arrives after its cancellation
     checks = run(env, D1, D2)
     orders = warehouse_of(env).table("silver_orders").set_index("order_id")
     o1, o2, o3 = orders.loc["O1"], orders.loc["O2"], orders.loc["O3"]
-    assert (o1.status, bool(o1.cancelled_after_payment), o1.paid_at, o1.duplicate_records, o1.status_records) == \
-        ("CANCELLED", True, t(f"{D1}T10:05:00Z"), 1, 3)
-    assert (o2.status, bool(o2.status_went_backwards), bool(o2.cancelled_after_payment)) == ("PAID", True, False)
-    assert (o3.status, bool(o3.status_went_backwards), bool(o3.cancelled_after_payment), o3.created_at) == \
-        ("CANCELLED", False, False, t(f"{D1}T10:30:00Z"))
+    assert (
+        o1.status,
+        bool(o1.cancelled_after_payment),
+        o1.paid_at,
+        o1.duplicate_records,
+        o1.status_records,
+    ) == ("CANCELLED", True, t(f"{D1}T10:05:00Z"), 1, 3)
+    assert (o2.status, bool(o2.status_went_backwards), bool(o2.cancelled_after_payment)) == (
+        "PAID",
+        True,
+        False,
+    )
+    assert (
+        o3.status,
+        bool(o3.status_went_backwards),
+        bool(o3.cancelled_after_payment),
+        o3.created_at,
+    ) == ("CANCELLED", False, False, t(f"{D1}T10:30:00Z"))
     outcome = checks["silver_orders:order_status_backwards"]
     assert not outcome.passed and outcome.metadata["figure"].value == 1
     assert outcome.metadata["cancelled_after_payment"].value == 1
     value = warehouse_of(env).table("fact_platform_orders").set_index("order_id")
-    assert bool(value.loc["O1", "cancelled_after_payment"]) and value.loc["O1", "status"] == "CANCELLED"
+    assert (
+        bool(value.loc["O1", "cancelled_after_payment"])
+        and value.loc["O1", "status"] == "CANCELLED"
+    )
 
 
 def test_retention_and_aov_on_hand_built_facts(env):
     wh = warehouse_of(env)
-    paid = [("c1", "2024-01-05"), ("c1", "2024-02-10"), ("c1", "2024-04-01"), ("c2", "2024-01-20"),
-            ("c3", "2024-02-02"), ("c3", "2024-03-30"), ("c3", "2024-03-31"), ("c4", "2024-02-15")]
-    rows = [{"order_id": f"O{n}", "vendor": "vendor_a", "customer_key": c, "first_paid_time": pd.Timestamp(d, tz="UTC"),
-             "last_event_time": pd.Timestamp(d, tz="UTC"), "event_ids": f"e{n}", "run_id": "r"}
-            for n, (c, d) in enumerate(paid)]
-    rows.append({"order_id": "O99", "vendor": "vendor_a", "customer_key": "c5", "first_paid_time": None,
-                 "last_event_time": pd.Timestamp("2024-01-01", tz="UTC"), "event_ids": "e99", "run_id": "r"})
+    paid = [
+        ("c1", "2024-01-05"),
+        ("c1", "2024-02-10"),
+        ("c1", "2024-04-01"),
+        ("c2", "2024-01-20"),
+        ("c3", "2024-02-02"),
+        ("c3", "2024-03-30"),
+        ("c3", "2024-03-31"),
+        ("c4", "2024-02-15"),
+    ]
+    rows = [
+        {
+            "order_id": f"O{n}",
+            "vendor": "vendor_a",
+            "customer_key": c,
+            "first_paid_time": pd.Timestamp(d, tz="UTC"),
+            "last_event_time": pd.Timestamp(d, tz="UTC"),
+            "event_ids": f"e{n}",
+            "run_id": "r",
+        }
+        for n, (c, d) in enumerate(paid)
+    ]
+    rows.append(
+        {
+            "order_id": "O99",
+            "vendor": "vendor_a",
+            "customer_key": "c5",
+            "first_paid_time": None,
+            "last_event_time": pd.Timestamp("2024-01-01", tz="UTC"),
+            "event_ids": "e99",
+            "run_id": "r",
+        }
+    )
     frame = pd.DataFrame(rows)  # noqa: F841 (registered by name below)
     with wh.connect() as con:
         con.execute("INSERT INTO fact_orders BY NAME SELECT * FROM frame")
     wh.execute([(sql, {}) for sql in KPI_RETENTION])
-    got = {(str(r.cohort_month.date()), r.months_since): (r.cohort_customers, r.returning_customers, r.observed)
-           for r in wh.table("kpi_retention").itertuples()}
+    got = {
+        (str(r.cohort_month.date()), r.months_since): (
+            r.cohort_customers,
+            r.returning_customers,
+            r.observed,
+        )
+        for r in wh.table("kpi_retention").itertuples()
+    }
     # independent: cohorts by first paid month; returning = distinct customers paid in month +k
     months = {}
     for c, d in paid:
@@ -292,35 +575,90 @@ def test_retention_and_aov_on_hand_built_facts(env):
         for k in range(1, 7):
             y, m = divmod(start[0] * 12 + start[1] - 1 + k, 12)
             back = sum((y, m + 1) in months[c] for c in members)
-            expected[(f"{start[0]}-{start[1]:02d}-01", k)] = (len(members), back, (y, m + 1) <= last)
+            expected[(f"{start[0]}-{start[1]:02d}-01", k)] = (
+                len(members),
+                back,
+                (y, m + 1) <= last,
+            )
     assert got == expected
     assert got[("2024-01-01", 1)] == (2, 1, True) and got[("2024-02-01", 1)] == (2, 1, True)
 
-    pays = pd.DataFrame([  # noqa: F841
-        {"event_id": "p1", "event_date": "2024-05-01", "paid_date": "2024-05-01", "vendor": "vendor_a",
-         "order_id": "A", "status": "SUCCESS", "amount_ngn": 1000.0},
-        {"event_id": "p2", "event_date": "2024-05-01", "paid_date": "2024-05-01", "vendor": "vendor_a",
-         "order_id": "A", "status": "SUCCESS", "amount_ngn": 500.0},
-        {"event_id": "p3", "event_date": "2024-05-01", "paid_date": "2024-05-01", "vendor": "vendor_a",
-         "order_id": "B", "status": "SUCCESS", "amount_ngn": 3000.0},
-        {"event_id": "p4", "event_date": "2024-05-01", "paid_date": "2024-05-01", "vendor": "vendor_a",
-         "order_id": "C", "status": "FAILED", "amount_ngn": 9999.0},
-    ]).assign(paid_time=pd.Timestamp("2024-05-01", tz="UTC"), event_ids="x", run_id="r")
-    refunds = pd.DataFrame([{"event_id": "r1", "event_date": "2024-05-01", "refund_date": "2024-05-01",  # noqa: F841
-                             "refund_time": pd.Timestamp("2024-05-01", tz="UTC"), "vendor": "vendor_a",
-                             "order_id": "B", "amount_ngn": 700.0, "lists_items": False, "event_ids": "x",
-                             "run_id": "r"},
-                            {"event_id": "r2", "event_date": "2024-05-02", "refund_date": "2024-05-02",
-                             "refund_time": pd.Timestamp("2024-05-02", tz="UTC"), "vendor": "vendor_b",
-                             "order_id": "Z", "amount_ngn": 50.0, "lists_items": False, "event_ids": "x",
-                             "run_id": "r"}])
+    pays = pd.DataFrame(  # noqa: F841 (DuckDB reads the frame by its name)
+        [
+            {
+                "event_id": "p1",
+                "event_date": "2024-05-01",
+                "paid_date": "2024-05-01",
+                "vendor": "vendor_a",
+                "order_id": "A",
+                "status": "SUCCESS",
+                "amount_ngn": 1000.0,
+            },
+            {
+                "event_id": "p2",
+                "event_date": "2024-05-01",
+                "paid_date": "2024-05-01",
+                "vendor": "vendor_a",
+                "order_id": "A",
+                "status": "SUCCESS",
+                "amount_ngn": 500.0,
+            },
+            {
+                "event_id": "p3",
+                "event_date": "2024-05-01",
+                "paid_date": "2024-05-01",
+                "vendor": "vendor_a",
+                "order_id": "B",
+                "status": "SUCCESS",
+                "amount_ngn": 3000.0,
+            },
+            {
+                "event_id": "p4",
+                "event_date": "2024-05-01",
+                "paid_date": "2024-05-01",
+                "vendor": "vendor_a",
+                "order_id": "C",
+                "status": "FAILED",
+                "amount_ngn": 9999.0,
+            },
+        ]
+    ).assign(paid_time=pd.Timestamp("2024-05-01", tz="UTC"), event_ids="x", run_id="r")
+    refunds = pd.DataFrame(  # noqa: F841
+        [
+            {
+                "event_id": "r1",
+                "event_date": "2024-05-01",
+                "refund_date": "2024-05-01",  # noqa: F841
+                "refund_time": pd.Timestamp("2024-05-01", tz="UTC"),
+                "vendor": "vendor_a",
+                "order_id": "B",
+                "amount_ngn": 700.0,
+                "lists_items": False,
+                "event_ids": "x",
+                "run_id": "r",
+            },
+            {
+                "event_id": "r2",
+                "event_date": "2024-05-02",
+                "refund_date": "2024-05-02",
+                "refund_time": pd.Timestamp("2024-05-02", tz="UTC"),
+                "vendor": "vendor_b",
+                "order_id": "Z",
+                "amount_ngn": 50.0,
+                "lists_items": False,
+                "event_ids": "x",
+                "run_id": "r",
+            },
+        ]
+    )
     with wh.connect() as con:
         con.execute("INSERT INTO fact_payments BY NAME SELECT * FROM pays")
         con.execute("INSERT INTO fact_refunds BY NAME SELECT * FROM refunds")
     wh.execute([(sql, {}) for sql in KPI_AOV])
     aov = wh.table("kpi_aov")
-    assert aov[["vendor", "paid_orders", "gross_revenue_ngn", "refunds_ngn", "net_revenue_ngn"]].values.tolist() == [
-        ["vendor_a", 2, 4500.0, 700.0, 3800.0], ["vendor_b", 0, 0.0, 50.0, -50.0]]
+    assert aov[
+        ["vendor", "paid_orders", "gross_revenue_ngn", "refunds_ngn", "net_revenue_ngn"]
+    ].values.tolist() == [["vendor_a", 2, 4500.0, 700.0, 3800.0], ["vendor_b", 0, 0.0, 50.0, -50.0]]
     # AOV is successful payments / paid orders (SPEC §9); the net-of-refunds variant sits beside it
     assert aov["aov_ngn"].iat[0] == 4500.0 / 2 and pd.isna(aov["aov_ngn"].iat[1])
     assert aov["net_aov_ngn"].iat[0] == 3800.0 / 2 and pd.isna(aov["net_aov_ngn"].iat[1])
@@ -333,9 +671,18 @@ def test_main_job_generates_lands_and_models_platform_sources(env, db, monkeypat
     monkeypatch.setattr(pipeline, "DEMO_LIVE_DAYS", 2)
 
     def small_demo(data_dir):
-        write_live(data_dir / "live_events", seed=42, start=pipeline.DEMO_LIVE_START, days=2, events=300)
-        write_platform(data_dir / "platform", start=pipeline.DEMO_LIVE_START, days=2, seed=42, sessions_per_day=60)
+        write_live(
+            data_dir / "live_events", seed=42, start=pipeline.DEMO_LIVE_START, days=2, events=300
+        )
+        write_platform(
+            data_dir / "platform",
+            start=pipeline.DEMO_LIVE_START,
+            days=2,
+            seed=42,
+            sessions_per_day=60,
+        )
         from commercepulse.generate.writers import write_fx
+
         write_fx(data_dir, pipeline.DEMO_LIVE_START.year)
 
     monkeypatch.setattr(pipeline, "generate_demo", small_demo)
@@ -365,7 +712,10 @@ def test_main_job_generates_lands_and_models_platform_sources(env, db, monkeypat
     assert items["product_version"].notna().all()
     assert (items["unit_price_ngn"] == items["list_price_at_order_ngn"]).all()
     failed = " ".join(result["failed_checks"])
-    assert "silver_users:scd2_integrity" not in failed and "dim_product_history:scd2_integrity" not in failed
+    assert (
+        "silver_users:scd2_integrity" not in failed
+        and "dim_product_history:scd2_integrity" not in failed
+    )
 
 
 def test_platform_assets_and_checks_are_defined():
@@ -373,10 +723,31 @@ def test_platform_assets_and_checks_are_defined():
 
     defs = load()
     keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
-    assert {"platform_raw", "silver_users", "silver_products", "silver_orders", "silver_order_items",
-            "silver_behaviour_events", "dim_product_history", "fact_sessions", "kpi_daily_funnel", "kpi_aov",
-            "kpi_retention", "fact_platform_orders", "fact_platform_order_items"} <= keys
-    checks = {f"{k.asset_key.to_user_string()}:{k.name}" for k in defs.resolve_asset_graph().asset_check_keys}
-    assert {"silver_behaviour_events:duplicate_behaviour_events", "silver_behaviour_events:anonymous_event_share",
-            "silver_users:scd2_integrity", "silver_products:scd2_integrity", "dim_product_history:scd2_integrity",
-            "silver_orders:order_status_backwards", "dim_customer:customer_email_conflicts"} <= checks
+    assert {
+        "platform_raw",
+        "silver_users",
+        "silver_products",
+        "silver_orders",
+        "silver_order_items",
+        "silver_behaviour_events",
+        "dim_product_history",
+        "fact_sessions",
+        "kpi_daily_funnel",
+        "kpi_aov",
+        "kpi_retention",
+        "fact_platform_orders",
+        "fact_platform_order_items",
+    } <= keys
+    checks = {
+        f"{k.asset_key.to_user_string()}:{k.name}"
+        for k in defs.resolve_asset_graph().asset_check_keys
+    }
+    assert {
+        "silver_behaviour_events:duplicate_behaviour_events",
+        "silver_behaviour_events:anonymous_event_share",
+        "silver_users:scd2_integrity",
+        "silver_products:scd2_integrity",
+        "dim_product_history:scd2_integrity",
+        "silver_orders:order_status_backwards",
+        "dim_customer:customer_email_conflicts",
+    } <= checks

@@ -2,6 +2,7 @@
 (Debian `chromium` driven by pip `playwright`). It opens the asset graph and a check's partition
 view (screenshots in the test's folder, path printed), then drops a new day file and waits for
 the KPIs to refresh by themselves. Run with `make ui-test`; skipped cleanly without a browser."""
+
 from __future__ import annotations
 
 import json
@@ -23,9 +24,20 @@ from commercepulse_tests.harness import settings_env
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.ui, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium on this machine")]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+pytestmark = [
+    pytest.mark.ui,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium on this machine"),
+]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -46,15 +58,36 @@ def deployment(env, tmp_path, postgres_instances):
     settings = env.model_copy(update={"data_dir": data})
     database = f"cp_ui_{uuid.uuid4().hex[:8]}"
     postgres_instances._sql(f"CREATE DATABASE {database} TEMPLATE {postgres_instances.TEMPLATE}")
-    process_env = {**settings_env(settings), "DAGSTER_HOME": str(tmp_path / "dagster"),
-                   "DAGSTER_PG_URL": postgres_instances._database_url(database), "PYTHONUNBUFFERED": "1"}
-    subprocess.run([sys.executable, "-m", "commercepulse.cli", "run"], env=process_env, check=True,
-                   stdout=subprocess.DEVNULL, cwd=ROOT)
+    process_env = {
+        **settings_env(settings),
+        "DAGSTER_HOME": str(tmp_path / "dagster"),
+        "DAGSTER_PG_URL": postgres_instances._database_url(database),
+        "PYTHONUNBUFFERED": "1",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "commercepulse.cli", "run"],
+        env=process_env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     port = free_port()
     log = open(tmp_path / "dagster-dev.log", "w")
-    server = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml",
-                               "-p", str(port)], cwd=ROOT, env=process_env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-p",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=process_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -64,8 +97,16 @@ def deployment(env, tmp_path, postgres_instances):
         except OSError:
             time.sleep(1)
     else:
-        pytest.fail("dagster dev did not answer: " + (tmp_path / "dagster-dev.log").read_text()[-3000:])
-    yield {"url": url, "env": process_env, "data": data, "shots": tmp_path, "home": tmp_path / "dagster"}
+        pytest.fail(
+            "dagster dev did not answer: " + (tmp_path / "dagster-dev.log").read_text()[-3000:]
+        )
+    yield {
+        "url": url,
+        "env": process_env,
+        "data": data,
+        "shots": tmp_path,
+        "home": tmp_path / "dagster",
+    }
     os.killpg(server.pid, signal.SIGINT)
     try:
         server.wait(timeout=30)
@@ -95,7 +136,11 @@ def test_asset_graph_check_partitions_and_a_new_day_flowing_to_kpis(deployment):
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.goto(f"{url}/asset-groups", wait_until="networkidle")
         page.wait_for_timeout(2000)
-        for label in ("Skip", "Dismiss", "Close"):  # Dagster's first-visit dialog (community invitation)
+        for label in (
+            "Skip",
+            "Dismiss",
+            "Close",
+        ):  # Dagster's first-visit dialog (community invitation)
             button = page.get_by_role("button", name=label)
             if button.count():
                 button.first.click()
@@ -115,22 +160,52 @@ def test_asset_graph_check_partitions_and_a_new_day_flowing_to_kpis(deployment):
     # a new ingestion day arrives while the deployment runs
     started = time.monotonic()
     folder = deployment["data"] / "live_events" / "2025-01-16"
-    subprocess.run([sys.executable, "-m", "commercepulse.cli", "generate", "live", "--out",
-                    str(deployment["data"] / "live_events"), "--date", "2025-01-16", "--events", "400", "--seed", "42"],
-                   check=True, stdout=subprocess.DEVNULL, env=deployment["env"])
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "commercepulse.cli",
+            "generate",
+            "live",
+            "--out",
+            str(deployment["data"] / "live_events"),
+            "--date",
+            "2025-01-16",
+            "--events",
+            "400",
+            "--seed",
+            "42",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env=deployment["env"],
+    )
     assert (folder / "events.jsonl").is_file()
     before = {r.run_id for r in runs_of(deployment, "__ASSET_JOB")}
     deadline = time.monotonic() + 240
     refreshed = None
     while time.monotonic() < deadline and refreshed is None:
         time.sleep(3)
-        ingested = [r for r in runs_of(deployment, "ingest_job") if r.tags.get("dagster/partition") == "2025-01-16"]
-        automated = [r for r in runs_of(deployment, "__ASSET_JOB") if r.run_id not in before
-                     and r.is_finished and r.is_success]
+        ingested = [
+            r
+            for r in runs_of(deployment, "ingest_job")
+            if r.tags.get("dagster/partition") == "2025-01-16"
+        ]
+        automated = [
+            r
+            for r in runs_of(deployment, "__ASSET_JOB")
+            if r.run_id not in before and r.is_finished and r.is_success
+        ]
         if ingested and automated:
             refreshed = time.monotonic() - started
     assert refreshed is not None, "the KPIs were not refreshed after the new day file"
-    failed = [r for job in ("ingest_job", "business_day_job", "__ASSET_JOB", "reports_job")
-              for r in runs_of(deployment, job) if r.is_finished and not r.is_success]
+    failed = [
+        r
+        for job in ("ingest_job", "business_day_job", "__ASSET_JOB", "reports_job")
+        for r in runs_of(deployment, job)
+        if r.is_finished and not r.is_success
+    ]
     assert failed == []
-    print(json.dumps({"new_day_to_refreshed_kpis_s": round(refreshed, 1), "screenshots": str(shots)}))
+    print(
+        json.dumps({"new_day_to_refreshed_kpis_s": round(refreshed, 1), "screenshots": str(shots)})
+    )

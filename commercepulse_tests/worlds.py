@@ -4,6 +4,7 @@ Silver, Gold) without Dagster: fast enough to build twice per hypothesis example
 A world is a fresh MongoDB database and DuckDB file; `tables()` returns every fact, dim and
 KPI as sorted frames, so two worlds built from equivalent inputs can be compared whole.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -28,12 +29,33 @@ from commercepulse.warehouse.gold_sql import GOLD_STATEMENTS
 from commercepulse.warehouse.sql import KPI_STATEMENTS, WINDOW_STATEMENTS
 from commercepulse_tests.harness import warehouse_of
 
-VENDOR_TABLES = ("fact_orders", "fact_payments", "fact_refunds", "fact_shipments", "fact_order_daily",
-                 "dim_customer", "dim_product", "kpi_daily_revenue", "kpi_vendor_payment_success",
-                 "kpi_order_to_payment", "kpi_refund_rate", "kpi_top_products", "kpi_aov")
-PLATFORM_TABLES = ("silver_users", "silver_products", "silver_orders", "silver_order_items",
-                   "silver_behaviour_events", "dim_product_history", "fact_platform_orders",
-                   "fact_platform_order_items", "fact_sessions", "kpi_daily_funnel")
+VENDOR_TABLES = (
+    "fact_orders",
+    "fact_payments",
+    "fact_refunds",
+    "fact_shipments",
+    "fact_order_daily",
+    "dim_customer",
+    "dim_product",
+    "kpi_daily_revenue",
+    "kpi_vendor_payment_success",
+    "kpi_order_to_payment",
+    "kpi_refund_rate",
+    "kpi_top_products",
+    "kpi_aov",
+)
+PLATFORM_TABLES = (
+    "silver_users",
+    "silver_products",
+    "silver_orders",
+    "silver_order_items",
+    "silver_behaviour_events",
+    "dim_product_history",
+    "fact_platform_orders",
+    "fact_platform_order_items",
+    "fact_sessions",
+    "kpi_daily_funnel",
+)
 #: Columns that say which run, file or arrival a row came from, not what it says.
 PROVENANCE = {"run_id", "event_ids", "bronze_ids", "reported_at"}
 BUSINESS_DAYS = (date(2024, 12, 1), date(2025, 3, 1))  # every business day the worlds use
@@ -43,7 +65,13 @@ def write_lines(path: Path, lines: Sequence[dict | bytes | str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab") as handle:
         for line in lines:
-            data = line if isinstance(line, bytes) else line.encode() if isinstance(line, str) else orjson.dumps(line)
+            data = (
+                line
+                if isinstance(line, bytes)
+                else line.encode()
+                if isinstance(line, str)
+                else orjson.dumps(line)
+            )
             handle.write(data + b"\n")
 
 
@@ -52,17 +80,26 @@ class World:
 
     def __init__(self, mongo_uri: str, home: Path) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="cp-world-"))
-        self.settings = Settings(mongo_uri=mongo_uri, mongo_db=f"w_{uuid.uuid4().hex[:10]}", commercepulse_home=home,
-                                 duckdb_path=self.folder / "wh.duckdb", data_dir=self.folder / "data",
-                                 reports_dir=self.folder / "reports")
+        self.settings = Settings(
+            mongo_uri=mongo_uri,
+            mongo_db=f"w_{uuid.uuid4().hex[:10]}",
+            commercepulse_home=home,
+            duckdb_path=self.folder / "wh.duckdb",
+            data_dir=self.folder / "data",
+            reports_dir=self.folder / "reports",
+        )
         self.data_dir = self.settings.data_dir
         self.db = get_database(mongo_uri, self.settings.mongo_db)
         self.warehouse = warehouse_of(self.settings)
-        self._session = self.warehouse.session()  # one connection for the world's many small queries
+        self._session = (
+            self.warehouse.session()
+        )  # one connection for the world's many small queries
         self._session.__enter__()
         (self.data_dir / "fx_rates_2025.csv").parent.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "fx_rates_2025.csv").write_text(
-            "date,USDNGN\n" + "".join(f"{BUSINESS_DAYS[0] + timedelta(days=n)},{1500 + n}\n" for n in range(90)))
+            "date,USDNGN\n"
+            + "".join(f"{BUSINESS_DAYS[0] + timedelta(days=n)},{1500 + n}\n" for n in range(90))
+        )
 
     def close(self) -> None:
         self._session.__exit__(None, None, None)
@@ -80,10 +117,19 @@ class World:
         for folder in folders:
             ingest_live(self.db, [folder])
         start, end = BUSINESS_DAYS
-        stage_window(self.db, self.warehouse, start, end, self.data_dir, self.settings.late_threshold_hours)
-        params = {"start": start, "end": end, "run_id": "world", "reported_at": pd.Timestamp("2025-06-01", tz="UTC")}
+        stage_window(
+            self.db, self.warehouse, start, end, self.data_dir, self.settings.late_threshold_hours
+        )
+        params = {
+            "start": start,
+            "end": end,
+            "run_id": "world",
+            "reported_at": pd.Timestamp("2025-06-01", tz="UTC"),
+        }
         statements = [s for name in WINDOW_STATEMENTS for s in WINDOW_STATEMENTS[name]]
-        statements += [s for name in KPI_STATEMENTS for s in KPI_STATEMENTS[name]] + GOLD_STATEMENTS["kpi_aov"]
+        statements += [
+            s for name in KPI_STATEMENTS for s in KPI_STATEMENTS[name]
+        ] + GOLD_STATEMENTS["kpi_aov"]
         self.warehouse.execute([(sql, params) for sql in statements])
 
     # -- platform sources --------------------------------------------------------------
@@ -96,9 +142,18 @@ class World:
         days = sorted({p.stem for p in root.glob("*/*.jsonl")})
         for day in days:  # one ingestion day at a time, as the platform job's partitions do
             ingest_platform(self.db, root, [date.fromisoformat(day)])
-            rebuild_silver(self.db, self.warehouse, date.fromisoformat(day), date.fromisoformat(day) + timedelta(days=1))
-        gold = [s for name, statements in GOLD_STATEMENTS.items() if name not in ("kpi_aov", "kpi_retention")
-                for s in statements]
+            rebuild_silver(
+                self.db,
+                self.warehouse,
+                date.fromisoformat(day),
+                date.fromisoformat(day) + timedelta(days=1),
+            )
+        gold = [
+            s
+            for name, statements in GOLD_STATEMENTS.items()
+            if name not in ("kpi_aov", "kpi_retention")
+            for s in statements
+        ]
         self.warehouse.execute([(sql, {}) for sql in gold])
 
     def tables(self, names: Sequence[str], drop: set[str] = frozenset()) -> dict[str, pd.DataFrame]:
@@ -107,7 +162,11 @@ class World:
         for name in names:
             frame = self.warehouse.table(name)
             frame = frame.drop(columns=[c for c in frame.columns if c in PROVENANCE | set(drop)])
-            out[name] = frame.sort_values(list(frame.columns)).reset_index(drop=True) if len(frame) else frame
+            out[name] = (
+                frame.sort_values(list(frame.columns)).reset_index(drop=True)
+                if len(frame)
+                else frame
+            )
         return out
 
 
@@ -120,13 +179,15 @@ def world(mongo_uri: str, home: Path) -> Iterator[World]:
         built.close()
 
 
-def assert_same_tables(left: Mapping[str, pd.DataFrame], right: Mapping[str, pd.DataFrame],
-                       rtol: float = 0.0) -> None:
+def assert_same_tables(
+    left: Mapping[str, pd.DataFrame], right: Mapping[str, pd.DataFrame], rtol: float = 0.0
+) -> None:
     """Every table equal row for row (floats within `rtol`, else exactly)."""
     assert left.keys() == right.keys()
     for name in left:
         a, b = left[name], right[name]
         assert len(a) == len(b), f"{name}: {len(a)} rows vs {len(b)}"
         if len(a):
-            pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=rtol or 1e-12, atol=0 if not rtol else 1e-9,
-                                          obj=name)
+            pd.testing.assert_frame_equal(
+                a, b, check_dtype=False, rtol=rtol or 1e-12, atol=0 if not rtol else 1e-9, obj=name
+            )

@@ -7,6 +7,7 @@ the vendor has `check_feed_min_history_days` of them. A metric is flagged when
 the metric's floor): the floors keep a very steady feed (MAD ~ 0) from being flagged for noise.
 A vendor seen in the history but absent on the day is judged with zero events.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -21,8 +22,13 @@ from commercepulse.warehouse.tables import ALL_TABLES
 
 #: The judged metrics and the floor of their scale (counts in events, rates as fractions, minutes).
 METRICS: dict[str, float] = {
-    "events": 10, "payments": 5, "payment_success_rate": 0.03, "duplicate_rate": 0.02, "late_pct": 0.03,
-    "unmapped_share": 0.02, "median_lag_minutes": 10,
+    "events": 10,
+    "payments": 5,
+    "payment_success_rate": 0.03,
+    "duplicate_rate": 0.02,
+    "late_pct": 0.03,
+    "unmapped_share": 0.02,
+    "median_lag_minutes": 10,
 }
 MAD_TO_SIGMA = 1.4826
 COUNTS = [c.name for c in ALL_TABLES["vendor_feed_daily"].columns if c.type == "INT64"]
@@ -47,7 +53,9 @@ def judge(figures: pd.DataFrame, days: list[date], settings: Thresholds) -> pd.D
     for day in days:
         stamp = pd.Timestamp(day)
         today = figures[figures["ingestion_date"] == stamp]
-        history = figures[(figures["ingestion_date"] < stamp) & (figures["ingestion_date"] >= stamp - window)]
+        history = figures[
+            (figures["ingestion_date"] < stamp) & (figures["ingestion_date"] >= stamp - window)
+        ]
         counts = history.groupby("vendor")["ingestion_date"].nunique()
         regulars = counts[counts >= settings.check_feed_min_history_days].index
         missing = sorted(set(regulars) - set(today["vendor"]))
@@ -63,40 +71,71 @@ def judge(figures: pd.DataFrame, days: list[date], settings: Thresholds) -> pd.D
             for metric, floor in METRICS.items() if judged else ():
                 values = past[metric].astype("float64").dropna().to_numpy()
                 value = row.get(metric)
-                if len(values) < settings.check_feed_min_history_days or value is None or pd.isna(value):
+                if (
+                    len(values) < settings.check_feed_min_history_days
+                    or value is None
+                    or pd.isna(value)
+                ):
                     continue
                 median = float(np.median(values))
-                scale = max(MAD_TO_SIGMA * float(np.median(np.abs(values - median))),
-                            settings.check_feed_min_scale_share * abs(median), floor)
+                scale = max(
+                    MAD_TO_SIGMA * float(np.median(np.abs(values - median))),
+                    settings.check_feed_min_scale_share * abs(median),
+                    floor,
+                )
                 z = (float(value) - median) / scale
                 if abs(z) > settings.check_feed_z_max:
                     flagged.append(metric)
                     lines.append(_describe(metric, float(value), median, z))
-            out.append({**row.to_dict(), "judged": bool(judged), "flagged": ",".join(flagged) or None,
-                        "anomalies": "; ".join(lines) or None})
+            out.append(
+                {
+                    **row.to_dict(),
+                    "judged": bool(judged),
+                    "flagged": ",".join(flagged) or None,
+                    "anomalies": "; ".join(lines) or None,
+                }
+            )
     columns = ALL_TABLES["vendor_feed_daily"].names
     return pd.DataFrame(out, columns=columns) if out else pd.DataFrame(columns=columns)
 
 
-def feed_anomalies_by_day(rows: pd.DataFrame, days: list[date], settings: Thresholds) -> dict[date, Outcome]:
+def feed_anomalies_by_day(
+    rows: pd.DataFrame, days: list[date], settings: Thresholds
+) -> dict[date, Outcome]:
     """The check's outcome per ingestion day from the stored judgement (vendor_feed_daily rows)."""
     result = {}
     for day in days:
         today = rows[pd.to_datetime(rows["ingestion_date"]) == pd.Timestamp(day)]
         flagged = today[today["flagged"].notna()]
         found = sum(len(f.split(",")) for f in flagged["flagged"])
-        details = {"anomalies": {r.vendor: r.anomalies for r in flagged.itertuples()}} if found else {}
+        details = (
+            {"anomalies": {r.vendor: r.anomalies for r in flagged.itertuples()}} if found else {}
+        )
         details["vendors_judged"] = int(today["judged"].fillna(False).astype(bool).sum())
         note = "; ".join(f"{r.vendor} {r.anomalies}" for r in flagged.itertuples())
-        result[day] = Outcome("vendor_feed_anomalies", found == 0, found, 0, WARN, details,
-                              window_only=("vendors_judged",), note=note)
+        result[day] = Outcome(
+            "vendor_feed_anomalies",
+            found == 0,
+            found,
+            0,
+            WARN,
+            details,
+            window_only=("vendors_judged",),
+            note=note,
+        )
     return result
 
 
-JUDGED = ("SELECT ingestion_date, vendor, judged, flagged, anomalies FROM vendor_feed_daily "
-          "WHERE ingestion_date >= $start AND ingestion_date < $end")
+JUDGED = (
+    "SELECT ingestion_date, vendor, judged, flagged, anomalies FROM vendor_feed_daily "
+    "WHERE ingestion_date >= $start AND ingestion_date < $end"
+)
 
 
-def feed_outcomes(wh: Warehouse, start: date, end: date, settings: Thresholds) -> dict[date, Outcome]:
+def feed_outcomes(
+    wh: Warehouse, start: date, end: date, settings: Thresholds
+) -> dict[date, Outcome]:
     """The check's outcome for every ingestion day of [start, end) (asset check and daily report)."""
-    return feed_anomalies_by_day(wh.query(JUDGED, {"start": start, "end": end}), days_between(start, end), settings)
+    return feed_anomalies_by_day(
+        wh.query(JUDGED, {"start": start, "end": end}), days_between(start, end), settings
+    )

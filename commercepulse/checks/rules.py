@@ -3,6 +3,7 @@
 Every rule returns an `Outcome` with its figure, threshold, severity and verdict; windows are
 business days [start, end) unless a rule says ingestion day.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,8 +12,8 @@ from typing import Any, Protocol
 
 from pymongo.database import Database
 
-from commercepulse.mongo.indexes import RAW
 from commercepulse.days import days_between, utc_midnight
+from commercepulse.mongo.indexes import RAW
 from commercepulse.raw.audit import late_arrival_stats
 from commercepulse.raw.quarantine import open_counts
 from commercepulse.staging.extract import event_counts_by_day
@@ -25,7 +26,7 @@ WARN, ERROR = "WARN", "ERROR"
 
 
 class Thresholds(Protocol):
-    """What the rules read of the configuration (the settings, or the Dagster `QualityConfig`)."""
+    """What the rules read of the configuration (the settings, or the Dagster `PlatformSettings` resource)."""
 
     late_threshold_hours: float
     check_duplicate_rate_max: float
@@ -68,14 +69,23 @@ class Outcome:
         return self.figure == 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"check": self.name, "passed": self.passed, "figure": self.figure, "threshold": self.threshold,
-                "severity": self.severity, **({"details": self.details} if self.details else {})}
+        return {
+            "check": self.name,
+            "passed": self.passed,
+            "figure": self.figure,
+            "threshold": self.threshold,
+            "severity": self.severity,
+            **({"details": self.details} if self.details else {}),
+        }
 
     def why(self) -> str:
         """One line for people: the figure against its threshold (and on how many days)."""
         days = self.details.get("days_failing")
-        return (f"{self.figure} (threshold {self.threshold})" + (f" on {days} day(s)" if days else "")
-                + (f": {self.note}" if self.note else ""))
+        return (
+            f"{self.figure} (threshold {self.threshold})"
+            + (f" on {days} day(s)" if days else "")
+            + (f": {self.note}" if self.note else "")
+        )
 
 
 def _window(start: date, end: date) -> dict[str, date]:
@@ -85,23 +95,49 @@ def _window(start: date, end: date) -> dict[str, date]:
 def _ratio_rule(name: str, numerator: str, denominator: str, stats, threshold: float) -> Outcome:
     num, den = int(stats[numerator].sum()), int(stats[denominator].sum())
     figure = round(num / den, 6) if den else 0.0
-    per_day = {str(r.ingestion_date.date()): {numerator: int(getattr(r, numerator)),
-                                               denominator: int(getattr(r, denominator))}
-               for r in stats.itertuples()}
-    return Outcome(name, figure <= threshold, figure, threshold, WARN,
-                   {numerator: num, denominator: den, "per_ingestion_day": per_day})
+    per_day = {
+        str(r.ingestion_date.date()): {
+            numerator: int(getattr(r, numerator)),
+            denominator: int(getattr(r, denominator)),
+        }
+        for r in stats.itertuples()
+    }
+    return Outcome(
+        name,
+        figure <= threshold,
+        figure,
+        threshold,
+        WARN,
+        {numerator: num, denominator: den, "per_ingestion_day": per_day},
+    )
 
 
-def duplicate_event_rate(db: Database, start: date, end: date, settings: Thresholds, stats=None) -> Outcome:
+def duplicate_event_rate(
+    db: Database, start: date, end: date, settings: Thresholds, stats=None
+) -> Outcome:
     """Lines repeating an already-landed id / valid lines read, per live ingestion day."""
-    stats = late_arrival_stats(db, start, end, settings.late_threshold_hours) if stats is None else stats
-    return _ratio_rule("duplicate_event_rate", "duplicate_lines", "lines", stats, settings.check_duplicate_rate_max)
+    stats = (
+        late_arrival_stats(db, start, end, settings.late_threshold_hours)
+        if stats is None
+        else stats
+    )
+    return _ratio_rule(
+        "duplicate_event_rate", "duplicate_lines", "lines", stats, settings.check_duplicate_rate_max
+    )
 
 
-def late_arriving_pct(db: Database, start: date, end: date, settings: Thresholds, stats=None) -> Outcome:
+def late_arriving_pct(
+    db: Database, start: date, end: date, settings: Thresholds, stats=None
+) -> Outcome:
     """Late events / distinct live events first landed, per live ingestion day."""
-    stats = late_arrival_stats(db, start, end, settings.late_threshold_hours) if stats is None else stats
-    return _ratio_rule("late_arriving_pct", "late_events", "events", stats, settings.check_late_rate_max)
+    stats = (
+        late_arrival_stats(db, start, end, settings.late_threshold_hours)
+        if stats is None
+        else stats
+    )
+    return _ratio_rule(
+        "late_arriving_pct", "late_events", "events", stats, settings.check_late_rate_max
+    )
 
 
 def _by_day(rows, start: date, end: date, outcome) -> dict[date, Outcome]:
@@ -110,22 +146,37 @@ def _by_day(rows, start: date, end: date, outcome) -> dict[date, Outcome]:
     for position, day in enumerate(rows["event_date"]):
         groups.setdefault(_as_date(day), []).append(position)
     clean = outcome(rows.iloc[0:0])
-    return {day: outcome(rows.iloc[groups[day]]) if day in groups else clean for day in days_between(start, end)}
+    return {
+        day: outcome(rows.iloc[groups[day]]) if day in groups else clean
+        for day in days_between(start, end)
+    }
 
 
 def _payments_without_order_rows(wh: Warehouse, start: date, end: date):
-    return wh.query("""
+    return wh.query(
+        """
         SELECT p.vendor, p.order_id, p.event_id, p.event_date FROM stg_payments p
         WHERE p.event_date >= $start AND p.event_date < $end AND p.status = 'SUCCESS' AND p.duplicate_of IS NULL
           AND NOT EXISTS (SELECT 1 FROM stg_orders o WHERE o.vendor = p.vendor AND o.order_id = p.order_id)
-        ORDER BY p.vendor, p.order_id, p.event_id""", _window(start, end))
+        ORDER BY p.vendor, p.order_id, p.event_id""",
+        _window(start, end),
+    )
 
 
 def _payments_without_order(rows, settings: Thresholds) -> Outcome:
     n = len(rows)
-    return Outcome("payments_without_order", n <= settings.check_orphan_payments_max, n,
-                   settings.check_orphan_payments_max, WARN,
-                   {"sample_orders": [f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)]})
+    return Outcome(
+        "payments_without_order",
+        n <= settings.check_orphan_payments_max,
+        n,
+        settings.check_orphan_payments_max,
+        WARN,
+        {
+            "sample_orders": [
+                f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)
+            ]
+        },
+    )
 
 
 def payments_without_order(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
@@ -133,24 +184,43 @@ def payments_without_order(wh: Warehouse, start: date, end: date, settings: Thre
     return _payments_without_order(_payments_without_order_rows(wh, start, end), settings)
 
 
-def payments_without_order_by_day(wh: Warehouse, start: date, end: date, settings: Thresholds) -> dict[date, Outcome]:
+def payments_without_order_by_day(
+    wh: Warehouse, start: date, end: date, settings: Thresholds
+) -> dict[date, Outcome]:
     """`payments_without_order` of every day of [start, end), from one query."""
-    return _by_day(_payments_without_order_rows(wh, start, end), start, end,
-                   lambda rows: _payments_without_order(rows, settings))
+    return _by_day(
+        _payments_without_order_rows(wh, start, end),
+        start,
+        end,
+        lambda rows: _payments_without_order(rows, settings),
+    )
 
 
 def _refunds_without_payment_rows(wh: Warehouse, start: date, end: date):
-    return wh.query("""
+    return wh.query(
+        """
         SELECT r.vendor, r.order_id, r.event_date FROM stg_refunds r
         WHERE r.event_date >= $start AND r.event_date < $end AND NOT EXISTS (
           SELECT 1 FROM stg_payments p WHERE p.vendor = r.vendor AND p.order_id = r.order_id
             AND p.status = 'SUCCESS' AND p.duplicate_of IS NULL)
-        ORDER BY 1, 2""", _window(start, end))
+        ORDER BY 1, 2""",
+        _window(start, end),
+    )
 
 
 def _refunds_without_payment(rows) -> Outcome:
-    return Outcome("refunds_without_payment", len(rows) == 0, len(rows), 0, WARN,
-                   {"sample_orders": [f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)]})
+    return Outcome(
+        "refunds_without_payment",
+        len(rows) == 0,
+        len(rows),
+        0,
+        WARN,
+        {
+            "sample_orders": [
+                f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)
+            ]
+        },
+    )
 
 
 def refunds_without_payment(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
@@ -158,22 +228,28 @@ def refunds_without_payment(wh: Warehouse, start: date, end: date, settings: Thr
     return _refunds_without_payment(_refunds_without_payment_rows(wh, start, end))
 
 
-def refunds_without_payment_by_day(wh: Warehouse, start: date, end: date,
-                                   settings: Thresholds) -> dict[date, Outcome]:
+def refunds_without_payment_by_day(
+    wh: Warehouse, start: date, end: date, settings: Thresholds
+) -> dict[date, Outcome]:
     """`refunds_without_payment` of every day of [start, end), from one query."""
-    return _by_day(_refunds_without_payment_rows(wh, start, end), start, end, _refunds_without_payment)
+    return _by_day(
+        _refunds_without_payment_rows(wh, start, end), start, end, _refunds_without_payment
+    )
 
 
 TOUCHED_ORDERS = " UNION ".join(
     f"SELECT vendor, order_id FROM {t} WHERE event_date >= $start AND event_date < $end"
-    for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates"))
+    for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates")
+)
 #: fact_orders rows whose order the window touched (EXISTS: BigQuery has no row-value IN).
-TOUCHED_BY_WINDOW = (f"EXISTS (SELECT 1 FROM ({TOUCHED_ORDERS}) touched "
-                     f"WHERE touched.vendor = fact_orders.vendor AND touched.order_id = fact_orders.order_id)")
+TOUCHED_BY_WINDOW = (
+    f"EXISTS (SELECT 1 FROM ({TOUCHED_ORDERS}) touched "
+    f"WHERE touched.vendor = fact_orders.vendor AND touched.order_id = fact_orders.order_id)"
+)
 
 
-OVER_REFUNDS = """
-WITH touched AS ({touched}),
+OVER_REFUNDS = f"""
+WITH touched AS ({TOUCHED_ORDERS}),
 pay AS (SELECT x.vendor, x.order_id, count(DISTINCT x.currency) AS ccys, min(x.currency) AS ccy,
                sum(x.amount) AS paid, sum(x.amount_ngn) AS paid_ngn
         FROM stg_payments x JOIN touched USING (vendor, order_id)
@@ -187,7 +263,7 @@ cmp AS (SELECT pay.vendor, pay.order_id, pay.paid_ngn, ref.refunded_ngn,
         FROM pay JOIN ref ON ref.vendor = pay.vendor AND ref.order_id = pay.order_id)
 SELECT vendor, order_id, same_currency, currency, paid, refunded, paid_ngn, refunded_ngn FROM cmp
 WHERE CASE WHEN same_currency THEN refunded > paid + 0.005 ELSE refunded_ngn > paid_ngn * (1 + $tolerance) + 0.005 END
-ORDER BY vendor, order_id""".format(touched=TOUCHED_ORDERS)
+ORDER BY vendor, order_id"""
 
 
 def over_refunded_orders(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
@@ -200,48 +276,94 @@ def over_refunded_orders(wh: Warehouse, start: date, end: date, settings: Thresh
     `refunds_without_payment`, not this rule."""
     tolerance = settings.check_over_refund_fx_tolerance
     rows = wh.query(OVER_REFUNDS, {**_window(start, end), "tolerance": tolerance})
-    return Outcome("over_refunded_orders", len(rows) == 0, len(rows), 0, ERROR, {
-        "excess_ngn": round(float((rows["refunded_ngn"] - rows["paid_ngn"]).sum()), 2),
-        "compared_in_original_currency": int(rows["same_currency"].sum()),
-        "compared_in_ngn": int((~rows["same_currency"].astype(bool)).sum()),
-        "fx_tolerance": tolerance,
-        "sample_orders": [f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)]})
+    return Outcome(
+        "over_refunded_orders",
+        len(rows) == 0,
+        len(rows),
+        0,
+        ERROR,
+        {
+            "excess_ngn": round(float((rows["refunded_ngn"] - rows["paid_ngn"]).sum()), 2),
+            "compared_in_original_currency": int(rows["same_currency"].sum()),
+            "compared_in_ngn": int((~rows["same_currency"].astype(bool)).sum()),
+            "fx_tolerance": tolerance,
+            "sample_orders": [
+                f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)
+            ],
+        },
+    )
 
 
 def schema_drift(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
     """Rows in stg_unmapped, with the unknown keys and reasons."""
-    rows = wh.query("""SELECT event_type, vendor, reason, unknown_keys FROM stg_unmapped
-                       WHERE event_date >= $start AND event_date < $end""", _window(start, end))
+    rows = wh.query(
+        """SELECT event_type, vendor, reason, unknown_keys FROM stg_unmapped
+                       WHERE event_date >= $start AND event_date < $end""",
+        _window(start, end),
+    )
     keys = sorted({k for value in rows["unknown_keys"].dropna() for k in value.split(",")})
     reasons = rows.groupby("reason").size().to_dict() if len(rows) else {}
-    return Outcome("schema_drift", len(rows) <= settings.check_unmapped_max, len(rows), settings.check_unmapped_max,
-                   WARN, {"unknown_keys": keys, "reasons": {str(k): int(v) for k, v in reasons.items()}})
+    return Outcome(
+        "schema_drift",
+        len(rows) <= settings.check_unmapped_max,
+        len(rows),
+        settings.check_unmapped_max,
+        WARN,
+        {"unknown_keys": keys, "reasons": {str(k): int(v) for k, v in reasons.items()}},
+    )
 
 
-def completeness_counts(db: Database, wh: Warehouse, start: date, end: date) -> tuple[int, int, int]:
+def completeness_counts(
+    db: Database, wh: Warehouse, start: date, end: date
+) -> tuple[int, int, int]:
     """(raw events in the window, distinct event ids in staging frames, unmapped rows)."""
-    raw = db[RAW].count_documents({"event_time": {"$gte": utc_midnight(start), "$lt": utc_midnight(end)}})
-    union = " UNION ".join(f"SELECT event_id FROM {t} WHERE event_date >= $start AND event_date < $end"
-                           for t in FRAMES if t not in ("stg_unmapped", "stg_order_items"))
-    staged = int(wh.query(f"SELECT count(DISTINCT event_id) AS n FROM ({union})", _window(start, end))["n"].iat[0])
-    unmapped = int(wh.query("SELECT count(*) AS n FROM stg_unmapped WHERE event_date >= $start AND event_date < $end",
-                            _window(start, end))["n"].iat[0])
+    raw = db[RAW].count_documents(
+        {"event_time": {"$gte": utc_midnight(start), "$lt": utc_midnight(end)}}
+    )
+    union = " UNION ".join(
+        f"SELECT event_id FROM {t} WHERE event_date >= $start AND event_date < $end"
+        for t in FRAMES
+        if t not in ("stg_unmapped", "stg_order_items")
+    )
+    staged = int(
+        wh.query(f"SELECT count(DISTINCT event_id) AS n FROM ({union})", _window(start, end))[
+            "n"
+        ].iat[0]
+    )
+    unmapped = int(
+        wh.query(
+            "SELECT count(*) AS n FROM stg_unmapped WHERE event_date >= $start AND event_date < $end",
+            _window(start, end),
+        )["n"].iat[0]
+    )
     return raw, staged, unmapped
 
 
 def completeness_by_day(db: Database, wh: Warehouse, start: date, end: date) -> dict[date, Outcome]:
     """`completeness` of every day of [start, end) with three grouped queries (raw, staged, unmapped)."""
     raw = event_counts_by_day(db, utc_midnight(start), utc_midnight(end))
-    union = " UNION ".join(f"SELECT event_id, event_date FROM {t} WHERE event_date >= $start AND event_date < $end"
-                           for t in FRAMES if t not in ("stg_unmapped", "stg_order_items"))
-    staged = wh.query(f"SELECT event_date AS d, count(DISTINCT event_id) AS n FROM ({union}) GROUP BY 1",
-                      _window(start, end))
-    unmapped = wh.query("SELECT event_date AS d, count(*) AS n FROM stg_unmapped "
-                        "WHERE event_date >= $start AND event_date < $end GROUP BY 1", _window(start, end))
+    union = " UNION ".join(
+        f"SELECT event_id, event_date FROM {t} WHERE event_date >= $start AND event_date < $end"
+        for t in FRAMES
+        if t not in ("stg_unmapped", "stg_order_items")
+    )
+    staged = wh.query(
+        f"SELECT event_date AS d, count(DISTINCT event_id) AS n FROM ({union}) GROUP BY 1",
+        _window(start, end),
+    )
+    unmapped = wh.query(
+        "SELECT event_date AS d, count(*) AS n FROM stg_unmapped "
+        "WHERE event_date >= $start AND event_date < $end GROUP BY 1",
+        _window(start, end),
+    )
     staged_of = {_as_date(d): int(n) for d, n in zip(staged["d"], staged["n"])}
     unmapped_of = {_as_date(d): int(n) for d, n in zip(unmapped["d"], unmapped["n"])}
-    return {day: completeness(raw.get(day.isoformat(), 0), staged_of.get(day, 0), unmapped_of.get(day, 0))
-            for day in days_between(start, end)}
+    return {
+        day: completeness(
+            raw.get(day.isoformat(), 0), staged_of.get(day, 0), unmapped_of.get(day, 0)
+        )
+        for day in days_between(start, end)
+    }
 
 
 def _as_date(value) -> date:
@@ -251,8 +373,14 @@ def _as_date(value) -> date:
 def completeness(raw: int, staged: int, unmapped: int) -> Outcome:
     """Every raw event of the window reaches a staging frame or stg_unmapped: ERROR, blocking."""
     missing = raw - staged - unmapped
-    return Outcome("completeness", missing == 0, missing, 0, ERROR,
-                   {"raw_events": raw, "staged_events": staged, "unmapped_events": unmapped})
+    return Outcome(
+        "completeness",
+        missing == 0,
+        missing,
+        0,
+        ERROR,
+        {"raw_events": raw, "staged_events": staged, "unmapped_events": unmapped},
+    )
 
 
 #: How to select a fact's rows of a business-day window, and its date for dim_date.
@@ -273,26 +401,55 @@ def key_integrity(wh: Warehouse, table: str, start: date, end: date) -> Outcome:
     where, date_col = FACT_WINDOW[table]
     rows = f"(SELECT * FROM {table} WHERE {where})"
     params = _window(start, end)
-    dups = _count(wh, f"SELECT count(*) AS n FROM (SELECT {key} FROM {rows} GROUP BY {key} HAVING count(*) > 1)",
-                  params)
-    nulls = _count(wh, f"SELECT count(*) AS n FROM {rows} WHERE " + " OR ".join(f"{k} IS NULL" for k in spec.key),
-                   params)
-    orphans = {"date_missing_from_dim_date": _count(wh, f"""SELECT count(*) AS n FROM {rows} f
-        WHERE {date_col} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dim_date d WHERE d.date = {date_col})""", params)}
+    dups = _count(
+        wh,
+        f"SELECT count(*) AS n FROM (SELECT {key} FROM {rows} GROUP BY {key} HAVING count(*) > 1)",
+        params,
+    )
+    nulls = _count(
+        wh,
+        f"SELECT count(*) AS n FROM {rows} WHERE " + " OR ".join(f"{k} IS NULL" for k in spec.key),
+        params,
+    )
+    orphans = {
+        "date_missing_from_dim_date": _count(
+            wh,
+            f"""SELECT count(*) AS n FROM {rows} f
+        WHERE {date_col} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dim_date d WHERE d.date = {date_col})""",
+            params,
+        )
+    }
     if table == "fact_orders":
-        orphans["customer_missing_from_dim_customer"] = _count(wh, f"""SELECT count(*) AS n FROM {rows} f
+        orphans["customer_missing_from_dim_customer"] = _count(
+            wh,
+            f"""SELECT count(*) AS n FROM {rows} f
             WHERE customer_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dim_customer c
-                                                           WHERE c.customer_key = f.customer_key)""", params)
+                                                           WHERE c.customer_key = f.customer_key)""",
+            params,
+        )
     if table in ("fact_payments", "fact_refunds", "fact_shipments"):
-        orphans["order_missing_from_fact_orders"] = _count(wh, f"""SELECT count(*) AS n FROM {rows} f
+        orphans["order_missing_from_fact_orders"] = _count(
+            wh,
+            f"""SELECT count(*) AS n FROM {rows} f
             WHERE NOT EXISTS (SELECT 1 FROM fact_orders o WHERE o.vendor = f.vendor AND o.order_id = f.order_id
-                              AND o.order_time IS NOT NULL)""", params)
-    return Outcome("key_integrity", dups == 0 and nulls == 0, dups + nulls, 0, ERROR,
-                   {"duplicate_keys": dups, "null_keys": nulls, "key": key, **orphans}, window_only=tuple(orphans))
+                              AND o.order_time IS NOT NULL)""",
+            params,
+        )
+    return Outcome(
+        "key_integrity",
+        dups == 0 and nulls == 0,
+        dups + nulls,
+        0,
+        ERROR,
+        {"duplicate_keys": dups, "null_keys": nulls, "key": key, **orphans},
+        window_only=tuple(orphans),
+    )
 
 
 def _count(wh: Warehouse, sql: str, params: dict | None = None) -> int:
-    return int(wh.query(sql, {k: v for k, v in (params or {}).items() if f"${k}" in sql})["n"].iat[0])
+    return int(
+        wh.query(sql, {k: v for k, v in (params or {}).items() if f"${k}" in sql})["n"].iat[0]
+    )
 
 
 def revenue_drift(wh: Warehouse, settings: Thresholds, run_id: str | None = None) -> Outcome:
@@ -309,7 +466,9 @@ def revenue_drift(wh: Warehouse, settings: Thresholds, run_id: str | None = None
     rows = rows.assign(drift=(rows["now_ngn"] - rows["before_ngn"]).round(2))
     changed = rows[rows["drift"] != 0]
     total = round(float(changed["drift"].abs().sum()), 2)
-    details: dict[str, Any] = {"days_changed": {str(r.date.date()): float(r.drift) for r in changed.itertuples()}}
+    details: dict[str, Any] = {
+        "days_changed": {str(r.date.date()): float(r.drift) for r in changed.itertuples()}
+    }
     if len(changed):
         restated = restatements(wh)
         if run_id is not None:
@@ -317,13 +476,26 @@ def revenue_drift(wh: Warehouse, settings: Thresholds, run_id: str | None = None
         details["restated"] = restated["description"].tolist()
     lines = details.get("restated", [])
     note = "; ".join(lines[:3]) + (f" and {len(lines) - 3} more day(s)" if len(lines) > 3 else "")
-    return Outcome("revenue_drift", total <= settings.check_revenue_drift_max_ngn, total,
-                   settings.check_revenue_drift_max_ngn, WARN, details, note=note)
+    return Outcome(
+        "revenue_drift",
+        total <= settings.check_revenue_drift_max_ngn,
+        total,
+        settings.check_revenue_drift_max_ngn,
+        WARN,
+        details,
+        note=note,
+    )
 
 
 def quarantine_open(db: Database, settings: Thresholds) -> Outcome:
     """Quarantined lines not landed since, by kind of problem (`commercepulse quarantine list`)."""
     counts = open_counts(db)
     total = sum(counts.values())
-    return Outcome("quarantine_open", total <= settings.check_quarantine_open_max, total,
-                   settings.check_quarantine_open_max, WARN, {"by_reason": counts} if counts else {})
+    return Outcome(
+        "quarantine_open",
+        total <= settings.check_quarantine_open_max,
+        total,
+        settings.check_quarantine_open_max,
+        WARN,
+        {"by_reason": counts} if counts else {},
+    )

@@ -1,5 +1,6 @@
 """A rule's verdict per day of a window, and one verdict over many days (shared by the asset
 checks and the daily reports)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,8 +12,9 @@ DAY = timedelta(days=1)
 FAILING_DAYS_SHOWN = 60
 
 
-def outcomes_by_day(rule: Callable[[date, date], Outcome], start: date, end: date,
-                    additive: bool) -> dict[date, Outcome]:
+def outcomes_by_day(
+    rule: Callable[[date, date], Outcome], start: date, end: date, additive: bool
+) -> dict[date, Outcome]:
     """The rule's outcome for every day of [start, end).
 
     `additive` rules count findings (a window's findings are the sum of its days'), so a clean
@@ -26,8 +28,14 @@ def outcomes_by_day(rule: Callable[[date, date], Outcome], start: date, end: dat
         days = (hi - lo).days
         if days == 1 or (additive and outcome.clean):
             if outcome.window_only:  # the same details for a day whatever window judged it
-                outcome = Outcome(outcome.name, outcome.passed, outcome.figure, outcome.threshold, outcome.severity,
-                                  {k: v for k, v in outcome.details.items() if k not in outcome.window_only})
+                outcome = Outcome(
+                    outcome.name,
+                    outcome.passed,
+                    outcome.figure,
+                    outcome.threshold,
+                    outcome.severity,
+                    {k: v for k, v in outcome.details.items() if k not in outcome.window_only},
+                )
             for i in range(days):
                 out[lo + i * DAY] = outcome
             return
@@ -53,16 +61,31 @@ def history_outcome(per_day: dict[date, Outcome], whole: Outcome | None = None) 
     sample = next(iter(per_day.values()))
     overall = {"all_days": whole.details} if whole is not None and whole.details else {}
     if not failing:
-        return Outcome(sample.name, True, 0, sample.threshold, sample.severity,
-                       {"days_evaluated": len(per_day), **overall})
+        return Outcome(
+            sample.name,
+            True,
+            0,
+            sample.threshold,
+            sample.severity,
+            {"days_evaluated": len(per_day), **overall},
+        )
     first = next(iter(failing.values()))
     # The rule over the whole window counts each finding once (an order touched on three days is
     # one over-refunded order); without it, the failing days' figures add up.
     total = whole.figure if whole is not None else sum(o.figure for o in failing.values())
     shown = list(failing.items())[:FAILING_DAYS_SHOWN]
-    return Outcome(first.name, False, round(total, 6) if isinstance(total, float) else total, first.threshold,
-                   first.severity, {
-                       "days_failing": len(failing), "days_evaluated": len(per_day),
-                       "failing_days": [d.isoformat() for d, _ in shown],
-                       "figure_per_failing_day": {d.isoformat(): o.figure for d, o in shown},
-                       "first_failing_day": {"day": shown[0][0].isoformat(), **first.details}, **overall})
+    return Outcome(
+        first.name,
+        False,
+        round(total, 6) if isinstance(total, float) else total,
+        first.threshold,
+        first.severity,
+        {
+            "days_failing": len(failing),
+            "days_evaluated": len(per_day),
+            "failing_days": [d.isoformat() for d, _ in shown],
+            "figure_per_failing_day": {d.isoformat(): o.figure for d, o in shown},
+            "first_failing_day": {"day": shown[0][0].isoformat(), **first.details},
+            **overall,
+        },
+    )

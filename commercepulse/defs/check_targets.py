@@ -8,6 +8,7 @@ only as `AssetCheckEvaluationTargetMaterializationData`, which Dagster 1.13 does
 this module is the one place that imports it (a private path, pinned with dagster==1.13.27).
 Should a later Dagster move it, results are still recorded, only not linked.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,20 +25,26 @@ except ImportError:  # pragma: no cover - a Dagster without it
 PAGE = 1000
 
 
-def latest_materializations(instance: dg.DagsterInstance, asset_key: dg.AssetKey,
-                            partitions: list[str]) -> dict[str, Any]:
+def latest_materializations(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: list[str]
+) -> dict[str, Any]:
     """{partition: link to its latest materialization} for the partitions that have one."""
     if _Target is None or not partitions:
         return {}
     wanted, found, cursor = set(partitions), {}, None
     while wanted - set(found):
         result = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=sorted(wanted - set(found))),
-            limit=PAGE, cursor=cursor)
+            dg.AssetRecordsFilter(
+                asset_key=asset_key, asset_partitions=sorted(wanted - set(found))
+            ),
+            limit=PAGE,
+            cursor=cursor,
+        )
         for record in result.records:  # newest first: the first seen per partition is its latest
             if record.partition_key not in found:
-                found[record.partition_key] = _Target(storage_id=record.storage_id, run_id=record.run_id,
-                                                      timestamp=record.timestamp)
+                found[record.partition_key] = _Target(
+                    storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+                )
         if not result.has_more:
             break
         cursor = result.cursor

@@ -33,8 +33,11 @@ from commercepulse.warehouse.base import Warehouse
 DAY = timedelta(days=1)
 PER_DAY, HISTORY = "per_day", "history"
 #: Re-run a history check when its asset changed (any partition; missing partitions are normal).
-AFTER_ASSET_UPDATE = (dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
-                      .with_label("after_asset_update"))
+AFTER_ASSET_UPDATE = (
+    dg.AutomationCondition.eager()
+    .without(~dg.AutomationCondition.any_deps_missing())
+    .with_label("after_asset_update")
+)
 
 
 @dataclass(frozen=True)
@@ -58,23 +61,49 @@ def severity(outcome: Outcome) -> dg.AssetCheckSeverity:
 
 
 def metadata(outcome: Outcome) -> dict:
-    return {"figure": outcome.figure, "threshold": outcome.threshold, "severity": outcome.severity,
-            **outcome.details}
+    return {
+        "figure": outcome.figure,
+        "threshold": outcome.threshold,
+        "severity": outcome.severity,
+        **outcome.details,
+    }
 
 
-def evaluation(outcome: Outcome, key: dg.AssetCheckKey, blocking: bool, partition: str | None = None,
-               target=None) -> dg.AssetCheckEvaluation:
+def evaluation(
+    outcome: Outcome,
+    key: dg.AssetCheckKey,
+    blocking: bool,
+    partition: str | None = None,
+    target=None,
+) -> dg.AssetCheckEvaluation:
     """A check result for one partition (or none), linked to the materialization it judged (`target`)."""
-    return dg.AssetCheckEvaluation(asset_key=key.asset_key, check_name=key.name, passed=outcome.passed,
-                                   metadata=metadata(outcome), severity=severity(outcome), blocking=blocking,
-                                   partition=partition, description=None if outcome.passed else outcome.why(),
-                                   target_materialization_data=target)
+    return dg.AssetCheckEvaluation(
+        asset_key=key.asset_key,
+        check_name=key.name,
+        passed=outcome.passed,
+        metadata=metadata(outcome),
+        severity=severity(outcome),
+        blocking=blocking,
+        partition=partition,
+        description=None if outcome.passed else outcome.why(),
+        target_materialization_data=target,
+    )
 
 
-def rule_check(asset: dg.AssetsDefinition | str, name: str, rule: WindowRule | None, description: str, *,
-               blocking: bool = False, scope: str = HISTORY, windowed: bool = True,
-               additive: bool = True, by_day: DailyRule | None = None,
-               reads: Sequence[str] = (), calendar: dg.PartitionsDefinition = DAILY) -> dg.AssetChecksDefinition:
+def rule_check(
+    asset: dg.AssetsDefinition | str,
+    name: str,
+    rule: WindowRule | None,
+    description: str,
+    *,
+    blocking: bool = False,
+    scope: str = HISTORY,
+    windowed: bool = True,
+    additive: bool = True,
+    by_day: DailyRule | None = None,
+    reads: Sequence[str] = (),
+    calendar: dg.PartitionsDefinition = DAILY,
+) -> dg.AssetChecksDefinition:
     """An asset check running `rule` per partition (`PER_DAY`) or over all history (`HISTORY`).
 
     `windowed=False`: the rule judges the whole table whatever the window (SCD2, email links).
@@ -86,21 +115,36 @@ def rule_check(asset: dg.AssetsDefinition | str, name: str, rule: WindowRule | N
     asset_key = asset.key if isinstance(asset, dg.AssetsDefinition) else dg.AssetKey(asset)
     key = dg.AssetCheckKey(asset_key, name)
 
-    @dg.asset_check(asset=asset, name=name, description=description, blocking=blocking, additional_deps=list(reads),
-                    partitions_def=calendar if scope == PER_DAY else None,
-                    automation_condition=AFTER_ASSET_UPDATE if scope == HISTORY else None)
-    def _check(context: dg.AssetCheckExecutionContext, mongo: MongoResource,
-               warehouse: dg.ResourceParam[Warehouse], settings: PlatformSettings):
+    @dg.asset_check(
+        asset=asset,
+        name=name,
+        description=description,
+        blocking=blocking,
+        additional_deps=list(reads),
+        partitions_def=calendar if scope == PER_DAY else None,
+        automation_condition=AFTER_ASSET_UPDATE if scope == HISTORY else None,
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext,
+        mongo: MongoResource,
+        warehouse: dg.ResourceParam[Warehouse],
+        settings: PlatformSettings,
+    ):
         inputs = RuleInputs(mongo, warehouse, settings, context.run.run_id)
 
         def on(start: date, end: date) -> Outcome:
             return rule(inputs, start, end)
 
         def daily(start: date, end: date) -> dict[date, Outcome]:
-            return by_day(inputs, start, end) if by_day else outcomes_by_day(on, start, end, additive)
+            return (
+                by_day(inputs, start, end) if by_day else outcomes_by_day(on, start, end, additive)
+            )
 
         days = run_partition_keys(context.run)
-        with mongo_retries(context), warehouse.session():  # one connection for the many small queries
+        with (
+            mongo_retries(context),
+            warehouse.session(),
+        ):  # one connection for the many small queries
             if days:  # a partitioned run: one result for each partition Dagster planned
                 first, end = date.fromisoformat(days[0]), date.fromisoformat(days[-1]) + DAY
                 if windowed:
@@ -108,9 +152,15 @@ def rule_check(asset: dg.AssetsDefinition | str, name: str, rule: WindowRule | N
                 else:
                     whole = on(date.min, date.max)
                     per_day = {date.fromisoformat(d): whole for d in days}
-                targets = latest_materializations(context.instance, key.asset_key, days) if scope == PER_DAY else {}
-                evaluations = [evaluation(per_day[date.fromisoformat(d)], key, blocking, d, targets.get(d))
-                               for d in days]
+                targets = (
+                    latest_materializations(context.instance, key.asset_key, days)
+                    if scope == PER_DAY
+                    else {}
+                )
+                evaluations = [
+                    evaluation(per_day[date.fromisoformat(d)], key, blocking, d, targets.get(d))
+                    for d in days
+                ]
             else:
                 if not windowed:
                     outcome = on(date.min, date.max)
@@ -120,4 +170,5 @@ def rule_check(asset: dg.AssetsDefinition | str, name: str, rule: WindowRule | N
                 evaluations = [evaluation(outcome, key, blocking)]
         yield from evaluations
         yield dg.Output(None)  # the check op's own output; the evaluations above are its results
+
     return _check

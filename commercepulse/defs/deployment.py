@@ -7,7 +7,7 @@ instance's partition records key on them), so they cannot come from a resource a
 Everything else reaches assets through resources (`defs/resources.py`).
 """
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
@@ -15,18 +15,24 @@ from commercepulse.settings import load_settings
 
 _settings = load_settings()
 #: Business days (event time): staging, facts, dims, reports.
-DAILY = dg.DailyPartitionsDefinition(start_date=_settings.partitions_start, end_offset=1, timezone="UTC")
+DAILY = dg.DailyPartitionsDefinition(
+    start_date=_settings.partitions_start, end_offset=1, timezone="UTC"
+)
 #: Ingestion days (the live stream's and platform sources' day folders): landing and its figures.
 #: A calendar of its own, starting when the stream starts: a business day draws on any ingestion
 #: day, so the two are not aligned day for day (and the UI does not pair them as if they were).
-INGESTION_DAILY = dg.DailyPartitionsDefinition(start_date=_settings.ingestion_start, end_offset=1, timezone="UTC")
+INGESTION_DAILY = dg.DailyPartitionsDefinition(
+    start_date=_settings.ingestion_start, end_offset=1, timezone="UTC"
+)
 WAREHOUSE_KIND = _settings.warehouse  # `duckdb` or `bigquery`: where the warehouse tables live
 SINGLE_RUN = dg.BackfillPolicy.single_run()
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 PARTITION = "dagster/partition"
 
 
-def window_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[date, date]:
+def window_days(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+) -> tuple[date, date]:
     """[start, end) of the run's partition window (one day, or a whole single-run backfill)."""
     window = context.partition_time_window
     return window.start.date(), window.end.date()
@@ -37,7 +43,10 @@ def run_partition_keys(run: dg.DagsterRun) -> list[str]:
     if PARTITION in run.tags:
         return [run.tags[PARTITION]]
     if RANGE_START in run.tags and RANGE_END in run.tags:
-        first, last = date.fromisoformat(run.tags[RANGE_START]), date.fromisoformat(run.tags[RANGE_END])
+        first, last = (
+            date.fromisoformat(run.tags[RANGE_START]),
+            date.fromisoformat(run.tags[RANGE_END]),
+        )
         return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
     return []
 
@@ -59,7 +68,7 @@ _KEYS: dict[tuple[int, date], frozenset[str]] = {}
 def valid_days(days: list[str], calendar: dg.DailyPartitionsDefinition = DAILY) -> list[str]:
     """The days that are partitions of `calendar` (business days by default). The calendar's keys
     are listed once a day (listing them costs ~0.1 s; sensors ask every few seconds)."""
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     key = (id(calendar), today)
     if key not in _KEYS:
         for stale in [k for k in _KEYS if k[1] != today]:

@@ -1,4 +1,5 @@
 """Dagster metadata derived from the table specs (shown on every table asset)."""
+
 import dagster as dg
 
 from commercepulse.warehouse.base import Warehouse
@@ -8,9 +9,14 @@ from commercepulse.warehouse.tables import ALL_TABLES
 def table_metadata_spec(name: str) -> dict:
     """Column schema (names, types, descriptions) and declared key of a warehouse table."""
     table = ALL_TABLES[name]
-    return {"dagster/column_schema": dg.TableSchema(columns=[
-        dg.TableColumn(c.name, c.type, description=c.description) for c in table.columns]),
-        "key": ", ".join(table.key)}
+    return {
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn(c.name, c.type, description=c.description) for c in table.columns
+            ]
+        ),
+        "key": ", ".join(table.key),
+    }
 
 
 def row_count(name: str, warehouse: Warehouse) -> dict:

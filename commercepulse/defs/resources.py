@@ -60,15 +60,22 @@ def build_warehouse(settings: Settings) -> Warehouse:
             raise WarehouseNotConfiguredError(
                 "WAREHOUSE=bigquery needs BQ_PROJECT (and optionally BQ_DATASET, BQ_LOCATION); credentials come "
                 "from Application Default Credentials (`gcloud auth application-default login`) or "
-                "GOOGLE_APPLICATION_CREDENTIALS.")
+                "GOOGLE_APPLICATION_CREDENTIALS."
+            )
         from dagster_gcp import BigQueryResource
 
         from commercepulse.warehouse.bigquery_warehouse import BigQueryWarehouse
 
         client = BigQueryResource(project=settings.bq_project, location=settings.bq_location)
-        return BigQueryWarehouse(project=settings.bq_project, location=settings.bq_location,
-                                 dataset=settings.bq_dataset, connect=client.get_client)
-    return DuckDBWarehouse(path=str(settings.warehouse_path), memory_limit=settings.duckdb_memory_limit)
+        return BigQueryWarehouse(
+            project=settings.bq_project,
+            location=settings.bq_location,
+            dataset=settings.bq_dataset,
+            connect=client.get_client,
+        )
+    return DuckDBWarehouse(
+        path=str(settings.warehouse_path), memory_limit=settings.duckdb_memory_limit
+    )
 
 
 def warehouse_location(settings: Settings) -> str:
@@ -80,19 +87,29 @@ def warehouse_location(settings: Settings) -> str:
 
 def platform_settings(settings: Settings) -> PlatformSettings:
     fields = set(CheckThresholds.model_fields)
-    return PlatformSettings(data_dir=str(settings.data_dir.resolve()), reports_dir=str(settings.reports_dir.resolve()),
-                            **{name: getattr(settings, name) for name in fields})
+    return PlatformSettings(
+        data_dir=str(settings.data_dir.resolve()),
+        reports_dir=str(settings.reports_dir.resolve()),
+        **{name: getattr(settings, name) for name in fields},
+    )
 
 
 def mongo_resource(settings: Settings) -> MongoResource:
     from_env = settings.mongo_uri is not None and os.environ.get("MONGO_URI") == settings.mongo_uri
-    return MongoResource(uri=dg.EnvVar("MONGO_URI") if from_env else settings.mongo_uri,
-                         database=settings.mongo_db, state_dir=str(settings.mongod_dir))
+    return MongoResource(
+        uri=dg.EnvVar("MONGO_URI") if from_env else settings.mongo_uri,
+        database=settings.mongo_db,
+        state_dir=str(settings.mongod_dir),
+    )
 
 
 def build_resources(settings: Settings, warehouse: Warehouse | None = None) -> dict:
     """`mongo`, `warehouse` and `settings` for these settings (`warehouse` given: use that engine)."""
     engine = warehouse or build_warehouse(settings)
-    return {"mongo": mongo_resource(settings),
-            "warehouse": dg.ResourceDefinition.hardcoded_resource(engine, f"warehouse: {type(engine).__name__}"),
-            "settings": platform_settings(settings)}
+    return {
+        "mongo": mongo_resource(settings),
+        "warehouse": dg.ResourceDefinition.hardcoded_resource(
+            engine, f"warehouse: {type(engine).__name__}"
+        ),
+        "settings": platform_settings(settings),
+    }

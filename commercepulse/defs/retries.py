@@ -1,6 +1,7 @@
 """Transient MongoDB failures (a restarting server, a replica-set election) retry the step with
 backoff instead of failing the run; after the last retry the step fails with one line that
 says what to do. Everything a step writes is idempotent, so a retried step converges."""
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,16 +15,28 @@ MAX_RETRIES = 3
 
 
 @contextmanager
-def mongo_retries(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Iterator[None]:
+def mongo_retries(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+) -> Iterator[None]:
     """Wrap the MongoDB work of a step: transient failures request a retry (2, 4, 8 s later)."""
     try:
         yield
     except (ConnectionFailure, TransientWriteError, ServiceUnreachableError) as exc:
         attempt = context.retry_number
         if attempt >= MAX_RETRIES:
-            line = str(exc) if isinstance(exc, ServiceUnreachableError) else \
-                f"MongoDB unreachable ({type(exc).__name__}); check that the server is up or MONGO_URI"
-            raise dg.Failure(description=(
-                f"{line} — after {attempt + 1} attempts; re-run once it answers: every step is idempotent.")) from exc
-        context.log.warning(f"MongoDB unavailable ({type(exc).__name__}): retry {attempt + 1} of {MAX_RETRIES}")
-        raise dg.RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=2 ** (attempt + 1)) from exc
+            line = (
+                str(exc)
+                if isinstance(exc, ServiceUnreachableError)
+                else f"MongoDB unreachable ({type(exc).__name__}); check that the server is up or MONGO_URI"
+            )
+            raise dg.Failure(
+                description=(
+                    f"{line} — after {attempt + 1} attempts; re-run once it answers: every step is idempotent."
+                )
+            ) from exc
+        context.log.warning(
+            f"MongoDB unavailable ({type(exc).__name__}): retry {attempt + 1} of {MAX_RETRIES}"
+        )
+        raise dg.RetryRequested(
+            max_retries=MAX_RETRIES, seconds_to_wait=2 ** (attempt + 1)
+        ) from exc

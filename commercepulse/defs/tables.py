@@ -2,7 +2,7 @@
 table recomputed by SQL when its inputs change (shared by the warehouse, KPI and Gold domains)."""
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -16,30 +16,60 @@ WHOLE_HISTORY = {"commercepulse/scope": "whole_history"}
 #: Refresh when an upstream partition changed (late data included), once the blocking checks of
 #: the changed inputs have passed. Upstream partitions without data are normal here (most days of
 #: a calendar have none), so a missing one does not hold the refresh back.
-REFRESH = (dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
-           & dg.AutomationCondition.all_deps_blocking_checks_passed()).with_label("eager_after_blocking_checks")
+REFRESH = (
+    dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+    & dg.AutomationCondition.all_deps_blocking_checks_passed()
+).with_label("eager_after_blocking_checks")
 
 
-def window_asset(name: str, statements: Sequence[str], deps: Sequence, group: str) -> dg.AssetsDefinition:
+def window_asset(
+    name: str, statements: Sequence[str], deps: Sequence, group: str
+) -> dg.AssetsDefinition:
     """A business-day partitioned table: each run replaces its window with `statements`."""
-    @dg.asset(name=name, group_name=group, kinds={WAREHOUSE_KIND}, partitions_def=DAILY, backfill_policy=SINGLE_RUN,
-              deps=deps, description=ALL_TABLES[name].description, metadata=table_metadata_spec(name))
-    def _asset(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
+
+    @dg.asset(
+        name=name,
+        group_name=group,
+        kinds={WAREHOUSE_KIND},
+        partitions_def=DAILY,
+        backfill_policy=SINGLE_RUN,
+        deps=deps,
+        description=ALL_TABLES[name].description,
+        metadata=table_metadata_spec(name),
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]
+    ) -> dg.MaterializeResult:
         start, end = window_days(context)
         params = {"start": start, "end": end, "run_id": context.run.run_id}
         warehouse.execute([(sql, params) for sql in statements])
-        return dg.MaterializeResult(metadata=row_count(name, warehouse) | {"window": f"{start}..{end}"})
+        return dg.MaterializeResult(
+            metadata=row_count(name, warehouse) | {"window": f"{start}..{end}"}
+        )
+
     return _asset
 
 
-def whole_asset(name: str, statements: Sequence[str], deps: Sequence, group: str,
-                metadata: dict | None = None) -> dg.AssetsDefinition:
+def whole_asset(
+    name: str, statements: Sequence[str], deps: Sequence, group: str, metadata: dict | None = None
+) -> dg.AssetsDefinition:
     """A whole-history table recomputed by `statements` (KPIs, Gold)."""
-    @dg.asset(name=name, group_name=group, kinds={WAREHOUSE_KIND}, deps=deps, automation_condition=REFRESH,
-              tags=WHOLE_HISTORY, description=ALL_TABLES[name].description,
-              metadata=table_metadata_spec(name) | (metadata or {}))
-    def _asset(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
-        params = {"run_id": context.run.run_id, "reported_at": datetime.now(timezone.utc)}
+
+    @dg.asset(
+        name=name,
+        group_name=group,
+        kinds={WAREHOUSE_KIND},
+        deps=deps,
+        automation_condition=REFRESH,
+        tags=WHOLE_HISTORY,
+        description=ALL_TABLES[name].description,
+        metadata=table_metadata_spec(name) | (metadata or {}),
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]
+    ) -> dg.MaterializeResult:
+        params = {"run_id": context.run.run_id, "reported_at": datetime.now(UTC)}
         warehouse.execute([(sql, params) for sql in statements])
         return dg.MaterializeResult(metadata=row_count(name, warehouse))
+
     return _asset

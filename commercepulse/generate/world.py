@@ -6,16 +6,33 @@ by its event id. So a day's file is a pure function of (seed, day, rates): gener
 alone or inside a year gives the same bytes, and later days pay, refund and ship earlier
 days' orders (the order pool is the previous days' orders, recomputed, not stored).
 """
+
 from __future__ import annotations
 
 import hashlib
 import math
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 SKUS = [f"SKU-{i:04d}" for i in range(220)]
-PRICE_POINTS = [1500, 2000, 2500, 2700, 3000, 4000, 4200, 5000, 6500, 6700, 9000, 12000, 18000, 25500, 26000]
+PRICE_POINTS = [
+    1500,
+    2000,
+    2500,
+    2700,
+    3000,
+    4000,
+    4200,
+    5000,
+    6500,
+    6700,
+    9000,
+    12000,
+    18000,
+    25500,
+    26000,
+]
 REGIONS = ["Lagos", "Abuja", "Kano", "Kaduna", "PH", "Ibadan", "Enugu"]
 METHODS = ["card", "ussd", "bank_transfer"]
 REASONS = ["damaged", "customer_request", "duplicate", "not_delivered"]
@@ -32,7 +49,9 @@ def sku_price(sku: str) -> int:
 
 def usd_ngn(day: date) -> float:
     """The simulated USDNGN rate of a day (also written as the FX file)."""
-    return float(round(900 + 80 * math.sin(day.toordinal() / 23.0) + 15 * math.cos(day.toordinal() / 5.0)))
+    return float(
+        round(900 + 80 * math.sin(day.toordinal() / 23.0) + 15 * math.cos(day.toordinal() / 5.0))
+    )
 
 
 WAT = timezone(timedelta(hours=1))  # West Africa Time, where our vendors sit
@@ -43,10 +62,10 @@ def spell_iso(t: datetime) -> str:
     (chosen by the instant, so a re-sent copy is spelled like its original)."""
     kind = int(t.timestamp()) % 3
     if kind == 0:
-        return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if kind == 1:
         return t.astimezone(WAT).strftime("%Y-%m-%dT%H:%M:%S+01:00")
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def rng_for(*parts: object) -> random.Random:
@@ -69,24 +88,33 @@ class Event:
 
 
 def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def make_order(seed: int, order_id: str, when: datetime, vendor: str, n_customers: int = 2500) -> dict:
+def make_order(
+    seed: int, order_id: str, when: datetime, vendor: str, n_customers: int = 2500
+) -> dict:
     rng = rng_for(seed, order_id, "order")
     user = rng.randrange(n_customers)
-    items = [{"sku": sku, "qty": rng.choice([1, 1, 1, 2, 3]), "price": sku_price(sku)}
-             for sku in rng.sample(SKUS, rng.randint(1, 4))]
+    items = [
+        {"sku": sku, "qty": rng.choice([1, 1, 1, 2, 3]), "price": sku_price(sku)}
+        for sku in rng.sample(SKUS, rng.randint(1, 4))
+    ]
     ngn_total = sum(i["qty"] * i["price"] for i in items) + (500 if rng.random() < 0.04 else 0)
     currency = "USD" if rng.random() < 0.07 else "NGN"
     total = round(ngn_total / usd_ngn(when.date()), 2) if currency == "USD" else ngn_total
     return {
-        "order_id": order_id, "vendor": vendor, "time": when,
+        "order_id": order_id,
+        "vendor": vendor,
+        "time": when,
         "customer_id": f"CUST-{user:05d}" if rng.random() < 0.6 else None,
         "email": f"user{user}@{DOMAINS[user % len(DOMAINS)]}",
         "phone": f"+23480{user * 7919 % 100000000:08d}",
-        "region": rng.choice(REGIONS), "address_line": f"{rng.randint(1, 200)} {rng.choice(REGIONS)} Rd",
-        "items": items, "currency": currency, "total": total,
+        "region": rng.choice(REGIONS),
+        "address_line": f"{rng.randint(1, 200)} {rng.choice(REGIONS)} Rd",
+        "items": items,
+        "currency": currency,
+        "total": total,
     }
 
 
@@ -97,23 +125,47 @@ def lifecycle(seed: int, order: dict, unknown_rate: float = 0.02) -> list[Event]
     events = [Event("order_created", vendor, t0, order, f"{oid}:created")]
     if rng.random() < 0.15:
         t = t0 + timedelta(minutes=rng.randint(5, 600))
-        events.append(Event("order_updated", vendor, t, {
-            "order_id": oid, "time": t, "change": rng.choice(CHANGES),
-            "notes": rng.choice(["customer requested update", "legacy update"])}, f"{oid}:update"))
+        events.append(
+            Event(
+                "order_updated",
+                vendor,
+                t,
+                {
+                    "order_id": oid,
+                    "time": t,
+                    "change": rng.choice(CHANGES),
+                    "notes": rng.choice(["customer requested update", "legacy update"]),
+                },
+                f"{oid}:update",
+            )
+        )
     if rng.random() < 0.85:
         paid = t0 + timedelta(minutes=rng.randint(1, 2 * 24 * 60))
         amount = order["total"]
-        pay = {"order_id": oid, "time": paid, "status": "SUCCESS", "amount": amount,
-               "currency": order["currency"], "method": rng.choice(METHODS),
-               "tx": _tx(vendor, rng)}
+        pay = {
+            "order_id": oid,
+            "time": paid,
+            "status": "SUCCESS",
+            "amount": amount,
+            "currency": order["currency"],
+            "method": rng.choice(METHODS),
+            "tx": _tx(vendor, rng),
+        }
         events.append(Event("payment_succeeded", vendor, paid, pay, f"{oid}:pay"))
         if rng.random() < 0.8:
             history_start = paid + timedelta(hours=rng.randint(1, 20))
             tracking = _tracking(vendor, rng)
             for n, status in enumerate(SHIP_STATUSES[: rng.randint(1, 4)]):
                 t = history_start + timedelta(hours=n * rng.randint(6, 30))
-                events.append(Event("shipment_updated", vendor, t, {
-                    "order_id": oid, "tracking": tracking, "status": status, "time": t}, f"{oid}:ship{n}"))
+                events.append(
+                    Event(
+                        "shipment_updated",
+                        vendor,
+                        t,
+                        {"order_id": oid, "tracking": tracking, "status": status, "time": t},
+                        f"{oid}:ship{n}",
+                    )
+                )
         if rng.random() < 0.2:
             t = paid + timedelta(hours=rng.randint(2, 120))
             partial = rng.random() < 0.6 and len(order["items"]) > 1
@@ -122,18 +174,52 @@ def lifecycle(seed: int, order: dict, unknown_rate: float = 0.02) -> list[Event]
             refund_ngn = ngn
             if partial:
                 chosen = order["items"][:1]
-                items = [{"sku": i["sku"], "qty": i["qty"], "amount": i["qty"] * i["price"]} for i in chosen]
+                items = [
+                    {"sku": i["sku"], "qty": i["qty"], "amount": i["qty"] * i["price"]}
+                    for i in chosen
+                ]
                 refund_ngn = sum(i["amount"] for i in items)
-            amount = round(refund_ngn / usd_ngn(t0.date()), 2) if order["currency"] == "USD" else refund_ngn
-            events.append(Event("refund_issued", vendor, t, {
-                "order_id": oid, "time": t, "amount": amount, "currency": order["currency"],
-                "reason": rng.choice(REASONS), "items": items}, f"{oid}:refund"))
+            amount = (
+                round(refund_ngn / usd_ngn(t0.date()), 2)
+                if order["currency"] == "USD"
+                else refund_ngn
+            )
+            events.append(
+                Event(
+                    "refund_issued",
+                    vendor,
+                    t,
+                    {
+                        "order_id": oid,
+                        "time": t,
+                        "amount": amount,
+                        "currency": order["currency"],
+                        "reason": rng.choice(REASONS),
+                        "items": items,
+                    },
+                    f"{oid}:refund",
+                )
+            )
     if rng.random() < unknown_rate:
         t = t0 + timedelta(minutes=rng.randint(1, 600))
         ghost = f"ORD-UNKNOWN-{int(hashlib.md5(oid.encode()).hexdigest(), 16) % 100000:05d}"
-        events.append(Event("payment_succeeded", vendor, t, {
-            "order_id": ghost, "time": t, "status": "SUCCESS", "amount": 5000, "currency": "NGN",
-            "method": rng.choice(METHODS), "tx": _tx(vendor, rng)}, f"{oid}:ghostpay"))
+        events.append(
+            Event(
+                "payment_succeeded",
+                vendor,
+                t,
+                {
+                    "order_id": ghost,
+                    "time": t,
+                    "status": "SUCCESS",
+                    "amount": 5000,
+                    "currency": "NGN",
+                    "method": rng.choice(METHODS),
+                    "tx": _tx(vendor, rng),
+                },
+                f"{oid}:ghostpay",
+            )
+        )
     return events
 
 
@@ -159,5 +245,12 @@ def orders_of_day(seed: int, day: date, n_orders: int) -> list[dict]:
     rng = rng_for(seed, day.isoformat(), "day")
     prefix = day.strftime("ORD-%y%m%d-") + str(seed)
     start = day_start(day)
-    return [make_order(seed, f"{prefix}{n + 1:05d}", start + timedelta(seconds=rng.randrange(86400)),
-                       rng.choice(VENDORS)) for n in range(n_orders)]
+    return [
+        make_order(
+            seed,
+            f"{prefix}{n + 1:05d}",
+            start + timedelta(seconds=rng.randrange(86400)),
+            rng.choice(VENDORS),
+        )
+        for n in range(n_orders)
+    ]

@@ -5,6 +5,7 @@ URL is read from the environment by Dagster, never written here), or SQLite file
 (DAGSTER_STORAGE=sqlite). A dagster.yaml without the project's marker line is the user's
 own and is left alone.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,15 +24,17 @@ MARKER = "# written by commercepulse (delete this line to keep your own settings
 def dagster_yaml(storage: str, url: str | None) -> str:
     """The instance configuration: storage, a one-run queue (DuckDB takes one writer), no telemetry."""
     if storage == "postgres" and url:
-        store = f"storage:\n  postgres:\n    postgres_url: \"{url}\"\n"
+        store = f'storage:\n  postgres:\n    postgres_url: "{url}"\n'
     elif storage == "postgres":
         store = "storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n"
     else:
         store = ""  # Dagster's default: SQLite files under DAGSTER_HOME
-    return (f"{MARKER}\n{store}"
-            "run_queue:\n  max_concurrent_runs: 1\n"
-            "run_monitoring:\n  enabled: true\n  start_timeout_seconds: 180\n  max_resume_run_attempts: 0\n"
-            "telemetry:\n  enabled: false\n")
+    return (
+        f"{MARKER}\n{store}"
+        "run_queue:\n  max_concurrent_runs: 1\n"
+        "run_monitoring:\n  enabled: true\n  start_timeout_seconds: 180\n  max_resume_run_attempts: 0\n"
+        "telemetry:\n  enabled: false\n"
+    )
 
 
 def write_dagster_yaml(home: Path, text: str) -> bool:
@@ -86,4 +89,5 @@ def check_postgres(url: str, timeout_s: int = 5) -> None:
     except sqlalchemy.exc.SQLAlchemyError as exc:
         raise ServiceUnreachableError(
             f"cannot reach the Dagster instance's PostgreSQL at {mask_uri(url)} ({type(exc.orig or exc).__name__}); "
-            "check that the server is up and DAGSTER_PG_URL is right (unset it for the local server)") from exc
+            "check that the server is up and DAGSTER_PG_URL is right (unset it for the local server)"
+        ) from exc

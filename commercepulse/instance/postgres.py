@@ -11,6 +11,7 @@ connections, and commits asynchronously (`synchronous_commit=off`: a crash of th
 lose the last instant of run history, never corrupt it; the business data is in MongoDB and
 the warehouse, not here).
 """
+
 from __future__ import annotations
 
 import os
@@ -38,16 +39,20 @@ def _server(pgdata: Path):
     except ImportError as exc:
         raise PostgresUnavailableError(
             "the `pgserver` package is not installed (it ships PostgreSQL for Linux and macOS): run `make install`, "
-            "set DAGSTER_PG_URL to a PostgreSQL server, or DAGSTER_STORAGE=sqlite") from exc
+            "set DAGSTER_PG_URL to a PostgreSQL server, or DAGSTER_STORAGE=sqlite"
+        ) from exc
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return pgserver.get_server(pgdata, cleanup_mode=None)  # keeps running for the UI and later runs
+            return pgserver.get_server(
+                pgdata, cleanup_mode=None
+            )  # keeps running for the UI and later runs
     except (subprocess.SubprocessError, OSError, AssertionError) as exc:
         log = pgdata / "log"
-        raise PostgresUnavailableError(f"the local PostgreSQL in {pgdata} did not start ({exc}); "
-                                       f"its log: {log}") from exc
+        raise PostgresUnavailableError(
+            f"the local PostgreSQL in {pgdata} did not start ({exc}); its log: {log}"
+        ) from exc
 
 
 def ensure_local_postgres(pgdata: Path) -> str:
@@ -55,7 +60,9 @@ def ensure_local_postgres(pgdata: Path) -> str:
     server = _server(pgdata)
     marker = pgdata / ".commercepulse_ready"
     if not marker.exists():
-        settings = "".join(f"ALTER SYSTEM SET {name} = '{value}';" for name, value in TUNING.items())
+        settings = "".join(
+            f"ALTER SYSTEM SET {name} = '{value}';" for name, value in TUNING.items()
+        )
         server.psql(f"{settings} SELECT pg_reload_conf();")
         if DATABASE not in server.psql("SELECT datname FROM pg_database;"):
             server.psql(f"CREATE DATABASE {DATABASE};")
@@ -79,4 +86,6 @@ def stop_local_postgres(pgdata: Path, timeout: float = 30.0) -> bool:
         except ProcessLookupError:
             return True
         time.sleep(0.1)
-    raise PostgresUnavailableError(f"the local PostgreSQL (pid {pid}) did not stop within {timeout:.0f} s")
+    raise PostgresUnavailableError(
+        f"the local PostgreSQL (pid {pid}) did not stop within {timeout:.0f} s"
+    )

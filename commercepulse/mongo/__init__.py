@@ -1,1 +1,2 @@
-"""MongoDB: the local server manager, the Dagster resource and the index catalogue."""
+"""MongoDB: the local server manager, the cached client and the index catalogue (the Dagster
+resource that hands a database to the assets is defs/resources.py's MongoResource)."""

@@ -1,4 +1,5 @@
 """MongoDB access: one cached client per URI, shared by the CLI and the Dagster resource."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -13,14 +14,20 @@ from commercepulse.mongo.indexes import ensure_indexes
 from commercepulse.mongo.server import ensure_local_mongod
 
 #: Bounded waits: a dead server fails a call within seconds (then the step retries), never hangs.
-TIMEOUTS = {"serverSelectionTimeoutMS": 10_000, "connectTimeoutMS": 10_000, "socketTimeoutMS": 300_000}
+TIMEOUTS = {
+    "serverSelectionTimeoutMS": 10_000,
+    "connectTimeoutMS": 10_000,
+    "socketTimeoutMS": 300_000,
+}
 
 
 @lru_cache(maxsize=8)
 def _client(uri: str) -> MongoClient:
     """Retryable reads and writes are on (pymongo's default): a failover is retried once by the driver."""
     lowered = uri.lower()
-    timeouts = {k: v for k, v in TIMEOUTS.items() if k.lower() not in lowered}  # the URI's own options win
+    timeouts = {
+        k: v for k, v in TIMEOUTS.items() if k.lower() not in lowered
+    }  # the URI's own options win
     return MongoClient(uri, tz_aware=True, retryWrites=True, retryReads=True, **timeouts)
 
 
@@ -39,6 +46,8 @@ def get_database(uri: str | None, name: str, state_dir: str | Path | None = None
     database = _client(address)[name]
     try:
         ensure_indexes(database)
-    except ConnectionFailure as exc:  # one line naming the (masked) address, never the driver's traceback
+    except (
+        ConnectionFailure
+    ) as exc:  # one line naming the (masked) address, never the driver's traceback
         raise ServiceUnreachableError(mongo_unreachable(address, exc)) from exc
     return database

@@ -1,4 +1,5 @@
 """Every index a query path needs, created idempotently (create_index is a no-op when present)."""
+
 from __future__ import annotations
 
 from pymongo import ASCENDING, IndexModel
@@ -25,8 +26,14 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     PLATFORM_RAW: [
         # Silver: which keys a window of ingestion days touched, then every record of those keys.
-        IndexModel([("source_system", ASCENDING), ("source.ingestion_day", ASCENDING), ("record_key", ASCENDING)],
-                   name="source_day_key"),
+        IndexModel(
+            [
+                ("source_system", ASCENDING),
+                ("source.ingestion_day", ASCENDING),
+                ("record_key", ASCENDING),
+            ],
+            name="source_day_key",
+        ),
         IndexModel([("source_system", ASCENDING), ("record_key", ASCENDING)], name="source_key"),
     ],
     PLATFORM_QUARANTINE: [

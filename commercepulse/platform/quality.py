@@ -1,4 +1,5 @@
 """Data-quality rules of the platform sources (same Outcome shape as checks/rules.py)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -7,25 +8,39 @@ from commercepulse.checks.rules import ERROR, WARN, Outcome, Thresholds
 from commercepulse.warehouse.base import Warehouse
 
 #: SCD2 tables and the entity key their versions belong to.
-SCD2_TABLES = {"silver_users": "user_id", "silver_products": "product_id", "dim_product_history": "sku"}
+SCD2_TABLES = {
+    "silver_users": "user_id",
+    "silver_products": "product_id",
+    "dim_product_history": "sku",
+}
 
 _FIRST_SEEN = "first_ingestion_day >= $start AND first_ingestion_day < $end"
 
 
 def _events_in_window(wh: Warehouse, start: date, end: date):
-    return wh.query(f"""SELECT count(*) AS events, coalesce(sum(copies), 0) AS records,
+    return wh.query(
+        f"""SELECT count(*) AS events, coalesce(sum(copies), 0) AS records,
                                count(CASE WHEN user_id IS NULL THEN 1 END) AS anonymous
-                        FROM silver_behaviour_events WHERE {_FIRST_SEEN}""", {"start": start, "end": end}).iloc[0]
+                        FROM silver_behaviour_events WHERE {_FIRST_SEEN}""",
+        {"start": start, "end": end},
+    ).iloc[0]
 
 
-def duplicate_behaviour_events(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
+def duplicate_behaviour_events(
+    wh: Warehouse, start: date, end: date, settings: Thresholds
+) -> Outcome:
     """Bronze behavioural records repeating an event_id / records, for events first seen in the window."""
     row = _events_in_window(wh, start, end)
     records, events = int(row["records"]), int(row["events"])
     figure = round((records - events) / records, 6) if records else 0.0
-    return Outcome("duplicate_behaviour_events", figure <= settings.check_behaviour_duplicate_rate_max, figure,
-                   settings.check_behaviour_duplicate_rate_max, WARN,
-                   {"bronze_records": records, "distinct_events": events, "duplicates": records - events})
+    return Outcome(
+        "duplicate_behaviour_events",
+        figure <= settings.check_behaviour_duplicate_rate_max,
+        figure,
+        settings.check_behaviour_duplicate_rate_max,
+        WARN,
+        {"bronze_records": records, "distinct_events": events, "duplicates": records - events},
+    )
 
 
 def anonymous_event_share(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
@@ -33,8 +48,14 @@ def anonymous_event_share(wh: Warehouse, start: date, end: date, settings: Thres
     row = _events_in_window(wh, start, end)
     events, anonymous = int(row["events"]), int(row["anonymous"])
     figure = round(anonymous / events, 6) if events else 0.0
-    return Outcome("anonymous_event_share", figure <= settings.check_anonymous_share_max, figure,
-                   settings.check_anonymous_share_max, WARN, {"events": events, "anonymous_events": anonymous})
+    return Outcome(
+        "anonymous_event_share",
+        figure <= settings.check_anonymous_share_max,
+        figure,
+        settings.check_anonymous_share_max,
+        WARN,
+        {"events": events, "anonymous_events": anonymous},
+    )
 
 
 def scd2_integrity(wh: Warehouse, table: str) -> Outcome:
@@ -59,22 +80,42 @@ def scd2_integrity(wh: Warehouse, table: str) -> Outcome:
 
 def order_status_backwards(wh: Warehouse, settings: Thresholds) -> Outcome:
     """Platform orders whose lifecycle went back to an earlier stage (e.g. PAID after SHIPPED)."""
-    rows = wh.query("SELECT order_id, status FROM silver_orders WHERE status_went_backwards ORDER BY order_id")
-    after_payment = int(wh.query("SELECT count(*) AS n FROM silver_orders WHERE cancelled_after_payment")["n"].iat[0])
-    return Outcome("order_status_backwards", len(rows) <= settings.check_status_backwards_max, len(rows),
-                   settings.check_status_backwards_max, WARN,
-                   {"sample_orders": rows["order_id"].head(10).tolist(), "cancelled_after_payment": after_payment})
+    rows = wh.query(
+        "SELECT order_id, status FROM silver_orders WHERE status_went_backwards ORDER BY order_id"
+    )
+    after_payment = int(
+        wh.query("SELECT count(*) AS n FROM silver_orders WHERE cancelled_after_payment")["n"].iat[
+            0
+        ]
+    )
+    return Outcome(
+        "order_status_backwards",
+        len(rows) <= settings.check_status_backwards_max,
+        len(rows),
+        settings.check_status_backwards_max,
+        WARN,
+        {
+            "sample_orders": rows["order_id"].head(10).tolist(),
+            "cancelled_after_payment": after_payment,
+        },
+    )
 
 
 def customer_email_conflicts(wh: Warehouse, settings: Thresholds) -> Outcome:
     """Vendor customers whose normalized email belongs to several platform users (linked to the earliest)."""
     rows = wh.query("""SELECT customer_key, email_norm, user_id, linked_users FROM dim_customer
                        WHERE linked_users > 1 ORDER BY email_norm, customer_key""")
-    linked = int(wh.query("SELECT count(*) AS n FROM dim_customer WHERE user_id IS NOT NULL")["n"].iat[0])
-    return Outcome("customer_email_conflicts", len(rows) <= settings.check_email_conflicts_max, len(rows),
-                   settings.check_email_conflicts_max, WARN,
-                   {"linked_customers": linked, "sample_emails": rows["email_norm"].head(10).tolist()})
-
+    linked = int(
+        wh.query("SELECT count(*) AS n FROM dim_customer WHERE user_id IS NOT NULL")["n"].iat[0]
+    )
+    return Outcome(
+        "customer_email_conflicts",
+        len(rows) <= settings.check_email_conflicts_max,
+        len(rows),
+        settings.check_email_conflicts_max,
+        WARN,
+        {"linked_customers": linked, "sample_emails": rows["email_norm"].head(10).tolist()},
+    )
 
 
 def orders_without_created(wh: Warehouse, settings: Thresholds) -> Outcome:
@@ -83,8 +124,16 @@ def orders_without_created(wh: Warehouse, settings: Thresholds) -> Outcome:
     rows = wh.query("""SELECT order_id, created_from, status IS NULL AS lines_only FROM fact_platform_orders
                        WHERE created_from <> 'CREATED' ORDER BY order_id""")
     limit = settings.check_orders_without_created_max
-    return Outcome("orders_without_created", len(rows) <= limit, len(rows), limit, WARN, {
-        "created_from_lines": int((rows["created_from"] == "order_items").sum()),
-        "created_from_first_status": int((rows["created_from"] == "first_status").sum()),
-        "known_only_from_lines": int(rows["lines_only"].astype(bool).sum()),
-        "sample_orders": rows["order_id"].head(10).tolist()})
+    return Outcome(
+        "orders_without_created",
+        len(rows) <= limit,
+        len(rows),
+        limit,
+        WARN,
+        {
+            "created_from_lines": int((rows["created_from"] == "order_items").sum()),
+            "created_from_first_status": int((rows["created_from"] == "first_status").sum()),
+            "known_only_from_lines": int(rows["lines_only"].astype(bool).sum()),
+            "sample_orders": rows["order_id"].head(10).tolist(),
+        },
+    )

@@ -5,13 +5,14 @@ Each record becomes an event whose id is a hash of its kind and canonical JSON (
 from its shape and whose event time is the record's own time. Arrays are streamed (ijson),
 so a dump larger than memory lands in bounded memory.
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
 from collections.abc import Callable, Iterator
-from itertools import islice
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,18 @@ import orjson
 from bson.errors import InvalidDocument
 from pymongo.database import Database
 
+from commercepulse.errors import InputError
 from commercepulse.mapping import DUMP_EVENT_TYPES, TIME_FIELD, match_shape, resolve
 from commercepulse.raw.landing import (
-    BATCH_SIZE, IngestStats, Landing, Rejection, Sighting, encode, envelope, land_files,
+    BATCH_SIZE,
+    IngestStats,
+    Landing,
+    Rejection,
+    Sighting,
+    encode,
+    envelope,
+    land_files,
 )
-from commercepulse.errors import InputError
 from commercepulse.timeparse import parse_times, to_pydatetimes
 
 DUMP_FILE = re.compile(r"^(orders|payments|refunds|shipments)_(\d{4})\.json$")
@@ -53,7 +61,9 @@ def dump_files(directory: Path) -> list[Path]:
         raise InputError(f"bootstrap folder {directory} does not exist")
     files = sorted(p for p in directory.iterdir() if DUMP_FILE.match(p.name))
     if not files:
-        raise InputError(f"{directory} holds no dump ({{orders,payments,refunds,shipments}}_YYYY.json)")
+        raise InputError(
+            f"{directory} holds no dump ({{orders,payments,refunds,shipments}}_YYYY.json)"
+        )
     return files
 
 
@@ -62,24 +72,44 @@ def _records(path: Path) -> Iterator[tuple[int, Any]]:
         yield from enumerate(ijson.items(handle, "item", use_float=True), start=1)
 
 
-def _wrap_batch(kind: str, key: str, batch: list[tuple[int, Any]], now) -> list[Landing | Rejection]:
+def _wrap_batch(
+    kind: str, key: str, batch: list[tuple[int, Any]], now
+) -> list[Landing | Rejection]:
     shapes = [match_shape(kind, rec) if isinstance(rec, dict) else None for _, rec in batch]
-    times = parse_times([record_time_value(kind, rec, shape) if isinstance(rec, dict) else None
-                         for (_, rec), shape in zip(batch, shapes)])
+    times = parse_times(
+        [
+            record_time_value(kind, rec, shape) if isinstance(rec, dict) else None
+            for (_, rec), shape in zip(batch, shapes)
+        ]
+    )
     out: list[Landing | Rejection] = []
     for (number, record), shape, when in zip(batch, shapes, to_pydatetimes(times)):
         sighting = Sighting("", key, number)
         text = orjson.dumps(record).decode()
         if not isinstance(record, dict):
-            out.append(Rejection(sighting, f"dump record is not a JSON object but a {type(record).__name__}", text))
+            out.append(
+                Rejection(
+                    sighting,
+                    f"dump record is not a JSON object but a {type(record).__name__}",
+                    text,
+                )
+            )
             continue
         if when is None:
             out.append(Rejection(sighting, f"no parseable {kind} time in the record", text))
             continue
         event_id = bootstrap_event_id(kind, record)
-        doc = envelope(event_id=event_id, event_type=DUMP_EVENT_TYPES[kind], event_time=when,
-                       vendor=shape.vendor if shape else "unknown", payload=record,
-                       ingested_at=now, kind="bootstrap", sighting=sighting, now=now)
+        doc = envelope(
+            event_id=event_id,
+            event_type=DUMP_EVENT_TYPES[kind],
+            event_time=when,
+            vendor=shape.vendor if shape else "unknown",
+            payload=record,
+            ingested_at=now,
+            kind="bootstrap",
+            sighting=sighting,
+            now=now,
+        )
         try:
             out.append(Landing(event_id, encode(doc), sighting, when.date().isoformat()))
         except (OverflowError, InvalidDocument) as exc:
@@ -87,9 +117,11 @@ def _wrap_batch(kind: str, key: str, batch: list[tuple[int, Any]], now) -> list[
     return out
 
 
-def ingest_bootstrap(db: Database, directory: Path,
-                     on_records: Callable[[int], None] | None = None) -> tuple[IngestStats, dict[str, int]]:
+def ingest_bootstrap(
+    db: Database, directory: Path, on_records: Callable[[int], None] | None = None
+) -> tuple[IngestStats, dict[str, int]]:
     """Land every dump of `directory`; returns the counts and records read per dump kind."""
+
     def items(path: Path, now: datetime) -> Iterator[Landing | Rejection]:
         kind, key = _kind(path), f"bootstrap/{path.name}"
         records = _records(path)
@@ -99,7 +131,9 @@ def ingest_bootstrap(db: Database, directory: Path,
         except ijson.JSONError as exc:
             raise InputError(f"{path} is not a JSON array of records: {exc}") from exc
 
-    return land_files(db, [(_kind(path), path) for path in dump_files(directory)], items, on_batch=on_records)
+    return land_files(
+        db, [(_kind(path), path) for path in dump_files(directory)], items, on_batch=on_records
+    )
 
 
 def _kind(path: Path) -> str:

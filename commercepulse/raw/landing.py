@@ -7,14 +7,15 @@ thread, and handed to a writer thread as `RawBSONDocument`s; the writer does one
 `{day, file, line}` is added to the document's set, so re-reading the same line (a re-run, a
 crash half-way) changes nothing, while a genuinely repeated line raises `seen_count`.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
 import os
-import re
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -25,14 +26,14 @@ from typing import Any
 import bson
 import orjson
 from bson.decimal128 import Decimal128
+from bson.errors import InvalidDocument
 from bson.raw_bson import RawBSONDocument
 from pymongo import InsertOne, UpdateMany, UpdateOne
 from pymongo.database import Database
-from bson.errors import InvalidDocument
 from pymongo.errors import BulkWriteError, ConnectionFailure
 
-from commercepulse.mongo.indexes import QUARANTINE, RAW
 from commercepulse.days import utc_now
+from commercepulse.mongo.indexes import QUARANTINE, RAW
 
 DUPLICATE_KEY = 11000
 BATCH_SIZE = 5000
@@ -53,9 +54,13 @@ def with_retries(write: Callable[[], Any], what: str) -> Any:
             return write()
         except ConnectionFailure as exc:
             if delay is None:
-                raise TransientWriteError(f"MongoDB unavailable ({what}): {exc}; the landing is idempotent: run "
-                                          "the same ingestion again once the server is back") from exc
-            log.warning("MongoDB unavailable (%s, %s): retrying in %.1f s", what, type(exc).__name__, delay)
+                raise TransientWriteError(
+                    f"MongoDB unavailable ({what}): {exc}; the landing is idempotent: run "
+                    "the same ingestion again once the server is back"
+                ) from exc
+            log.warning(
+                "MongoDB unavailable (%s, %s): retrying in %.1f s", what, type(exc).__name__, delay
+            )
             time.sleep(delay)
 
 
@@ -71,14 +76,22 @@ class IngestStats:
     blank_lines: int = 0
     business_days: set[str] = field(default_factory=set)
 
+    def summary(self) -> dict[str, Any]:
+        """For a log line: the counts, and how many business days were touched."""
+        return self.as_dict() | {"business_days": len(self.business_days)}
+
     def as_dict(self) -> dict[str, Any]:
         return {
-            "files": self.files, "lines_read": self.lines_read, "landed": self.landed,
-            "duplicates": self.duplicates, "quarantined": self.quarantined,
-            "blank_lines": self.blank_lines, "business_days": sorted(self.business_days),
+            "files": self.files,
+            "lines_read": self.lines_read,
+            "landed": self.landed,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "blank_lines": self.blank_lines,
+            "business_days": sorted(self.business_days),
         }
 
-    def merge(self, other: "IngestStats") -> None:
+    def merge(self, other: IngestStats) -> None:
         for name in ("files", "lines_read", "landed", "duplicates", "quarantined", "blank_lines"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.business_days |= other.business_days
@@ -121,28 +134,56 @@ class Rejection:
         key = f"{self.sighting.file}:{self.sighting.line}"
         doc: dict[str, Any] = {
             "_id": hashlib.sha1(key.encode()).hexdigest(),
-            "file": self.sighting.file, "line": self.sighting.line, "day": self.sighting.day,
-            "reason": self.reason, "raw_text": self.raw_text[:QUARANTINE_KEEP], "quarantined_at": now,
+            "file": self.sighting.file,
+            "line": self.sighting.line,
+            "day": self.sighting.day,
+            "reason": self.reason,
+            "raw_text": self.raw_text[:QUARANTINE_KEEP],
+            "quarantined_at": now,
         }
         if len(self.raw_text) > QUARANTINE_KEEP:
-            doc.update(truncated=True, raw_length=len(self.raw_text),
-                       raw_sha256=hashlib.sha256(self.raw_text.encode("utf-8", "surrogatepass")).hexdigest())
+            doc.update(
+                truncated=True,
+                raw_length=len(self.raw_text),
+                raw_sha256=hashlib.sha256(
+                    self.raw_text.encode("utf-8", "surrogatepass")
+                ).hexdigest(),
+            )
         if self.raw_bytes is not None:
             doc["raw_bytes"] = bson.Binary(self.raw_bytes[:QUARANTINE_KEEP])
         return doc
 
 
 def envelope(
-    *, event_id: str, event_type: str, event_time: datetime, vendor: str | None, payload: Any,
-    ingested_at: datetime, kind: str, sighting: Sighting, now: datetime,
+    *,
+    event_id: str,
+    event_type: str,
+    event_time: datetime,
+    vendor: str | None,
+    payload: Any,
+    ingested_at: datetime,
+    kind: str,
+    sighting: Sighting,
+    now: datetime,
 ) -> dict[str, Any]:
     """The stored document (SPEC §3): the payload verbatim plus envelope and audit fields."""
     return {
-        "_id": event_id, "event_id": event_id, "event_type": event_type, "event_time": event_time,
-        "vendor": vendor, "payload": payload, "ingested_at": ingested_at,
-        "source": {"kind": kind, "file": sighting.file, "line": sighting.line,
-                   "ingestion_day": sighting.day},
-        "seen_count": 1, "first_seen_at": now, "last_seen_at": now,
+        "_id": event_id,
+        "event_id": event_id,
+        "event_type": event_type,
+        "event_time": event_time,
+        "vendor": vendor,
+        "payload": payload,
+        "ingested_at": ingested_at,
+        "source": {
+            "kind": kind,
+            "file": sighting.file,
+            "line": sighting.line,
+            "ingestion_day": sighting.day,
+        },
+        "seen_count": 1,
+        "first_seen_at": now,
+        "last_seen_at": now,
         "sightings": [sighting.as_doc()],
     }
 
@@ -183,9 +224,15 @@ def encode(doc: dict[str, Any]) -> RawBSONDocument:
 class RawWriter:
     """Writes batches of landings and rejections from a background thread (bounded queue)."""
 
-    def __init__(self, db: Database, now: datetime, batch_size: int = BATCH_SIZE,
-                 on_batch: Callable[[int], None] | None = None, raw: str = RAW,
-                 quarantine: str = QUARANTINE) -> None:
+    def __init__(
+        self,
+        db: Database,
+        now: datetime,
+        batch_size: int = BATCH_SIZE,
+        on_batch: Callable[[int], None] | None = None,
+        raw: str = RAW,
+        quarantine: str = QUARANTINE,
+    ) -> None:
         self.raw = db[raw]
         self.quarantine = db[quarantine]
         self.now = now
@@ -243,11 +290,19 @@ class RawWriter:
         duplicate_idx, failed = self._insert(items) if items else ([], {})
         stored = self._stored_sources(items, duplicate_idx)
         own = {i for i in duplicate_idx if self._is_own(items[i], stored.get(items[i].event_id))}
-        duplicate_idx = [i for i in duplicate_idx if i not in own]  # a retried insert that had already landed
-        earlier = {i for i in duplicate_idx if _order(items[i].sighting) < _stored_order(stored.get(items[i].event_id))}
+        duplicate_idx = [
+            i for i in duplicate_idx if i not in own
+        ]  # a retried insert that had already landed
+        earlier = {
+            i
+            for i in duplicate_idx
+            if _order(items[i].sighting) < _stored_order(stored.get(items[i].event_id))
+        }
         if duplicate_idx:
             ops = [op for i in duplicate_idx for op in self._repeat_ops(items[i], i in earlier)]
-            with_retries(lambda: self.raw.bulk_write(ops, ordered=False), "record repeated sightings")
+            with_retries(
+                lambda: self.raw.bulk_write(ops, ordered=False), "record repeated sightings"
+            )
         for index, reason in failed.items():
             item = items[index]
             rejects.append(Rejection(item.sighting, reason, item.raw.raw.hex()))
@@ -255,13 +310,20 @@ class RawWriter:
             with_retries(lambda: self._quarantine(rejects), "quarantine rejected lines")
         landed = [item for i, item in enumerate(items) if i not in failed]
         if self._open_quarantine and landed:
-            with_retries(lambda: self._resolve_quarantined(landed), "close quarantine records of landed lines")
+            with_retries(
+                lambda: self._resolve_quarantined(landed),
+                "close quarantine records of landed lines",
+            )
         self.stats.duplicates += len(duplicate_idx)
         self.stats.landed += len(landed) - len(duplicate_idx)
         self.stats.quarantined += len(rejects)
-        dup_set = set(duplicate_idx) - earlier  # an earlier copy replaces the stored one: its day changes too
+        dup_set = (
+            set(duplicate_idx) - earlier
+        )  # an earlier copy replaces the stored one: its day changes too
         self.stats.business_days.update(
-            item.business_day for i, item in enumerate(items) if i not in failed and i not in dup_set
+            item.business_day
+            for i, item in enumerate(items)
+            if i not in failed and i not in dup_set
         )
         if self._on_batch:
             self._on_batch(len(items) + len(rejects) - len(failed))
@@ -292,10 +354,15 @@ class RawWriter:
             except ConnectionFailure as exc:  # the whole batch's fate is unknown: send it again
                 error = exc
             if delay is None:
-                raise TransientWriteError(f"MongoDB unavailable while landing a batch ({error}); the landing is "
-                                          "idempotent: run the same ingestion again once the server is back") \
-                    from error
-            log.warning("MongoDB write failed transiently (%s): retrying in %.1f s", type(error).__name__, delay)
+                raise TransientWriteError(
+                    f"MongoDB unavailable while landing a batch ({error}); the landing is "
+                    "idempotent: run the same ingestion again once the server is back"
+                ) from error
+            log.warning(
+                "MongoDB write failed transiently (%s): retrying in %.1f s",
+                type(error).__name__,
+                delay,
+            )
             time.sleep(delay)
         return duplicates, failed
 
@@ -304,13 +371,24 @@ class RawWriter:
         if not duplicate_idx:
             return {}
         ids = [items[i].event_id for i in duplicate_idx]
-        return {d["_id"]: d for d in with_retries(lambda: list(self.raw.find(
-            {"_id": {"$in": ids}}, {"source": 1, "first_seen_at": 1})), "read back repeated ids")}
+        return {
+            d["_id"]: d
+            for d in with_retries(
+                lambda: list(
+                    self.raw.find({"_id": {"$in": ids}}, {"source": 1, "first_seen_at": 1})
+                ),
+                "read back repeated ids",
+            )
+        }
 
     def _is_own(self, item: Landing, stored: dict | None) -> bool:
         """This very ingestion stored it (same landing time and line): a retried batch, not a repeat."""
-        return bool(stored) and stored.get("first_seen_at") == self.now and \
-            (stored["source"]["file"], stored["source"]["line"]) == (item.sighting.file, item.sighting.line)
+        return (
+            bool(stored)
+            and stored.get("first_seen_at") == self.now
+            and (stored["source"]["file"], stored["source"]["line"])
+            == (item.sighting.file, item.sighting.line)
+        )
 
     def _repeat_ops(self, item: Landing, earlier: bool) -> list[UpdateOne]:
         """Record a repeat's sighting, once: a line read again (a re-run, a crash half-way, two
@@ -318,42 +396,75 @@ class RawWriter:
         is the first by (ingestion day, file, line), whatever order files and parts land in: an
         earlier copy replaces the envelope of a later one (guarded, so a race keeps the earliest)."""
         sighting = item.sighting.as_doc()
-        ops = [UpdateOne({"_id": item.event_id, "sightings": {"$ne": sighting}},
-                         {"$push": {"sightings": sighting}, "$inc": {"seen_count": 1},
-                          "$set": {"last_seen_at": self.now}})]
+        ops = [
+            UpdateOne(
+                {"_id": item.event_id, "sightings": {"$ne": sighting}},
+                {
+                    "$push": {"sightings": sighting},
+                    "$inc": {"seen_count": 1},
+                    "$set": {"last_seen_at": self.now},
+                },
+            )
+        ]
         if earlier:
             doc = bson.decode(item.raw.raw)
-            later = [{"source.ingestion_day": {"$gt": sighting["day"]}},
-                     {"source.ingestion_day": sighting["day"], "source.file": {"$gt": sighting["file"]}},
-                     {"source.ingestion_day": sighting["day"], "source.file": sighting["file"],
-                      "source.line": {"$gt": sighting["line"]}}]
-            ops.append(UpdateOne({"_id": item.event_id, "$or": later},
-                                 [{"$set": {f: {"$literal": doc[f]} for f in ENVELOPE_FIELDS if f in doc}}]))
+            later = [
+                {"source.ingestion_day": {"$gt": sighting["day"]}},
+                {"source.ingestion_day": sighting["day"], "source.file": {"$gt": sighting["file"]}},
+                {
+                    "source.ingestion_day": sighting["day"],
+                    "source.file": sighting["file"],
+                    "source.line": {"$gt": sighting["line"]},
+                },
+            ]
+            ops.append(
+                UpdateOne(
+                    {"_id": item.event_id, "$or": later},
+                    [{"$set": {f: {"$literal": doc[f]} for f in ENVELOPE_FIELDS if f in doc}}],
+                )
+            )
         return ops
 
     def _resolve_quarantined(self, landed: list[Landing]) -> None:
         lines: dict[str, list[int]] = {}
         for item in landed:
             lines.setdefault(item.sighting.file, []).append(item.sighting.line)
-        self.quarantine.bulk_write([UpdateMany({"file": file, "line": {"$in": numbers}, **OPEN},
-                                               {"$set": {"resolved_at": self.now, "resolution": "landed"}})
-                                    for file, numbers in lines.items()], ordered=False)
+        self.quarantine.bulk_write(
+            [
+                UpdateMany(
+                    {"file": file, "line": {"$in": numbers}, **OPEN},
+                    {"$set": {"resolved_at": self.now, "resolution": "landed"}},
+                )
+                for file, numbers in lines.items()
+            ],
+            ordered=False,
+        )
 
     def _quarantine(self, rejects: list[Rejection]) -> None:
         ops = [InsertOne(r.as_doc(self.now)) for r in rejects]
         try:
             self.quarantine.bulk_write(ops, ordered=False)
         except BulkWriteError as exc:
-            others = [e for e in exc.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY]
+            others = [
+                e for e in exc.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY
+            ]
             if others:
                 raise
 
 
-def land_all(db: Database, items: Iterable[Landing | Rejection | None], now: datetime,
-             on_batch: Callable[[int], None] | None = None,
-             batch_size: int = BATCH_SIZE, raw: str = RAW, quarantine: str = QUARANTINE) -> IngestStats:
+def land_all(
+    db: Database,
+    items: Iterable[Landing | Rejection | None],
+    now: datetime,
+    on_batch: Callable[[int], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+    raw: str = RAW,
+    quarantine: str = QUARANTINE,
+) -> IngestStats:
     """Drain `items` (None = a blank line) into MongoDB (`raw` / `quarantine` collections)."""
-    writer = RawWriter(db, now, batch_size=batch_size, on_batch=on_batch, raw=raw, quarantine=quarantine)
+    writer = RawWriter(
+        db, now, batch_size=batch_size, on_batch=on_batch, raw=raw, quarantine=quarantine
+    )
     try:
         for item in items:
             if item is None:
@@ -391,8 +502,12 @@ def decode_object(raw: bytes, sighting: Sighting) -> tuple[dict, str] | Rejectio
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return Rejection(sighting, f"invalid UTF-8: {exc.reason} at byte {exc.start}",
-                         raw.decode("utf-8", errors="replace"), raw)
+        return Rejection(
+            sighting,
+            f"invalid UTF-8: {exc.reason} at byte {exc.start}",
+            raw.decode("utf-8", errors="replace"),
+            raw,
+        )
     try:
         value = _exact_loads(text) if LONG_INTEGER.search(raw) else orjson.loads(raw)
     except (orjson.JSONDecodeError, ValueError, RecursionError) as exc:
@@ -402,8 +517,9 @@ def decode_object(raw: bytes, sighting: Sighting) -> tuple[dict, str] | Rejectio
     return value, text
 
 
-def iter_lines(path: str, start: int = 0, end: int | None = None,
-               first_line: int = 1) -> Iterator[tuple[int, bytes]]:
+def iter_lines(
+    path: str, start: int = 0, end: int | None = None, first_line: int = 1
+) -> Iterator[tuple[int, bytes]]:
     """(1-based line number, line bytes) streaming: no BOM, no trailing CR/LF. With `start`/`end`
     (line-aligned byte offsets, see `split_lines`), only that part, numbered from `first_line`."""
     with open(path, "rb") as handle:
@@ -443,10 +559,14 @@ def split_lines(path: str, parts: int) -> list[tuple[int, int, int]]:
 Item = Landing | Rejection | None
 
 
-def land_files(db: Database, files: Iterable[tuple[str, Any]],
-               items: Callable[[Any, datetime], Iterable[Item]],
-               on_batch: Callable[[int], None] | None = None,
-               raw: str = RAW, quarantine: str = QUARANTINE) -> tuple[IngestStats, dict[str, int]]:
+def land_files(
+    db: Database,
+    files: Iterable[tuple[str, Any]],
+    items: Callable[[Any, datetime], Iterable[Item]],
+    on_batch: Callable[[int], None] | None = None,
+    raw: str = RAW,
+    quarantine: str = QUARANTINE,
+) -> tuple[IngestStats, dict[str, int]]:
     """The one per-file landing loop (live, bootstrap and platform files).
 
     `files` are (group, file) pairs; `items(file, now)` turns one file into landings, rejections
@@ -455,7 +575,9 @@ def land_files(db: Database, files: Iterable[tuple[str, Any]],
     per_group: dict[str, int] = {}
     for group, file in files:
         now = utc_now()
-        stats = land_all(db, items(file, now), now, on_batch=on_batch, raw=raw, quarantine=quarantine)
+        stats = land_all(
+            db, items(file, now), now, on_batch=on_batch, raw=raw, quarantine=quarantine
+        )
         stats.files = 1
         total.merge(stats)
         per_group[group] = per_group.get(group, 0) + stats.lines_read

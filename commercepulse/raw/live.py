@@ -1,20 +1,31 @@
 """Live event files (`live_events/YYYY-MM-DD/events.jsonl`) -> raw landings."""
+
 from __future__ import annotations
 
 import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bson.errors import InvalidDocument
 from pymongo.database import Database
 
-from commercepulse.errors import InputError
 from commercepulse.days import utc_now
+from commercepulse.errors import InputError
 from commercepulse.raw.landing import (
-    IngestStats, Item, Landing, Rejection, Sighting, decode_object, encode, envelope, iter_lines, land_all, land_files,
+    IngestStats,
+    Item,
+    Landing,
+    Rejection,
+    Sighting,
+    decode_object,
+    encode,
+    envelope,
+    iter_lines,
+    land_all,
+    land_files,
     split_lines,
 )
 
@@ -31,8 +42,8 @@ def parse_envelope_time(value: object) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:  # naive = UTC (SPEC §2.3)
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)  # the business day is the UTC day, whatever the offset
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)  # the business day is the UTC day, whatever the offset
 
 
 def file_key(path: Path) -> tuple[str, str]:
@@ -57,17 +68,29 @@ def parse_line(raw: bytes, sighting: Sighting, now: datetime) -> Landing | Rejec
     if isinstance(event_id, int) and not isinstance(event_id, bool):
         event_id = str(event_id)
     if not _is_name(event_id):
-        return Rejection(sighting, "missing or invalid event_id (a non-blank printable string)", text)
+        return Rejection(
+            sighting, "missing or invalid event_id (a non-blank printable string)", text
+        )
     if not _is_name(event_type):
-        return Rejection(sighting, "missing or invalid event_type (a non-blank printable string)", text)
+        return Rejection(
+            sighting, "missing or invalid event_type (a non-blank printable string)", text
+        )
     event_time = parse_envelope_time(event.get("event_time"))
     if event_time is None:
         return Rejection(sighting, "missing or unparseable event_time", text)
     ingested_at = parse_envelope_time(event.get("ingested_at")) or now
     vendor = event.get("vendor") if isinstance(event.get("vendor"), str) else None
-    doc = envelope(event_id=event_id, event_type=event_type, event_time=event_time, vendor=vendor,
-                   payload=event.get("payload"), ingested_at=ingested_at, kind="live",
-                   sighting=sighting, now=now)
+    doc = envelope(
+        event_id=event_id,
+        event_type=event_type,
+        event_time=event_time,
+        vendor=vendor,
+        payload=event.get("payload"),
+        ingested_at=ingested_at,
+        kind="live",
+        sighting=sighting,
+        now=now,
+    )
     try:
         raw_doc = encode(doc)
     except (OverflowError, InvalidDocument) as exc:
@@ -83,7 +106,9 @@ def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(path.glob("*.jsonl")) or sorted(path.glob("*/*.jsonl"))
             if not found:
-                raise InputError(f"{path} holds no *.jsonl file (expected DIR/YYYY-MM-DD/events.jsonl)")
+                raise InputError(
+                    f"{path} holds no *.jsonl file (expected DIR/YYYY-MM-DD/events.jsonl)"
+                )
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -102,8 +127,14 @@ def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
 PART_BYTES = 8 * 1024 * 1024
 
 
-def _items(path: Path, now: datetime, start: int = 0, end: int | None = None, first_line: int = 1,
-           on_bytes: Callable[[int], None] | None = None) -> Iterator[Item]:
+def _items(
+    path: Path,
+    now: datetime,
+    start: int = 0,
+    end: int | None = None,
+    first_line: int = 1,
+    on_bytes: Callable[[int], None] | None = None,
+) -> Iterator[Item]:
     day, key = file_key(path)
     for number, raw in iter_lines(str(path), start, end, first_line):
         if on_bytes:
@@ -111,11 +142,15 @@ def _items(path: Path, now: datetime, start: int = 0, end: int | None = None, fi
         yield parse_line(raw, Sighting(day, key, number), now)
 
 
-def ingest_live(db: Database, paths: Sequence[str | Path],
-                on_bytes: Callable[[int], None] | None = None) -> IngestStats:
+def ingest_live(
+    db: Database, paths: Sequence[str | Path], on_bytes: Callable[[int], None] | None = None
+) -> IngestStats:
     """Land every line of the given live files (or day folders), in this process; idempotent."""
-    total, _ = land_files(db, [("live", path) for path in expand_paths(paths)],
-                          lambda path, now: _items(path, now, on_bytes=on_bytes))
+    total, _ = land_files(
+        db,
+        [("live", path) for path in expand_paths(paths)],
+        lambda path, now: _items(path, now, on_bytes=on_bytes),
+    )
     return total
 
 
@@ -135,11 +170,18 @@ def _land_part(task: tuple[str, str, str, int, int, int, datetime]) -> IngestSta
     uri, database, path, start, end, first_line, now = task
     from commercepulse.mongo.client import get_database
 
-    return land_all(get_database(uri, database), _items(Path(path), now, start, end, first_line), now)
+    return land_all(
+        get_database(uri, database), _items(Path(path), now, start, end, first_line), now
+    )
 
 
-def ingest_live_parallel(uri: str, database: str, paths: Sequence[str | Path], workers: int,
-                         on_part: Callable[[int], None] | None = None) -> IngestStats:
+def ingest_live_parallel(
+    uri: str,
+    database: str,
+    paths: Sequence[str | Path],
+    workers: int,
+    on_part: Callable[[int], None] | None = None,
+) -> IngestStats:
     """Land the files with `workers` processes, big files cut into parts at line ends: parsing and
     encoding are CPU-bound, so they scale with cores. The result does not depend on the order the
     parts land in (the first copy of an event by ingestion day, file and line is the one kept)."""
@@ -148,10 +190,14 @@ def ingest_live_parallel(uri: str, database: str, paths: Sequence[str | Path], w
     for path in files:
         now = utc_now()  # one landing time per file, shared by its parts
         parts = max(1, min(workers, os.path.getsize(path) // PART_BYTES + 1))
-        tasks += [(uri, database, str(path), start, end, line, now) for start, end, line in split_lines(str(path), parts)]
+        tasks += [
+            (uri, database, str(path), start, end, line, now)
+            for start, end, line in split_lines(str(path), parts)
+        ]
     total = IngestStats(files=len(files))
     if workers <= 1 or len(tasks) == 1:
         from commercepulse.mongo.client import get_database
+
         db = get_database(uri, database)
         for task in tasks:
             total.merge(land_all(db, _items(Path(task[2]), task[6], *task[3:6]), task[6]))
@@ -163,8 +209,11 @@ def ingest_live_parallel(uri: str, database: str, paths: Sequence[str | Path], w
 
     # fork where there is no thread to inherit (a start costs no re-import); spawn otherwise
     method = "fork" if os.name == "posix" and threading.active_count() == 1 else "spawn"
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context(method),
-                             initializer=_die_with_parent) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(tasks)),
+        mp_context=get_context(method),
+        initializer=_die_with_parent,
+    ) as pool:
         futures = {pool.submit(_land_part, task): task for task in tasks}
         for future in as_completed(futures):
             total.merge(future.result())

@@ -7,6 +7,7 @@ the stored text when the file is gone, parses it with the same parser as the lan
 what now parses through the same writer: the sighting is the original (file, line), so a replay
 is idempotent and never double-counts a line.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,12 @@ def vendor_of(text: str) -> str:
     return match.group(1) if match else "unknown"
 
 
-def _filter(day: str | None = None, reason: str | None = None, file: str | None = None,
-            include_resolved: bool = False) -> dict[str, Any]:
+def _filter(
+    day: str | None = None,
+    reason: str | None = None,
+    file: str | None = None,
+    include_resolved: bool = False,
+) -> dict[str, Any]:
     query: dict[str, Any] = {} if include_resolved else dict(OPEN)
     if day:
         query["day"] = day
@@ -51,15 +56,34 @@ def _filter(day: str | None = None, reason: str | None = None, file: str | None 
     return query
 
 
-def records(db: Database, day: str | None = None, vendor: str | None = None, reason: str | None = None,
-            file: str | None = None, include_resolved: bool = False) -> list[dict[str, Any]]:
+def records(
+    db: Database,
+    day: str | None = None,
+    vendor: str | None = None,
+    reason: str | None = None,
+    file: str | None = None,
+    include_resolved: bool = False,
+) -> list[dict[str, Any]]:
     """Quarantine records (the text cut to its head), oldest line first, with vendor and reason class."""
-    found = db[QUARANTINE].aggregate([
-        {"$match": _filter(day, reason, file, include_resolved)},
-        {"$project": {"file": 1, "line": 1, "day": 1, "reason": 1, "quarantined_at": 1, "resolved_at": 1,
-                      "resolution": 1, "truncated": 1, "head": {"$substrCP": ["$raw_text", 0, HEAD_CHARS]}}},
-        {"$sort": {"file": 1, "line": 1}},
-    ])
+    found = db[QUARANTINE].aggregate(
+        [
+            {"$match": _filter(day, reason, file, include_resolved)},
+            {
+                "$project": {
+                    "file": 1,
+                    "line": 1,
+                    "day": 1,
+                    "reason": 1,
+                    "quarantined_at": 1,
+                    "resolved_at": 1,
+                    "resolution": 1,
+                    "truncated": 1,
+                    "head": {"$substrCP": ["$raw_text", 0, HEAD_CHARS]},
+                }
+            },
+            {"$sort": {"file": 1, "line": 1}},
+        ]
+    )
     out = []
     for doc in found:
         doc["vendor"] = vendor_of(doc.pop("head", "") or "")
@@ -73,15 +97,19 @@ def records(db: Database, day: str | None = None, vendor: str | None = None, rea
 def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Counts by reason class, ingestion day and vendor (most first)."""
     counts = Counter((r["reason_class"], r["day"] or "-", r["vendor"]) for r in rows)
-    return [{"reason": k[0], "day": k[1], "vendor": k[2], "lines": n}
-            for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return [
+        {"reason": k[0], "day": k[1], "vendor": k[2], "lines": n}
+        for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
 
 
 def show(db: Database, record_id: str) -> dict[str, Any] | None:
     """One whole record (by its id, or `file:line`)."""
     if ":" in record_id:
         file, _, line = record_id.rpartition(":")
-        return db[QUARANTINE].find_one({"file": file, "line": int(line)}) if line.isdigit() else None
+        return (
+            db[QUARANTINE].find_one({"file": file, "line": int(line)}) if line.isdigit() else None
+        )
     return db[QUARANTINE].find_one({"_id": record_id})
 
 
@@ -99,10 +127,16 @@ class ReplayStats:
     ingestion_days: set[str] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"replayed": self.replayed, "landed": self.landed, "already_landed": self.already_landed,
-                "still_failing": self.still_failing, "from_stored_text": self.from_stored_text,
-                "still_failing_reasons": dict(self.reasons), "business_days": sorted(self.business_days),
-                "ingestion_days": sorted(self.ingestion_days)}
+        return {
+            "replayed": self.replayed,
+            "landed": self.landed,
+            "already_landed": self.already_landed,
+            "still_failing": self.still_failing,
+            "from_stored_text": self.from_stored_text,
+            "still_failing_reasons": dict(self.reasons),
+            "business_days": sorted(self.business_days),
+            "ingestion_days": sorted(self.ingestion_days),
+        }
 
 
 def _current_lines(data_dir: Path, file: str, wanted: set[int]) -> dict[int, bytes]:
@@ -127,8 +161,9 @@ def _stored_bytes(doc: dict[str, Any]) -> bytes | None:
     return (doc.get("raw_text") or "").encode("utf-8", "surrogatepass")
 
 
-def _attempts(db: Database, data_dir: Path, query: dict[str, Any], now: datetime,
-              stats: ReplayStats) -> Iterator[tuple[dict[str, Any], Landing | Rejection]]:
+def _attempts(
+    db: Database, data_dir: Path, query: dict[str, Any], now: datetime, stats: ReplayStats
+) -> Iterator[tuple[dict[str, Any], Landing | Rejection]]:
     """Each open record with what its line parses to now."""
     from commercepulse.raw.live import parse_line
 
@@ -148,18 +183,28 @@ def _attempts(db: Database, data_dir: Path, query: dict[str, Any], now: datetime
                 stats.from_stored_text += 1
             result = parse_line(raw, Sighting(doc.get("day") or "", file, doc["line"]), now)
             if result is None:  # the line was emptied: nothing left to land
-                result = Rejection(Sighting(doc.get("day") or "", file, doc["line"]), "the line is now blank", "")
+                result = Rejection(
+                    Sighting(doc.get("day") or "", file, doc["line"]), "the line is now blank", ""
+                )
             yield doc, result
 
 
-def replay(db: Database, data_dir: Path, day: str | None = None, reason: str | None = None,
-           file: str | None = None, vendor: str | None = None) -> ReplayStats:
+def replay(
+    db: Database,
+    data_dir: Path,
+    day: str | None = None,
+    reason: str | None = None,
+    file: str | None = None,
+    vendor: str | None = None,
+) -> ReplayStats:
     """Land the open quarantined live lines that parse now; returns the counts."""
     ensure_indexes(db)
     stats, now = ReplayStats(), utc_now()
     query = _filter(day, reason, file)
     if vendor:
-        query["_id"] = {"$in": [r["_id"] for r in records(db, day=day, vendor=vendor, reason=reason, file=file)]}
+        query["_id"] = {
+            "$in": [r["_id"] for r in records(db, day=day, vendor=vendor, reason=reason, file=file)]
+        }
     attempts = list(_attempts(db, data_dir, query, now, stats))
     landings = [(doc, item) for doc, item in attempts if isinstance(item, Landing)]
     failing = [(doc, item) for doc, item in attempts if isinstance(item, Rejection)]
@@ -169,22 +214,43 @@ def replay(db: Database, data_dir: Path, day: str | None = None, reason: str | N
         stats.landed, stats.already_landed = written.landed, written.duplicates
         stats.business_days |= written.business_days
         stats.ingestion_days |= {item.sighting.day for _, item in landings if item.sighting.day}
-        db[QUARANTINE].bulk_write([
-            UpdateOne({"_id": doc["_id"]}, {"$set": {"resolved_at": now, "resolution": "replayed",
-                                                     "event_id": item.event_id}})
-            for doc, item in landings], ordered=False)
+        db[QUARANTINE].bulk_write(
+            [
+                UpdateOne(
+                    {"_id": doc["_id"]},
+                    {
+                        "$set": {
+                            "resolved_at": now,
+                            "resolution": "replayed",
+                            "event_id": item.event_id,
+                        }
+                    },
+                )
+                for doc, item in landings
+            ],
+            ordered=False,
+        )
     if failing:
         stats.still_failing = len(failing)
         stats.reasons.update(reason_class(item.reason) for _, item in failing)
-        db[QUARANTINE].bulk_write([
-            UpdateOne({"_id": doc["_id"]}, {"$set": {"last_replayed_at": now, "last_replay_reason": item.reason}})
-            for doc, item in failing], ordered=False)
+        db[QUARANTINE].bulk_write(
+            [
+                UpdateOne(
+                    {"_id": doc["_id"]},
+                    {"$set": {"last_replayed_at": now, "last_replay_reason": item.reason}},
+                )
+                for doc, item in failing
+            ],
+            ordered=False,
+        )
     return stats
 
 
 def open_counts(db: Database) -> dict[str, int]:
     """Open quarantine lines by reason class (events_raw metadata and its check)."""
     counts: Counter = Counter()
-    for group in db[QUARANTINE].aggregate([{"$match": OPEN}, {"$group": {"_id": "$reason", "n": {"$sum": 1}}}]):
+    for group in db[QUARANTINE].aggregate(
+        [{"$match": OPEN}, {"$group": {"_id": "$reason", "n": {"$sum": 1}}}]
+    ):
         counts[reason_class(group["_id"])] += group["n"]
     return dict(counts.most_common())

@@ -19,7 +19,8 @@ from datetime import date
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 import numpy as np  # noqa: E402
@@ -55,7 +56,9 @@ class BlitChart:
     """One figure: a static background per y-scale, dynamic artists drawn on it per image."""
 
     def __init__(self, size: tuple[float, float], setup: Callable) -> None:
-        self.fig = plt.figure(figsize=size, dpi=72)
+        # a Figure of its own (not pyplot's): nothing registered globally, freed with the chart
+        self.fig = Figure(figsize=size, dpi=72)
+        FigureCanvasAgg(self.fig)
         self.fig.subplots_adjust(left=0.12, right=0.97, top=0.88, bottom=0.15)  # fixed: no layout solver
         self.ax = self.fig.add_subplot()
         self.dynamic = setup(self.ax)

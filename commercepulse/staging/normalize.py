@@ -5,6 +5,7 @@ for the whole group at once, then times, amounts, FX and flags are vectorized pa
 Every input event ends in exactly one frame or in `stg_unmapped` (a shipment history
 explodes into several `stg_shipments` rows of the same event).
 """
+
 from __future__ import annotations
 
 import gc
@@ -19,15 +20,34 @@ import pandas as pd
 
 from commercepulse.ids import clean_ids, is_blank
 from commercepulse.mapping import (
-    EVENT_KINDS, SHAPES_BY_KIND, TIME_FIELD, Shape, ShapesByKind, match_shape, resolve_column, unknown_keys,
+    EVENT_KINDS,
+    SHAPES_BY_KIND,
+    TIME_FIELD,
+    Shape,
+    ShapesByKind,
+    match_shape,
+    resolve_column,
+    unknown_keys,
 )
 from commercepulse.staging.fx import convert
 from commercepulse.timeparse import parse_times
 
-FRAMES = ("stg_orders", "stg_order_items", "stg_payments", "stg_refunds", "stg_shipments",
-          "stg_order_updates", "stg_unmapped")
-KIND_FRAME = {"orders": "stg_orders", "payments": "stg_payments", "refunds": "stg_refunds",
-              "shipments": "stg_shipments", "order_updates": "stg_order_updates"}
+FRAMES = (
+    "stg_orders",
+    "stg_order_items",
+    "stg_payments",
+    "stg_refunds",
+    "stg_shipments",
+    "stg_order_updates",
+    "stg_unmapped",
+)
+KIND_FRAME = {
+    "orders": "stg_orders",
+    "payments": "stg_payments",
+    "refunds": "stg_refunds",
+    "shipments": "stg_shipments",
+    "order_updates": "stg_order_updates",
+}
 
 
 def _json(value: Any) -> str | None:
@@ -47,14 +67,18 @@ def _utc(values: pd.Series) -> pd.Series:
 
 
 def _envelope(events: pd.DataFrame, late_hours: float) -> pd.DataFrame:
-    env = pd.DataFrame({
-        "event_id": events["event_id"].astype("string"),
-        "vendor": events["vendor"].astype("string"),
-        "event_time": _utc(events["event_time"]),
-        "ingested_at": _utc(events["ingested_at"]),
-        "source_kind": events["source_kind"].astype("string"),
-    })
-    env["event_date"] = env["event_time"].dt.tz_convert(None).dt.normalize().astype("datetime64[ns]")
+    env = pd.DataFrame(
+        {
+            "event_id": events["event_id"].astype("string"),
+            "vendor": events["vendor"].astype("string"),
+            "event_time": _utc(events["event_time"]),
+            "ingested_at": _utc(events["ingested_at"]),
+            "source_kind": events["source_kind"].astype("string"),
+        }
+    )
+    env["event_date"] = (
+        env["event_time"].dt.tz_convert(None).dt.normalize().astype("datetime64[ns]")
+    )
     lag = env["ingested_at"] - env["event_time"]
     # Historical dump records are history by nature: never late (SPEC §6).
     env["is_late"] = (lag > pd.Timedelta(hours=late_hours)) & (env["source_kind"] != "bootstrap")
@@ -80,16 +104,21 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float = 24.0,
-              shapes: ShapesByKind = SHAPES_BY_KIND) -> dict[str, pd.DataFrame]:
+def normalize(
+    events: pd.DataFrame,
+    rates: pd.DataFrame,
+    late_hours: float = 24.0,
+    shapes: ShapesByKind = SHAPES_BY_KIND,
+) -> dict[str, pd.DataFrame]:
     """`events`: event_id, event_type, event_time, vendor, payload, ingested_at, source_kind;
     `shapes`: the vendor mappings (built-in, plus those of DATA_DIR/mappings)."""
     with paused_gc():
         return _normalize(events, rates, late_hours, shapes)
 
 
-def _normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float,
-               shapes: ShapesByKind) -> dict[str, pd.DataFrame]:
+def _normalize(
+    events: pd.DataFrame, rates: pd.DataFrame, late_hours: float, shapes: ShapesByKind
+) -> dict[str, pd.DataFrame]:
     events = events.reset_index(drop=True)
     env = _envelope(events, late_hours)
     payloads = events["payload"].tolist()
@@ -104,7 +133,9 @@ def _normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float,
         BUILDERS[kind](base, raw, shape, parts, rates)
 
     keys = pd.DataFrame({"kind": kinds, "vendor": events["vendor"]})
-    for (kind, vendor), positions in keys.groupby(["kind", "vendor"], dropna=False, sort=True).indices.items():
+    for (kind, vendor), positions in keys.groupby(
+        ["kind", "vendor"], dropna=False, sort=True
+    ).indices.items():
         rows = positions.tolist()
         if not isinstance(kind, str):
             unmapped.extend((i, f"unknown event_type {events.at[i, 'event_type']!r}") for i in rows)
@@ -117,8 +148,12 @@ def _normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float,
             if all(ok):
                 emit(kind, shape, rows, raw)
                 continue
-            emit(kind, shape, [i for i, k in zip(rows, ok) if k],
-                 {name: [v for v, k in zip(values, ok) if k] for name, values in raw.items()})
+            emit(
+                kind,
+                shape,
+                [i for i, k in zip(rows, ok) if k],
+                {name: [v for v, k in zip(values, ok) if k] for name, values in raw.items()},
+            )
             leftovers = [i for i, k in zip(rows, ok) if not k]
         by_shape: dict[str, list[int]] = defaultdict(list)
         for i in leftovers:  # rare: drifted vendor field, or an unknown vendor
@@ -143,7 +178,9 @@ def _normalize(events: pd.DataFrame, rates: pd.DataFrame, late_hours: float,
             frames[name] = frame[~frame["event_id"].isin(ids)].reset_index(drop=True)
             if name == "stg_orders":
                 items = frames["stg_order_items"]
-                frames["stg_order_items"] = items[~items["event_id"].isin(ids)].reset_index(drop=True)
+                frames["stg_order_items"] = items[~items["event_id"].isin(ids)].reset_index(
+                    drop=True
+                )
             positions = env.index[env["event_id"].isin(ids)]
             bad_time.extend((int(p), f"unparseable {time_col}") for p in positions)
     frames["stg_unmapped"] = _unmapped(events, env, kinds, unmapped + bad_time, shapes)
@@ -168,9 +205,17 @@ def _positions(counts: np.ndarray) -> np.ndarray:
     return np.arange(int(counts.sum())) - starts
 
 
-def _money(frame: pd.DataFrame, amount: list, currency: list, when: pd.Series, rates: pd.DataFrame,
-           prefix: str) -> None:
-    frame[prefix] = pd.to_numeric(pd.Series(amount, dtype=object), errors="coerce").astype("float64")
+def _money(
+    frame: pd.DataFrame,
+    amount: list,
+    currency: list,
+    when: pd.Series,
+    rates: pd.DataFrame,
+    prefix: str,
+) -> None:
+    frame[prefix] = pd.to_numeric(pd.Series(amount, dtype=object), errors="coerce").astype(
+        "float64"
+    )
     frame["currency"] = _text(currency).str.upper()
     fx = convert(frame[prefix], frame["currency"], when, rates)
     frame[f"{prefix}_ngn"] = fx["amount_ngn"].to_numpy()
@@ -187,8 +232,9 @@ def _build_orders(base, raw, shape, parts, rates) -> None:
     frame["customer_key"] = frame["customer_id"].fillna(frame["email"]).fillna(frame["phone"])
     _money(frame, raw["total"], raw["currency"], frame["order_time"], rates, "total")
     frame["region"] = _text(raw["region"])
-    frame["address"] = pd.Series([a if isinstance(a, str) or a is None else _json(a) for a in raw["address"]],
-                                 dtype="string")
+    frame["address"] = pd.Series(
+        [a if isinstance(a, str) or a is None else _json(a) for a in raw["address"]], dtype="string"
+    )
     items = [i if isinstance(i, list) else [] for i in raw["items"]]
     frame["item_count"] = pd.Series([len(i) for i in items], dtype="int64")
     parts["stg_orders"].append(frame)
@@ -196,14 +242,28 @@ def _build_orders(base, raw, shape, parts, rates) -> None:
     flat = [item for row in items for item in row]
     flat = [item if isinstance(item, dict) else {} for item in flat]
     fields = {name: resolve_column(flat, paths) for name, paths in shape.item_fields.items()}
-    lines = frame.loc[np.repeat(frame.index.to_numpy(), counts),
-                      ["event_id", "vendor", "order_id", "event_time", "order_time", "event_date", "ingested_at",
-                       "is_late", "source_kind"]].reset_index(drop=True)
+    lines = frame.loc[
+        np.repeat(frame.index.to_numpy(), counts),
+        [
+            "event_id",
+            "vendor",
+            "order_id",
+            "event_time",
+            "order_time",
+            "event_date",
+            "ingested_at",
+            "is_late",
+            "source_kind",
+        ],
+    ].reset_index(drop=True)
     lines["line_no"] = pd.Series(_positions(counts) + 1, dtype="int64")
     lines["sku"] = clean_ids(fields["sku"])
-    lines["qty"] = pd.to_numeric(pd.Series(fields["qty"], dtype=object), errors="coerce").astype("float64")
-    lines["unit_price_ngn"] = pd.to_numeric(pd.Series(fields["unit_price"], dtype=object),
-                                            errors="coerce").astype("float64")
+    lines["qty"] = pd.to_numeric(pd.Series(fields["qty"], dtype=object), errors="coerce").astype(
+        "float64"
+    )
+    lines["unit_price_ngn"] = pd.to_numeric(
+        pd.Series(fields["unit_price"], dtype=object), errors="coerce"
+    ).astype("float64")
     lines["line_total_ngn"] = (lines["qty"] * lines["unit_price_ngn"]).round(2)
     parts["stg_order_items"].append(lines)
 
@@ -224,7 +284,9 @@ def _build_refunds(base, raw, shape, parts, rates) -> None:
     frame["refund_time"] = parse_times(raw["refund_time"])
     _money(frame, raw["amount"], raw["currency"], frame["refund_time"], rates, "amount")
     frame["reason"] = _text(raw["reason"])
-    frame["refunded_items"] = pd.Series([_json(i) if i else None for i in raw["items"]], dtype="string")
+    frame["refunded_items"] = pd.Series(
+        [_json(i) if i else None for i in raw["items"]], dtype="string"
+    )
     frame["lists_items"] = pd.Series([bool(i) for i in raw["items"]], dtype="bool")
     parts["stg_refunds"].append(frame)
 
@@ -240,8 +302,10 @@ def _build_shipments(base, raw, shape, parts, rates) -> None:
         frame["carrier"] = _text(raw["carrier"])
         parts["stg_shipments"].append(frame)
         return
-    entries = [h if h is not None else [{"status": s, "time": t}]
-               for h, s, t in zip(histories, raw["status"], raw["status_time"])]
+    entries = [
+        h if h is not None else [{"status": s, "time": t}]
+        for h, s, t in zip(histories, raw["status"], raw["status_time"])
+    ]
     counts = np.array([len(e) for e in entries], dtype="int64")
     frame = base.loc[np.repeat(base.index.to_numpy(), counts)].reset_index(drop=True)
     flat = [entry if isinstance(entry, dict) else {} for row in entries for entry in row]
@@ -261,8 +325,13 @@ def _build_updates(base, raw, shape, parts, rates) -> None:
     parts["stg_order_updates"].append(frame)
 
 
-BUILDERS = {"orders": _build_orders, "payments": _build_payments, "refunds": _build_refunds,
-            "shipments": _build_shipments, "order_updates": _build_updates}
+BUILDERS = {
+    "orders": _build_orders,
+    "payments": _build_payments,
+    "refunds": _build_refunds,
+    "shipments": _build_shipments,
+    "order_updates": _build_updates,
+}
 
 
 def _flag_resent_payments(payments: pd.DataFrame) -> pd.DataFrame:
@@ -278,25 +347,52 @@ def _flag_resent_payments(payments: pd.DataFrame) -> pd.DataFrame:
     # history (dumps) before the live stream, the stream by arrival; a dump record's ingested_at is
     # only when it was landed, so ties between dump copies go by event id (the same on every run)
     live = payments["source_kind"] != "bootstrap"
-    ordered = payments.assign(_live=live, _arrived=payments["ingested_at"].where(live)) \
-        .sort_values(["_live", "_arrived", "event_id"], kind="stable")
+    ordered = payments.assign(_live=live, _arrived=payments["ingested_at"].where(live)).sort_values(
+        ["_live", "_arrived", "event_id"], kind="stable"
+    )
     first = ordered.groupby(key, dropna=False, sort=False)["event_id"].transform("first")
-    payments["duplicate_of"] = first.where(first != ordered["event_id"]).reindex(payments.index).astype("string")
+    payments["duplicate_of"] = (
+        first.where(first != ordered["event_id"]).reindex(payments.index).astype("string")
+    )
     return payments
 
 
-def _unmapped(events: pd.DataFrame, env: pd.DataFrame, kinds: pd.Series,
-              rows: list[tuple[int, str]], shapes: ShapesByKind) -> pd.DataFrame:
+def _unmapped(
+    events: pd.DataFrame,
+    env: pd.DataFrame,
+    kinds: pd.Series,
+    rows: list[tuple[int, str]],
+    shapes: ShapesByKind,
+) -> pd.DataFrame:
     positions = [i for i, _ in rows]
-    frame = env.iloc[positions][["event_id", "vendor", "event_date", "ingested_at", "is_late",
-                                 "source_kind"]].reset_index(drop=True)
-    frame.insert(1, "event_type", events["event_type"].iloc[positions].astype("string").reset_index(drop=True))
+    frame = env.iloc[positions][
+        ["event_id", "vendor", "event_date", "ingested_at", "is_late", "source_kind"]
+    ].reset_index(drop=True)
+    frame.insert(
+        1,
+        "event_type",
+        events["event_type"].iloc[positions].astype("string").reset_index(drop=True),
+    )
     frame["order_id"] = pd.Series([None] * len(rows), dtype="string")
     frame["reason"] = pd.Series([r for _, r in rows], dtype="string")
     frame["unknown_keys"] = pd.Series(
-        [",".join(unknown_keys(kinds.iat[i] if isinstance(kinds.iat[i], str) else "", events.at[i, "payload"],
-                               env.at[i, "vendor"], shapes)) or None for i in positions], dtype="string")
-    frame["payload"] = pd.Series([_json(events.at[i, "payload"]) for i in positions], dtype="string")
+        [
+            ",".join(
+                unknown_keys(
+                    kinds.iat[i] if isinstance(kinds.iat[i], str) else "",
+                    events.at[i, "payload"],
+                    env.at[i, "vendor"],
+                    shapes,
+                )
+            )
+            or None
+            for i in positions
+        ],
+        dtype="string",
+    )
+    frame["payload"] = pd.Series(
+        [_json(events.at[i, "payload"]) for i in positions], dtype="string"
+    )
     return frame
 
 

@@ -1,4 +1,5 @@
 """Staging frame types: dtypes and dagster-pandas constraints derived from the table specs."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -28,5 +29,7 @@ def validate(frame: pd.DataFrame, name: str, where: str = "") -> pd.DataFrame:
     try:
         validate_constraints(frame, pandas_columns=pandas_columns(ALL_TABLES[name]))
     except ConstraintViolationException as exc:
-        raise SchemaViolation(f"{name}{f' for {where}' if where else ''} breaks its schema: {exc}") from exc
+        raise SchemaViolation(
+            f"{name}{f' for {where}' if where else ''} breaks its schema: {exc}"
+        ) from exc
     return frame

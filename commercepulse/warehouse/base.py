@@ -4,6 +4,7 @@ Assets take a `Warehouse` and never branch on the engine: `defs/resources.py` pi
 implementation. SQL is written once (DuckDB dialect, BigQuery-compatible subset) and each
 engine runs it its way; frames are written through engine-specific bulk paths.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,12 +45,16 @@ class Warehouse(BaseModel):
         raise NotImplementedError
         yield  # pragma: no cover
 
-    def replace_partitions(self, frames: Mapping[str, pd.DataFrame], start: date, end: date) -> None:
+    def replace_partitions(
+        self, frames: Mapping[str, pd.DataFrame], start: date, end: date
+    ) -> None:
         """Delete [start, end) of each table's partition column and insert the frames, atomically."""
         with self.partition_writer(list(frames), start, end) as write:
             write(frames)
 
-    def delete_days_except(self, names: Sequence[str], start: date, end: date, keep: Sequence[str]) -> None:
+    def delete_days_except(
+        self, names: Sequence[str], start: date, end: date, keep: Sequence[str]
+    ) -> None:
         """Delete the rows of [start, end) whose partition day is not in `keep` (ISO days)."""
         raise NotImplementedError
 

@@ -8,6 +8,7 @@ window (or keys) and inserts from the scratch tables, so readers never see half 
 Partition windows are compared as DATE parameters against DATE columns (never timestamp
 literals: dagster-io/dagster#13147).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -15,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -27,16 +28,29 @@ from commercepulse.warehouse.dialect import to_bigquery
 from commercepulse.warehouse.frames import conform
 from commercepulse.warehouse.tables import ALL_TABLES, Table
 
-BQ_TYPES = {"STRING": "STRING", "INT64": "INT64", "FLOAT64": "FLOAT64", "BOOL": "BOOL",
-            "TIMESTAMP": "TIMESTAMP", "DATE": "DATE"}
+BQ_TYPES = {
+    "STRING": "STRING",
+    "INT64": "INT64",
+    "FLOAT64": "FLOAT64",
+    "BOOL": "BOOL",
+    "TIMESTAMP": "TIMESTAMP",
+    "DATE": "DATE",
+}
 SCRATCH_TTL = timedelta(hours=6)  # scratch tables expire even if a run dies before dropping them
 _INITIALISED: set[tuple[str, str]] = set()
 _LOCK = threading.Lock()
 
 
 def schema(table: Table) -> list[bigquery.SchemaField]:
-    return [bigquery.SchemaField(c.name, BQ_TYPES[c.type], mode="NULLABLE" if c.nullable else "REQUIRED",
-                                 description=c.description or None) for c in table.columns]
+    return [
+        bigquery.SchemaField(
+            c.name,
+            BQ_TYPES[c.type],
+            mode="NULLABLE" if c.nullable else "REQUIRED",
+            description=c.description or None,
+        )
+        for c in table.columns
+    ]
 
 
 def table_definition(table: Table, dataset: str) -> bigquery.Table:
@@ -45,7 +59,8 @@ def table_definition(table: Table, dataset: str) -> bigquery.Table:
     definition.description = table.description
     if table.time_partition:
         definition.time_partitioning = bigquery.TimePartitioning(
-            type_=bigquery.TimePartitioningType.DAY, field=table.time_partition)
+            type_=bigquery.TimePartitioningType.DAY, field=table.time_partition
+        )
     if table.cluster:
         definition.clustering_fields = list(table.cluster)
     return definition
@@ -63,8 +78,12 @@ def query_parameter(name: str, value: Any):
         kind, value = "FLOAT64", float(value)
     elif isinstance(value, datetime):  # naive = UTC, like everywhere else
         stamp = pd.Timestamp(value)
-        kind, value = "TIMESTAMP", (stamp.tz_localize("UTC") if stamp.tzinfo is None
-                                    else stamp.tz_convert("UTC")).to_pydatetime()
+        kind, value = (
+            "TIMESTAMP",
+            (
+                stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+            ).to_pydatetime(),
+        )
     elif isinstance(value, date):
         kind = "DATE"
     else:
@@ -139,19 +158,27 @@ class BigQueryWarehouse(Warehouse):
             _INITIALISED.add(key)
 
     def _job_config(self, sql: str, params: Mapping[str, Any]) -> bigquery.QueryJobConfig:
-        return bigquery.QueryJobConfig(default_dataset=self.dataset_id, query_parameters=parameters(sql, params),
-                                       use_legacy_sql=False)
+        return bigquery.QueryJobConfig(
+            default_dataset=self.dataset_id,
+            query_parameters=parameters(sql, params),
+            use_legacy_sql=False,
+        )
 
     def _run(self, client: bigquery.Client, sql: str, params: Mapping[str, Any]):
         # query(...).result(): raises on errors reported in the job body
         return client.query(sql, job_config=self._job_config(sql, params)).result()
 
-    def _script(self, client: bigquery.Client, statements: Sequence[str], params: Mapping[str, Any]) -> None:
+    def _script(
+        self, client: bigquery.Client, statements: Sequence[str], params: Mapping[str, Any]
+    ) -> None:
         """Statements (BigQuery text) as one transaction; one statement runs as itself."""
         if not statements:
             return
-        sql = statements[0] if len(statements) == 1 else \
-            "BEGIN TRANSACTION;\n" + ";\n".join(statements) + ";\nCOMMIT TRANSACTION;"
+        sql = (
+            statements[0]
+            if len(statements) == 1
+            else "BEGIN TRANSACTION;\n" + ";\n".join(statements) + ";\nCOMMIT TRANSACTION;"
+        )
         self._run(client, sql, params)
 
     # -- the Warehouse interface ----------------------------------------------------------
@@ -167,8 +194,11 @@ class BigQueryWarehouse(Warehouse):
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         text = to_bigquery(sql)
         with self.client() as client:
-            return from_result(self._run(client, text, dict(params or {})).to_dataframe(
-                create_bqstorage_client=False))
+            return from_result(
+                self._run(client, text, dict(params or {})).to_dataframe(
+                    create_bqstorage_client=False
+                )
+            )
 
     @contextmanager
     def _scratch(self, client: bigquery.Client) -> Iterator[Callable[[str, pd.DataFrame], str]]:
@@ -182,11 +212,15 @@ class BigQueryWarehouse(Warehouse):
             if target is None:
                 target = made[name] = f"{self.dataset_id}._scratch_{name}_{token}"
                 scratch = bigquery.Table(target, schema=schema(table))
-                scratch.expires = datetime.now(timezone.utc) + SCRATCH_TTL
+                scratch.expires = datetime.now(UTC) + SCRATCH_TTL
                 client.create_table(scratch)
             if len(frame):
-                config = bigquery.LoadJobConfig(schema=schema(table), write_disposition="WRITE_APPEND")
-                client.load_table_from_dataframe(for_load(frame, table), target, job_config=config).result()
+                config = bigquery.LoadJobConfig(
+                    schema=schema(table), write_disposition="WRITE_APPEND"
+                )
+                client.load_table_from_dataframe(
+                    for_load(frame, table), target, job_config=config
+                ).result()
             return target
 
         try:
@@ -219,10 +253,15 @@ class BigQueryWarehouse(Warehouse):
                     statements.append(self._insert_from(name, loaded[name]))
             self._script(client, statements, {"start": start, "end": end})
 
-    def delete_days_except(self, names: Sequence[str], start: date, end: date, keep: Sequence[str]) -> None:
-        statements = [f"DELETE FROM {name} WHERE {ALL_TABLES[name].partition_col} >= @start "
-                      f"AND {ALL_TABLES[name].partition_col} < @end "
-                      f"AND CAST({ALL_TABLES[name].partition_col} AS STRING) NOT IN UNNEST(@keep)" for name in names]
+    def delete_days_except(
+        self, names: Sequence[str], start: date, end: date, keep: Sequence[str]
+    ) -> None:
+        statements = [
+            f"DELETE FROM {name} WHERE {ALL_TABLES[name].partition_col} >= @start "
+            f"AND {ALL_TABLES[name].partition_col} < @end "
+            f"AND CAST({ALL_TABLES[name].partition_col} AS STRING) NOT IN UNNEST(@keep)"
+            for name in names
+        ]
         with self.client() as client:
             self._script(client, statements, {"start": start, "end": end, "keep": list(keep)})
 

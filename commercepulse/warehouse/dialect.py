@@ -7,6 +7,7 @@ things sqlglot cannot know are handled here, as a small table of rewrites:
 - `INSERT INTO t BY NAME <select>` (DuckDB) becomes an explicit column list;
 - `date_diff` in sub-day units is a TIMESTAMP difference (TIMESTAMP_DIFF in BigQuery).
 """
+
 from __future__ import annotations
 
 import re

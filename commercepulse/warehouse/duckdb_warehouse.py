@@ -1,4 +1,5 @@
 """The embedded DuckDB warehouse (default): DDL from the table specs, parameterised SQL."""
+
 from __future__ import annotations
 
 import fcntl
@@ -55,13 +56,21 @@ def writer_lock(path: str) -> Iterator[None]:
                 os.close(state[1])
                 state[1] = -1
 
-DUCKDB_TYPES = {"STRING": "VARCHAR", "INT64": "BIGINT", "FLOAT64": "DOUBLE", "BOOL": "BOOLEAN",
-                "TIMESTAMP": "TIMESTAMPTZ", "DATE": "DATE"}
+
+DUCKDB_TYPES = {
+    "STRING": "VARCHAR",
+    "INT64": "BIGINT",
+    "FLOAT64": "DOUBLE",
+    "BOOL": "BOOLEAN",
+    "TIMESTAMP": "TIMESTAMPTZ",
+    "DATE": "DATE",
+}
 
 
 def ddl(table: Table) -> str:
-    cols = ",\n  ".join(f"{c.name} {DUCKDB_TYPES[c.type]}{'' if c.nullable else ' NOT NULL'}"
-                        for c in table.columns)
+    cols = ",\n  ".join(
+        f"{c.name} {DUCKDB_TYPES[c.type]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
+    )
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {cols}\n)"
 
 
@@ -164,8 +173,10 @@ class DuckDBWarehouse(Warehouse):
             try:
                 for name in names:
                     col = ALL_TABLES[name].partition_col
-                    con.execute(f"DELETE FROM {name} WHERE {col} >= $start AND {col} < $end",
-                                {"start": start, "end": end})
+                    con.execute(
+                        f"DELETE FROM {name} WHERE {col} >= $start AND {col} < $end",
+                        {"start": start, "end": end},
+                    )
 
                 def write(frames: Mapping[str, pd.DataFrame]) -> None:
                     for name, frame in frames.items():
@@ -177,15 +188,19 @@ class DuckDBWarehouse(Warehouse):
                 con.execute("ROLLBACK")
                 raise
 
-    def delete_days_except(self, names: Sequence[str], start: date, end: date, keep: Sequence[str]) -> None:
+    def delete_days_except(
+        self, names: Sequence[str], start: date, end: date, keep: Sequence[str]
+    ) -> None:
         """Delete the rows of [start, end) whose partition day is not in `keep` (ISO days)."""
         with self.connect() as con:
             con.execute("BEGIN TRANSACTION")
             for name in names:
                 col = ALL_TABLES[name].partition_col
-                con.execute(f"DELETE FROM {name} WHERE {col} >= $start AND {col} < $end "
-                            f"AND NOT list_contains($keep, CAST({col} AS VARCHAR))",
-                            {"start": start, "end": end, "keep": list(keep)})
+                con.execute(
+                    f"DELETE FROM {name} WHERE {col} >= $start AND {col} < $end "
+                    f"AND NOT list_contains($keep, CAST({col} AS VARCHAR))",
+                    {"start": start, "end": end, "keep": list(keep)},
+                )
             con.execute("COMMIT")
 
     def replace_keys(self, batches: Sequence[tuple[str, str, Sequence[str], pd.DataFrame]]) -> None:
@@ -194,7 +209,9 @@ class DuckDBWarehouse(Warehouse):
             con.execute("BEGIN TRANSACTION")
             try:
                 for name, column, keys, frame in batches:
-                    con.register("touched", pd.DataFrame({"k": pd.Series(list(keys), dtype="string")}))
+                    con.register(
+                        "touched", pd.DataFrame({"k": pd.Series(list(keys), dtype="string")})
+                    )
                     con.execute(f"DELETE FROM {name} WHERE {column} IN (SELECT k FROM touched)")
                     con.unregister("touched")
                     _insert(con, name, frame)

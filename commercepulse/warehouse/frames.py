@@ -1,4 +1,5 @@
 """Frames shaped like a warehouse table (used by every writer: staging, Silver, BigQuery loads)."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -11,7 +12,11 @@ def conform(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for col in table.columns:
         dtype = PANDAS_DTYPES[col.type]
-        values = frame[col.name] if col.name in frame else pd.Series(pd.NA, index=frame.index, dtype="object")
+        values = (
+            frame[col.name]
+            if col.name in frame
+            else pd.Series(pd.NA, index=frame.index, dtype="object")
+        )
         if str(values.dtype) == dtype:
             out[col.name] = values
         elif col.type == "TIMESTAMP":

@@ -6,19 +6,25 @@ funnel and never a financial figure. A session's paid order is a paid platform o
 cancelled later) of the session's user, created from its first checkout (less a clock-skew
 tolerance) to 60 minutes after its last event; each order is credited to one session.
 """
+
 from __future__ import annotations
 
 PAID_ORDER_WINDOW_MINUTES = 60
 #: How far an order's creation may precede its session's first checkout (two systems' clocks).
 PAID_ORDER_CLOCK_SKEW_SECONDS = 120
 
-DIM_PRODUCT_HISTORY = ["DELETE FROM dim_product_history WHERE true", """
+DIM_PRODUCT_HISTORY = [
+    "DELETE FROM dim_product_history WHERE true",
+    """
 INSERT INTO dim_product_history BY NAME
 SELECT product_id AS sku, row_number() OVER (PARTITION BY product_id ORDER BY valid_from) AS version, product_name,
        category, price_ngn AS list_price_ngn, valid_from, valid_to, is_current
-FROM silver_products"""]
+FROM silver_products""",
+]
 
-FACT_PLATFORM_ORDER_ITEMS = ["DELETE FROM fact_platform_order_items WHERE true", """
+FACT_PLATFORM_ORDER_ITEMS = [
+    "DELETE FROM fact_platform_order_items WHERE true",
+    """
 INSERT INTO fact_platform_order_items BY NAME
 SELECT i.order_id, i.line_no, i.product_id AS sku, i.quantity, i.unit_price_ngn,
        round(i.quantity * i.unit_price_ngn, 2) AS line_value_ngn,
@@ -26,11 +32,14 @@ SELECT i.order_id, i.line_no, i.product_id AS sku, i.quantity, i.unit_price_ngn,
        h.list_price_ngn AS list_price_at_order_ngn
 FROM silver_order_items i
 LEFT JOIN dim_product_history h
-  ON h.sku = i.product_id AND i.created_at >= h.valid_from AND (h.valid_to IS NULL OR i.created_at < h.valid_to)"""]
+  ON h.sku = i.product_id AND i.created_at >= h.valid_from AND (h.valid_to IS NULL OR i.created_at < h.valid_to)""",
+]
 
 # Every order known from its lifecycle or from its lines. Its creation time: the first CREATED record,
 # else (no CREATED record) the earliest line's created_at, else the earliest lifecycle record.
-FACT_PLATFORM_ORDERS = ["DELETE FROM fact_platform_orders WHERE true", """
+FACT_PLATFORM_ORDERS = [
+    "DELETE FROM fact_platform_orders WHERE true",
+    """
 INSERT INTO fact_platform_orders BY NAME
 WITH i AS (SELECT order_id, count(*) AS lines, sum(quantity * unit_price_ngn) AS value, min(created_at) AS first_line_at
            FROM silver_order_items GROUP BY order_id),
@@ -45,14 +54,17 @@ SELECT o.order_id, o.user_id, u.email_norm AS customer_email, o.status, o.create
        CAST(o.created_at AS DATE) AS order_date, o.paid_at, o.shipped_at, o.cancelled_at, o.cancelled_after_payment,
        o.status_went_backwards, o.lines, round(o.value, 2) AS order_value_ngn
 FROM o
-LEFT JOIN (SELECT user_id, email_norm FROM silver_users WHERE is_current) u ON u.user_id = o.user_id"""]
+LEFT JOIN (SELECT user_id, email_norm FROM silver_users WHERE is_current) u ON u.user_id = o.user_id""",
+]
 
 # A paid order is credited to at most one session: among its user's sessions whose first checkout
 # is at most PAID_ORDER_CLOCK_SKEW_SECONDS after the order's creation and that ended at most
 # PAID_ORDER_WINDOW_MINUTES before it, the one whose first checkout is latest (then the lowest
 # session id). The tolerance absorbs the clocks of two systems: an order stamped a few seconds
 # before the checkout event that led to it still belongs to that session.
-FACT_SESSIONS = ["DELETE FROM fact_sessions WHERE true", f"""
+FACT_SESSIONS = [
+    "DELETE FROM fact_sessions WHERE true",
+    f"""
 INSERT INTO fact_sessions BY NAME
 WITH s AS (
   SELECT session_id, min(user_id) AS user_id, arg_min(device_type, event_ts) AS device_type,
@@ -76,9 +88,12 @@ SELECT s.session_id, s.user_id, s.device_type, s.session_start, s.session_end,
        CASE WHEN s.views = 0 THEN 0 WHEN s.add_to_carts = 0 THEN 1 WHEN s.checkouts = 0 THEN 2
             WHEN paid.paid_order_id IS NULL THEN 3 ELSE 4 END AS funnel_step,
        s.user_id IS NULL AS is_anonymous
-FROM s LEFT JOIN paid USING (session_id)"""]
+FROM s LEFT JOIN paid USING (session_id)""",
+]
 
-KPI_DAILY_FUNNEL = ["DELETE FROM kpi_daily_funnel WHERE true", """
+KPI_DAILY_FUNNEL = [
+    "DELETE FROM kpi_daily_funnel WHERE true",
+    """
 INSERT INTO kpi_daily_funnel BY NAME
 WITH f AS (
   SELECT session_date AS date, coalesce(device_type, 'unknown') AS device_type, count(*) AS sessions,
@@ -94,11 +109,14 @@ SELECT date, device_type, sessions, view_sessions, cart_sessions, checkout_sessi
        checkout_sessions / nullif(cart_sessions, 0) AS cart_to_checkout,
        paid_sessions / nullif(checkout_sessions, 0) AS checkout_to_paid,
        paid_sessions / nullif(view_sessions, 0) AS view_to_paid
-FROM f"""]
+FROM f""",
+]
 
 # AOV (SPEC §9): successful payments of the day / orders with a successful payment that day.
 # The net-of-refunds variant sits beside it, named so.
-KPI_AOV = ["DELETE FROM kpi_aov WHERE true", """
+KPI_AOV = [
+    "DELETE FROM kpi_aov WHERE true",
+    """
 INSERT INTO kpi_aov BY NAME
 WITH p AS (SELECT paid_date AS date, vendor, count(DISTINCT order_id) AS paid_orders, sum(amount_ngn) AS gross
            FROM fact_payments WHERE status = 'SUCCESS' GROUP BY ALL),
@@ -109,10 +127,13 @@ SELECT date, vendor, coalesce(paid_orders, 0) AS paid_orders, round(coalesce(gro
        CASE WHEN paid_orders > 0 THEN round(coalesce(gross, 0) / paid_orders, 2) END AS aov_ngn,
        CASE WHEN paid_orders > 0 THEN round((coalesce(gross, 0) - coalesce(refunds, 0)) / paid_orders, 2) END
          AS net_aov_ngn
-FROM p FULL OUTER JOIN r USING (date, vendor)"""]
+FROM p FULL OUTER JOIN r USING (date, vendor)""",
+]
 
 RETENTION_MONTHS = range(1, 7)
-KPI_RETENTION = ["DELETE FROM kpi_retention WHERE true", f"""
+KPI_RETENTION = [
+    "DELETE FROM kpi_retention WHERE true",
+    f"""
 INSERT INTO kpi_retention BY NAME
 WITH paid AS (SELECT DISTINCT customer_key, CAST(date_trunc('month', first_paid_time) AS DATE) AS month
               FROM fact_orders WHERE first_paid_time IS NOT NULL AND customer_key IS NOT NULL),
@@ -128,7 +149,8 @@ SELECT s.cohort_month, o.months_since, s.cohort_customers, coalesce(b.returning_
        coalesce(b.returning_customers, 0) / s.cohort_customers AS retention_rate,
        date_diff('month', s.cohort_month, last.last_month) >= o.months_since AS observed
 FROM sizes s CROSS JOIN offsets o CROSS JOIN last
-LEFT JOIN back b ON b.cohort_month = s.cohort_month AND b.months_since = o.months_since"""]
+LEFT JOIN back b ON b.cohort_month = s.cohort_month AND b.months_since = o.months_since""",
+]
 
 # dim_customer <- platform users by normalized email: one user per key (earliest created), conflicts counted.
 CUSTOMER_USER_LINK = """
@@ -142,9 +164,13 @@ FROM (SELECT d.customer_key, u.user_id, coalesce(u.users, 0) AS linked_users
 WHERE dim_customer.customer_key = l.customer_key"""
 
 GOLD_STATEMENTS: dict[str, list[str]] = {
-    "dim_product_history": DIM_PRODUCT_HISTORY, "fact_platform_order_items": FACT_PLATFORM_ORDER_ITEMS,
-    "fact_platform_orders": FACT_PLATFORM_ORDERS, "fact_sessions": FACT_SESSIONS,
-    "kpi_daily_funnel": KPI_DAILY_FUNNEL, "kpi_aov": KPI_AOV, "kpi_retention": KPI_RETENTION,
+    "dim_product_history": DIM_PRODUCT_HISTORY,
+    "fact_platform_order_items": FACT_PLATFORM_ORDER_ITEMS,
+    "fact_platform_orders": FACT_PLATFORM_ORDERS,
+    "fact_sessions": FACT_SESSIONS,
+    "kpi_daily_funnel": KPI_DAILY_FUNNEL,
+    "kpi_aov": KPI_AOV,
+    "kpi_retention": KPI_RETENTION,
 }
 GOLD_DEPS: dict[str, list[str]] = {
     "dim_product_history": ["silver_products"],

@@ -5,6 +5,7 @@ together with the payments and refunds behind each snapshot (`revenue_snapshot_e
 restatement is one snapshot against the one before it: the delta, and exactly the events that
 were added, removed or re-valued between them, with the ingestion day each added event landed.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -49,7 +50,9 @@ def _causes(added: pd.DataFrame, removed: pd.DataFrame, revalued: pd.DataFrame) 
 
 
 def _describe(day: str, delta: float, ids: list[str], causes: str, landed: list[str]) -> str:
-    quoted = ", ".join(ids[:MAX_IDS]) + (f" and {len(ids) - MAX_IDS} more" if len(ids) > MAX_IDS else "")
+    quoted = ", ".join(ids[:MAX_IDS]) + (
+        f" and {len(ids) - MAX_IDS} more" if len(ids) > MAX_IDS else ""
+    )
     line = f"{day} net revenue restated {delta:+,.2f} NGN by {causes}"
     if ids:
         line += f", event{'s' if len(ids) > 1 else ''} {quoted}"
@@ -64,7 +67,9 @@ def restatements(wh: Warehouse) -> pd.DataFrame:
     if snaps.empty:
         return pd.DataFrame(columns=COLUMNS)
     events = wh.query(EVENTS)
-    by_snapshot = {key: group.set_index("event_id") for key, group in events.groupby(["date", "run_id"])}
+    by_snapshot = {
+        key: group.set_index("event_id") for key, group in events.groupby(["date", "run_id"])
+    }
     empty = events.iloc[0:0].set_index("event_id")
     rows = []
     for day, history in snaps.groupby("date", sort=True):
@@ -77,19 +82,39 @@ def restatements(wh: Warehouse) -> pd.DataFrame:
             added = new.loc[new.index.difference(old.index)]
             removed = old.loc[old.index.difference(new.index)]
             common = new.index.intersection(old.index)
-            revalued = new.loc[common][(new.loc[common, "amount_ngn"] - old.loc[common, "amount_ngn"]).abs() >= 0.005]
-            ids = ([f"+{i}" for i in sorted(added.index)] + [f"-{i}" for i in sorted(removed.index)]
-                   + [f"~{i}" for i in sorted(revalued.index)])
+            revalued = new.loc[common][
+                (new.loc[common, "amount_ngn"] - old.loc[common, "amount_ngn"]).abs() >= 0.005
+            ]
+            ids = (
+                [f"+{i}" for i in sorted(added.index)]
+                + [f"-{i}" for i in sorted(removed.index)]
+                + [f"~{i}" for i in sorted(revalued.index)]
+            )
             landed = sorted({d.date().isoformat() for d in added["landed"].dropna()})
             delta = round(float(now["net_revenue_ngn"]) - float(before["net_revenue_ngn"]), 2)
             iso = pd.Timestamp(day).date().isoformat()
-            rows.append({
-                "date": day, "kpi": "net_revenue_ngn", "run_id": now["run_id"], "restated_at": now["reported_at"],
-                "first_reported_ngn": first["net_revenue_ngn"], "first_run_id": first["run_id"],
-                "before_ngn": before["net_revenue_ngn"], "now_ngn": now["net_revenue_ngn"], "delta_ngn": delta,
-                "events_added": len(added), "events_removed": len(removed), "event_ids": ",".join(ids),
-                "landed_days": ",".join(landed),
-                "description": _describe(iso, delta, [i.lstrip("+-~") for i in ids],
-                                         _causes(added, removed, revalued), landed),
-            })
+            rows.append(
+                {
+                    "date": day,
+                    "kpi": "net_revenue_ngn",
+                    "run_id": now["run_id"],
+                    "restated_at": now["reported_at"],
+                    "first_reported_ngn": first["net_revenue_ngn"],
+                    "first_run_id": first["run_id"],
+                    "before_ngn": before["net_revenue_ngn"],
+                    "now_ngn": now["net_revenue_ngn"],
+                    "delta_ngn": delta,
+                    "events_added": len(added),
+                    "events_removed": len(removed),
+                    "event_ids": ",".join(ids),
+                    "landed_days": ",".join(landed),
+                    "description": _describe(
+                        iso,
+                        delta,
+                        [i.lstrip("+-~") for i in ids],
+                        _causes(added, removed, revalued),
+                        landed,
+                    ),
+                }
+            )
     return pd.DataFrame(rows, columns=COLUMNS)

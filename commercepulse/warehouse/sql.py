@@ -12,6 +12,7 @@ does not depend on the order in which windows (or events) arrive. An order is id
 (vendor, order_id): vendors draw order ids independently and do collide (the data pack's live
 day has 28 ids created by two vendors).
 """
+
 from __future__ import annotations
 
 from commercepulse.warehouse.gold_sql import CUSTOMER_USER_LINK
@@ -21,32 +22,44 @@ WINDOW = "event_date >= $start AND event_date < $end"
 
 
 def _replace(table: str, select: str, col: str = "event_date") -> list[str]:
-    return [f"DELETE FROM {table} WHERE {col} >= $start AND {col} < $end",
-            f"INSERT INTO {table} BY NAME {select}"]
+    return [
+        f"DELETE FROM {table} WHERE {col} >= $start AND {col} < $end",
+        f"INSERT INTO {table} BY NAME {select}",
+    ]
 
 
-FACT_PAYMENTS = _replace("fact_payments", f"""
+FACT_PAYMENTS = _replace(
+    "fact_payments",
+    f"""
 SELECT p.event_id, p.event_date, CAST(p.paid_time AS DATE) AS paid_date, p.paid_time, p.vendor, p.order_id,
        p.status, p.amount, p.currency, p.amount_ngn, p.fx_rate, p.fx_rate_date, p.method, p.transaction_ref,
        CASE WHEN d.ids IS NULL THEN p.event_id ELSE p.event_id || ',' || d.ids END AS event_ids, $run_id AS run_id
 FROM stg_payments p
 LEFT JOIN (SELECT duplicate_of, string_agg(event_id, ',' ORDER BY event_id NULLS FIRST) AS ids FROM stg_payments
            WHERE {WINDOW} AND duplicate_of IS NOT NULL GROUP BY duplicate_of) d ON d.duplicate_of = p.event_id
-WHERE p.{WINDOW.replace(' AND ', ' AND p.')} AND p.duplicate_of IS NULL""")
+WHERE p.{WINDOW.replace(" AND ", " AND p.")} AND p.duplicate_of IS NULL""",
+)
 
-FACT_REFUNDS = _replace("fact_refunds", f"""
+FACT_REFUNDS = _replace(
+    "fact_refunds",
+    f"""
 SELECT event_id, event_date, CAST(refund_time AS DATE) AS refund_date, refund_time, vendor, order_id, amount,
        currency, amount_ngn, reason, lists_items, event_id AS event_ids, $run_id AS run_id
-FROM stg_refunds WHERE {WINDOW}""")
+FROM stg_refunds WHERE {WINDOW}""",
+)
 
-FACT_SHIPMENTS = _replace("fact_shipments", f"""
+FACT_SHIPMENTS = _replace(
+    "fact_shipments",
+    f"""
 SELECT event_id, history_index, event_date, status_time, vendor, order_id, status, tracking, carrier,
        event_id AS event_ids, $run_id AS run_id
-FROM stg_shipments WHERE {WINDOW}""")
+FROM stg_shipments WHERE {WINDOW}""",
+)
 
 _TOUCHED = " UNION ".join(
     f"SELECT vendor, order_id FROM {t} WHERE {WINDOW} AND order_id IS NOT NULL"
-    for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates"))
+    for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates")
+)
 
 ORDER_STATE = f"""
 WITH touched AS ({_TOUCHED}),
@@ -90,13 +103,17 @@ FROM agg LEFT JOIN o USING (vendor, order_id) LEFT JOIN pay USING (vendor, order
 LEFT JOIN ref USING (vendor, order_id) LEFT JOIN st USING (vendor, order_id)"""
 
 _ORDER_COLS = FACTS["fact_orders"].names
-FACT_ORDERS = [f"""
+FACT_ORDERS = [
+    f"""
 MERGE INTO fact_orders AS t USING ({ORDER_STATE}) AS s ON t.vendor = s.vendor AND t.order_id = s.order_id
 WHEN MATCHED AND s.last_event_time >= t.last_event_time THEN UPDATE SET
   {", ".join(f"{c} = s.{c}" for c in _ORDER_COLS if c not in ("vendor", "order_id"))}
-WHEN NOT MATCHED THEN INSERT ({", ".join(_ORDER_COLS)}) VALUES ({", ".join(f"s.{c}" for c in _ORDER_COLS)})"""]
+WHEN NOT MATCHED THEN INSERT ({", ".join(_ORDER_COLS)}) VALUES ({", ".join(f"s.{c}" for c in _ORDER_COLS)})"""
+]
 
-FACT_ORDER_DAILY = _replace("fact_order_daily", f"""
+FACT_ORDER_DAILY = _replace(
+    "fact_order_daily",
+    f"""
 WITH o AS (SELECT event_date AS date, vendor, count(DISTINCT order_id) AS orders, sum(total_ngn) AS order_value_ngn
            FROM stg_orders WHERE {WINDOW} GROUP BY ALL),
 p AS (SELECT event_date AS date, vendor, count(CASE WHEN status = 'SUCCESS' THEN 1 END) AS successful_payments,
@@ -110,7 +127,8 @@ SELECT k.date, k.vendor, coalesce(o.orders, 0) AS orders, round(coalesce(o.order
        round(coalesce(p.gross_revenue_ngn, 0), 2) AS gross_revenue_ngn, round(coalesce(r.refunds_ngn, 0), 2) AS refunds_ngn,
        round(coalesce(p.gross_revenue_ngn, 0) - coalesce(r.refunds_ngn, 0), 2) AS net_revenue_ngn, $run_id AS run_id
 FROM k LEFT JOIN o USING (date, vendor) LEFT JOIN p USING (date, vendor) LEFT JOIN r USING (date, vendor)""",
-                            col="date")
+    col="date",
+)
 
 DIM_CUSTOMER = [
     f"""DELETE FROM dim_customer WHERE customer_key IN
@@ -145,25 +163,31 @@ SELECT min(d) AS lo, max(d) AS hi FROM (
   UNION ALL SELECT max(CAST(status_time AS DATE)) FROM fact_shipments
   UNION ALL SELECT min(order_date) FROM fact_orders UNION ALL SELECT max(order_date) FROM fact_orders) AS bounds"""
 
-KPI_DAILY_REVENUE = ["DELETE FROM kpi_daily_revenue WHERE true", """
+KPI_DAILY_REVENUE = [
+    "DELETE FROM kpi_daily_revenue WHERE true",
+    """
 INSERT INTO kpi_daily_revenue BY NAME
 WITH g AS (SELECT paid_date AS date, sum(amount_ngn) AS gross FROM fact_payments WHERE status = 'SUCCESS' GROUP BY 1),
 r AS (SELECT refund_date AS date, sum(amount_ngn) AS refunds FROM fact_refunds GROUP BY 1)
 SELECT date, round(coalesce(gross, 0), 2) AS gross_revenue_ngn, round(coalesce(refunds, 0), 2) AS refunds_ngn,
        round(coalesce(gross, 0) - coalesce(refunds, 0), 2) AS net_revenue_ngn
-FROM g FULL OUTER JOIN r USING (date)"""]
+FROM g FULL OUTER JOIN r USING (date)""",
+]
 
 # Audit: record each day whose reported net revenue is new or changed since its last snapshot.
-REVENUE_SNAPSHOT = ["""
+REVENUE_SNAPSHOT = [
+    """
 INSERT INTO revenue_snapshots BY NAME
 WITH last AS (SELECT date, net_revenue_ngn FROM revenue_snapshots WHERE true
               QUALIFY row_number() OVER (PARTITION BY date ORDER BY reported_at DESC, run_id DESC) = 1)
 SELECT k.date, $run_id AS run_id, $reported_at AS reported_at, k.gross_revenue_ngn, k.refunds_ngn, k.net_revenue_ngn
 FROM kpi_daily_revenue k LEFT JOIN last USING (date)
-WHERE last.date IS NULL OR last.net_revenue_ngn IS DISTINCT FROM k.net_revenue_ngn"""]
+WHERE last.date IS NULL OR last.net_revenue_ngn IS DISTINCT FROM k.net_revenue_ngn"""
+]
 
 # ...and the events behind each snapshot this run took (a restatement is the difference of two sets).
-REVENUE_SNAPSHOT_EVENTS = ["""
+REVENUE_SNAPSHOT_EVENTS = [
+    """
 INSERT INTO revenue_snapshot_events BY NAME
 WITH s AS (SELECT date, run_id FROM revenue_snapshots x WHERE run_id = $run_id
            AND NOT EXISTS (SELECT 1 FROM revenue_snapshot_events e WHERE e.date = x.date AND e.run_id = x.run_id))
@@ -171,15 +195,21 @@ SELECT s.date, s.run_id, p.event_id, 'payment' AS kind, p.amount_ngn
 FROM s JOIN fact_payments p ON p.paid_date = s.date WHERE p.status = 'SUCCESS'
 UNION ALL
 SELECT s.date, s.run_id, r.event_id, 'refund' AS kind, -r.amount_ngn AS amount_ngn
-FROM s JOIN fact_refunds r ON r.refund_date = s.date"""]
+FROM s JOIN fact_refunds r ON r.refund_date = s.date"""
+]
 
-KPI_VENDOR_PAYMENT_SUCCESS = ["DELETE FROM kpi_vendor_payment_success WHERE true", """
+KPI_VENDOR_PAYMENT_SUCCESS = [
+    "DELETE FROM kpi_vendor_payment_success WHERE true",
+    """
 INSERT INTO kpi_vendor_payment_success BY NAME
 SELECT paid_date AS date, vendor, count(*) AS attempts, count(CASE WHEN status = 'SUCCESS' THEN 1 END) AS successes,
        count(CASE WHEN status = 'SUCCESS' THEN 1 END) / count(*) AS success_rate
-FROM fact_payments WHERE status IN ('SUCCESS', 'FAILED') GROUP BY ALL"""]
+FROM fact_payments WHERE status IN ('SUCCESS', 'FAILED') GROUP BY ALL""",
+]
 
-KPI_ORDER_TO_PAYMENT = ["DELETE FROM kpi_order_to_payment WHERE true", """
+KPI_ORDER_TO_PAYMENT = [
+    "DELETE FROM kpi_order_to_payment WHERE true",
+    """
 INSERT INTO kpi_order_to_payment BY NAME
 WITH gaps AS (SELECT order_date AS date, vendor,
                      date_diff('millisecond', order_time, first_paid_time) / 60000.0 AS minutes
@@ -191,9 +221,12 @@ agg AS (SELECT date, vendor, count(*) AS orders, avg(CASE WHEN minutes >= 0 THEN
         FROM gaps GROUP BY date, vendor)
 SELECT agg.date, agg.vendor, agg.orders, round(agg.avg_minutes, 4) AS avg_minutes,
        round(med.median_minutes, 4) AS median_minutes, agg.negative_gaps
-FROM agg LEFT JOIN med USING (date, vendor)"""]
+FROM agg LEFT JOIN med USING (date, vendor)""",
+]
 
-KPI_REFUND_RATE = ["DELETE FROM kpi_refund_rate WHERE true", """
+KPI_REFUND_RATE = [
+    "DELETE FROM kpi_refund_rate WHERE true",
+    """
 INSERT INTO kpi_refund_rate BY NAME
 WITH paid AS (SELECT CAST(first_paid_time AS DATE) AS date, count(*) AS paid_orders,
                      count(CASE WHEN refund_count > 0 THEN 1 END) AS refunded_orders,
@@ -201,7 +234,8 @@ WITH paid AS (SELECT CAST(first_paid_time AS DATE) AS date, count(*) AS paid_ord
               FROM fact_orders WHERE first_paid_time IS NOT NULL GROUP BY 1)
 SELECT paid.date, paid_orders, refunded_orders, partial_refunds, refunded_orders / paid_orders AS refund_rate,
        CASE WHEN coalesce(k.gross_revenue_ngn, 0) > 0 THEN k.refunds_ngn / k.gross_revenue_ngn END AS value_rate
-FROM paid LEFT JOIN kpi_daily_revenue k USING (date)"""]
+FROM paid LEFT JOIN kpi_daily_revenue k USING (date)""",
+]
 
 # The order lines top products count: the latest order_created event of each order with a successful payment.
 PAID_ORDER_EVENTS = """o AS (SELECT x.event_id FROM stg_orders x
@@ -209,20 +243,29 @@ PAID_ORDER_EVENTS = """o AS (SELECT x.event_id FROM stg_orders x
                          AND f.first_paid_time IS NOT NULL)
            QUALIFY row_number() OVER (PARTITION BY vendor, order_id ORDER BY order_time DESC, event_id DESC) = 1)"""
 
-KPI_TOP_PRODUCTS = ["DELETE FROM kpi_top_products WHERE true", f"""
+KPI_TOP_PRODUCTS = [
+    "DELETE FROM kpi_top_products WHERE true",
+    f"""
 INSERT INTO kpi_top_products BY NAME
 WITH {PAID_ORDER_EVENTS},
 s AS (SELECT sku, sum(qty) AS units, sum(qty * unit_price_ngn) AS revenue FROM stg_order_items
       WHERE event_id IN (SELECT event_id FROM o) AND sku IS NOT NULL GROUP BY sku)
-SELECT row_number() OVER (ORDER BY revenue DESC, sku) AS rank, sku, units, round(revenue, 2) AS revenue_ngn FROM s"""]
+SELECT row_number() OVER (ORDER BY revenue DESC, sku) AS rank, sku, units, round(revenue, 2) AS revenue_ngn FROM s""",
+]
 
 KPI_STATEMENTS = {
-    "kpi_daily_revenue": KPI_DAILY_REVENUE + REVENUE_SNAPSHOT + REVENUE_SNAPSHOT_EVENTS, "kpi_vendor_payment_success": KPI_VENDOR_PAYMENT_SUCCESS,
-    "kpi_order_to_payment": KPI_ORDER_TO_PAYMENT, "kpi_refund_rate": KPI_REFUND_RATE,
+    "kpi_daily_revenue": KPI_DAILY_REVENUE + REVENUE_SNAPSHOT + REVENUE_SNAPSHOT_EVENTS,
+    "kpi_vendor_payment_success": KPI_VENDOR_PAYMENT_SUCCESS,
+    "kpi_order_to_payment": KPI_ORDER_TO_PAYMENT,
+    "kpi_refund_rate": KPI_REFUND_RATE,
     "kpi_top_products": KPI_TOP_PRODUCTS,
 }
 WINDOW_STATEMENTS = {
-    "fact_payments": FACT_PAYMENTS, "fact_refunds": FACT_REFUNDS, "fact_shipments": FACT_SHIPMENTS,
-    "fact_orders": FACT_ORDERS, "fact_order_daily": FACT_ORDER_DAILY, "dim_customer": DIM_CUSTOMER,
+    "fact_payments": FACT_PAYMENTS,
+    "fact_refunds": FACT_REFUNDS,
+    "fact_shipments": FACT_SHIPMENTS,
+    "fact_orders": FACT_ORDERS,
+    "fact_order_daily": FACT_ORDER_DAILY,
+    "dim_customer": DIM_CUSTOMER,
     "dim_product": DIM_PRODUCT,
 }

@@ -21,35 +21,69 @@ from commercepulse.warehouse.tables import ALL_TABLES
 
 FEEDS_GROUP = "feeds"
 TABLE = ALL_TABLES["vendor_feed_daily"]
-HISTORY = "SELECT * FROM vendor_feed_daily WHERE ingestion_date >= $since AND ingestion_date < $start"
+HISTORY = (
+    "SELECT * FROM vendor_feed_daily WHERE ingestion_date >= $since AND ingestion_date < $start"
+)
 
 
-@dg.asset(group_name=FEEDS_GROUP, kinds={WAREHOUSE_KIND, "mongodb"}, partitions_def=INGESTION_DAILY,
-          backfill_policy=SINGLE_RUN, deps=["events_raw"], description=TABLE.description,
-          metadata=table_metadata_spec("vendor_feed_daily"))
-def vendor_feed_daily(context: dg.AssetExecutionContext, mongo: MongoResource,
-                      warehouse: dg.ResourceParam[Warehouse], settings: PlatformSettings) -> dg.MaterializeResult:
+@dg.asset(
+    group_name=FEEDS_GROUP,
+    kinds={WAREHOUSE_KIND, "mongodb"},
+    partitions_def=INGESTION_DAILY,
+    backfill_policy=SINGLE_RUN,
+    deps=["events_raw"],
+    description=TABLE.description,
+    metadata=table_metadata_spec("vendor_feed_daily"),
+)
+def vendor_feed_daily(
+    context: dg.AssetExecutionContext,
+    mongo: MongoResource,
+    warehouse: dg.ResourceParam[Warehouse],
+    settings: PlatformSettings,
+) -> dg.MaterializeResult:
     """Per vendor and ingestion day: events by type, duplicates, late share, unmapped share, payment
     success and median lag, each judged against the vendor's previous days (median and MAD)."""
     start, end = window_days(context)
     with mongo_retries(context):
-        figures = feed_figures(mongo.db(), start, end, load_rates(settings.data_path), settings.late_threshold_hours,
-                               shapes_for(settings.data_path))
-    history = warehouse.query(HISTORY, {"since": start - timedelta(days=settings.check_feed_window_days),
-                                        "start": start})
+        figures = feed_figures(
+            mongo.db(),
+            start,
+            end,
+            load_rates(settings.data_path),
+            settings.late_threshold_hours,
+            shapes_for(settings.data_path),
+        )
+    history = warehouse.query(
+        HISTORY, {"since": start - timedelta(days=settings.check_feed_window_days), "start": start}
+    )
     known = [frame for frame in (history, figures) if not frame.empty]
-    judged = judge(pd.concat(known, ignore_index=True) if known else figures, days_between(start, end), settings)
+    judged = judge(
+        pd.concat(known, ignore_index=True) if known else figures,
+        days_between(start, end),
+        settings,
+    )
     warehouse.replace_partitions({"vendor_feed_daily": conform(judged, TABLE)}, start, end)
     flagged = judged[judged["flagged"].notna()]
     lines = [f"- {r.ingestion_date.date()} {r.vendor}: {r.anomalies}" for r in flagged.itertuples()]
-    return dg.MaterializeResult(metadata=row_count("vendor_feed_daily", warehouse) | {
-        "vendor_days": len(judged), "flagged_vendor_days": len(flagged),
-        "anomalies": dg.MetadataValue.md("\n".join(lines[:50]) or "none")})
+    return dg.MaterializeResult(
+        metadata=row_count("vendor_feed_daily", warehouse)
+        | {
+            "vendor_days": len(judged),
+            "flagged_vendor_days": len(flagged),
+            "anomalies": dg.MetadataValue.md("\n".join(lines[:50]) or "none"),
+        }
+    )
 
 
 FEED_CHECKS = [
-    rule_check(vendor_feed_daily, "vendor_feed_anomalies", None,
-               "Vendor days far from the vendor's own trailing history (robust z over median and MAD of the last "
-               "CHECK_FEED_WINDOW_DAYS days; WARN).", scope=PER_DAY, calendar=INGESTION_DAILY,
-               by_day=lambda i, s, e: feed_outcomes(i.warehouse, s, e, i.settings)),
+    rule_check(
+        vendor_feed_daily,
+        "vendor_feed_anomalies",
+        None,
+        "Vendor days far from the vendor's own trailing history (robust z over median and MAD of the last "
+        "CHECK_FEED_WINDOW_DAYS days; WARN).",
+        scope=PER_DAY,
+        calendar=INGESTION_DAILY,
+        by_day=lambda i, s, e: feed_outcomes(i.warehouse, s, e, i.settings),
+    ),
 ]

@@ -8,13 +8,13 @@ from commercepulse.defs.checks import rule_check
 from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
-from commercepulse.defs.tables import REFRESH, WHOLE_HISTORY, whole_asset
 from commercepulse.defs.retries import mongo_retries
+from commercepulse.defs.tables import REFRESH, WHOLE_HISTORY, whole_asset
 from commercepulse.explain import EXPLAINERS
 from commercepulse.raw.audit import late_arrival_stats
 from commercepulse.warehouse.base import Warehouse
-from commercepulse.warehouse.sql import KPI_STATEMENTS
 from commercepulse.warehouse.restatements import restatements
+from commercepulse.warehouse.sql import KPI_STATEMENTS
 from commercepulse.warehouse.tables import ALL_TABLES, KPIS
 
 KPI_GROUP = "kpis"
@@ -25,40 +25,80 @@ KPI_DEPS = {
     "kpi_refund_rate": ["fact_orders", "kpi_daily_revenue"],
     "kpi_top_products": ["fact_orders", "stg_order_items"],
 }
-KPI_ASSETS = {name: whole_asset(name, statements, KPI_DEPS[name], KPI_GROUP, metadata={
-    "explain": f"commercepulse explain {name} {EXPLAINERS[name].key.upper()} [--vendor V] [--json]: the fact rows, raw "
-               "events (file, line, ingestion day) and runs behind a figure"} if name in EXPLAINERS else None)
-    for name, statements in KPI_STATEMENTS.items()}
+KPI_ASSETS = {
+    name: whole_asset(
+        name,
+        statements,
+        KPI_DEPS[name],
+        KPI_GROUP,
+        metadata={
+            "explain": f"commercepulse explain {name} {EXPLAINERS[name].key.upper()} [--vendor V] [--json]: the fact rows, raw "
+            "events (file, line, ingestion day) and runs behind a figure"
+        }
+        if name in EXPLAINERS
+        else None,
+    )
+    for name, statements in KPI_STATEMENTS.items()
+}
 
 
-@dg.asset(group_name=KPI_GROUP, kinds={WAREHOUSE_KIND, "mongodb"}, partitions_def=INGESTION_DAILY, backfill_policy=SINGLE_RUN,
-          deps=["events_raw"], description=KPIS["kpi_late_arrivals"].description,
-          metadata=table_metadata_spec("kpi_late_arrivals"))
-def kpi_late_arrivals(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: dg.ResourceParam[Warehouse],
-                      settings: PlatformSettings) -> dg.MaterializeResult:
+@dg.asset(
+    group_name=KPI_GROUP,
+    kinds={WAREHOUSE_KIND, "mongodb"},
+    partitions_def=INGESTION_DAILY,
+    backfill_policy=SINGLE_RUN,
+    deps=["events_raw"],
+    description=KPIS["kpi_late_arrivals"].description,
+    metadata=table_metadata_spec("kpi_late_arrivals"),
+)
+def kpi_late_arrivals(
+    context: dg.AssetExecutionContext,
+    mongo: MongoResource,
+    warehouse: dg.ResourceParam[Warehouse],
+    settings: PlatformSettings,
+) -> dg.MaterializeResult:
     """Per live ingestion day, from the raw audit counters (sightings) in MongoDB."""
     start, end = window_days(context)
     with mongo_retries(context):
         frame = late_arrival_stats(mongo.db(), start, end, settings.late_threshold_hours)
     warehouse.replace_partitions({"kpi_late_arrivals": frame}, start, end)
-    return dg.MaterializeResult(metadata=row_count("kpi_late_arrivals", warehouse) | {
-        "days": [str(d.date()) for d in frame["ingestion_date"]]})
+    return dg.MaterializeResult(
+        metadata=row_count("kpi_late_arrivals", warehouse)
+        | {"days": [str(d.date()) for d in frame["ingestion_date"]]}
+    )
 
 
-@dg.asset(group_name=KPI_GROUP, kinds={WAREHOUSE_KIND}, deps=[KPI_ASSETS["kpi_daily_revenue"]], automation_condition=REFRESH,
-          tags=WHOLE_HISTORY, description=ALL_TABLES["kpi_restatements"].description,
-          metadata=table_metadata_spec("kpi_restatements"))
+@dg.asset(
+    group_name=KPI_GROUP,
+    kinds={WAREHOUSE_KIND},
+    deps=[KPI_ASSETS["kpi_daily_revenue"]],
+    automation_condition=REFRESH,
+    tags=WHOLE_HISTORY,
+    description=ALL_TABLES["kpi_restatements"].description,
+    metadata=table_metadata_spec("kpi_restatements"),
+)
 def kpi_restatements(warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     """Every change of a reported day's net revenue: first value, before, now, and the events behind it."""
     frame = restatements(warehouse)
     warehouse.replace_table("kpi_restatements", frame)
     latest = frame.sort_values("restated_at").tail(10)
-    return dg.MaterializeResult(metadata=row_count("kpi_restatements", warehouse) | {
-        "latest": dg.MetadataValue.md("\n".join(f"- {line}" for line in latest["description"]) or "none"),
-        "days_restated": int(frame["date"].nunique())})
+    return dg.MaterializeResult(
+        metadata=row_count("kpi_restatements", warehouse)
+        | {
+            "latest": dg.MetadataValue.md(
+                "\n".join(f"- {line}" for line in latest["description"]) or "none"
+            ),
+            "days_restated": int(frame["date"].nunique()),
+        }
+    )
 
 
-KPI_CHECKS = [rule_check(KPI_ASSETS["kpi_daily_revenue"], "revenue_drift",
-                         lambda i, s, e: rules.revenue_drift(i.warehouse, i.settings, run_id=i.run_id),
-                         "Net revenue per day now vs. as last reported (WARN; audit table revenue_snapshots).",
-                         windowed=False)]
+KPI_CHECKS = [
+    rule_check(
+        KPI_ASSETS["kpi_daily_revenue"],
+        "revenue_drift",
+        lambda i, s, e: rules.revenue_drift(i.warehouse, i.settings, run_id=i.run_id),
+        "Net revenue per day now vs. as last reported (WARN; audit table revenue_snapshots).",
+        windowed=False,
+    )
+]

@@ -1,9 +1,17 @@
 """The KPI domain: KPI tables, late arrivals per ingestion day, revenue drift."""
+
 import dagster as dg
 
-from commercepulse.defs.kpis.assets import KPI_ASSETS, KPI_CHECKS, kpi_late_arrivals, kpi_restatements
+from commercepulse.defs.kpis.assets import (
+    KPI_ASSETS,
+    KPI_CHECKS,
+    kpi_late_arrivals,
+    kpi_restatements,
+)
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[*KPI_ASSETS.values(), kpi_late_arrivals, kpi_restatements], asset_checks=KPI_CHECKS)
+    return dg.Definitions(
+        assets=[*KPI_ASSETS.values(), kpi_late_arrivals, kpi_restatements], asset_checks=KPI_CHECKS
+    )

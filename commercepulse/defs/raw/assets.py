@@ -7,6 +7,7 @@ from commercepulse.checks import rules
 from commercepulse.days import days_between
 from commercepulse.defs.checks import PER_DAY, rule_check
 from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, window_days
+from commercepulse.defs.landing_contract import landing_metadata
 from commercepulse.defs.resources import MongoResource, PlatformSettings
 from commercepulse.defs.retries import mongo_retries
 from commercepulse.raw.bootstrap import ingest_bootstrap
@@ -17,14 +18,22 @@ RAW_GROUP = "raw"
 
 
 def _metadata(stats: IngestStats, **extra) -> dict:
-    return {"files": stats.files, "lines_read": stats.lines_read, "landed": stats.landed,
-            "duplicates": stats.duplicates, "quarantined": stats.quarantined, "blank_lines": stats.blank_lines,
-            "business_days": sorted(stats.business_days), **extra}
+    return landing_metadata(
+        stats.business_days,
+        files=stats.files,
+        lines_read=stats.lines_read,
+        landed=stats.landed,
+        duplicates=stats.duplicates,
+        quarantined=stats.quarantined,
+        blank_lines=stats.blank_lines,
+        **extra,
+    )
 
 
 @dg.asset(group_name=RAW_GROUP, kinds={"mongodb"})
-def bootstrap_events(context: dg.AssetExecutionContext, mongo: MongoResource,
-                     settings: PlatformSettings) -> dg.MaterializeResult:
+def bootstrap_events(
+    context: dg.AssetExecutionContext, mongo: MongoResource, settings: PlatformSettings
+) -> dg.MaterializeResult:
     """Historical dumps (DATA_DIR/bootstrap/*.json) landed in events_raw as synthetic events (idempotent)."""
     folder = settings.data_path / "bootstrap"
     if not folder.is_dir():
@@ -32,13 +41,19 @@ def bootstrap_events(context: dg.AssetExecutionContext, mongo: MongoResource,
         return dg.MaterializeResult(metadata=_metadata(IngestStats(), skipped=str(folder)))
     with mongo_retries(context):
         stats, per_kind = ingest_bootstrap(mongo.db(), folder)
-    context.log.info(f"bootstrap: {stats.as_dict() | {'business_days': len(stats.business_days)}}")
+    context.log.info(f"bootstrap: {stats.summary()}")
     return dg.MaterializeResult(metadata=_metadata(stats, records_per_kind=per_kind))
 
 
-@dg.asset(group_name=RAW_GROUP, kinds={"mongodb"}, partitions_def=INGESTION_DAILY, backfill_policy=SINGLE_RUN)
-def events_raw(context: dg.AssetExecutionContext, mongo: MongoResource,
-               settings: PlatformSettings) -> dg.MaterializeResult:
+@dg.asset(
+    group_name=RAW_GROUP,
+    kinds={"mongodb"},
+    partitions_def=INGESTION_DAILY,
+    backfill_policy=SINGLE_RUN,
+)
+def events_raw(
+    context: dg.AssetExecutionContext, mongo: MongoResource, settings: PlatformSettings
+) -> dg.MaterializeResult:
     """Live events of an ingestion day (DATA_DIR/live_events/D/events.jsonl) landed in events_raw."""
     start, end = window_days(context)
     root = settings.data_path / "live_events"
@@ -46,15 +61,17 @@ def events_raw(context: dg.AssetExecutionContext, mongo: MongoResource,
     present = [f for f in files if f.is_file()]
     missing = [f.parent.name for f in files if not f.is_file()]
     if not present:
-        raise dg.Failure(description=f"No live events file for {start}..{end}: expected "
-                                     f"{files[0]} (generate one with `commercepulse generate live`).")
+        raise dg.Failure(
+            description=f"No live events file for {start}..{end}: expected "
+            f"{files[0]} (generate one with `commercepulse generate live`)."
+        )
     if missing:
         context.log.warning(f"skipping {len(missing)} day(s) without a file: {missing[:10]}")
     stats = IngestStats()
     for path in present:
         with mongo_retries(context):
             day_stats = ingest_live(mongo.db(), [path])
-        context.log.info(f"{path.parent.name}: {day_stats.as_dict() | {'business_days': len(day_stats.business_days)}}")
+        context.log.info(f"{path.parent.name}: {day_stats.summary()}")
         stats.merge(day_stats)
     return dg.MaterializeResult(metadata=_metadata(stats, missing_days=missing))
 
@@ -64,15 +81,30 @@ def _raw_stats_rule(rule):
 
 
 RAW_CHECKS = [
-    rule_check(events_raw, "duplicate_event_rate", _raw_stats_rule(rules.duplicate_event_rate),
-               "Lines repeating an already-landed event id / valid lines, per ingestion day (WARN).", scope=PER_DAY,
-               calendar=INGESTION_DAILY,
-               additive=False),
-    rule_check(events_raw, "late_arriving_pct", _raw_stats_rule(rules.late_arriving_pct),
-               "Late events / distinct live events first landed, per ingestion day (WARN).", scope=PER_DAY,
-               calendar=INGESTION_DAILY,
-               additive=False),
-    rule_check(events_raw, "quarantine_open", lambda i, s, e: rules.quarantine_open(i.mongo.db(), i.settings),
-               "Lines in events_quarantine not landed since, by reason (WARN): `commercepulse quarantine list`, "
-               "fix the file or the parser, then `commercepulse quarantine replay`.", windowed=False),
+    rule_check(
+        events_raw,
+        "duplicate_event_rate",
+        _raw_stats_rule(rules.duplicate_event_rate),
+        "Lines repeating an already-landed event id / valid lines, per ingestion day (WARN).",
+        scope=PER_DAY,
+        calendar=INGESTION_DAILY,
+        additive=False,
+    ),
+    rule_check(
+        events_raw,
+        "late_arriving_pct",
+        _raw_stats_rule(rules.late_arriving_pct),
+        "Late events / distinct live events first landed, per ingestion day (WARN).",
+        scope=PER_DAY,
+        calendar=INGESTION_DAILY,
+        additive=False,
+    ),
+    rule_check(
+        events_raw,
+        "quarantine_open",
+        lambda i, s, e: rules.quarantine_open(i.mongo.db(), i.settings),
+        "Lines in events_quarantine not landed since, by reason (WARN): `commercepulse quarantine list`, "
+        "fix the file or the parser, then `commercepulse quarantine replay`.",
+        windowed=False,
+    ),
 ]

@@ -18,37 +18,74 @@ from commercepulse.warehouse.tables import STAGING
 STAGING_GROUP = "staging"
 #: A business day's events may have landed on any ingestion day (late data, dumps): staging
 #: reads its window by event time from all of events_raw, so it depends on all of it.
-RAW_DEPS = [dg.AssetDep("events_raw", partition_mapping=dg.AllPartitionMapping()), "bootstrap_events"]
+RAW_DEPS = [
+    dg.AssetDep("events_raw", partition_mapping=dg.AllPartitionMapping()),
+    "bootstrap_events",
+]
 
-SPECS = [dg.AssetSpec(name, group_name=STAGING_GROUP, kinds={"pandas"}, description=STAGING[name].description,
-                      deps=RAW_DEPS, metadata={**table_metadata_spec(name), "partition_expr": "event_date"})
-         for name in FRAMES]
-@dg.multi_asset(specs=SPECS, partitions_def=DAILY, backfill_policy=SINGLE_RUN, can_subset=False,
-                name="staging")
-def staging(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: dg.ResourceParam[Warehouse],
-            settings: PlatformSettings):
+SPECS = [
+    dg.AssetSpec(
+        name,
+        group_name=STAGING_GROUP,
+        kinds={"pandas"},
+        description=STAGING[name].description,
+        deps=RAW_DEPS,
+        metadata={**table_metadata_spec(name), "partition_expr": "event_date"},
+    )
+    for name in FRAMES
+]
+
+
+@dg.multi_asset(
+    specs=SPECS, partitions_def=DAILY, backfill_policy=SINGLE_RUN, can_subset=False, name="staging"
+)
+def staging(
+    context: dg.AssetExecutionContext,
+    mongo: MongoResource,
+    warehouse: dg.ResourceParam[Warehouse],
+    settings: PlatformSettings,
+):
     """Every raw event of the business-day window lands in exactly one frame or in stg_unmapped."""
     start, end = window_days(context)
     try:
         with mongo_retries(context):
-            result = stage_window(mongo.db(), warehouse, start, end, settings.data_path, settings.late_threshold_hours,
-                                  context.log.info)
+            result = stage_window(
+                mongo.db(),
+                warehouse,
+                start,
+                end,
+                settings.data_path,
+                settings.late_threshold_hours,
+                context.log.info,
+            )
     except SchemaViolation as exc:
         raise dg.Failure(description=str(exc)) from exc
     for name in FRAMES:
-        yield dg.MaterializeResult(asset_key=name, metadata={
-            "dagster/row_count": result["rows"].get(name, 0),
-            "rows_per_vendor": result["per_vendor"][name],
-            "raw_events_in_window": result["raw_events"],
-            "mapping_version": result["mapping_version"],
-            **{f"seconds_{k}": v for k, v in result["timing"].items()},
-        })
+        yield dg.MaterializeResult(
+            asset_key=name,
+            metadata={
+                "dagster/row_count": result["rows"].get(name, 0),
+                "rows_per_vendor": result["per_vendor"][name],
+                "raw_events_in_window": result["raw_events"],
+                "mapping_version": result["mapping_version"],
+                **{f"seconds_{k}": v for k, v in result["timing"].items()},
+            },
+        )
 
 
 STAGING_CHECKS = [
-    rule_check("stg_unmapped", "completeness", None,
-               "Raw events of each business day = staged events + unmapped rows (ERROR, blocking).", blocking=True,
-               by_day=lambda i, s, e: rules.completeness_by_day(i.mongo.db(), i.warehouse, s, e)),
-    rule_check("stg_unmapped", "schema_drift", lambda i, s, e: rules.schema_drift(i.warehouse, s, e, i.settings),
-               "Records no vendor shape fits (schema drift), with their unknown keys (WARN)."),
+    rule_check(
+        "stg_unmapped",
+        "completeness",
+        None,
+        "Raw events of each business day = staged events + unmapped rows (ERROR, blocking).",
+        blocking=True,
+        by_day=lambda i, s, e: rules.completeness_by_day(i.mongo.db(), i.warehouse, s, e),
+    ),
+    rule_check(
+        "stg_unmapped",
+        "schema_drift",
+        lambda i, s, e: rules.schema_drift(i.warehouse, s, e, i.settings),
+        "Records no vendor shape fits (schema drift), with their unknown keys (WARN).",
+    ),
 ]

@@ -1,4 +1,5 @@
 """The staging domain: the canonical frames with their completeness checks."""
+
 import dagster as dg
 
 from commercepulse.defs.staging.assets import STAGING_CHECKS, staging

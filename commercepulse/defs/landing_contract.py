@@ -1,0 +1,28 @@
+"""The landing record: what a landing writes and the sensors read, defined once.
+
+Every materialization of a vendor landing asset (`bootstrap_events`, `events_raw`, the CLI's
+quarantine replay, the re-staging after a mapping change) carries the business days it touched under `BUSINESS_DAYS`: the
+reconcile and report sensors rebuild and report exactly those days. Every run the platform
+starts says who started it in the `TRIGGER` tag. Renaming either here renames it everywhere.
+"""
+
+from collections.abc import Iterable, Mapping
+
+BUSINESS_DAYS = "business_days"
+TRIGGER = "commercepulse/trigger"
+
+
+def landing_metadata(business_days: Iterable[str], **extra) -> dict:
+    """A landing's metadata: the business days it touched (sorted) and any other figures."""
+    return {BUSINESS_DAYS: sorted(business_days), **extra}
+
+
+def business_days_of(metadata: Mapping) -> list[str]:
+    """The business days a landing record touched ([] for a record written before the contract)."""
+    value = metadata.get(BUSINESS_DAYS)
+    return list(getattr(value, "value", value) or [])
+
+
+def trigger(name: str) -> dict[str, str]:
+    """The tag of a run started by `name` (a sensor, the CLI)."""
+    return {TRIGGER: name}
