@@ -248,6 +248,9 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     assert report["kpis"]["daily_revenue"][0]["gross_revenue_ngn"] == kpi["gross_revenue_ngn"]
     assert report["kpis"]["daily_revenue"][0]["net_revenue_ngn"] == kpi["net_revenue_ngn"]
     checks = {c["check"]: c for c in report["checks"]}
+    from commercepulse.check_catalogue import CHECKS, report_name
+
+    assert sorted(checks) == sorted(report_name(spec) for spec in CHECKS)  # every registered check
     assert (
         checks["duplicate_event_rate"]["figure"] == dup.figure
         and checks["late_arriving_pct"]["figure"] == late.figure

@@ -148,3 +148,17 @@ def test_the_landing_contract_is_spelled_in_one_module():
         "2025-01-02",
     ]
     assert business_days_of({}) == []
+
+
+def test_one_catalogue_of_checks_for_the_definitions_and_the_reports():
+    """Every registered asset check is a row of the catalogue and every row is registered once;
+    the daily report judges the same rows (so a registered check always reaches the report)."""
+    from commercepulse.check_catalogue import CHECKS, report_name
+    from commercepulse.definitions import defs
+
+    registered = [
+        f"{k.asset_key.to_user_string()}:{k.name}"
+        for k in defs().resolve_asset_graph().asset_check_keys
+    ]
+    assert sorted(registered) == sorted(spec.key for spec in CHECKS)
+    assert len({report_name(spec) for spec in CHECKS}) == len(CHECKS)

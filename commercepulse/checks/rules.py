@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo.database import Database
 
@@ -16,6 +16,7 @@ from commercepulse.days import days_between, utc_midnight
 from commercepulse.mongo.indexes import RAW
 from commercepulse.raw.audit import late_arrival_stats
 from commercepulse.raw.quarantine import open_counts
+from commercepulse.settings import CheckThresholds
 from commercepulse.staging.extract import event_counts_by_day
 from commercepulse.staging.normalize import FRAMES
 from commercepulse.warehouse.base import Warehouse
@@ -25,26 +26,9 @@ from commercepulse.warehouse.tables import FACTS
 WARN, ERROR = "WARN", "ERROR"
 
 
-class Thresholds(Protocol):
-    """What the rules read of the configuration (the settings, or the Dagster `PlatformSettings` resource)."""
-
-    late_threshold_hours: float
-    check_duplicate_rate_max: float
-    check_late_rate_max: float
-    check_orphan_payments_max: int
-    check_unmapped_max: int
-    check_revenue_drift_max_ngn: float
-    check_over_refund_fx_tolerance: float
-    check_behaviour_duplicate_rate_max: float
-    check_anonymous_share_max: float
-    check_status_backwards_max: int
-    check_email_conflicts_max: int
-    check_orders_without_created_max: int
-    check_quarantine_open_max: int
-    check_feed_window_days: int
-    check_feed_min_history_days: int
-    check_feed_z_max: float
-    check_feed_min_scale_share: float
+#: What the rules read of the configuration: the settings' thresholds (also the fields of the
+#: Dagster `PlatformSettings` resource, which subclasses it).
+Thresholds = CheckThresholds
 
 
 @dataclass

@@ -1,7 +1,8 @@
-"""Asset checks from the library's rules (`checks/rules.py`, `platform/quality.py`).
+"""Asset checks from the check catalogue (`check_catalogue.py`: one row per check, also read by
+the daily reports).
 
-One factory (`rule_check`) builds every check; each result carries its figure, threshold and
-severity as metadata. Two scopes:
+One factory (`asset_checks`) builds a domain's checks; each result carries its figure, threshold
+and severity as metadata. Two scopes:
 
 - `PER_DAY`: a partitioned check (ingestion-day checks of small landing runs): one result per
   partition of the run, also when one run covers a range (a single-run backfill).
@@ -16,44 +17,34 @@ backfill that selects the asset with its checks); a `HISTORY` check in such a ru
 records a result for each of those partitions, so no execution is ever left planned.
 """
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import dagster as dg
 
+from commercepulse.check_catalogue import (
+    HISTORY,
+    INGESTION,
+    PER_DAY,
+    CheckSpec,
+    RuleInputs,
+    checks_of,
+)
 from commercepulse.checks.rules import ERROR, Outcome
-from commercepulse.checks.windows import history_outcome, outcomes_by_day
+from commercepulse.checks.windows import history_outcome
 from commercepulse.defs.check_targets import latest_materializations
-from commercepulse.defs.deployment import DAILY, history_window, run_partition_keys
+from commercepulse.defs.deployment import DAILY, INGESTION_DAILY, history_window, run_partition_keys
 from commercepulse.defs.resources import MongoResource, PlatformSettings
 from commercepulse.defs.retries import mongo_retries
 from commercepulse.warehouse.base import Warehouse
 
 DAY = timedelta(days=1)
-PER_DAY, HISTORY = "per_day", "history"
 #: Re-run a history check when its asset changed (any partition; missing partitions are normal).
 AFTER_ASSET_UPDATE = (
     dg.AutomationCondition.eager()
     .without(~dg.AutomationCondition.any_deps_missing())
     .with_label("after_asset_update")
 )
-
-
-@dataclass(frozen=True)
-class RuleInputs:
-    """What a rule may read: the raw store, the warehouse, the thresholds and the run."""
-
-    mongo: MongoResource
-    warehouse: Warehouse
-    settings: PlatformSettings
-    run_id: str
-
-
-#: rule(inputs, start, end) -> Outcome over the business or ingestion days [start, end)
-WindowRule = Callable[[RuleInputs, date, date], Outcome]
-#: rule(inputs, start, end) -> {day: Outcome} for every day of [start, end)
-DailyRule = Callable[[RuleInputs, date, date], dict[date, Outcome]]
+CALENDARS = {INGESTION: INGESTION_DAILY}
 
 
 def severity(outcome: Outcome) -> dg.AssetCheckSeverity:
@@ -91,38 +82,23 @@ def evaluation(
 
 
 def rule_check(
-    asset: dg.AssetsDefinition | str,
-    name: str,
-    rule: WindowRule | None,
-    description: str,
-    *,
-    blocking: bool = False,
-    scope: str = HISTORY,
-    windowed: bool = True,
-    additive: bool = True,
-    by_day: DailyRule | None = None,
-    reads: Sequence[str] = (),
-    calendar: dg.PartitionsDefinition = DAILY,
+    spec: CheckSpec, asset: dg.AssetsDefinition | str | None = None
 ) -> dg.AssetChecksDefinition:
-    """An asset check running `rule` per partition (`PER_DAY`) or over all history (`HISTORY`).
-
-    `windowed=False`: the rule judges the whole table whatever the window (SCD2, email links).
-    `by_day`: the rule computes every day's outcome at once (instead of `rule` per window).
-    `reads`: other assets the rule reads (the check runs after them in a run that builds them).
-    `calendar`: the partitions of a `PER_DAY` check (its asset's: business or ingestion days)."""
-    if scope == HISTORY and windowed and not additive and by_day is None:
-        raise ValueError(f"{name}: a history check over days needs an additive rule")
-    asset_key = asset.key if isinstance(asset, dg.AssetsDefinition) else dg.AssetKey(asset)
-    key = dg.AssetCheckKey(asset_key, name)
+    """The asset check of a catalogue row: per partition (`PER_DAY`) or over all history (`HISTORY`).
+    `asset`: the asset definition when the domain holds it (else the key in the catalogue)."""
+    if spec.scope == HISTORY and spec.windowed and not spec.additive and spec.by_day is None:
+        raise ValueError(f"{spec.key}: a history check over days needs an additive rule")
+    target = asset if asset is not None else spec.asset
+    key = dg.AssetCheckKey(dg.AssetKey(spec.asset), spec.name)
 
     @dg.asset_check(
-        asset=asset,
-        name=name,
-        description=description,
-        blocking=blocking,
-        additional_deps=list(reads),
-        partitions_def=calendar if scope == PER_DAY else None,
-        automation_condition=AFTER_ASSET_UPDATE if scope == HISTORY else None,
+        asset=target,
+        name=spec.name,
+        description=spec.description,
+        blocking=spec.blocking,
+        additional_deps=list(spec.reads),
+        partitions_def=CALENDARS.get(spec.calendar, DAILY) if spec.scope == PER_DAY else None,
+        automation_condition=AFTER_ASSET_UPDATE if spec.scope == HISTORY else None,
     )
     def _check(
         context: dg.AssetCheckExecutionContext,
@@ -130,45 +106,48 @@ def rule_check(
         warehouse: dg.ResourceParam[Warehouse],
         settings: PlatformSettings,
     ):
-        inputs = RuleInputs(mongo, warehouse, settings, context.run.run_id)
-
-        def on(start: date, end: date) -> Outcome:
-            return rule(inputs, start, end)
-
-        def daily(start: date, end: date) -> dict[date, Outcome]:
-            return (
-                by_day(inputs, start, end) if by_day else outcomes_by_day(on, start, end, additive)
-            )
-
+        inputs = RuleInputs(mongo.db, warehouse, settings, context.run.run_id)
         days = run_partition_keys(context.run)
-        with (
-            mongo_retries(context),
-            warehouse.session(),
-        ):  # one connection for the many small queries
+        # one connection for the many small queries
+        with mongo_retries(context), warehouse.session():
             if days:  # a partitioned run: one result for each partition Dagster planned
                 first, end = date.fromisoformat(days[0]), date.fromisoformat(days[-1]) + DAY
-                if windowed:
-                    per_day = daily(first, end)
-                else:
-                    whole = on(date.min, date.max)
-                    per_day = {date.fromisoformat(d): whole for d in days}
+                per_day = spec.daily(inputs, first, end)
                 targets = (
                     latest_materializations(context.instance, key.asset_key, days)
-                    if scope == PER_DAY
+                    if spec.scope == PER_DAY
                     else {}
                 )
                 evaluations = [
-                    evaluation(per_day[date.fromisoformat(d)], key, blocking, d, targets.get(d))
+                    evaluation(
+                        per_day[date.fromisoformat(d)], key, spec.blocking, d, targets.get(d)
+                    )
                     for d in days
                 ]
             else:
-                if not windowed:
-                    outcome = on(date.min, date.max)
+                if not spec.windowed:
+                    outcome = spec.judge(inputs, date.min, date.max)
                 else:
                     window = history_window()
-                    outcome = history_outcome(daily(*window), None if rule is None else on(*window))
-                evaluations = [evaluation(outcome, key, blocking)]
+                    whole = None if spec.rule is None else spec.judge(inputs, *window)
+                    outcome = history_outcome(spec.daily(inputs, *window), whole)
+                evaluations = [evaluation(outcome, key, spec.blocking)]
         yield from evaluations
         yield dg.Output(None)  # the check op's own output; the evaluations above are its results
 
     return _check
+
+
+def asset_checks(*assets: dg.AssetsDefinition | str) -> list[dg.AssetChecksDefinition]:
+    """Every catalogued check of these assets (definitions or keys), beside them in their domain."""
+    out = []
+    for asset in assets:
+        if isinstance(asset, dg.AssetsDefinition):
+            single = (
+                asset if len(asset.keys) == 1 else None
+            )  # a multi-asset's checks target the key
+            for key in asset.keys:
+                out.extend(rule_check(spec, single) for spec in checks_of(key.to_user_string()))
+        else:
+            out.extend(rule_check(spec) for spec in checks_of(asset))
+    return out

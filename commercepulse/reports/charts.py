@@ -8,6 +8,7 @@ title. The x-axis counts days back from the report day, so it never changes; the
 rounded up to a "nice" limit, so consecutive days share a background. A chart whose inputs
 equal an already-drawn one is not drawn again. Same inputs give the same bytes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,12 +20,12 @@ from datetime import date
 import matplotlib
 
 matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from PIL import Image  # noqa: E402
 
 CHART_DAYS = 60
@@ -44,7 +45,9 @@ def nice_limit(value: float) -> float:
 
 
 def y_scale(*series: np.ndarray) -> tuple[float, float]:
-    values = np.concatenate([np.asarray(s, dtype=float) for s in series]) if series else np.array([])
+    values = (
+        np.concatenate([np.asarray(s, dtype=float) for s in series]) if series else np.array([])
+    )
     values = values[np.isfinite(values)]
     if len(values) == 0:
         return 0.0, 1.0
@@ -59,7 +62,9 @@ class BlitChart:
         # a Figure of its own (not pyplot's): nothing registered globally, freed with the chart
         self.fig = Figure(figsize=size, dpi=72)
         FigureCanvasAgg(self.fig)
-        self.fig.subplots_adjust(left=0.12, right=0.97, top=0.88, bottom=0.15)  # fixed: no layout solver
+        self.fig.subplots_adjust(
+            left=0.12, right=0.97, top=0.88, bottom=0.15
+        )  # fixed: no layout solver
         self.ax = self.fig.add_subplot()
         self.dynamic = setup(self.ax)
         self.title = self.ax.set_title(" ")
@@ -67,7 +72,9 @@ class BlitChart:
             artist.set_animated(True)  # left out of the background
         self._backgrounds: dict[tuple, object] = {}
 
-    def render(self, key: tuple, configure: Callable, title: str, update: Callable[[], list]) -> bytes:
+    def render(
+        self, key: tuple, configure: Callable, title: str, update: Callable[[], list]
+    ) -> bytes:
         """Restore (or draw once) the background of `key` after `configure(ax)` set the axes to
         it, then draw the dynamic artists `update()` returns and the title; the PNG bytes."""
         canvas = self.fig.canvas
@@ -81,9 +88,13 @@ class BlitChart:
         for artist in (*update(), self.title):
             self.ax.draw_artist(artist)
         width, height = canvas.get_width_height()
-        image = Image.frombuffer("RGBA", (width, height), bytes(canvas.buffer_rgba()), "raw", "RGBA", 0, 1)
+        image = Image.frombuffer(
+            "RGBA", (width, height), bytes(canvas.buffer_rgba()), "raw", "RGBA", 0, 1
+        )
         buffer = io.BytesIO()
-        image.save(buffer, format="PNG", compress_level=1)  # encoding at the default level costs more than drawing
+        image.save(
+            buffer, format="PNG", compress_level=1
+        )  # encoding at the default level costs more than drawing
         return buffer.getvalue()
 
 
@@ -104,10 +115,14 @@ def _days_back_axis(ax, ylabel: str) -> None:
 
 def _two_lines(first: str, second: str, marker: str | None, ylabel: str):
     def setup(ax):
-        lines = [ax.plot([], [], marker=marker, label=first)[0], ax.plot([], [], marker=marker, label=second)[0]]
+        lines = [
+            ax.plot([], [], marker=marker, label=first)[0],
+            ax.plot([], [], marker=marker, label=second)[0],
+        ]
         ax.legend(handles=lines, loc="upper left")
         _days_back_axis(ax, ylabel)
         return lines
+
     return setup
 
 
@@ -131,27 +146,37 @@ class ChartRenderer:
         return []
 
     @staticmethod
-    def inputs(day: date, revenue: pd.DataFrame, late: pd.DataFrame, success: pd.DataFrame,
-               feed: pd.DataFrame) -> dict[str, str]:
+    def inputs(
+        day: date,
+        revenue: pd.DataFrame,
+        late: pd.DataFrame,
+        success: pd.DataFrame,
+        feed: pd.DataFrame,
+    ) -> dict[str, str]:
         """A digest of what each chart of the day shows (equal digests, equal PNG bytes)."""
         # the quality and feed charts name no day: days without live ingestion in their window share one image
-        return {"revenue.png": _digest("revenue", str(day), revenue),
-                "quality_rates.png": _digest("quality", str(day) if len(late) else "", late),
-                "payment_success.png": _digest("success", str(day), success),
-                "vendor_feed.png": _digest("feed", str(day) if len(feed) else "", feed)}
+        return {
+            "revenue.png": _digest("revenue", str(day), revenue),
+            "quality_rates.png": _digest("quality", str(day) if len(late) else "", late),
+            "payment_success.png": _digest("success", str(day), success),
+            "vendor_feed.png": _digest("feed", str(day) if len(feed) else "", feed),
+        }
 
     def _cached(self, digest: str, draw: Callable[[], bytes]) -> bytes:
         if digest not in self._cache:
             self._cache[digest] = draw()
         return self._cache[digest]
 
-    def _lines(self, chart: BlitChart, x: np.ndarray, ys: tuple[np.ndarray, np.ndarray], title: str) -> bytes:
+    def _lines(
+        self, chart: BlitChart, x: np.ndarray, ys: tuple[np.ndarray, np.ndarray], title: str
+    ) -> bytes:
         ylim = y_scale(*ys)
 
         def update():
             for line, y in zip(chart.dynamic, ys):
                 line.set_data(x, y)
             return chart.dynamic
+
         return chart.render(ylim, lambda ax: ax.set_ylim(*ylim), title, update)
 
     def _bars(self, success: pd.DataFrame, day: date) -> bytes:
@@ -161,14 +186,24 @@ class ChartRenderer:
             ax.set_xticks(range(len(vendors)), vendors)
             ax.set_xlim(-0.6, max(len(vendors), 1) - 0.4)
             ax.set_ylim(0, 100)
+
         bars = []
 
         def update():
-            bars.extend(self._success.ax.bar(range(len(vendors)), (success["success_rate"] * 100).tolist(),
-                                             color="C0", animated=True))
+            bars.extend(
+                self._success.ax.bar(
+                    range(len(vendors)),
+                    (success["success_rate"] * 100).tolist(),
+                    color="C0",
+                    animated=True,
+                )
+            )
             return bars
+
         try:
-            return self._success.render(vendors, configure, f"Payment success % by vendor, {day}", update)
+            return self._success.render(
+                vendors, configure, f"Payment success % by vendor, {day}", update
+            )
         finally:
             for bar in bars:
                 bar.remove()
@@ -182,6 +217,7 @@ class ChartRenderer:
             handles = [Line2D([], [], color=f"C{i}", label=v) for i, v in enumerate(vendors)]
             handles.append(Line2D([], [], color="red", marker="x", linestyle="", label="flagged"))
             ax.legend(handles=handles, loc="upper left", fontsize="small")
+
         artists: list = []
 
         def update():
@@ -192,37 +228,81 @@ class ChartRenderer:
                 artists.append(ax.plot(x, y, color=f"C{i}", animated=True)[0])
                 flagged = rows["flagged"].notna().to_numpy()
                 if flagged.any():
-                    artists.append(ax.plot(x[flagged], y[flagged], "x", color="red", markersize=9, mew=2,
-                                           animated=True)[0])
+                    artists.append(
+                        ax.plot(
+                            x[flagged],
+                            y[flagged],
+                            "x",
+                            color="red",
+                            markersize=9,
+                            mew=2,
+                            animated=True,
+                        )[0]
+                    )
             return artists
-        title = "Vendor feed: events per ingestion day" + (f", {CHART_DAYS} days to {day}" if vendors else "")
+
+        title = "Vendor feed: events per ingestion day" + (
+            f", {CHART_DAYS} days to {day}" if vendors else ""
+        )
         try:
             return self._feed.render((ylim, vendors), configure, title, update)
         finally:
             for artist in artists:
                 artist.remove()
 
-    def day(self, day: date, revenue: pd.DataFrame, late: pd.DataFrame, success: pd.DataFrame,
-            feed: pd.DataFrame) -> dict[str, bytes]:
+    def day(
+        self,
+        day: date,
+        revenue: pd.DataFrame,
+        late: pd.DataFrame,
+        success: pd.DataFrame,
+        feed: pd.DataFrame,
+    ) -> dict[str, bytes]:
         """The day's charts: revenue, quality and vendor feeds over the CHART_DAYS days to `day`, success on `day`."""
         digests = self.inputs(day, revenue, late, success, feed)
         return {
-            "revenue.png": self._cached(digests["revenue.png"], lambda: self._lines(
-                self._revenue, _days_back(revenue["date"], day),
-                (revenue["gross_revenue_ngn"].to_numpy(dtype=float), revenue["net_revenue_ngn"].to_numpy(dtype=float)),
-                f"Revenue (NGN), {CHART_DAYS} days to {day}")),
-            "quality_rates.png": self._cached(digests["quality_rates.png"], lambda: self._lines(
-                self._quality, _days_back(late["ingestion_date"], day),
-                ((late["duplicate_rate"] * 100).to_numpy(dtype=float), (late["late_pct"] * 100).to_numpy(dtype=float)),
-                "Live ingestion quality by ingestion day")),
-            "payment_success.png": self._cached(digests["payment_success.png"], lambda: self._bars(success, day)),
-            "vendor_feed.png": self._cached(digests["vendor_feed.png"], lambda: self._vendor_feed(feed, day)),
+            "revenue.png": self._cached(
+                digests["revenue.png"],
+                lambda: self._lines(
+                    self._revenue,
+                    _days_back(revenue["date"], day),
+                    (
+                        revenue["gross_revenue_ngn"].to_numpy(dtype=float),
+                        revenue["net_revenue_ngn"].to_numpy(dtype=float),
+                    ),
+                    f"Revenue (NGN), {CHART_DAYS} days to {day}",
+                ),
+            ),
+            "quality_rates.png": self._cached(
+                digests["quality_rates.png"],
+                lambda: self._lines(
+                    self._quality,
+                    _days_back(late["ingestion_date"], day),
+                    (
+                        (late["duplicate_rate"] * 100).to_numpy(dtype=float),
+                        (late["late_pct"] * 100).to_numpy(dtype=float),
+                    ),
+                    "Live ingestion quality by ingestion day",
+                ),
+            ),
+            "payment_success.png": self._cached(
+                digests["payment_success.png"], lambda: self._bars(success, day)
+            ),
+            "vendor_feed.png": self._cached(
+                digests["vendor_feed.png"], lambda: self._vendor_feed(feed, day)
+            ),
         }
 
 
 def _digest(*parts) -> str:
-    text = repr(tuple(tuple(map(tuple, p.astype(str).to_numpy().tolist())) if isinstance(p, pd.DataFrame) else p
-                      for p in parts))
+    text = repr(
+        tuple(
+            tuple(map(tuple, p.astype(str).to_numpy().tolist()))
+            if isinstance(p, pd.DataFrame)
+            else p
+            for p in parts
+        )
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -232,8 +312,7 @@ def render_days(series: list[tuple]) -> list[dict[str, bytes]]:
     return [renderer.day(*item) for item in series]
 
 
-def render_many(series: list[tuple],
-                workers: int) -> list[dict[str, bytes]]:
+def render_many(series: list[tuple], workers: int) -> list[dict[str, bytes]]:
     """Charts of many days, drawn by `workers` processes when there are enough of them to pay
     for starting the processes."""
     if workers <= 1 or len(series) < 2 * POOL_MIN_DAYS_PER_WORKER:
@@ -243,6 +322,6 @@ def render_many(series: list[tuple],
 
     workers = min(workers, len(series) // POOL_MIN_DAYS_PER_WORKER)
     size = -(-len(series) // workers)
-    chunks = [series[i:i + size] for i in range(0, len(series), size)]
+    chunks = [series[i : i + size] for i in range(0, len(series), size)]
     with ProcessPoolExecutor(max_workers=len(chunks), mp_context=get_context("spawn")) as pool:
         return [images for part in pool.map(render_days, chunks) for images in part]

@@ -1,4 +1,5 @@
 """The human report: one self-contained HTML page (tables, check verdicts, charts inlined)."""
+
 from __future__ import annotations
 
 import base64
@@ -13,8 +14,10 @@ def _table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "<p class='empty'>no rows</p>"
     head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row.values()) + "</tr>"
-                   for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row.values()) + "</tr>"
+        for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -26,13 +29,28 @@ def _fmt(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def render_html(day: date, report: dict[str, Any], images: dict[str, bytes], generated_at: str) -> str:
-    checks = [{"check": c["check"], "verdict": "PASS" if c["passed"] else "FAIL", "severity": c["severity"],
-               "figure": c["figure"], "threshold": c["threshold"]} for c in report["checks"]]
-    sections = "".join(f"<h2>{html.escape(name.replace('_', ' '))}</h2>{_table(rows)}"
-                       for name, rows in report["kpis"].items())
-    pictures = "".join(f"<figure><img alt='{name}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
-                       f"<figcaption>{name}</figcaption></figure>" for name, png in images.items())
+def render_html(
+    day: date, report: dict[str, Any], images: dict[str, bytes], generated_at: str
+) -> str:
+    checks = [
+        {
+            "check": c["check"],
+            "verdict": "PASS" if c["passed"] else "FAIL",
+            "severity": c["severity"],
+            "figure": c["figure"],
+            "threshold": c["threshold"],
+        }
+        for c in report["checks"]
+    ]
+    sections = "".join(
+        f"<h2>{html.escape(name.replace('_', ' '))}</h2>{_table(rows)}"
+        for name, rows in report["kpis"].items()
+    )
+    pictures = "".join(
+        f"<figure><img alt='{name}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+        f"<figcaption>{name}</figcaption></figure>"
+        for name, png in images.items()
+    )
     failed = sum(1 for c in checks if c["verdict"] == "FAIL")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>CommercePulse quality report {day}</title>

@@ -7,11 +7,12 @@ since its last report is left as it is. Each file is written to a temporary name
 so a report is never half-written. Content depends only on the warehouse and raw store: a
 re-run gives the same files, apart from the `generated_at` line of the JSON and HTML.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,8 @@ import orjson
 import pandas as pd
 from pymongo.database import Database
 
+from commercepulse.check_catalogue import RuleInputs, outcomes_for_days
 from commercepulse.checks import rules
-from commercepulse.checks.anomalies import feed_outcomes
-from commercepulse.checks.windows import outcomes_by_day
-from commercepulse.days import days_between
-from commercepulse.raw.audit import late_arrival_stats
 from commercepulse.reports.charts import CHART_DAYS, CHART_NAMES, ChartRenderer, render_many
 from commercepulse.reports.html_page import render_html
 from commercepulse.warehouse.base import Warehouse
@@ -31,50 +29,15 @@ from commercepulse.warehouse.base import Warehouse
 DAY = timedelta(days=1)
 #: Bump when the report layout changes, so unchanged days are rewritten once in the new layout.
 REPORT_VERSION = 4
-FACT_TABLES = ("fact_orders", "fact_payments", "fact_refunds", "fact_shipments", "fact_order_daily")
-#: Rules judged per business day by counting findings: per day through `outcomes_by_day`.
-ADDITIVE_RULES = {
-    "over_refunded_orders": lambda db, wh, s, e, t: rules.over_refunded_orders(wh, s, e, t),
-    "schema_drift": lambda db, wh, s, e, t: rules.schema_drift(wh, s, e, t),
-    **{f"key_integrity:{table}": (lambda db, wh, s, e, t, table=table: rules.key_integrity(wh, table, s, e))
-       for table in FACT_TABLES},
-}
 
 
-def window_outcomes(db: Database, wh: Warehouse, start: date, end: date,
-                    settings: rules.Thresholds) -> dict[date, list[rules.Outcome]]:
-    """Every check's outcome for every day of [start, end), with a few queries per window (the
-    ingestion-day rates from one aggregation, counting rules split only where they find something)."""
-    stats = late_arrival_stats(db, start, end, settings.late_threshold_hours)
-    stats_of = {d.date(): stats[stats["ingestion_date"] == d] for d in stats["ingestion_date"]}
-    empty = stats.iloc[0:0]
-    per_rule = {name: outcomes_by_day(lambda s, e, rule=rule: rule(db, wh, s, e, settings), start, end, True)
-                for name, rule in ADDITIVE_RULES.items()}
-    per_rule["completeness"] = rules.completeness_by_day(db, wh, start, end)
-    per_rule["payments_without_order"] = rules.payments_without_order_by_day(wh, start, end, settings)
-    per_rule["refunds_without_payment"] = rules.refunds_without_payment_by_day(wh, start, end, settings)
-    drift = rules.revenue_drift(wh, settings).details["days_changed"]
-    feed = feed_outcomes(wh, start, end, settings)
-    out: dict[date, list[rules.Outcome]] = {}
-    no_ingestion = [rules.duplicate_event_rate(db, start, end, settings, empty),
-                    rules.late_arriving_pct(db, start, end, settings, empty)]
-    for day in days_between(start, end):
-        day_drift = drift.get(day.isoformat(), 0.0)
-        rates = ([rules.duplicate_event_rate(db, day, day + DAY, settings, stats_of[day]),
-                  rules.late_arriving_pct(db, day, day + DAY, settings, stats_of[day])]
-                 if day in stats_of else no_ingestion)
-        outcomes = [*rates,
-                    *(per_rule[name][day] for name in ("payments_without_order", "refunds_without_payment",
-                                                       "over_refunded_orders", "schema_drift", "completeness")),
-                    rules.Outcome("revenue_drift", abs(day_drift) <= settings.check_revenue_drift_max_ngn, day_drift,
-                                  settings.check_revenue_drift_max_ngn, rules.WARN),
-                    feed[day]]
-        for table in FACT_TABLES:
-            outcome = per_rule[f"key_integrity:{table}"][day]
-            outcomes.append(rules.Outcome(f"key_integrity:{table}", outcome.passed, outcome.figure, outcome.threshold,
-                                          outcome.severity, outcome.details))
-        out[day] = outcomes
-    return out
+def window_outcomes(
+    db: Database, wh: Warehouse, start: date, end: date, settings: rules.Thresholds
+) -> dict[date, list[rules.Outcome]]:
+    """Every catalogued check's outcome for every day of [start, end): the same table the asset
+    checks are built from, each rule judging the window with a few queries (per-day variants
+    where a rule has one, counting rules split only where they find something)."""
+    return outcomes_for_days(RuleInputs(lambda: db, wh, settings), start, end)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -86,21 +49,40 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 KPI_QUERIES = {
-    "daily_revenue": ("SELECT * FROM kpi_daily_revenue WHERE date >= $start AND date < $end", "date"),
-    "vendor_payment_success": ("SELECT * FROM kpi_vendor_payment_success WHERE date >= $start AND date < $end "
-                               "ORDER BY vendor", "date"),
-    "order_to_payment": ("SELECT * FROM kpi_order_to_payment WHERE date >= $start AND date < $end ORDER BY vendor",
-                         "date"),
+    "daily_revenue": (
+        "SELECT * FROM kpi_daily_revenue WHERE date >= $start AND date < $end",
+        "date",
+    ),
+    "vendor_payment_success": (
+        "SELECT * FROM kpi_vendor_payment_success WHERE date >= $start AND date < $end "
+        "ORDER BY vendor",
+        "date",
+    ),
+    "order_to_payment": (
+        "SELECT * FROM kpi_order_to_payment WHERE date >= $start AND date < $end ORDER BY vendor",
+        "date",
+    ),
     "refund_rate": ("SELECT * FROM kpi_refund_rate WHERE date >= $start AND date < $end", "date"),
-    "late_arrivals": ("SELECT * FROM kpi_late_arrivals WHERE ingestion_date >= $start AND ingestion_date < $end",
-                      "ingestion_date"),
-    "order_daily": ("SELECT * EXCLUDE (run_id) FROM fact_order_daily WHERE date >= $start AND date < $end "
-                    "ORDER BY vendor", "date"),
-    "vendor_feed": ("SELECT ingestion_date, vendor, events, payments, payment_success_rate, duplicate_rate, late_pct, "
-                    "unmapped_share, median_lag_minutes, flagged, anomalies FROM vendor_feed_daily "
-                    "WHERE ingestion_date >= $start AND ingestion_date < $end ORDER BY vendor", "ingestion_date"),
-    "restatements": ("SELECT date, delta_ngn, before_ngn, now_ngn, first_reported_ngn, description, run_id "
-                     "FROM kpi_restatements WHERE date >= $start AND date < $end ORDER BY restated_at, run_id", "date"),
+    "late_arrivals": (
+        "SELECT * FROM kpi_late_arrivals WHERE ingestion_date >= $start AND ingestion_date < $end",
+        "ingestion_date",
+    ),
+    "order_daily": (
+        "SELECT * EXCLUDE (run_id) FROM fact_order_daily WHERE date >= $start AND date < $end "
+        "ORDER BY vendor",
+        "date",
+    ),
+    "vendor_feed": (
+        "SELECT ingestion_date, vendor, events, payments, payment_success_rate, duplicate_rate, late_pct, "
+        "unmapped_share, median_lag_minutes, flagged, anomalies FROM vendor_feed_daily "
+        "WHERE ingestion_date >= $start AND ingestion_date < $end ORDER BY vendor",
+        "ingestion_date",
+    ),
+    "restatements": (
+        "SELECT date, delta_ngn, before_ngn, now_ngn, first_reported_ngn, description, run_id "
+        "FROM kpi_restatements WHERE date >= $start AND date < $end ORDER BY restated_at, run_id",
+        "date",
+    ),
 }
 
 
@@ -115,7 +97,9 @@ class WindowKpis:
             days = frame[day_column].dt.strftime("%Y-%m-%d").tolist()
             for day, record in zip(days, _records(frame)):
                 self.by_day.setdefault(day, {}).setdefault(name, []).append(record)
-        self.top = _records(wh.query("SELECT * FROM kpi_top_products WHERE rank <= 5 ORDER BY rank"))
+        self.top = _records(
+            wh.query("SELECT * FROM kpi_top_products WHERE rank <= 5 ORDER BY rank")
+        )
 
     def day(self, day: date) -> dict[str, list[dict[str, Any]]]:
         rows = self.by_day.get(day.isoformat(), {})
@@ -127,29 +111,46 @@ class WindowCharts:
 
     def __init__(self, wh: Warehouse, start: date, end: date) -> None:
         since = {"since": start - timedelta(days=CHART_DAYS), "end": end}
-        self.revenue = wh.query("SELECT date, gross_revenue_ngn, net_revenue_ngn FROM kpi_daily_revenue "
-                                "WHERE date > $since AND date < $end ORDER BY date", since)
-        self.late = wh.query("SELECT ingestion_date, duplicate_rate, late_pct FROM kpi_late_arrivals "
-                             "WHERE ingestion_date > $since AND ingestion_date < $end ORDER BY ingestion_date", since)
-        self.success = wh.query("SELECT date, vendor, success_rate FROM kpi_vendor_payment_success "
-                                "WHERE date >= $start AND date < $end ORDER BY date, vendor",
-                                {"start": start, "end": end})
-        self.feed = wh.query("SELECT ingestion_date, vendor, events, flagged FROM vendor_feed_daily "
-                             "WHERE ingestion_date > $since AND ingestion_date < $end ORDER BY ingestion_date, vendor",
-                             since)
+        self.revenue = wh.query(
+            "SELECT date, gross_revenue_ngn, net_revenue_ngn FROM kpi_daily_revenue "
+            "WHERE date > $since AND date < $end ORDER BY date",
+            since,
+        )
+        self.late = wh.query(
+            "SELECT ingestion_date, duplicate_rate, late_pct FROM kpi_late_arrivals "
+            "WHERE ingestion_date > $since AND ingestion_date < $end ORDER BY ingestion_date",
+            since,
+        )
+        self.success = wh.query(
+            "SELECT date, vendor, success_rate FROM kpi_vendor_payment_success "
+            "WHERE date >= $start AND date < $end ORDER BY date, vendor",
+            {"start": start, "end": end},
+        )
+        self.feed = wh.query(
+            "SELECT ingestion_date, vendor, events, flagged FROM vendor_feed_daily "
+            "WHERE ingestion_date > $since AND ingestion_date < $end ORDER BY ingestion_date, vendor",
+            since,
+        )
 
     @staticmethod
-    def _between(frame: pd.DataFrame, column: str, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
+    def _between(
+        frame: pd.DataFrame, column: str, lo: pd.Timestamp, hi: pd.Timestamp
+    ) -> pd.DataFrame:
         """Rows with lo < column <= hi of a frame sorted by `column` (two binary searches)."""
         values = frame[column].to_numpy()
-        first, last = values.searchsorted(lo.to_datetime64(), "right"), values.searchsorted(hi.to_datetime64(), "right")
+        first, last = (
+            values.searchsorted(lo.to_datetime64(), "right"),
+            values.searchsorted(hi.to_datetime64(), "right"),
+        )
         return frame.iloc[first:last]
 
     def _series(self, day: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         lo, hi = pd.Timestamp(day - timedelta(days=CHART_DAYS)), pd.Timestamp(day)
         revenue = self._between(self.revenue, "date", lo, hi)
         late = self._between(self.late, "ingestion_date", lo, hi)
-        success = self._between(self.success, "date", hi - pd.Timedelta(days=1), hi)[["vendor", "success_rate"]]
+        success = self._between(self.success, "date", hi - pd.Timedelta(days=1), hi)[
+            ["vendor", "success_rate"]
+        ]
         feed = self._between(self.feed, "ingestion_date", lo, hi)
         return revenue, late, success, feed
 
@@ -177,19 +178,28 @@ def _unchanged(folder: Path, digest: str) -> bool:
         previous = orjson.loads((folder / "quality.json").read_bytes()).get("content_sha256")
     except (FileNotFoundError, orjson.JSONDecodeError):
         return False
-    return previous == digest and all((folder / name).is_file() for name in (*CHART_NAMES, "report.html"))
+    return previous == digest and all(
+        (folder / name).is_file() for name in (*CHART_NAMES, "report.html")
+    )
 
 
-def _write_folder(folder: Path, day: date, report: dict[str, Any], images: dict[str, bytes], digest: str) -> None:
+def _write_folder(
+    folder: Path, day: date, report: dict[str, Any], images: dict[str, bytes], digest: str
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob(".*.tmp"):  # left by a writer killed half-way
         stale.unlink(missing_ok=True)
-    generated_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    generated_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for name, png in images.items():
         _write_atomic(folder / name, png)
-    _write_atomic(folder / "report.html", render_html(day, report, images, generated_at).encode("utf-8"))
+    _write_atomic(
+        folder / "report.html", render_html(day, report, images, generated_at).encode("utf-8")
+    )
     payload = {"generated_at": generated_at, "content_sha256": digest, **report}
-    _write_atomic(folder / "quality.json", orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    _write_atomic(
+        folder / "quality.json",
+        orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS),
+    )
 
 
 PROCESSED_DAYS = """
@@ -202,8 +212,14 @@ def processed_days(warehouse: Warehouse, start: date, end: date) -> list[date]:
     return [d.date() for d in warehouse.query(PROCESSED_DAYS, {"start": start, "end": end})["d"]]
 
 
-def write_reports(db: Database, warehouse: Warehouse, days: list[date], reports_dir: Path,
-                  settings: rules.Thresholds, workers: int | None = None) -> dict[str, Any]:
+def write_reports(
+    db: Database,
+    warehouse: Warehouse,
+    days: list[date],
+    reports_dir: Path,
+    settings: rules.Thresholds,
+    workers: int | None = None,
+) -> dict[str, Any]:
     """The report folders of `days` (sorted), from one read of their window. A day whose figures
     and chart inputs equal its last report's is left as it is; charts of the others are drawn by
     `workers` processes (default: one per core). Returns the folders and the counts."""
@@ -216,23 +232,41 @@ def write_reports(db: Database, warehouse: Warehouse, days: list[date], reports_
         charts = WindowCharts(warehouse, start, end)
     pending = {}
     for day in days:
-        report = {"date": day.isoformat(), "checks": [o.as_dict() for o in outcomes[day]], "kpis": kpis.day(day)}
+        report = {
+            "date": day.isoformat(),
+            "checks": [o.as_dict() for o in outcomes[day]],
+            "kpis": kpis.day(day),
+        }
         digest = _digest(report, charts.digests(day))
         if not _unchanged(Path(reports_dir) / day.isoformat(), digest):
             pending[day] = (report, digest)
     images = charts.draw(list(pending), workers or os.cpu_count() or 1)
     for day, (report, digest) in pending.items():
         _write_folder(Path(reports_dir) / day.isoformat(), day, report, images[day], digest)
-    return {"folders": [Path(reports_dir) / d.isoformat() for d in days], "written": len(pending),
-            "unchanged": len(days) - len(pending), "charts_drawn": len({v for i in images.values() for v in i.values()})}
+    return {
+        "folders": [Path(reports_dir) / d.isoformat() for d in days],
+        "written": len(pending),
+        "unchanged": len(days) - len(pending),
+        "charts_drawn": len({v for i in images.values() for v in i.values()}),
+    }
 
 
-def write_day_report(db: Database, wh: Warehouse, day: date, reports_dir: Path, settings: rules.Thresholds) -> Path:
+def write_day_report(
+    db: Database, wh: Warehouse, day: date, reports_dir: Path, settings: rules.Thresholds
+) -> Path:
     """Write (or keep, when unchanged) the report folder of `day`; returns it."""
     return write_reports(db, wh, [day], reports_dir, settings)["folders"][0]
 
 
-def write_window_reports(db: Database, warehouse: Warehouse, start: date, end: date, reports_dir: Path,
-                         settings: rules.Thresholds) -> dict[str, Any]:
+def write_window_reports(
+    db: Database,
+    warehouse: Warehouse,
+    start: date,
+    end: date,
+    reports_dir: Path,
+    settings: rules.Thresholds,
+) -> dict[str, Any]:
     """The report folder of every processed day of [start, end)."""
-    return write_reports(db, warehouse, processed_days(warehouse, start, end), reports_dir, settings)
+    return write_reports(
+        db, warehouse, processed_days(warehouse, start, end), reports_dir, settings
+    )

@@ -5,9 +5,9 @@ from datetime import timedelta
 import dagster as dg
 import pandas as pd
 
-from commercepulse.checks.anomalies import feed_outcomes, judge
+from commercepulse.checks.anomalies import judge
 from commercepulse.days import days_between
-from commercepulse.defs.checks import PER_DAY, rule_check
+from commercepulse.defs.checks import asset_checks
 from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
@@ -75,15 +75,4 @@ def vendor_feed_daily(
     )
 
 
-FEED_CHECKS = [
-    rule_check(
-        vendor_feed_daily,
-        "vendor_feed_anomalies",
-        None,
-        "Vendor days far from the vendor's own trailing history (robust z over median and MAD of the last "
-        "CHECK_FEED_WINDOW_DAYS days; WARN).",
-        scope=PER_DAY,
-        calendar=INGESTION_DAILY,
-        by_day=lambda i, s, e: feed_outcomes(i.warehouse, s, e, i.settings),
-    ),
-]
+FEED_CHECKS = asset_checks(vendor_feed_daily)

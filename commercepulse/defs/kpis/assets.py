@@ -3,8 +3,7 @@ day, and the revenue-drift check against the reported snapshots."""
 
 import dagster as dg
 
-from commercepulse.checks import rules
-from commercepulse.defs.checks import rule_check
+from commercepulse.defs.checks import asset_checks
 from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
@@ -93,12 +92,4 @@ def kpi_restatements(warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeRe
     )
 
 
-KPI_CHECKS = [
-    rule_check(
-        KPI_ASSETS["kpi_daily_revenue"],
-        "revenue_drift",
-        lambda i, s, e: rules.revenue_drift(i.warehouse, i.settings, run_id=i.run_id),
-        "Net revenue per day now vs. as last reported (WARN; audit table revenue_snapshots).",
-        windowed=False,
-    )
-]
+KPI_CHECKS = asset_checks(KPI_ASSETS["kpi_daily_revenue"])

@@ -6,13 +6,12 @@ import time
 import dagster as dg
 
 from commercepulse.days import days_between
-from commercepulse.defs.checks import PER_DAY, rule_check
+from commercepulse.defs.checks import asset_checks
 from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
 from commercepulse.defs.retries import mongo_retries
 from commercepulse.defs.tables import whole_asset
-from commercepulse.platform import quality
 from commercepulse.platform.bronze import ingest_platform, platform_files
 from commercepulse.platform.silver import SILVER_OF, rebuild_silver
 from commercepulse.staging.schemas import SchemaViolation
@@ -107,52 +106,11 @@ GOLD_ASSETS = {
 }
 
 
-def _scd2(asset: dg.AssetsDefinition | str, table: str) -> dg.AssetChecksDefinition:
-    return rule_check(
-        asset,
-        "scd2_integrity",
-        lambda i, s, e: quality.scd2_integrity(i.warehouse, table),
-        "No overlapping or gapped validity windows, exactly one current row per key (ERROR, blocking).",
-        blocking=True,
-        windowed=False,
-    )
-
-
-PLATFORM_CHECKS = [
-    rule_check(
-        "silver_behaviour_events",
-        "duplicate_behaviour_events",
-        lambda i, s, e: quality.duplicate_behaviour_events(i.warehouse, s, e, i.settings),
-        "Repeated behavioural records / records, for events first ingested that day (WARN).",
-        scope=PER_DAY,
-        calendar=INGESTION_DAILY,
-        additive=False,
-    ),
-    rule_check(
-        "silver_behaviour_events",
-        "anonymous_event_share",
-        lambda i, s, e: quality.anonymous_event_share(i.warehouse, s, e, i.settings),
-        "Behavioural events without user_id / events, first ingested that day (WARN).",
-        scope=PER_DAY,
-        calendar=INGESTION_DAILY,
-        additive=False,
-    ),
-    rule_check(
-        "silver_orders",
-        "order_status_backwards",
-        lambda i, s, e: quality.order_status_backwards(i.warehouse, i.settings),
-        "Orders whose status went back to an earlier stage; cancellations after payment counted (WARN).",
-        windowed=False,
-    ),
-    rule_check(
-        GOLD_ASSETS["fact_platform_orders"],
-        "orders_without_created",
-        lambda i, s, e: quality.orders_without_created(i.warehouse, i.settings),
-        "Platform orders without a CREATED record: created_at taken from their lines or earliest status; "
-        "orders known only from their lines counted (WARN).",
-        windowed=False,
-    ),
-    _scd2("silver_users", "silver_users"),
-    _scd2("silver_products", "silver_products"),
-    _scd2(GOLD_ASSETS["dim_product_history"], "dim_product_history"),
-]
+PLATFORM_CHECKS = asset_checks(
+    "silver_behaviour_events",
+    "silver_orders",
+    "silver_users",
+    "silver_products",
+    GOLD_ASSETS["fact_platform_orders"],
+    GOLD_ASSETS["dim_product_history"],
+)

@@ -3,9 +3,8 @@ day, with the checks that judge each ingestion day."""
 
 import dagster as dg
 
-from commercepulse.checks import rules
 from commercepulse.days import days_between
-from commercepulse.defs.checks import PER_DAY, rule_check
+from commercepulse.defs.checks import asset_checks
 from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, window_days
 from commercepulse.defs.landing_contract import landing_metadata
 from commercepulse.defs.resources import MongoResource, PlatformSettings
@@ -76,35 +75,4 @@ def events_raw(
     return dg.MaterializeResult(metadata=_metadata(stats, missing_days=missing))
 
 
-def _raw_stats_rule(rule):
-    return lambda i, start, end: rule(i.mongo.db(), start, end, i.settings)
-
-
-RAW_CHECKS = [
-    rule_check(
-        events_raw,
-        "duplicate_event_rate",
-        _raw_stats_rule(rules.duplicate_event_rate),
-        "Lines repeating an already-landed event id / valid lines, per ingestion day (WARN).",
-        scope=PER_DAY,
-        calendar=INGESTION_DAILY,
-        additive=False,
-    ),
-    rule_check(
-        events_raw,
-        "late_arriving_pct",
-        _raw_stats_rule(rules.late_arriving_pct),
-        "Late events / distinct live events first landed, per ingestion day (WARN).",
-        scope=PER_DAY,
-        calendar=INGESTION_DAILY,
-        additive=False,
-    ),
-    rule_check(
-        events_raw,
-        "quarantine_open",
-        lambda i, s, e: rules.quarantine_open(i.mongo.db(), i.settings),
-        "Lines in events_quarantine not landed since, by reason (WARN): `commercepulse quarantine list`, "
-        "fix the file or the parser, then `commercepulse quarantine replay`.",
-        windowed=False,
-    ),
-]
+RAW_CHECKS = asset_checks(events_raw)

@@ -9,23 +9,51 @@ from commercepulse.reports.writer import write_window_reports
 from commercepulse.warehouse.base import Warehouse
 
 
-@dg.asset(group_name="reports", kinds={"html"}, partitions_def=DAILY, backfill_policy=SINGLE_RUN,
-          deps=["kpi_daily_revenue", "kpi_vendor_payment_success", "kpi_order_to_payment", "kpi_refund_rate",
-                # the same day's ingestion figures, when that day had a live ingestion
-                dg.AssetDep("kpi_late_arrivals", partition_mapping=dg.TimeWindowPartitionMapping(
-                    allow_nonexistent_upstream_partitions=True)),
-                "kpi_top_products", "fact_order_daily"])
-def quality_reports(context: dg.AssetExecutionContext, mongo: MongoResource, warehouse: dg.ResourceParam[Warehouse],
-                    settings: PlatformSettings) -> dg.MaterializeResult:
+@dg.asset(
+    group_name="reports",
+    kinds={"html"},
+    partitions_def=DAILY,
+    backfill_policy=SINGLE_RUN,
+    deps=[
+        "kpi_daily_revenue",
+        "kpi_vendor_payment_success",
+        "kpi_order_to_payment",
+        "kpi_refund_rate",
+        # the same day's ingestion figures, when that day had a live ingestion
+        dg.AssetDep(
+            "kpi_late_arrivals",
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                allow_nonexistent_upstream_partitions=True
+            ),
+        ),
+        "kpi_top_products",
+        "fact_order_daily",
+    ],
+)
+def quality_reports(
+    context: dg.AssetExecutionContext,
+    mongo: MongoResource,
+    warehouse: dg.ResourceParam[Warehouse],
+    settings: PlatformSettings,
+) -> dg.MaterializeResult:
     """REPORTS_DIR/YYYY-MM-DD/: quality.json, report.html and PNG charts per processed day."""
     start, end = window_days(context)
     with mongo_retries(context):
-        result = write_window_reports(mongo.db(), warehouse, start, end, settings.reports_path, settings)
+        result = write_window_reports(
+            mongo.db(), warehouse, start, end, settings.reports_path, settings
+        )
     folders = result["folders"]
-    context.log.info(f"{len(folders)} report(s) under {settings.reports_path}: {result['written']} written, "
-                     f"{result['unchanged']} unchanged; {result['charts_drawn']} distinct chart(s) drawn")
-    return dg.MaterializeResult(metadata={
-        "reports": len(folders), "written": result["written"], "unchanged": result["unchanged"],
-        "charts_drawn": result["charts_drawn"],
-        "reports_dir": str(settings.reports_path),
-        "latest": dg.MetadataValue.path(str(folders[-1] / "report.html")) if folders else None})
+    context.log.info(
+        f"{len(folders)} report(s) under {settings.reports_path}: {result['written']} written, "
+        f"{result['unchanged']} unchanged; {result['charts_drawn']} distinct chart(s) drawn"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "reports": len(folders),
+            "written": result["written"],
+            "unchanged": result["unchanged"],
+            "charts_drawn": result["charts_drawn"],
+            "reports_dir": str(settings.reports_path),
+            "latest": dg.MetadataValue.path(str(folders[-1] / "report.html")) if folders else None,
+        }
+    )

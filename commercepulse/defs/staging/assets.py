@@ -3,8 +3,7 @@ completeness (every raw event reaches a frame or stg_unmapped) is returned with 
 
 import dagster as dg
 
-from commercepulse.checks import rules
-from commercepulse.defs.checks import rule_check
+from commercepulse.defs.checks import asset_checks
 from commercepulse.defs.deployment import DAILY, SINGLE_RUN, window_days
 from commercepulse.defs.metadata import table_metadata_spec
 from commercepulse.defs.resources import MongoResource, PlatformSettings
@@ -73,19 +72,4 @@ def staging(
         )
 
 
-STAGING_CHECKS = [
-    rule_check(
-        "stg_unmapped",
-        "completeness",
-        None,
-        "Raw events of each business day = staged events + unmapped rows (ERROR, blocking).",
-        blocking=True,
-        by_day=lambda i, s, e: rules.completeness_by_day(i.mongo.db(), i.warehouse, s, e),
-    ),
-    rule_check(
-        "stg_unmapped",
-        "schema_drift",
-        lambda i, s, e: rules.schema_drift(i.warehouse, s, e, i.settings),
-        "Records no vendor shape fits (schema drift), with their unknown keys (WARN).",
-    ),
-]
+STAGING_CHECKS = asset_checks("stg_unmapped")

@@ -2,12 +2,10 @@
 
 import dagster as dg
 
-from commercepulse.checks import rules
-from commercepulse.defs.checks import rule_check
+from commercepulse.defs.checks import asset_checks
 from commercepulse.defs.deployment import WAREHOUSE_KIND
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.tables import REFRESH, WHOLE_HISTORY, window_asset
-from commercepulse.platform import quality
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.calendar import calendar
 from commercepulse.warehouse.sql import DATE_BOUNDS, WINDOW_STATEMENTS
@@ -55,55 +53,4 @@ def dim_date(warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=row_count("dim_date", warehouse))
 
 
-def _key_integrity(table: str) -> dg.AssetChecksDefinition:
-    # dim_customer is rebuilt with the facts (dim_date after them: its orphan count may lag a run)
-    dims = ["dim_customer"] if table == "fact_orders" else []
-    return rule_check(
-        WINDOW_ASSETS[table],
-        "key_integrity",
-        lambda i, s, e: rules.key_integrity(i.warehouse, table, s, e),
-        f"Unique non-null keys of {table} (ERROR, blocking); dimension orphans reported.",
-        blocking=True,
-        reads=dims,
-    )
-
-
-WAREHOUSE_CHECKS = [
-    rule_check(
-        WINDOW_ASSETS["fact_payments"],
-        "payments_without_order",
-        lambda i, s, e: rules.payments_without_order(i.warehouse, s, e, i.settings),
-        "Successful payments whose (vendor, order) has no order_created event anywhere (WARN).",
-        by_day=lambda i, s, e: rules.payments_without_order_by_day(i.warehouse, s, e, i.settings),
-    ),
-    rule_check(
-        WINDOW_ASSETS["fact_refunds"],
-        "refunds_without_payment",
-        lambda i, s, e: rules.refunds_without_payment(i.warehouse, s, e, i.settings),
-        "Refunds of orders with no successful payment (WARN).",
-        by_day=lambda i, s, e: rules.refunds_without_payment_by_day(i.warehouse, s, e, i.settings),
-    ),
-    rule_check(
-        WINDOW_ASSETS["fact_orders"],
-        "over_refunded_orders",
-        lambda i, s, e: rules.over_refunded_orders(i.warehouse, s, e, i.settings),
-        "Paid orders refunded beyond what was paid, in the original currency (ERROR finding, not blocking).",
-    ),
-    rule_check(
-        WINDOW_ASSETS["dim_customer"],
-        "customer_email_conflicts",
-        lambda i, s, e: quality.customer_email_conflicts(i.warehouse, i.settings),
-        "Customers whose normalized email several platform users share; the earliest is linked (WARN).",
-        windowed=False,
-    ),
-    *(
-        _key_integrity(t)
-        for t in (
-            "fact_orders",
-            "fact_payments",
-            "fact_refunds",
-            "fact_shipments",
-            "fact_order_daily",
-        )
-    ),
-]
+WAREHOUSE_CHECKS = asset_checks(*WINDOW_ASSETS.values())
