@@ -65,7 +65,7 @@ EPHEMERAL_STEP = """
 import json, sys, time
 import dagster as dg
 from commercepulse.definitions import build_definitions
-from commercepulse.defs.deployment import range_tags
+from commercepulse.defs.partitions import range_tags
 from commercepulse.defs.resources import build_resources
 from commercepulse.instance.home import event_batching_environment
 from commercepulse.runner import QUIET

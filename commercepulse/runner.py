@@ -20,8 +20,8 @@ import dagster as dg
 
 from commercepulse.data_files import has_input, live_days, platform_days
 from commercepulse.days import contiguous_ranges, utc_midnight
-from commercepulse.defs.deployment import INGESTION_DAILY, range_tags, valid_days
 from commercepulse.defs.landing_contract import trigger
+from commercepulse.defs.partitions import INGESTION_DAILY, range_tags, valid_days
 from commercepulse.defs.resources import build_resources, warehouse_location
 from commercepulse.instance.home import event_batching_environment, prepare_dagster_home
 from commercepulse.settings import Settings

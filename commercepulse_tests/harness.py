@@ -8,7 +8,7 @@ import os
 import dagster as dg
 
 from commercepulse.definitions import build_definitions
-from commercepulse.defs.deployment import range_tags
+from commercepulse.defs.partitions import range_tags
 from commercepulse.defs.resources import build_resources, build_warehouse
 from commercepulse.runner import QUIET
 from commercepulse.settings import Settings

@@ -27,7 +27,7 @@ WARN, ERROR = "WARN", "ERROR"
 
 
 #: What the rules read of the configuration: the settings' thresholds (also the fields of the
-#: Dagster `PlatformSettings` resource, which subclasses it).
+#: Dagster `ProjectSettings` resource, which subclasses it).
 Thresholds = CheckThresholds
 
 

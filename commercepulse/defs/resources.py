@@ -38,7 +38,7 @@ class MongoResource(dg.ConfigurableResource):
         return get_database(uri, self.database, self.state_dir)
 
 
-class PlatformSettings(dg.ConfigurableResource, CheckThresholds):
+class ProjectSettings(dg.ConfigurableResource, CheckThresholds):
     """Input and report folders, the late threshold and the check thresholds (see `.env.example`)."""
 
     data_dir: str = "data"
@@ -85,9 +85,9 @@ def warehouse_location(settings: Settings) -> str:
     return f"DuckDB file {settings.warehouse_path}"
 
 
-def platform_settings(settings: Settings) -> PlatformSettings:
+def project_settings(settings: Settings) -> ProjectSettings:
     fields = set(CheckThresholds.model_fields)
-    return PlatformSettings(
+    return ProjectSettings(
         data_dir=str(settings.data_dir.resolve()),
         reports_dir=str(settings.reports_dir.resolve()),
         **{name: getattr(settings, name) for name in fields},
@@ -111,5 +111,5 @@ def build_resources(settings: Settings, warehouse: Warehouse | None = None) -> d
         "warehouse": dg.ResourceDefinition.hardcoded_resource(
             engine, f"warehouse: {type(engine).__name__}"
         ),
-        "settings": platform_settings(settings),
+        "settings": project_settings(settings),
     }

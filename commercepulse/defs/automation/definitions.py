@@ -12,7 +12,7 @@ from commercepulse.defs.automation.sensors import (
     report_touched_days,
     restage_on_mapping_change,
 )
-from commercepulse.defs.tables import WHOLE_HISTORY
+from commercepulse.defs.table_assets import WHOLE_HISTORY
 from commercepulse.defs.warehouse.definitions import BUSINESS_DAY_CHECKS
 
 WHOLE_HISTORY_TABLES = dg.AssetSelection.tag(*next(iter(WHOLE_HISTORY.items())))

@@ -20,12 +20,12 @@ import dagster as dg
 
 from commercepulse.data_files import DataFile, all_files, content_hash, live_files
 from commercepulse.days import contiguous_ranges
-from commercepulse.defs.deployment import INGESTION_DAILY, range_tags, valid_days
 from commercepulse.defs.feeds.definitions import feeds_job
 from commercepulse.defs.landing_contract import business_days_of, landing_metadata, trigger
+from commercepulse.defs.partitions import INGESTION_DAILY, range_tags, valid_days
 from commercepulse.defs.platform.definitions import platform_job
 from commercepulse.defs.raw.definitions import bootstrap_job, ingest_job
-from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.mapping_files import FOLDER, fingerprint
 from commercepulse.warehouse.base import Warehouse
 
@@ -87,7 +87,7 @@ def changed_files(
     description="Lands new or changed files of DATA_DIR (live_events/D/events.jsonl, platform/<source>/D.jsonl, "
     "bootstrap/*.json): one run of the landing job per changed partition.",
 )
-def new_data_files(context: dg.SensorEvaluationContext, settings: PlatformSettings):
+def new_data_files(context: dg.SensorEvaluationContext, settings: ProjectSettings):
     files = all_files(settings.data_path)
     valid = set(valid_days([f.day for f in files if f.day], INGESTION_DAILY))
     files = [f for f in files if f.day is None or f.day in valid]
@@ -324,7 +324,7 @@ def unmapped_landings(db, events) -> dict[str, set[str]]:
 )
 def restage_on_mapping_change(
     context: dg.SensorEvaluationContext,
-    settings: PlatformSettings,
+    settings: ProjectSettings,
     mongo: MongoResource,
     warehouse: dg.ResourceParam[Warehouse],
 ):
@@ -370,7 +370,7 @@ def restage_on_mapping_change(
     description="Safety net beside new_data_files: every day at 01:00 UTC, land any live ingestion day "
     "whose file exists but whose partition was never landed.",
 )
-def daily_ingest(context: dg.ScheduleEvaluationContext, settings: PlatformSettings):
+def daily_ingest(context: dg.ScheduleEvaluationContext, settings: ProjectSettings):
     pending = [
         f.day
         for f in live_files(settings.data_path)

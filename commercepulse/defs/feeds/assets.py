@@ -7,10 +7,10 @@ import pandas as pd
 
 from commercepulse.checks.anomalies import judge
 from commercepulse.days import days_between
-from commercepulse.defs.checks import asset_checks
-from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
+from commercepulse.defs.asset_checks import asset_checks
 from commercepulse.defs.metadata import row_count, table_metadata_spec
-from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.defs.partitions import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
+from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
 from commercepulse.mapping_files import shapes_for
 from commercepulse.staging.feed import feed_figures
@@ -39,7 +39,7 @@ def vendor_feed_daily(
     context: dg.AssetExecutionContext,
     mongo: MongoResource,
     warehouse: dg.ResourceParam[Warehouse],
-    settings: PlatformSettings,
+    settings: ProjectSettings,
 ) -> dg.MaterializeResult:
     """Per vendor and ingestion day: events by type, duplicates, late share, unmapped share, payment
     success and median lag, each judged against the vendor's previous days (median and MAD)."""

@@ -3,12 +3,12 @@ day, and the revenue-drift check against the reported snapshots."""
 
 import dagster as dg
 
-from commercepulse.defs.checks import asset_checks
-from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
+from commercepulse.defs.asset_checks import asset_checks
 from commercepulse.defs.metadata import row_count, table_metadata_spec
-from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.defs.partitions import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
+from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
-from commercepulse.defs.tables import REFRESH, WHOLE_HISTORY, whole_asset
+from commercepulse.defs.table_assets import REFRESH, WHOLE_HISTORY, whole_asset
 from commercepulse.explain import EXPLAINERS
 from commercepulse.raw.audit import late_arrival_stats
 from commercepulse.warehouse.base import Warehouse
@@ -54,7 +54,7 @@ def kpi_late_arrivals(
     context: dg.AssetExecutionContext,
     mongo: MongoResource,
     warehouse: dg.ResourceParam[Warehouse],
-    settings: PlatformSettings,
+    settings: ProjectSettings,
 ) -> dg.MaterializeResult:
     """Per live ingestion day, from the raw audit counters (sightings) in MongoDB."""
     start, end = window_days(context)

@@ -6,12 +6,12 @@ import time
 import dagster as dg
 
 from commercepulse.days import days_between
-from commercepulse.defs.checks import asset_checks
-from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
+from commercepulse.defs.asset_checks import asset_checks
 from commercepulse.defs.metadata import row_count, table_metadata_spec
-from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.defs.partitions import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
+from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
-from commercepulse.defs.tables import whole_asset
+from commercepulse.defs.table_assets import whole_asset
 from commercepulse.platform.bronze import ingest_platform, platform_files
 from commercepulse.platform.silver import SILVER_OF, rebuild_silver
 from commercepulse.staging.schemas import SchemaViolation
@@ -29,7 +29,7 @@ BRONZE_GROUP, SILVER_GROUP, GOLD_GROUP = "platform_bronze", "platform_silver", "
     backfill_policy=SINGLE_RUN,
 )
 def platform_raw(
-    context: dg.AssetExecutionContext, mongo: MongoResource, settings: PlatformSettings
+    context: dg.AssetExecutionContext, mongo: MongoResource, settings: ProjectSettings
 ) -> dg.MaterializeResult:
     """Platform source files of an ingestion day (DATA_DIR/platform/<source>/D.jsonl) landed verbatim in
     platform_raw with source_system and ingestion_time."""

@@ -4,10 +4,10 @@ day, with the checks that judge each ingestion day."""
 import dagster as dg
 
 from commercepulse.days import days_between
-from commercepulse.defs.checks import asset_checks
-from commercepulse.defs.deployment import INGESTION_DAILY, SINGLE_RUN, window_days
+from commercepulse.defs.asset_checks import asset_checks
 from commercepulse.defs.landing_contract import landing_metadata
-from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.defs.partitions import INGESTION_DAILY, SINGLE_RUN, window_days
+from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
 from commercepulse.raw.bootstrap import ingest_bootstrap
 from commercepulse.raw.landing import IngestStats
@@ -31,7 +31,7 @@ def _metadata(stats: IngestStats, **extra) -> dict:
 
 @dg.asset(group_name=RAW_GROUP, kinds={"mongodb"})
 def bootstrap_events(
-    context: dg.AssetExecutionContext, mongo: MongoResource, settings: PlatformSettings
+    context: dg.AssetExecutionContext, mongo: MongoResource, settings: ProjectSettings
 ) -> dg.MaterializeResult:
     """Historical dumps (DATA_DIR/bootstrap/*.json) landed in events_raw as synthetic events (idempotent)."""
     folder = settings.data_path / "bootstrap"
@@ -51,7 +51,7 @@ def bootstrap_events(
     backfill_policy=SINGLE_RUN,
 )
 def events_raw(
-    context: dg.AssetExecutionContext, mongo: MongoResource, settings: PlatformSettings
+    context: dg.AssetExecutionContext, mongo: MongoResource, settings: ProjectSettings
 ) -> dg.MaterializeResult:
     """Live events of an ingestion day (DATA_DIR/live_events/D/events.jsonl) landed in events_raw."""
     start, end = window_days(context)

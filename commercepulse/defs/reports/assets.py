@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from commercepulse.defs.deployment import DAILY, SINGLE_RUN, window_days
-from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.defs.partitions import DAILY, SINGLE_RUN, window_days
+from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
 from commercepulse.reports.writer import write_window_reports
 from commercepulse.warehouse.base import Warehouse
@@ -34,7 +34,7 @@ def quality_reports(
     context: dg.AssetExecutionContext,
     mongo: MongoResource,
     warehouse: dg.ResourceParam[Warehouse],
-    settings: PlatformSettings,
+    settings: ProjectSettings,
 ) -> dg.MaterializeResult:
     """REPORTS_DIR/YYYY-MM-DD/: quality.json, report.html and PNG charts per processed day."""
     start, end = window_days(context)

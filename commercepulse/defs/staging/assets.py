@@ -3,10 +3,10 @@ completeness (every raw event reaches a frame or stg_unmapped) is returned with 
 
 import dagster as dg
 
-from commercepulse.defs.checks import asset_checks
-from commercepulse.defs.deployment import DAILY, SINGLE_RUN, window_days
+from commercepulse.defs.asset_checks import asset_checks
 from commercepulse.defs.metadata import table_metadata_spec
-from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.defs.partitions import DAILY, SINGLE_RUN, window_days
+from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
 from commercepulse.staging.normalize import FRAMES
 from commercepulse.staging.schemas import SchemaViolation
@@ -42,7 +42,7 @@ def staging(
     context: dg.AssetExecutionContext,
     mongo: MongoResource,
     warehouse: dg.ResourceParam[Warehouse],
-    settings: PlatformSettings,
+    settings: ProjectSettings,
 ):
     """Every raw event of the business-day window lands in exactly one frame or in stg_unmapped."""
     start, end = window_days(context)

@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from commercepulse.defs.checks import asset_checks
-from commercepulse.defs.deployment import WAREHOUSE_KIND
+from commercepulse.defs.asset_checks import asset_checks
 from commercepulse.defs.metadata import row_count, table_metadata_spec
-from commercepulse.defs.tables import REFRESH, WHOLE_HISTORY, window_asset
+from commercepulse.defs.partitions import WAREHOUSE_KIND
+from commercepulse.defs.table_assets import REFRESH, WHOLE_HISTORY, window_asset
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.calendar import calendar
 from commercepulse.warehouse.sql import DATE_BOUNDS, WINDOW_STATEMENTS

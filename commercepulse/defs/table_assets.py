@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from commercepulse.defs.deployment import DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.metadata import row_count, table_metadata_spec
+from commercepulse.defs.partitions import DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.tables import ALL_TABLES
 

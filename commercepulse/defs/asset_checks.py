@@ -32,8 +32,8 @@ from commercepulse.check_catalogue import (
 from commercepulse.checks.rules import ERROR, Outcome
 from commercepulse.checks.windows import history_outcome
 from commercepulse.defs.check_targets import latest_materializations
-from commercepulse.defs.deployment import DAILY, INGESTION_DAILY, history_window, run_partition_keys
-from commercepulse.defs.resources import MongoResource, PlatformSettings
+from commercepulse.defs.partitions import DAILY, INGESTION_DAILY, history_window, run_partition_keys
+from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
 from commercepulse.warehouse.base import Warehouse
 
@@ -104,7 +104,7 @@ def rule_check(
         context: dg.AssetCheckExecutionContext,
         mongo: MongoResource,
         warehouse: dg.ResourceParam[Warehouse],
-        settings: PlatformSettings,
+        settings: ProjectSettings,
     ):
         inputs = RuleInputs(mongo.db, warehouse, settings, context.run.run_id)
         days = run_partition_keys(context.run)
