@@ -21,7 +21,7 @@ import dagster as dg
 from commercepulse.data_files import has_input, live_days, platform_days
 from commercepulse.days import contiguous_ranges, utc_midnight
 from commercepulse.defs.landing_contract import trigger
-from commercepulse.defs.partitions import INGESTION_DAILY, range_tags, valid_days
+from commercepulse.defs.partitions import INGESTION_DAILY, day_range, valid_days
 from commercepulse.defs.resources import build_resources, warehouse_location
 from commercepulse.instance.home import event_batching_environment, prepare_dagster_home
 from commercepulse.settings import Settings
@@ -198,17 +198,13 @@ def run_all(
             label = job if span is None else f"{job} {span[0]}..{span[1]}"
             say(f"→ {label}")
             started = time.perf_counter()
-            tags = (
-                dict(TRIGGER)
-                if span is None or span[0] == span[1]
-                else {**TRIGGER, **range_tags(*span)}
-            )
+            partition_key, range_ = day_range(*(span or (None, None)))
             result = defs.resolve_job_def(job).execute_in_process(
                 instance=instance,
                 run_config=QUIET,
                 raise_on_error=False,
-                tags=tags,
-                partition_key=span[0] if span is not None and span[0] == span[1] else None,
+                tags={**TRIGGER, **range_},
+                partition_key=partition_key,
             )
             run_ids.append(result.run_id)
             errors = [

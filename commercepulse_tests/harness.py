@@ -8,7 +8,7 @@ import os
 import dagster as dg
 
 from commercepulse.definitions import build_definitions
-from commercepulse.defs.partitions import range_tags
+from commercepulse.defs.partitions import day_range
 from commercepulse.defs.resources import build_resources, build_warehouse
 from commercepulse.runner import QUIET
 from commercepulse.settings import Settings
@@ -42,13 +42,13 @@ def run_job(
     raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
     """One run of a named job, for one day, a range of days (single run), or unpartitioned."""
-    tags = range_tags(first, last) if first and last and last != first else {}
+    partition_key, tags = day_range(first, last)
     return defs.resolve_job_def(job).execute_in_process(
         instance=instance,
         run_config=QUIET,
         raise_on_error=raise_on_error,
         tags=tags,
-        partition_key=first if first and not tags else None,
+        partition_key=partition_key,
     )
 
 

@@ -282,6 +282,7 @@ def test_facts_rebuilt_during_a_kpi_refresh_are_refreshed_by_the_missed_update_s
     """Facts rebuilt after the last KPI refresh started (eager() counts that refresh as handling them):
     `refresh_missed_updates` requests refresh_job once the grace period is over, and the report sensor
     waits for it."""
+    from commercepulse.defs import instance_queries
     from commercepulse.defs.automation import sensors
 
     settings, _ = datapack_copy
@@ -293,7 +294,7 @@ def test_facts_rebuilt_during_a_kpi_refresh_are_refreshed_by_the_missed_update_s
     assert run_job(
         defs, "business_day_job", instance, PAID_DAY
     ).success  # facts rebuilt after that refresh
-    assert sensors.kpis_behind_facts(instance) is not None
+    assert instance_queries.kpis_behind_facts(instance) is not None
     assert (
         run_requests(defs, instance, "refresh_missed_updates")[0] == []
     )  # the automation condition's turn first
@@ -301,5 +302,5 @@ def test_facts_rebuilt_during_a_kpi_refresh_are_refreshed_by_the_missed_update_s
     requests, _ = run_requests(defs, instance, "refresh_missed_updates")
     assert [(r.job_name, r.tags[TRIGGER]) for r in requests] == [(None, "refresh_missed_updates")]
     assert launch(defs, instance, requests[0], "refresh_job").success
-    assert sensors.kpis_behind_facts(instance) is None
+    assert instance_queries.kpis_behind_facts(instance) is None
     assert run_requests(defs, instance, "refresh_missed_updates")[0] == []

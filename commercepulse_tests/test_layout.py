@@ -108,13 +108,13 @@ PRIVATE_DAGSTER_ALLOWED = {"defs/check_targets.py"}
 
 
 def test_no_private_dagster_imports_and_no_settings_reads_in_defs():
-    """Configuration reaches assets through resources: only deployment.py (partitions, kind tags) and
+    """Configuration reaches assets through resources: only partitions.py (partitions, kind tags) and
     resources.py (building them) read the settings in the Dagster half."""
     for path in ROOT.rglob("*.py"):
         names = imports_of(path)
         if str(path.relative_to(ROOT)) not in PRIVATE_DAGSTER_ALLOWED:
             assert not any(n.startswith("dagster._") for n in names), path
-        if package_of(path) == "defs" and path.name not in ("deployment.py", "resources.py"):
+        if package_of(path) == "defs" and path.name not in ("partitions.py", "resources.py"):
             assert "commercepulse.settings" not in names, path
 
 

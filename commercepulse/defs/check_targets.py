@@ -15,14 +15,14 @@ from typing import Any
 
 import dagster as dg
 
+from commercepulse.defs.instance_queries import materialization_records
+
 try:  # the one private import of the project, see the docstring
     from dagster._core.definitions.asset_checks.asset_check_evaluation import (
         AssetCheckEvaluationTargetMaterializationData as _Target,
     )
 except ImportError:  # pragma: no cover - a Dagster without it
     _Target = None
-
-PAGE = 1000
 
 
 def latest_materializations(
@@ -31,21 +31,17 @@ def latest_materializations(
     """{partition: link to its latest materialization} for the partitions that have one."""
     if _Target is None or not partitions:
         return {}
-    wanted, found, cursor = set(partitions), {}, None
-    while wanted - set(found):
-        result = instance.fetch_materializations(
-            dg.AssetRecordsFilter(
-                asset_key=asset_key, asset_partitions=sorted(wanted - set(found))
-            ),
-            limit=PAGE,
-            cursor=cursor,
-        )
-        for record in result.records:  # newest first: the first seen per partition is its latest
-            if record.partition_key not in found:
-                found[record.partition_key] = _Target(
-                    storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
-                )
-        if not result.has_more:
+    found: dict[str, Any] = {}
+    records = materialization_records(  # newest first: the first seen per partition is its latest
+        instance,
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=sorted(set(partitions))),
+        ascending=False,
+    )
+    for record in records:
+        if record.partition_key not in found:
+            found[record.partition_key] = _Target(
+                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+            )
+        if len(found) == len(set(partitions)):
             break
-        cursor = result.cursor
     return found

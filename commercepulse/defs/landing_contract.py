@@ -8,6 +8,8 @@ starts says who started it in the `TRIGGER` tag. Renaming either here renames it
 
 from collections.abc import Iterable, Mapping
 
+#: The assets whose materializations are landings (the CLI's replay and a mapping change record them too).
+LANDING_ASSETS = ("events_raw", "bootstrap_events")
 BUSINESS_DAYS = "business_days"
 TRIGGER = "commercepulse/trigger"
 

@@ -75,3 +75,22 @@ def valid_days(days: list[str], calendar: dg.DailyPartitionsDefinition = DAILY) 
             del _KEYS[stale]
         _KEYS[key] = frozenset(calendar.get_partition_keys())
     return [d for d in days if d in _KEYS[key]]
+
+
+def day_range(first: str | None, last: str | None = None) -> tuple[str | None, dict[str, str]]:
+    """(partition key, tags) of one run over the days first..last: the partition itself for one
+    day, the range tags (a single-run backfill) for several, neither for an unpartitioned run."""
+    if first is None:
+        return None, {}
+    last = last or first
+    return (first, {}) if first == last else (None, range_tags(first, last))
+
+
+def day_range_request(
+    run_key: str, first: str, last: str, tags: dict[str, str], job_name: str | None = None
+) -> dg.RunRequest:
+    """A sensor's run request over the days first..last (see `day_range`)."""
+    partition_key, range_ = day_range(first, last)
+    return dg.RunRequest(
+        run_key=run_key, job_name=job_name, partition_key=partition_key, tags={**tags, **range_}
+    )

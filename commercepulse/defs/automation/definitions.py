@@ -1,19 +1,15 @@
-"""The automation domain: new files land by themselves, touched business days are rebuilt, and
-whole-history tables refresh through their automation condition. Everything is on by default."""
+"""Cross-domain flow: the whole-history refresh (dim_date, KPIs, Gold and the business-day checks)
+through its automation condition, its job, and the sensor for the update eager() misses. Each
+domain owns its own jobs, sensors and schedules (defs/<domain>/jobs.py, sensors.py, schedules.py):
+new files land (raw), touched business days are rebuilt (warehouse), reports follow (reports), a
+mapping change re-stages (feeds). Everything is on by default."""
 
 import dagster as dg
 
-from commercepulse.defs.automation.sensors import (
-    SENSOR_INTERVAL,
-    daily_ingest,
-    new_data_files,
-    reconcile_business_days,
-    refresh_missed_updates,
-    report_touched_days,
-    restage_on_mapping_change,
-)
+from commercepulse.defs.automation.sensors import refresh_missed_updates
+from commercepulse.defs.instance_queries import SENSOR_INTERVAL
 from commercepulse.defs.table_assets import WHOLE_HISTORY
-from commercepulse.defs.warehouse.definitions import BUSINESS_DAY_CHECKS
+from commercepulse.defs.warehouse.jobs import BUSINESS_DAY_CHECKS
 
 WHOLE_HISTORY_TABLES = dg.AssetSelection.tag(*next(iter(WHOLE_HISTORY.items())))
 #: What a refresh runs: the whole-history tables, their checks and the business-day checks.
@@ -21,7 +17,8 @@ REFRESH = WHOLE_HISTORY_TABLES | BUSINESS_DAY_CHECKS
 refresh_job = dg.define_asset_job(
     "refresh_job",
     selection=REFRESH,
-    description="Judge all business days (checks) and recompute the whole-history tables (dim_date, KPIs, Gold).",
+    description="Judge all business days (checks) and recompute the whole-history tables (dim_date, "
+    "KPIs, Gold).",
 )
 refresh_sensor = dg.AutomationConditionSensorDefinition(
     "refresh_whole_history",
@@ -34,15 +31,4 @@ refresh_sensor = dg.AutomationConditionSensorDefinition(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(
-        jobs=[refresh_job],
-        sensors=[
-            new_data_files,
-            reconcile_business_days,
-            refresh_sensor,
-            report_touched_days,
-            restage_on_mapping_change,
-            refresh_missed_updates,
-        ],
-        schedules=[daily_ingest],
-    )
+    return dg.Definitions(jobs=[refresh_job], sensors=[refresh_sensor, refresh_missed_updates])

@@ -1,17 +1,18 @@
-"""The feeds domain: each vendor's feed per ingestion day and its anomaly check."""
+"""The feeds domain: each vendor's feed per ingestion day, its anomaly check, the job that
+recomputes it and the sensor that re-stages after a mapping change."""
 
 import dagster as dg
 
 from commercepulse.defs.feeds.assets import FEED_CHECKS, vendor_feed_daily
-
-feeds_job = dg.define_asset_job(
-    "feeds_job",
-    selection=[vendor_feed_daily],
-    description="Recompute the vendor feed figures of ingestion days (after a mapping change; ingest_job builds them "
-    "with each landing).",
-)
+from commercepulse.defs.feeds.jobs import feeds_job
+from commercepulse.defs.feeds.sensors import restage_on_mapping_change
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[vendor_feed_daily], asset_checks=FEED_CHECKS, jobs=[feeds_job])
+    return dg.Definitions(
+        assets=[vendor_feed_daily],
+        asset_checks=FEED_CHECKS,
+        jobs=[feeds_job],
+        sensors=[restage_on_mapping_change],
+    )

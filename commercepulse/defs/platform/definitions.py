@@ -9,12 +9,7 @@ from commercepulse.defs.platform.assets import (
     platform_raw,
     platform_silver,
 )
-
-platform_job = dg.define_asset_job(
-    "platform_job",
-    selection=dg.AssetSelection.groups("platform_bronze", "platform_silver"),
-    description="Land (Bronze) and clean (Silver) the platform source files of ingestion days.",
-)
+from commercepulse.defs.platform.jobs import platform_job
 
 
 @dg.definitions

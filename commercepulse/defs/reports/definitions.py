@@ -1,16 +1,15 @@
-"""The reports domain: daily quality reports and the job that writes them for chosen days."""
+"""The reports domain: daily quality reports, the job that writes them for chosen days and the
+sensor that writes them after each landing."""
 
 import dagster as dg
 
 from commercepulse.defs.reports.assets import quality_reports
-
-reports_job = dg.define_asset_job(
-    "reports_job",
-    selection=[quality_reports],
-    description="Write the daily quality reports of chosen days.",
-)
+from commercepulse.defs.reports.jobs import reports_job
+from commercepulse.defs.reports.sensors import report_touched_days
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[quality_reports], jobs=[reports_job])
+    return dg.Definitions(
+        assets=[quality_reports], jobs=[reports_job], sensors=[report_touched_days]
+    )

@@ -1,26 +1,13 @@
-"""The warehouse domain: facts and dims by business day, dim_date, their checks and the
-business-day job that rebuilds staging and them for chosen days."""
+"""The warehouse domain: facts and dims by business day, dim_date, their checks, the business-day
+job that rebuilds staging and them for chosen days, and the sensor that rebuilds touched days."""
 
 import dagster as dg
 
 from commercepulse.defs.warehouse.assets import WAREHOUSE_CHECKS, WINDOW_ASSETS, dim_date
+from commercepulse.defs.warehouse.jobs import BUSINESS_DAY_CHECKS, business_day_job
+from commercepulse.defs.warehouse.sensors import reconcile_business_days
 
-#: Staging and the partitioned facts/dims: what a business day's (re)build runs. No checks: they
-#: judge all history once the days are rebuilt (`refresh_job` / automation), instead of writing a
-#: result per rebuilt partition.
-BUSINESS_DAY = (
-    dg.AssetSelection.groups("staging", "warehouse") - dg.AssetSelection.assets(dim_date)
-).without_checks()
-#: The whole-history checks of staging and the warehouse tables.
-BUSINESS_DAY_CHECKS = (
-    dg.AssetSelection.groups("staging", "warehouse")
-    - dg.AssetSelection.groups("staging", "warehouse").without_checks()
-)
-business_day_job = dg.define_asset_job(
-    "business_day_job",
-    selection=BUSINESS_DAY,
-    description="Staging, facts and dims for business-day partitions (late data: only the touched days).",
-)
+__all__ = ["BUSINESS_DAY_CHECKS", "defs"]
 
 
 @dg.definitions
@@ -29,4 +16,5 @@ def defs() -> dg.Definitions:
         assets=[*WINDOW_ASSETS.values(), dim_date],
         asset_checks=WAREHOUSE_CHECKS,
         jobs=[business_day_job],
+        sensors=[reconcile_business_days],
     )

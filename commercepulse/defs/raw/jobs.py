@@ -1,0 +1,16 @@
+"""The raw domain's jobs: the dumps, and live ingestion days with their per-day figures."""
+
+import dagster as dg
+
+from commercepulse.defs.raw.assets import bootstrap_events, events_raw
+
+bootstrap_job = dg.define_asset_job(
+    "bootstrap_job",
+    selection=[bootstrap_events],
+    description="Land the historical dumps (DATA_DIR/bootstrap).",
+)
+ingest_job = dg.define_asset_job(
+    "ingest_job",
+    selection=dg.AssetSelection.assets(events_raw, "kpi_late_arrivals", "vendor_feed_daily"),
+    description="Land live ingestion days, their late/duplicate figures and each vendor's feed figures.",
+)

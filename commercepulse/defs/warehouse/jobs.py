@@ -1,0 +1,23 @@
+"""The warehouse domain's job: staging, facts and dims of chosen business days."""
+
+import dagster as dg
+
+from commercepulse.defs.warehouse.assets import dim_date
+
+#: Staging and the partitioned facts/dims: what a business day's (re)build runs. No checks: they
+#: judge all history once the days are rebuilt (`refresh_job` / automation), instead of writing a
+#: result per rebuilt partition.
+BUSINESS_DAY = (
+    dg.AssetSelection.groups("staging", "warehouse") - dg.AssetSelection.assets(dim_date)
+).without_checks()
+#: The whole-history checks of staging and the warehouse tables.
+BUSINESS_DAY_CHECKS = (
+    dg.AssetSelection.groups("staging", "warehouse")
+    - dg.AssetSelection.groups("staging", "warehouse").without_checks()
+)
+business_day_job = dg.define_asset_job(
+    "business_day_job",
+    selection=BUSINESS_DAY,
+    description="Staging, facts and dims for business-day partitions (late data: only the touched "
+    "days).",
+)
