@@ -113,7 +113,7 @@ def test_mask_uri_hides_only_the_password():
 def test_the_code_location_says_which_setting_is_bad(env):
     """What the Dagster UI shows when the code location cannot load: the same one line."""
     result = subprocess.run(
-        [sys.executable, "-c", "import commercepulse.definitions"],
+        [sys.executable, "-c", "from commercepulse.definitions import defs; defs()"],
         capture_output=True,
         text=True,
         env={**settings_env(env), "WAREHOUSE": "foo"},
