@@ -166,7 +166,7 @@ def build_orders(records: pd.DataFrame) -> pd.DataFrame:
     out["cancelled_after_payment"] = (out["order_id"].map(last_cancel) > out["paid_at"]).fillna(
         False
     )
-    out["status_went_backwards"] = out["order_id"].map(backwards).fillna(False).astype(bool)
+    out["status_went_backwards"] = out["order_id"].map(backwards).eq(True)  # unmapped (NaN) = False
     out["status_records"] = out["order_id"].map(records.groupby("order_id").size())
     out["duplicate_records"] = out["order_id"].map(all_records) - out["status_records"]
     out["bronze_ids"] = out["order_id"].map(ids)
