@@ -55,14 +55,15 @@ def user_message(exc: BaseException) -> str | None:
         return settings_message(exc)
     if isinstance(exc, (InputError, ConfigurationError)):
         return str(exc)
-    message = _service_message(exc)
+    message = service_message(exc)
     if message:
         return message
     cause = exc.__cause__ or exc.__context__
     return user_message(cause) if cause is not None and cause is not exc else None
 
 
-def _service_message(exc: BaseException) -> str | None:
+def service_message(exc: BaseException) -> str | None:
+    """One line for an unreachable or refusing service (MongoDB, PostgreSQL, BigQuery), else None."""
     module = type(exc).__module__
     name = type(exc).__name__
     if module.startswith("pymongo"):
@@ -82,9 +83,9 @@ def _service_message(exc: BaseException) -> str | None:
             f"cannot reach the Dagster instance's PostgreSQL ({_first_line(exc)}); check DAGSTER_PG_URL "
             "(or unset it for the local server) and that the server is up"
         )
-    if module.startswith("google.auth") and name == "DefaultCredentialsError":
+    if module.startswith("google.auth") and name in ("DefaultCredentialsError", "RefreshError"):
         return (
-            "BigQuery: no Google credentials found; run `gcloud auth application-default login` or set "
+            "BigQuery: Google credentials missing or expired; run `gcloud auth application-default login` or set "
             "GOOGLE_APPLICATION_CREDENTIALS=/path/key.json (or WAREHOUSE=duckdb)"
         )
     if module.startswith("google.api_core") and name in (
@@ -93,7 +94,6 @@ def _service_message(exc: BaseException) -> str | None:
         "Unauthorized",
         "ServiceUnavailable",
         "RetryError",
-        "BadRequest",
     ):
         return f"BigQuery refused the request ({_first_line(exc)}); check BQ_PROJECT, BQ_DATASET, BQ_LOCATION and access"
     return None

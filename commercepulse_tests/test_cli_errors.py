@@ -124,3 +124,58 @@ def test_the_code_location_says_which_setting_is_bad(env):
         "commercepulse.errors.ConfigurationError: bad setting: WAREHOUSE='foo' is not valid; expected duckdb or "
         "bigquery (see .env.example)"
     )
+
+
+def test_bigquery_without_credentials_is_one_line_from_the_warehouse():
+    """The BigQuery engine turns Google's credential and access errors into one line."""
+    from contextlib import contextmanager
+
+    from google.api_core.exceptions import Forbidden
+    from google.auth.exceptions import DefaultCredentialsError
+
+    from commercepulse.errors import ServiceUnreachableError
+    from commercepulse.warehouse.bigquery_warehouse import BigQueryWarehouse
+
+    class Refusing:
+        def __init__(self, error: Exception, project: str) -> None:
+            self.error, self.project = error, project
+
+        def create_dataset(self, *args, **kwargs):
+            raise self.error
+
+    cases = [(DefaultCredentialsError("no ADC"), "GOOGLE_APPLICATION_CREDENTIALS"),
+             (Forbidden("Access Denied: dataset p:cp"), "BQ_PROJECT")]  # fmt: skip
+    for n, (error, words) in enumerate(cases):
+        client = Refusing(error, f"p-{n}")
+
+        @contextmanager
+        def connect(client=client):
+            yield client
+
+        warehouse = BigQueryWarehouse(project=client.project, dataset="cp", connect=connect)
+        with pytest.raises(ServiceUnreachableError, match=words):
+            warehouse.query("SELECT 1")
+
+
+def test_a_step_that_meets_a_bad_service_fails_with_the_line_as_its_description(env):
+    """In the UI the run fails with the one line as the failure's description."""
+    import dagster as dg
+
+    from commercepulse.errors import ServiceUnreachableError
+    from commercepulse_tests.harness import definitions, run_job, warehouse_of
+
+    line = "BigQuery refused the request (403 Access Denied); check BQ_PROJECT, BQ_DATASET"
+    warehouse = warehouse_of(env)
+
+    class Refusing(type(warehouse)):
+        def execute(self, statements):
+            raise ServiceUnreachableError(line)
+
+    broken = Refusing(path=warehouse.path)
+    result = run_job(definitions(env, broken), "refresh_job", dg.DagsterInstance.ephemeral(),
+                     raise_on_error=False)  # fmt: skip
+    failures = {f.step_key: f.step_failure_data for f in result.get_step_failure_events()}
+    kpis = {key: data for key, data in failures.items() if key.startswith("kpi_daily_revenue")}
+    assert kpis, failures.keys()
+    for data in kpis.values():
+        assert data.user_failure_data is not None and data.user_failure_data.description == line

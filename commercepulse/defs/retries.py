@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import dagster as dg
 from pymongo.errors import ConnectionFailure
 
-from commercepulse.errors import ServiceUnreachableError
+from commercepulse.errors import ConfigurationError, ServiceUnreachableError
 from commercepulse.raw.landing import TransientWriteError
 
 MAX_RETRIES = 3
@@ -18,25 +18,42 @@ MAX_RETRIES = 3
 def mongo_retries(
     context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
 ) -> Iterator[None]:
-    """Wrap the MongoDB work of a step: transient failures request a retry (2, 4, 8 s later)."""
+    """Wrap the MongoDB work of a step: transient failures request a retry (2, 4, 8 s later);
+    a setting the user must fix fails the step at once with its one line."""
     try:
         yield
-    except (ConnectionFailure, TransientWriteError, ServiceUnreachableError) as exc:
-        attempt = context.retry_number
-        if attempt >= MAX_RETRIES:
-            line = (
-                str(exc)
-                if isinstance(exc, ServiceUnreachableError)
-                else f"MongoDB unreachable ({type(exc).__name__}); check that the server is up or MONGO_URI"
-            )
-            raise dg.Failure(
-                description=(
-                    f"{line} — after {attempt + 1} attempts; re-run once it answers: every step is idempotent."
-                )
-            ) from exc
-        context.log.warning(
-            f"MongoDB unavailable ({type(exc).__name__}): retry {attempt + 1} of {MAX_RETRIES}"
+    except ConfigurationError as exc:
+        if not isinstance(exc, ServiceUnreachableError):
+            raise dg.Failure(description=str(exc)) from exc
+        raise _retry_or_fail(context, exc) from exc
+    except (ConnectionFailure, TransientWriteError) as exc:
+        raise _retry_or_fail(context, exc) from exc
+
+
+def _retry_or_fail(context, exc: BaseException) -> Exception:
+    """A retry request (2, 4, 8 s later), or after the last one a failure with one line."""
+    attempt = context.retry_number
+    if attempt >= MAX_RETRIES:
+        line = (
+            str(exc)
+            if isinstance(exc, ServiceUnreachableError)
+            else f"MongoDB unreachable ({type(exc).__name__}); check that the server is up or MONGO_URI"
         )
-        raise dg.RetryRequested(
-            max_retries=MAX_RETRIES, seconds_to_wait=2 ** (attempt + 1)
-        ) from exc
+        return dg.Failure(
+            description=f"{line} — after {attempt + 1} attempts; re-run once it answers: every "
+            "step is idempotent."
+        )
+    context.log.warning(
+        f"MongoDB unavailable ({type(exc).__name__}): retry {attempt + 1} of {MAX_RETRIES}"
+    )
+    return dg.RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=2 ** (attempt + 1))
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """A setting or a service the user must fix (a warehouse without its project, BigQuery without
+    credentials) fails the step with its one line as the failure's description."""
+    try:
+        yield
+    except ConfigurationError as exc:
+        raise dg.Failure(description=str(exc)) from exc

@@ -8,6 +8,7 @@ import dagster as dg
 
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.partitions import DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
+from commercepulse.defs.retries import user_errors
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.tables import ALL_TABLES
 
@@ -42,10 +43,11 @@ def window_asset(
     ) -> dg.MaterializeResult:
         start, end = window_days(context)
         params = {"start": start, "end": end, "run_id": context.run.run_id}
-        warehouse.execute([(sql, params) for sql in statements])
-        return dg.MaterializeResult(
-            metadata=row_count(name, warehouse) | {"window": f"{start}..{end}"}
-        )
+        with user_errors():
+            warehouse.execute([(sql, params) for sql in statements])
+            return dg.MaterializeResult(
+                metadata=row_count(name, warehouse) | {"window": f"{start}..{end}"}
+            )
 
     return _asset
 
@@ -69,7 +71,8 @@ def whole_asset(
         context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]
     ) -> dg.MaterializeResult:
         params = {"run_id": context.run.run_id, "reported_at": datetime.now(UTC)}
-        warehouse.execute([(sql, params) for sql in statements])
-        return dg.MaterializeResult(metadata=row_count(name, warehouse))
+        with user_errors():
+            warehouse.execute([(sql, params) for sql in statements])
+            return dg.MaterializeResult(metadata=row_count(name, warehouse))
 
     return _asset

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from google.cloud import bigquery
 
+from commercepulse.errors import ServiceUnreachableError, service_message
 from commercepulse.warehouse.base import Statement, Warehouse
 from commercepulse.warehouse.dialect import to_bigquery
 from commercepulse.warehouse.frames import conform
@@ -133,8 +134,14 @@ class BigQueryWarehouse(Warehouse):
     @contextmanager
     def client(self) -> Iterator[bigquery.Client]:
         with (self.connect or self._default_client)() as client:
-            self._ensure_tables(client)
-            yield client
+            try:
+                self._ensure_tables(client)
+                yield client
+            except Exception as exc:  # credentials, access, an unreachable service: one line
+                line = service_message(exc)
+                if line is None:
+                    raise
+                raise ServiceUnreachableError(line) from exc
 
     @contextmanager
     def _default_client(self) -> Iterator[bigquery.Client]:
