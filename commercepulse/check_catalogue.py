@@ -157,13 +157,16 @@ def _revenue_drift(i: RuleInputs, start: date, end: date) -> Outcome:
 
 
 def _revenue_drift_by_day(i: RuleInputs, start: date, end: date) -> dict[date, Outcome]:
-    """Each day's own restatement against the threshold (the daily report's view)."""
-    drift = rules.revenue_drift(i.warehouse, i.settings).details["days_changed"]
-    limit = i.settings.check_revenue_drift_max_ngn
+    """Each day's own restatement against its materiality limit (the daily report's view)."""
+    changed = rules.revenue_restatements(i.warehouse, i.settings)
+    of_day = {r.date.date(): r for r in changed.itertuples()}
+    floor = i.settings.check_revenue_drift_floor_ngn
     out = {}
     for day in days_between(start, end):
-        figure = drift.get(day.isoformat(), 0.0)
-        out[day] = Outcome("revenue_drift", abs(figure) <= limit, figure, limit, rules.WARN)
+        row = of_day.get(day)
+        figure, limit = (float(row.drift), float(row.limit)) if row is not None else (0.0, floor)
+        out[day] = Outcome("revenue_drift", abs(figure) <= limit, figure, limit, rules.WARN,
+                           {"materiality": rules.materiality(i.settings)})  # fmt: skip
     return out
 
 
@@ -241,7 +244,9 @@ CHECKS: tuple[CheckSpec, ...] = (
                 reads=("dim_customer",) if table == "fact_orders" else ())
       for table in FACT_TABLES),
     CheckSpec("kpi_daily_revenue", "revenue_drift",
-              "Net revenue per day now vs. as last reported (WARN; audit table revenue_snapshots).",
+              "Days whose net revenue was restated beyond materiality (max of CHECK_REVENUE_DRIFT_FLOOR_NGN "
+              "and CHECK_REVENUE_DRIFT_MAX_SHARE of the day's reported net; WARN). Every restatement is in "
+              "kpi_restatements.",
               _revenue_drift, by_day=_revenue_drift_by_day, windowed=False),
     CheckSpec("silver_behaviour_events", "duplicate_behaviour_events",
               "Repeated behavioural records / records, for events first ingested that day (WARN).",

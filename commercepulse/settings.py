@@ -18,7 +18,10 @@ class CheckThresholds(BaseModel):
     check_late_rate_max: float = 0.15
     check_orphan_payments_max: int = 0
     check_unmapped_max: int = 0
-    check_revenue_drift_max_ngn: float = 0.0
+    # a restatement of a reported day's net revenue is material beyond
+    # max(CHECK_REVENUE_DRIFT_FLOOR_NGN, CHECK_REVENUE_DRIFT_MAX_SHARE x |the net as reported before|)
+    check_revenue_drift_max_share: float = 0.01
+    check_revenue_drift_floor_ngn: float = 10_000.0
     # mixed-currency refunds vs payments are compared in NGN within this share (FX moves between the days)
     check_over_refund_fx_tolerance: float = 0.02
     check_behaviour_duplicate_rate_max: float = 0.05

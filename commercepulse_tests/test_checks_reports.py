@@ -302,16 +302,14 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     run_job(defs, "business_day_job", instance, late_day)
     run = run_job(defs, "refresh_job", instance)
     evaluation = evaluations(run)["kpi_daily_revenue:revenue_drift"]
-    assert not evaluation.passed
-    assert evaluation.metadata["figure"].value == 4321
+    # restated by 4,321 NGN: below the materiality of the day (max(10,000 NGN, 1 % of its net)): green
+    assert evaluation.passed and evaluation.metadata["figure"].value == 0
     assert evaluation.metadata["days_changed"].value == {late_day: 4321.0}
+    assert evaluation.metadata["material_days"].value == {}
 
     # the restatement: first value, now, delta, the run and the event that caused it
     line = "2025-01-13 net revenue restated +4,321.00 NGN by 1 late payment, event drift-1, landed 2025-01-16"
     assert evaluation.metadata["restated"].value == [line]
-    assert (
-        evaluation.description == f"4321.0 (threshold 0.0): {line}"
-    )  # what the UI shows for the check
     restated = wh.table("kpi_restatements")
     assert restated["date"].dt.strftime("%Y-%m-%d").tolist() == [late_day]
     row = restated.iloc[0]
@@ -328,6 +326,34 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     report = json.loads((settings.reports_dir / late_day / "quality.json").read_text())
     assert [r["description"] for r in report["kpis"]["restatements"]] == [line]
     assert line in (settings.reports_dir / late_day / "report.html").read_text()
+
+    # a late payment beyond the materiality (a day's net moved by more than 1 %): yellow, with its line
+    big_day = "2025-01-14"
+    before = wh.query(
+        "SELECT net_revenue_ngn FROM kpi_daily_revenue WHERE date = DATE '2025-01-14'"
+    ).iloc[0, 0]
+    amount = round(max(10_000, 0.01 * abs(before)) * 3)
+    big = event(
+        "drift-2",
+        "payment_succeeded",
+        date(2025, 1, 14),
+        9,
+        pay("ORD-250114-00001", date(2025, 1, 14), 9, amount, "TE"),
+        vendor="vendor_a",
+    )
+    big["ingested_at"] = "2025-01-16T11:00:00Z"
+    path.write_text(json.dumps(big) + "\n")
+    ingest_live(db, [path])
+    run_job(defs, "business_day_job", instance, big_day)
+    run = run_job(defs, "refresh_job", instance)
+    evaluation = evaluations(run)["kpi_daily_revenue:revenue_drift"]
+    big_line = (
+        f"2025-01-14 net revenue restated +{amount:,.2f} NGN by 1 late payment, event drift-2, "
+        "landed 2025-01-16"
+    )
+    assert not evaluation.passed and evaluation.metadata["figure"].value == 1
+    assert evaluation.metadata["material_days"].value == {big_day: float(amount)}
+    assert evaluation.description == f"1 (threshold 0): {big_line}"  # what the UI shows
 
 
 def _screenshot(html_path, tmp_path) -> None:
