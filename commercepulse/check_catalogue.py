@@ -285,8 +285,5 @@ def outcomes_for_days(inputs: RuleInputs, start: date, end: date) -> dict[date, 
     for spec in CHECKS:
         name = report_name(spec)
         for day, outcome in spec.daily(inputs, start, end).items():
-            out[day].append(
-                Outcome(name, outcome.passed, outcome.figure, outcome.threshold, outcome.severity,
-                        outcome.details, outcome.window_only, outcome.note)
-            )  # fmt: skip
+            out[day].append(outcome.renamed(name))
     return out

@@ -76,6 +76,16 @@ def test_a_broken_vendor_feed_is_flagged_on_its_day_only_and_the_report_marks_it
     assert sorted(k.split("@")[1] for k, v in checks.items() if not v.passed) == [
         BROKEN.isoformat()
     ]
+    # the days without enough history passed without judging anything, and say so in the UI
+    unjudged = {
+        k.split("@")[1]
+        for k, v in checks.items()
+        if v.description and v.description.startswith("nothing judged")
+    }
+    assert unjudged == {
+        (START + timedelta(days=n)).isoformat() for n in range(env.check_feed_min_history_days)
+    }
+    assert all(checks[f"vendor_feed_daily:vendor_feed_anomalies@{d}"].passed for d in unjudged)
     failing = checks[f"vendor_feed_daily:vendor_feed_anomalies@{BROKEN.isoformat()}"]
     assert failing.metadata["figure"].value == len(flagged.iloc[0]["flagged"].split(","))
     assert set(failing.metadata["anomalies"].value) == {"vendor_b"}

@@ -122,6 +122,9 @@ def feed_anomalies_by_day(
             details,
             window_only=("vendors_judged",),
             note=note,
+            unjudged=""
+            if details["vendors_judged"]
+            else "no vendor had CHECK_FEED_MIN_HISTORY_DAYS days of history to be judged against",
         )
     return result
 

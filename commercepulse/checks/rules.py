@@ -6,7 +6,7 @@ business days [start, end) unless a rule says ingestion day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -46,6 +46,8 @@ class Outcome:
     window_only: tuple[str, ...] = ()
     #: what was found, in words, appended to `why()` (e.g. the restatement lines)
     note: str = ""
+    #: why nothing was judged (no lines that day, no vendor with enough history); "" = judged
+    unjudged: str = ""
 
     @property
     def clean(self) -> bool:
@@ -60,7 +62,18 @@ class Outcome:
             "threshold": self.threshold,
             "severity": self.severity,
             **({"details": self.details} if self.details else {}),
+            **({"judged": False, "not_judged_because": self.unjudged} if self.unjudged else {}),
         }
+
+    def renamed(self, name: str) -> Outcome:
+        """The same verdict under another name (`key_integrity:fact_orders` in a report)."""
+        return replace(self, name=name)
+
+    def description(self) -> str | None:
+        """What the UI shows beside the verdict: why it failed, or that there was nothing to judge."""
+        if not self.passed:
+            return self.why()
+        return f"nothing judged: {self.unjudged}" if self.unjudged else None
 
     def why(self) -> str:
         """One line for people: the figure against its threshold (and on how many days)."""
@@ -93,6 +106,7 @@ def _ratio_rule(name: str, numerator: str, denominator: str, stats, threshold: f
         threshold,
         WARN,
         {numerator: num, denominator: den, "per_ingestion_day": per_day},
+        unjudged="" if den else f"no {denominator.replace('_', ' ')} landed that day",
     )
 
 

@@ -4,6 +4,7 @@ checks and the daily reports)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 
 from commercepulse.checks.rules import Outcome
@@ -28,14 +29,8 @@ def outcomes_by_day(
         days = (hi - lo).days
         if days == 1 or (additive and outcome.clean):
             if outcome.window_only:  # the same details for a day whatever window judged it
-                outcome = Outcome(
-                    outcome.name,
-                    outcome.passed,
-                    outcome.figure,
-                    outcome.threshold,
-                    outcome.severity,
-                    {k: v for k, v in outcome.details.items() if k not in outcome.window_only},
-                )
+                details = {k: v for k, v in outcome.details.items() if k not in outcome.window_only}
+                outcome = replace(outcome, details=details, window_only=())
             for i in range(days):
                 out[lo + i * DAY] = outcome
             return

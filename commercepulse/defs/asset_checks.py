@@ -76,7 +76,7 @@ def evaluation(
         severity=severity(outcome),
         blocking=blocking,
         partition=partition,
-        description=None if outcome.passed else outcome.why(),
+        description=outcome.description(),
         target_materialization_data=target,
     )
 

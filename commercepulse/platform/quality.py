@@ -40,6 +40,7 @@ def duplicate_behaviour_events(
         settings.check_behaviour_duplicate_rate_max,
         WARN,
         {"bronze_records": records, "distinct_events": events, "duplicates": records - events},
+        unjudged="" if records else "no behavioural record first ingested that day",
     )
 
 
@@ -55,6 +56,7 @@ def anonymous_event_share(wh: Warehouse, start: date, end: date, settings: Thres
         settings.check_anonymous_share_max,
         WARN,
         {"events": events, "anonymous_events": anonymous},
+        unjudged="" if events else "no behavioural event first ingested that day",
     )
 
 

@@ -35,7 +35,12 @@ def render_html(
     checks = [
         {
             "check": c["check"],
-            "verdict": "PASS" if c["passed"] else "FAIL",
+            "verdict": "FAIL"
+            if not c["passed"]
+            else "PASS"
+            if c.get("judged", True)
+            else "NOT JUDGED",
+            "note": c.get("not_judged_because", ""),
             "severity": c["severity"],
             "figure": c["figure"],
             "threshold": c["threshold"],
