@@ -453,6 +453,15 @@ def test_users_scd2_and_customer_link_by_normalized_email(env, db):
         not outcome.passed
         and outcome.figure == 1
         and outcome.details["sample_emails"] == ["ada@pulse.africa"]
+        and outcome.details["sample"]
+        == [
+            {
+                "email": "ada@pulse.africa",
+                "customer_keys": ["CUST-1"],
+                "linked_user": "U-1",
+                "users": 2,
+            }
+        ]
     )
 
 

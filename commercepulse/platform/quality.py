@@ -116,7 +116,20 @@ def customer_email_conflicts(wh: Warehouse, settings: Thresholds) -> Outcome:
         len(rows),
         settings.check_email_conflicts_max,
         WARN,
-        {"linked_customers": linked, "sample_emails": rows["email_norm"].head(10).tolist()},
+        {
+            "linked_customers": linked,
+            "sample_emails": list(dict.fromkeys(rows["email_norm"]))[:10],
+            # each shared email once: the vendor customers on it, the user they are linked to, how many share it
+            "sample": [
+                {
+                    "email": email,
+                    "customer_keys": group["customer_key"].tolist(),
+                    "linked_user": group["user_id"].iat[0],
+                    "users": int(group["linked_users"].iat[0]),
+                }
+                for email, group in list(rows.groupby("email_norm", sort=True))[:10]
+            ],
+        },
     )
 
 
