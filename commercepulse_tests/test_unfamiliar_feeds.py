@@ -327,3 +327,37 @@ def test_over_refunded_order_touched_on_three_days_is_one_finding(env):
     outcome = history_outcome(outcomes_by_day(rule, start, end, additive=True), rule(start, end))
     assert not outcome.passed and outcome.details["days_failing"] == 3  # each day touches the order
     assert outcome.figure == 1  # but it is one over-refunded order
+
+
+# Work in flight is not a loss: the blocking completeness check ---------------------------------------------
+def test_events_landed_after_their_day_was_staged_are_pending_not_missing(mongo_uri, mongo_home):
+    import time
+
+    from commercepulse.raw.live import ingest_live
+    from commercepulse_tests.worlds import world
+
+    def order(n: int) -> dict:
+        return {"event_id": f"o{n}", "event_type": "order_created", "event_time": "2025-01-14T10:00:00Z",
+                "vendor": "vendor_b", "ingested_at": "2025-01-14T11:00:00Z",
+                "payload": {"order_id": f"O-{n}", "created_at": "2025-01-14T10:00:00Z", "totalAmount": 100,
+                            "currencyCode": "NGN", "buyerEmail": "a@b.ng", "line_items": []}}  # fmt: skip
+
+    day = date(2025, 1, 14)
+    with world(mongo_uri, mongo_home) as w:
+        w.live_day("2025-01-14", [order(1), order(2)])
+        w.build_vendor()
+        assert rules.completeness_by_day(w.db, w.warehouse, day, day + timedelta(days=1))[
+            day
+        ].passed
+        time.sleep(0.01)
+        w.live_day(
+            "2025-01-15", [order(3)]
+        )  # lands after the day was staged: its rebuild is pending
+        ingest_live(w.db, [w.data_dir / "live_events" / "2025-01-15"])
+        pending = rules.completeness_by_day(w.db, w.warehouse, day, day + timedelta(days=1))[day]
+        assert pending.passed and pending.figure == 0
+        assert pending.details["landed_after_staging"] == 1 and pending.details["raw_events"] == 3
+        # a staged event lost from staging is a failure, whatever is in flight beside it
+        w.warehouse.execute([("DELETE FROM stg_orders WHERE event_id = 'o1'", {})])
+        lost = rules.completeness_by_day(w.db, w.warehouse, day, day + timedelta(days=1))[day]
+        assert not lost.passed and lost.figure == 1 and lost.details["landed_after_staging"] == 1
