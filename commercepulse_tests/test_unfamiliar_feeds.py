@@ -361,3 +361,40 @@ def test_events_landed_after_their_day_was_staged_are_pending_not_missing(mongo_
         w.warehouse.execute([("DELETE FROM stg_orders WHERE event_id = 'o1'", {})])
         lost = rules.completeness_by_day(w.db, w.warehouse, day, day + timedelta(days=1))[day]
         assert not lost.passed and lost.figure == 1 and lost.details["landed_after_staging"] == 1
+
+
+# The analyst's UI: KPI columns described, latest values and the warehouse's place shown ------------------
+def test_kpi_assets_describe_every_column_and_show_their_latest_values(mongo_uri, mongo_home):
+    import dagster as dg
+
+    from commercepulse.definitions import defs as load
+    from commercepulse.warehouse.tables import KPIS
+    from commercepulse_tests.harness import definitions, run_job
+    from commercepulse_tests.worlds import world
+
+    graph = load().resolve_asset_graph()
+    for name in KPIS:
+        schema = graph.get(dg.AssetKey(name)).metadata["dagster/column_schema"]
+        assert all(c.description for c in schema.columns), name
+
+    def paid(n: int, day: str, amount: int) -> dict:
+        return {"event_id": f"p{n}", "event_type": "payment_succeeded", "event_time": f"{day}T10:00:00Z",
+                "vendor": "vendor_b", "ingested_at": f"{day}T11:00:00Z",
+                "payload": {"order_id": f"O-{n}", "paid_at": f"{day}T10:00:00Z", "payment_status": "SUCCESS",
+                            "amountPaid": amount, "currencyCode": "NGN", "transaction_id": f"T{n}"}}  # fmt: skip
+
+    with world(mongo_uri, mongo_home) as w:
+        w.live_day("2025-01-14", [paid(1, "2025-01-13", 1000), paid(2, "2025-01-14", 2500)])
+        w.build_vendor()
+        result = run_job(definitions(w.settings), "refresh_job", dg.DagsterInstance.ephemeral())
+        metadata = {
+            m.asset_key.to_user_string(): m.metadata
+            for m in result.asset_materializations_for_node("kpi_daily_revenue")
+        }["kpi_daily_revenue"]
+        assert metadata["warehouse"].value == f"duckdb:{w.settings.duckdb_path.resolve()}"
+        latest = metadata["latest"].value.splitlines()
+        assert latest[0] == "| date | gross_revenue_ngn | refunds_ngn | net_revenue_ngn |"
+        assert latest[2:] == [
+            "| 2025-01-14 | 2,500.00 | 0 | 2,500.00 |",
+            "| 2025-01-13 | 1,000.00 | 0 | 1,000.00 |",
+        ]

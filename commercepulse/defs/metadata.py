@@ -19,7 +19,41 @@ def table_metadata_spec(name: str) -> dict:
     }
 
 
+def where(warehouse: Warehouse) -> str:
+    """Where the table lives: the DuckDB file, or the BigQuery dataset."""
+    path = getattr(warehouse, "path", None)
+    return f"duckdb:{path}" if path else f"bigquery:{getattr(warehouse, 'dataset_id', '?')}"
+
+
 def row_count(name: str, warehouse: Warehouse) -> dict:
-    """Materialization metadata: the table's row count (the UI plots it over time)."""
+    """Materialization metadata: the table's row count (the UI plots it over time) and where it is."""
     rows = int(warehouse.query(f"SELECT count(*) AS n FROM {ALL_TABLES[name].name}")["n"].iat[0])
-    return {"dagster/row_count": rows, "table": name}
+    return {"dagster/row_count": rows, "table": name, "warehouse": where(warehouse)}
+
+
+def latest_rows(name: str, warehouse: Warehouse, days: int = 5) -> dict:
+    """The table's rows of its latest `days` dates as a small table (a KPI's latest values in the UI)."""
+    table = ALL_TABLES[name]
+    day = next((c.name for c in table.columns if c.type == "DATE"), None)
+    if day is None:
+        return {}
+    frame = warehouse.query(
+        f"SELECT * FROM {table.name} WHERE {day} IN "
+        f"(SELECT DISTINCT {day} FROM {table.name} ORDER BY {day} DESC LIMIT {int(days)}) "
+        f"ORDER BY {', '.join([day, *[k for k in table.key if k != day]])} DESC"
+    )
+    if frame.empty:
+        return {"latest": dg.MetadataValue.md("no rows yet")}
+    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns)
+    rows = [
+        "| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
+    return {"latest": dg.MetadataValue.md("\n".join([header, *rows]))}
+
+
+def _cell(value) -> str:
+    if hasattr(value, "date") and callable(value.date):
+        return str(value.date())
+    if isinstance(value, float):
+        return f"{value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.2f}"
+    return "" if value is None else str(value)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from commercepulse.defs.metadata import row_count, table_metadata_spec
+from commercepulse.defs.metadata import latest_rows, row_count, table_metadata_spec
 from commercepulse.defs.partitions import DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.retries import user_errors
 from commercepulse.warehouse.base import Warehouse
@@ -55,7 +55,8 @@ def window_asset(
 def whole_asset(
     name: str, statements: Sequence[str], deps: Sequence, group: str, metadata: dict | None = None
 ) -> dg.AssetsDefinition:
-    """A whole-history table recomputed by `statements` (KPIs, Gold)."""
+    """A whole-history table recomputed by `statements` (KPIs, Gold); a KPI's materialization shows
+    its latest days' values."""
 
     @dg.asset(
         name=name,
@@ -73,6 +74,7 @@ def whole_asset(
         params = {"run_id": context.run.run_id, "reported_at": datetime.now(UTC)}
         with user_errors():
             warehouse.execute([(sql, params) for sql in statements])
-            return dg.MaterializeResult(metadata=row_count(name, warehouse))
+            preview = latest_rows(name, warehouse) if name.startswith("kpi_") else {}
+            return dg.MaterializeResult(metadata=row_count(name, warehouse) | preview)
 
     return _asset

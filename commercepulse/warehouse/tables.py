@@ -6,7 +6,7 @@ DDL of each engine and the column metadata shown in the Dagster UI.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 PANDAS_DTYPES = {
     "STRING": "string",
@@ -553,6 +553,84 @@ PLATFORM_KPIS: dict[str, Table] = {
     )
 }
 KPIS.update(PLATFORM_KPIS)
+
+#: What each KPI column means, where its spec above leaves it unsaid: (table, column) first, then
+#: the column alone. Shown as the column descriptions of every KPI asset in the Dagster UI.
+KPI_COLUMN_NOTES: dict[tuple[str, str] | str, str] = {
+    ("kpi_daily_revenue", "date"): "payment (gross) or refund day, UTC",
+    ("kpi_vendor_payment_success", "date"): "payment day, UTC",
+    ("kpi_order_to_payment", "date"): "order day, UTC",
+    ("kpi_refund_rate", "date"): "day of the orders' first successful payment, UTC",
+    ("kpi_daily_funnel", "date"): "session start day, UTC",
+    ("kpi_aov", "date"): "payment day, UTC",
+    (
+        "kpi_order_to_payment",
+        "orders",
+    ): "orders of the day with an order time and a successful payment",
+    ("vendor_feed_daily", "orders"): "order_created events first landed that day",
+    ("kpi_retention", "retention_rate"): "returning_customers / cohort_customers",
+    "ingestion_date": "live ingestion day (the day folder)",
+    "vendor": "vendor_a|vendor_b|vendor_c",
+    "gross_revenue_ngn": "successful payments of the day (NGN)",
+    "refunds_ngn": "refunds of the day, on their own day (NGN)",
+    "net_revenue_ngn": "gross - refunds (cash basis, NGN)",
+    "attempts": "successful + failed payments",
+    "successes": "successful payments",
+    "success_rate": "successes / attempts",
+    "avg_minutes": "mean minutes from order to first successful payment (negative gaps excluded)",
+    "median_minutes": "median of the same gaps",
+    "negative_gaps": "orders paid before their order time (excluded; a data-quality finding)",
+    "paid_orders": "orders whose first successful payment fell on the day",
+    "refunded_orders": "of those, orders with any refund (as of now)",
+    "partial_refunds": "of those, refunds listing items or below what was paid",
+    "refund_rate": "refunded_orders / paid_orders (orders first paid that day)",
+    "value_rate": "refunds of the day / gross of the day (by value, not by order)",
+    "events": "distinct events first landed that day",
+    "late_events": "of those, ingested more than LATE_THRESHOLD_HOURS after their event time",
+    "late_pct": "late_events / events",
+    "duplicate_lines": "lines repeating an already-landed event id",
+    "lines": "valid lines read that day",
+    "duplicate_rate": "duplicate_lines / lines",
+    "payments": "payment events first landed that day",
+    "refunds": "refund events first landed that day",
+    "shipments": "shipment events first landed that day",
+    "updates": "order_updated events first landed that day",
+    "unmapped_share": "events no vendor shape fits / events",
+    "payment_attempts": "payments with a SUCCESS or FAILED status",
+    "payment_success_rate": "successful / attempted payments",
+    "rank": "1 = highest revenue (ties by SKU)",
+    "sku": "product SKU",
+    "units": "quantity sold in orders with a successful payment",
+    "revenue_ngn": "quantity x unit price over those lines (NGN)",
+    "device_type": "web|mobile (of the session's first event)",
+    "sessions": "sessions started that day",
+    "view_sessions": "sessions with a view",
+    "cart_sessions": "sessions that reached add_to_cart after a view",
+    "checkout_sessions": "sessions that reached checkout after the cart",
+    "paid_sessions": "of those, sessions credited with a paid order",
+    "view_to_cart": "cart_sessions / view_sessions",
+    "cart_to_checkout": "checkout_sessions / cart_sessions",
+    "checkout_to_paid": "paid_sessions / checkout_sessions",
+    "view_to_paid": "paid_sessions / view_sessions",
+    "anonymous_sessions": "sessions without a user id",
+    "cohort_month": "month of the customers' first paid order",
+    "months_since": "months after the cohort month (1..6)",
+    "cohort_customers": "customers in the cohort",
+}
+
+
+def _described(table: Table) -> Table:
+    """The table with every column described (its own words first, then KPI_COLUMN_NOTES)."""
+    columns = tuple(
+        c if c.description else Col(c.name, c.type, KPI_COLUMN_NOTES.get((table.name, c.name))
+                                     or KPI_COLUMN_NOTES.get(c.name, ""), c.nullable)
+        for c in table.columns
+    )  # fmt: skip
+    return replace(table, columns=columns)
+
+
+KPIS = {name: _described(table) for name, table in KPIS.items()}
+PLATFORM_KPIS = {name: KPIS[name] for name in PLATFORM_KPIS}
 
 AUDIT_TABLES: dict[str, Table] = {
     t.name: t
