@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from commercepulse.warehouse.gold_sql import (
+    PAID_ORDER_CLOCK_SKEW_SECONDS,
+    PAID_ORDER_WINDOW_MINUTES,
+)
+
 PANDAS_DTYPES = {
     "STRING": "string",
     "INT64": "Int64",
@@ -897,7 +902,8 @@ PLATFORM_GOLD: dict[str, Table] = {
                     "paid_order_id",
                     "STRING",
                     "paid platform order of the user created from the first checkout (less "
-                    "2 min clock skew) to 60 min after the last event; one session per order",
+                    f"{PAID_ORDER_CLOCK_SKEW_SECONDS} s clock skew) to {PAID_ORDER_WINDOW_MINUTES} min "
+                    "after the last event; one session per order",
                 ),
                 C(
                     "funnel_step",
