@@ -117,6 +117,10 @@ def _quarantine_open(i: RuleInputs, start: date, end: date) -> Outcome:
     return rules.quarantine_open(i.db(), i.settings)
 
 
+def _quarantine_open_by_day(i: RuleInputs, start: date, end: date) -> dict[date, Outcome]:
+    return rules.quarantine_open_by_day(i.db(), start, end, i.settings)
+
+
 def _completeness_by_day(i: RuleInputs, start: date, end: date) -> dict[date, Outcome]:
     return rules.completeness_by_day(i.db(), i.warehouse, start, end)
 
@@ -214,9 +218,10 @@ CHECKS: tuple[CheckSpec, ...] = (
               _late_arriving_pct, PER_DAY, INGESTION, by_day=_ingestion_rates(rules.late_arriving_pct),
               additive=False),
     CheckSpec("events_raw", "quarantine_open",
-              "Lines in events_quarantine not landed since, by reason (WARN): `commercepulse quarantine "
-              "list`, fix the file or the parser, then `commercepulse quarantine replay`.",
-              _quarantine_open, windowed=False),
+              "Lines in events_quarantine not landed since, by reason, with the first records (file:line, "
+              "vendor, reason, text; WARN). Fix the file or the parser, then `commercepulse quarantine "
+              "replay`. A day's report lists the lines of its own files.",
+              _quarantine_open, by_day=_quarantine_open_by_day, windowed=False),
     CheckSpec("vendor_feed_daily", "vendor_feed_anomalies",
               "Vendor days far from the vendor's own trailing history (robust z over median and MAD of "
               "the last CHECK_FEED_WINDOW_DAYS days; WARN).",

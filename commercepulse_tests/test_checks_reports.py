@@ -91,6 +91,14 @@ CRAFTED = [
 ]
 
 
+#: Lines 11 and 12 of the crafted file: they cannot land (quarantined), the rest of the file lands.
+BROKEN_LINES = [
+    json.dumps(event("q1", "payment_succeeded", CLEAN, 8, pay("O-3", CLEAN, 8, 1, "T9")))[:-9],
+    json.dumps({k: v for k, v in event("q2", "order_created", CLEAN, 9, {}, "vendor_b").items()
+                if k != "event_time"}),
+]  # fmt: skip
+
+
 class World:
     """The crafted world's engines: the warehouse and the raw store."""
 
@@ -104,7 +112,8 @@ def crafted(env, tmp_path, datapack):
     data = tmp_path / "crafted"
     folder = data / "live_events" / CLEAN.isoformat()
     folder.mkdir(parents=True)
-    (folder / "events.jsonl").write_text("\n".join(json.dumps(e) for e in CRAFTED) + "\n")
+    lines = [json.dumps(e) for e in CRAFTED] + BROKEN_LINES
+    (folder / "events.jsonl").write_text("\n".join(lines) + "\n")
     shutil.copy(datapack / "fx_rates_2023.csv", data)
     settings = env.model_copy(update={"data_dir": data})
     instance = dg.DagsterInstance.ephemeral()
@@ -167,6 +176,7 @@ def test_checks_fail_on_crafted_bad_day_and_pass_on_clean_day(crafted):
     ]
     failed_runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
     assert failed_runs == []
+    a_broken_file_is_diagnosed_in_the_check_and_the_report(crafted)
 
 
 def test_completeness_and_key_integrity_catch_tampering(crafted):
@@ -384,3 +394,45 @@ def _screenshot(html_path, tmp_path) -> None:
     assert out.returncode == 0 and shot.exists() and shot.stat().st_size > 10_000, out.stderr[
         -2000:
     ]
+
+
+def a_broken_file_is_diagnosed_in_the_check_and_the_report(crafted):
+    """(Part of the crafted-day test: one world build.) Quarantined lines are listed with file:line, vendor, reason and text; an unknown vendor's
+    unmapped record names the vendor and the mapping file that fixes it."""
+    settings, world, _, _ = crafted
+    file = f"live_events/{CLEAN.isoformat()}/events.jsonl"
+    quarantined = rules.quarantine_open(world.db, settings)
+    assert (quarantined.passed, quarantined.figure) == (False, 2)
+    assert [(r["file:line"], r["vendor"], r["reason"].split(":")[0]) for r in quarantined.rows] == [
+        (f"{file}:11", "vendor_a", "invalid JSON"),
+        (f"{file}:12", "vendor_b", "missing or unparseable event_time"),
+    ]
+    assert quarantined.rows[0]["text"] == BROKEN_LINES[0][:200] + "…" * (len(BROKEN_LINES[0]) > 200)
+    assert quarantined.rows_title == "open quarantine records (2)"
+
+    drift = rules.schema_drift(world.warehouse, BAD, BAD + timedelta(days=1), settings)
+    (row,) = drift.rows
+    assert (row["vendor"], row["event_type"], row["events"], row["unknown_keys"]) == (
+        "vendor_z",
+        "payment_succeeded",
+        1,
+        "shape,weird",
+    )
+    assert row["fix"].startswith("vendor_z has no mapping: add DATA_DIR/mappings/vendor_z.json")
+    assert drift.details["by_vendor"] == {"vendor_z": 1} and "vendor_z" in drift.why()
+
+    # the asset check shows the records as a table
+    from commercepulse.defs.asset_checks import metadata
+
+    table = metadata(quarantined)["findings"].value
+    assert f"{file}:11" in table and "vendor_b" in table and table.count("\n") == 5
+
+    # the report of the file's ingestion day lists its lines; the bad business day names vendor_z
+    for day, check, wanted in (
+        (CLEAN, "quarantine_open", f"{file}:12"),
+        (BAD, "schema_drift", "vendor_z.json"),
+    ):
+        report = json.loads((settings.reports_dir / day.isoformat() / "quality.json").read_text())
+        (found,) = [c for c in report["checks"] if c["check"] == check]
+        assert found["passed"] is False and wanted in json.dumps(found["rows"])
+        assert wanted in (settings.reports_dir / day.isoformat() / "report.html").read_text()

@@ -6,6 +6,7 @@ business days [start, end) unless a rule says ingestion day.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -13,9 +14,11 @@ from typing import Any
 from pymongo.database import Database
 
 from commercepulse.days import days_between, utc_midnight
+from commercepulse.mapping import SHAPES
 from commercepulse.mongo.indexes import RAW
 from commercepulse.raw.audit import late_arrival_stats
-from commercepulse.raw.quarantine import open_counts
+from commercepulse.raw.quarantine import open_counts, open_counts_by_day
+from commercepulse.raw.quarantine import records as quarantine_records
 from commercepulse.settings import CheckThresholds
 from commercepulse.staging.extract import event_counts_by_day
 from commercepulse.staging.normalize import FRAMES
@@ -48,6 +51,10 @@ class Outcome:
     note: str = ""
     #: why nothing was judged (no lines that day, no vendor with enough history); "" = judged
     unjudged: str = ""
+    #: the findings themselves, a few columns each (shown as a table in the UI and the report)
+    rows: tuple[dict[str, Any], ...] = ()
+    #: what `rows` are, said above the table ("first 20 of 143 open records")
+    rows_title: str = ""
 
     @property
     def clean(self) -> bool:
@@ -63,6 +70,7 @@ class Outcome:
             "severity": self.severity,
             **({"details": self.details} if self.details else {}),
             **({"judged": False, "not_judged_because": self.unjudged} if self.unjudged else {}),
+            **({"rows": list(self.rows), "rows_title": self.rows_title} if self.rows else {}),
         }
 
     def renamed(self, name: str) -> Outcome:
@@ -292,22 +300,93 @@ def over_refunded_orders(wh: Warehouse, start: date, end: date, settings: Thresh
     )
 
 
+BUILT_IN_VENDORS = frozenset(shape.vendor for shape in SHAPES)
+
+
 def schema_drift(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
-    """Rows in stg_unmapped, with the unknown keys and reasons."""
+    """Rows in stg_unmapped, grouped by vendor, event type, reason and unknown keys, each group
+    with what fixes it (a mapping file for a vendor nobody mapped, a shape change for a known one)."""
     rows = wh.query(
-        """SELECT event_type, vendor, reason, unknown_keys FROM stg_unmapped
+        """SELECT event_type, vendor, reason, unknown_keys, event_id FROM stg_unmapped
                        WHERE event_date >= $start AND event_date < $end""",
         _window(start, end),
     )
     keys = sorted({k for value in rows["unknown_keys"].dropna() for k in value.split(",")})
     reasons = rows.groupby("reason").size().to_dict() if len(rows) else {}
+    groups = (
+        rows.fillna({"vendor": "", "event_type": "", "unknown_keys": ""})
+        .groupby(["vendor", "event_type", "reason", "unknown_keys"])
+        .agg(events=("event_id", "size"), example_event=("event_id", "min"))
+        .reset_index()
+        .sort_values(["events", "vendor"], ascending=[False, True])
+        if len(rows)
+        else rows
+    )
+    staged = _staged_vendors(wh) if len(rows) else set()
+    found = tuple(
+        {
+            "vendor": g.vendor or "(none)",
+            "event_type": g.event_type,
+            "reason": g.reason,
+            "unknown_keys": g.unknown_keys,
+            "events": int(g.events),
+            "example_event": g.example_event,
+            "fix": drift_fix(g.vendor, g.event_type, g.reason, g.unknown_keys, staged),
+        }
+        for g in groups.itertuples()
+    )
+    fixes = list(dict.fromkeys(r["fix"] for r in found))
     return Outcome(
         "schema_drift",
         len(rows) <= settings.check_unmapped_max,
         len(rows),
         settings.check_unmapped_max,
         WARN,
-        {"unknown_keys": keys, "reasons": {str(k): int(v) for k, v in reasons.items()}},
+        {
+            "unknown_keys": keys,
+            "reasons": {str(k): int(v) for k, v in reasons.items()},
+            "by_vendor": dict(sum((Counter({r["vendor"]: r["events"]}) for r in found), Counter())),
+        }
+        if len(rows)
+        else {"unknown_keys": [], "reasons": {}},
+        note="; ".join(fixes[:2]) + (f" (+{len(fixes) - 2} more)" if len(fixes) > 2 else ""),
+        rows=found[:SHOWN_ROWS],
+        rows_title=_shown("kind of unmapped record", min(len(found), SHOWN_ROWS), len(found)),
+    )
+
+
+def _staged_vendors(wh: Warehouse) -> set[str]:
+    """Vendors some record of which a shape fits (built-in or a mapping file)."""
+    union = " UNION ".join(
+        f"SELECT DISTINCT vendor FROM {t}"
+        for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments")
+    )
+    return set(wh.query(union)["vendor"].dropna())
+
+
+def drift_fix(vendor: str, event_type: str, reason: str, keys: str, staged: set[str]) -> str:
+    """What makes records of this kind map (README → How to add …)."""
+    if not vendor:
+        return "records without a vendor: the feed must name its vendor"
+    if reason.startswith("unknown event_type"):
+        return (
+            f"{vendor} sends event type {event_type!r}, which SPEC does not define: "
+            "agree the type with the vendor, or add it to the platform"
+        )
+    if vendor not in BUILT_IN_VENDORS and vendor not in staged:
+        return (
+            f"{vendor} has no mapping: add DATA_DIR/mappings/{vendor}.json "
+            "(README → How to add …); its unmapped events are re-staged when the file appears"
+        )
+    where = (
+        "its shape in commercepulse/mapping.py"
+        if vendor in BUILT_IN_VENDORS
+        else f"DATA_DIR/mappings/{vendor}.json"
+    )
+    return (
+        f"{vendor} sent a {event_type} shape no mapping fits"
+        + (f" (new keys {keys})" if keys else "")
+        + f": add the new paths to {where}"
     )
 
 
@@ -535,10 +614,45 @@ def revenue_drift(wh: Warehouse, settings: Thresholds, run_id: str | None = None
     return Outcome("revenue_drift", material.empty, len(material), 0, WARN, details, note=note)
 
 
-def quarantine_open(db: Database, settings: Thresholds) -> Outcome:
-    """Quarantined lines not landed since, by kind of problem (`commercepulse quarantine list`)."""
-    counts = open_counts(db)
+#: Findings listed in a check's metadata and the report (the count says how many there are).
+SHOWN_ROWS = 20
+
+
+def quarantine_open(db: Database, settings: Thresholds, day: date | None = None) -> Outcome:
+    """Quarantined lines not landed since (of one ingestion day, or all), by kind of problem, with
+    the first records: file:line, ingestion day, vendor, reason and the start of the line."""
+    counts = open_counts(db, day.isoformat() if day else None)
+    return _quarantine_outcome(db, counts, settings, day)
+
+
+def quarantine_open_by_day(
+    db: Database, start: date, end: date, settings: Thresholds
+) -> dict[date, Outcome]:
+    """`quarantine_open` of each ingestion day of [start, end): the lines that day's files brought."""
+    days = days_between(start, end)
+    counts = open_counts_by_day(db, [d.isoformat() for d in days])
+    return {d: _quarantine_outcome(db, counts[d.isoformat()], settings, d) for d in days}
+
+
+def _quarantine_outcome(
+    db: Database, counts: dict[str, int], settings: Thresholds, day: date | None
+) -> Outcome:
     total = sum(counts.values())
+    shown = (
+        quarantine_records(db, day=day.isoformat() if day else None, limit=SHOWN_ROWS)
+        if total
+        else []
+    )
+    rows = tuple(
+        {
+            "file:line": f"{r['file']}:{r['line']}",
+            "ingestion_day": r.get("day") or "-",
+            "vendor": r["vendor"],
+            "reason": r["reason"],
+            "text": r["text"],
+        }
+        for r in shown
+    )
     return Outcome(
         "quarantine_open",
         total <= settings.check_quarantine_open_max,
@@ -546,4 +660,13 @@ def quarantine_open(db: Database, settings: Thresholds) -> Outcome:
         settings.check_quarantine_open_max,
         WARN,
         {"by_reason": counts} if counts else {},
+        note="see the open records; fix the file or the parser, then `commercepulse quarantine replay`"
+        if total
+        else "",
+        rows=rows,
+        rows_title=_shown("open quarantine record", len(rows), total),
     )
+
+
+def _shown(what: str, shown: int, total: int) -> str:
+    return f"{what}s ({shown})" if shown == total else f"first {shown} of {total} {what}s"

@@ -32,6 +32,7 @@ from commercepulse.check_catalogue import (
 from commercepulse.checks.rules import ERROR, Outcome
 from commercepulse.checks.windows import history_outcome
 from commercepulse.defs.check_targets import latest_materializations
+from commercepulse.defs.metadata import md_table
 from commercepulse.defs.partitions import DAILY, INGESTION_DAILY, history_window, run_partition_keys
 from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
@@ -52,11 +53,19 @@ def severity(outcome: Outcome) -> dg.AssetCheckSeverity:
 
 
 def metadata(outcome: Outcome) -> dict:
+    """Figure, threshold, severity, the rule's details, and its findings as a table."""
+    found = (
+        {"findings": md_table(list(outcome.rows[0]), (r.values() for r in outcome.rows),
+                              outcome.rows_title)}
+        if outcome.rows
+        else {}
+    )  # fmt: skip
     return {
         "figure": outcome.figure,
         "threshold": outcome.threshold,
         "severity": outcome.severity,
         **outcome.details,
+        **found,
     }
 
 

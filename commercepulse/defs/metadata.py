@@ -1,5 +1,7 @@
 """Dagster metadata derived from the table specs (shown on every table asset)."""
 
+from collections.abc import Iterable, Sequence
+
 import dagster as dg
 
 from commercepulse.warehouse.base import Warehouse
@@ -44,11 +46,16 @@ def latest_rows(name: str, warehouse: Warehouse, days: int = 5) -> dict:
     )
     if frame.empty:
         return {"latest": dg.MetadataValue.md("no rows yet")}
-    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns)
-    rows = [
-        "| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
-    ]
-    return {"latest": dg.MetadataValue.md("\n".join([header, *rows]))}
+    return {"latest": md_table(list(frame.columns), frame.itertuples(index=False))}
+
+
+def md_table(columns: list[str], rows: Iterable[Sequence], title: str = "") -> dg.MetadataValue:
+    """A Markdown table (the UI renders it in the metadata panel); cells escaped for Markdown."""
+    header = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns)
+    lines = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return dg.MetadataValue.md(
+        "\n".join([*([f"**{title}**", ""] if title else []), header, *lines])
+    )
 
 
 def _cell(value) -> str:
@@ -56,4 +63,5 @@ def _cell(value) -> str:
         return str(value.date())
     if isinstance(value, float):
         return f"{value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.2f}"
-    return "" if value is None else str(value)
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("`", "\\`")

@@ -27,6 +27,8 @@ from commercepulse.raw.landing import OPEN, Landing, Rejection, Sighting, iter_l
 
 #: The start of a record's text searched for its vendor (a rejected line may not parse at all).
 HEAD_CHARS = 4000
+#: The start of a record's text shown beside it (check metadata, reports, `quarantine list --json`).
+SHOWN_CHARS = 200
 VENDOR = re.compile(r'"vendor"\s*:\s*"([A-Za-z0-9_.\-]{1,64})"')
 
 
@@ -63,11 +65,16 @@ def records(
     reason: str | None = None,
     file: str | None = None,
     include_resolved: bool = False,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Quarantine records (the text cut to its head), oldest line first, with vendor and reason class."""
+    """Quarantine records (the text cut to its first SHOWN_CHARS), by file and line, with vendor
+    and reason class; at most `limit` of them."""
+    head = [{"$limit": limit}] if limit is not None and vendor is None else []
     found = db[QUARANTINE].aggregate(
         [
             {"$match": _filter(day, reason, file, include_resolved)},
+            {"$sort": {"file": 1, "line": 1}},
+            *head,
             {
                 "$project": {
                     "file": 1,
@@ -81,17 +88,18 @@ def records(
                     "head": {"$substrCP": ["$raw_text", 0, HEAD_CHARS]},
                 }
             },
-            {"$sort": {"file": 1, "line": 1}},
         ]
     )
     out = []
     for doc in found:
-        doc["vendor"] = vendor_of(doc.pop("head", "") or "")
+        text = doc.pop("head", "") or ""
+        doc["vendor"] = vendor_of(text)
+        doc["text"] = text[:SHOWN_CHARS] + ("…" if len(text) > SHOWN_CHARS else "")
         doc["reason_class"] = reason_class(doc["reason"])
         doc["status"] = "resolved" if doc.get("resolved_at") else "open"
         if vendor is None or doc["vendor"] == vendor:
             out.append(doc)
-    return out
+    return out[:limit] if limit is not None else out
 
 
 def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -246,11 +254,29 @@ def replay(
     return stats
 
 
-def open_counts(db: Database) -> dict[str, int]:
-    """Open quarantine lines by reason class (events_raw metadata and its check)."""
+def open_counts(db: Database, day: str | None = None) -> dict[str, int]:
+    """Open quarantine lines by reason class (of one ingestion day, or all): events_raw metadata
+    and its check."""
+    return open_counts_by_day(db, [day])[day] if day else _by_reason(db, dict(OPEN))
+
+
+def open_counts_by_day(db: Database, days: list[str]) -> dict[str, dict[str, int]]:
+    """Open quarantine lines of each ingestion day of `days`, by reason class (one aggregation)."""
+    found: dict[str, Counter] = {day: Counter() for day in days}
+    for group in db[QUARANTINE].aggregate(
+        [
+            {"$match": {**OPEN, "day": {"$in": days}}},
+            {"$group": {"_id": {"day": "$day", "reason": "$reason"}, "n": {"$sum": 1}}},
+        ]
+    ):
+        found[group["_id"]["day"]][reason_class(group["_id"]["reason"])] += group["n"]
+    return {day: dict(counts.most_common()) for day, counts in found.items()}
+
+
+def _by_reason(db: Database, match: dict[str, Any]) -> dict[str, int]:
     counts: Counter = Counter()
     for group in db[QUARANTINE].aggregate(
-        [{"$match": OPEN}, {"$group": {"_id": "$reason", "n": {"$sum": 1}}}]
+        [{"$match": match}, {"$group": {"_id": "$reason", "n": {"$sum": 1}}}]
     ):
         counts[reason_class(group["_id"])] += group["n"]
     return dict(counts.most_common())

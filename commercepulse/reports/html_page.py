@@ -47,6 +47,11 @@ def render_html(
         }
         for c in report["checks"]
     ]
+    findings = "".join(
+        f"<h3>{html.escape(c['check'])}: {html.escape(c.get('rows_title', ''))}</h3>{_table(c['rows'])}"
+        for c in report["checks"]
+        if c.get("rows")
+    )
     sections = "".join(
         f"<h2>{html.escape(name.replace('_', ' '))}</h2>{_table(rows)}"
         for name, rows in report["kpis"].items()
@@ -66,5 +71,5 @@ figure{{display:inline-block;margin:0 1em 1em 0}}img{{max-width:100%}}</style></
 <body><h1>CommercePulse data quality — {day}</h1>
 <p>{len(checks)} checks, {failed} failing. <small>generated at {generated_at}</small></p>
 <h2>Checks</h2>{_table(checks).replace("<td>FAIL</td>", "<td class='FAIL'>FAIL</td>").replace("<td>PASS</td>", "<td class='PASS'>PASS</td>")}
-{pictures}{sections}</body></html>
+{findings}{pictures}{sections}</body></html>
 """
