@@ -232,7 +232,9 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("stg_unmapped", "schema_drift",
               "Records no vendor shape fits (schema drift), with their unknown keys (WARN).", _schema_drift),
     CheckSpec("fact_payments", "payments_without_order",
-              "Successful payments whose (vendor, order) has no order_created event anywhere (WARN).",
+              "Successful payments whose order id has no order_created event anywhere, classified: "
+              "unknown order id, order before the data window (within CHECK_ORPHAN_EDGE_DAYS of the "
+              "source's first order), true orphan; true orphans are judged (WARN).",
               _payments_without_order, by_day=_payments_without_order_by_day),
     CheckSpec("fact_refunds", "refunds_without_payment", "Refunds of orders with no successful payment (WARN).",
               _refunds_without_payment, by_day=_refunds_without_payment_by_day),

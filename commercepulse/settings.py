@@ -16,7 +16,12 @@ class CheckThresholds(BaseModel):
     late_threshold_hours: float = 24.0
     check_duplicate_rate_max: float = 0.10
     check_late_rate_max: float = 0.15
+    # payments_without_order judges true orphans only: not an order id matching this pattern (a
+    # vendor's own "unknown order" marker), nor a payment within CHECK_ORPHAN_EDGE_DAYS of the first
+    # order of its vendor's source (dumps / live stream), whose order may predate the data
     check_orphan_payments_max: int = 0
+    check_unknown_order_pattern: str = "UNKNOWN"
+    check_orphan_edge_days: int = 30
     check_unmapped_max: int = 0
     # a restatement of a reported day's net revenue is material beyond
     # max(CHECK_REVENUE_DRIFT_FLOOR_NGN, CHECK_REVENUE_DRIFT_MAX_SHARE x |the net as reported before|)

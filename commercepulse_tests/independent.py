@@ -144,10 +144,43 @@ def history_length(record: dict) -> int:
     )
 
 
+def payments_without_order_classes(datapack, edge_days: int, pattern: str) -> dict[str, int]:
+    """The classes of those payments: an order id containing `pattern`, a payment within `edge_days`
+    of the first order (UTC day) of its vendor's source (dumps / live stream), the rest."""
+    dump_orders = [order(r) for r in load_dump(datapack, "orders")]
+    live = list(first_arrivals(datapack).values())
+    live_orders = [(e, order(e["payload"])) for e in live if e["event_type"] == "order_created"]
+    known = {o["order"] for o in dump_orders} | {o["order"] for _, o in live_orders}
+    first: dict[tuple[str, str], date] = {}
+    for source, vendor, day in [
+        ("bootstrap", o["vendor"], o["time"].astimezone(UTC).date()) for o in dump_orders
+    ] + [
+        ("live", o["vendor"], when(e["event_time"]).astimezone(UTC).date()) for e, o in live_orders
+    ]:
+        first[(source, vendor)] = min(day, first.get((source, vendor), day))
+    pays = [("bootstrap", p, p["time"]) for p in map(payment, load_dump(datapack, "payments"))] + [
+        ("live", payment(e["payload"]), when(e["event_time"]))
+        for e in live
+        if e["event_type"] == "payment_succeeded"
+    ]
+    classes = {"unknown_order_id": 0, "order_before_data_window": 0, "true_orphan": 0}
+    for source, p, t in pays:
+        if p["status"] != "SUCCESS" or p["order"] in known:
+            continue
+        start = first.get((source, p["vendor"]))
+        if pattern in p["order"]:
+            classes["unknown_order_id"] += 1
+        elif start is not None and (t.astimezone(UTC).date() - start).days < edge_days:
+            classes["order_before_data_window"] += 1
+        else:
+            classes["true_orphan"] += 1
+    return classes
+
+
 def payments_without_order(datapack) -> int:
-    """Successful payments (dumps and first live arrivals) whose (vendor, order id) has no order anywhere."""
+    """Successful payments (dumps and first live arrivals) whose order id has no order anywhere."""
     orders = {
-        (o["vendor"], o["order"])
+        o["order"]
         for o in [order(r) for r in load_dump(datapack, "orders")]
         + [
             order(e["payload"])
@@ -160,6 +193,4 @@ def payments_without_order(datapack) -> int:
         for e in first_arrivals(datapack).values()
         if e["event_type"] == "payment_succeeded"
     ]
-    return sum(
-        1 for p in pays if p["status"] == "SUCCESS" and (p["vendor"], p["order"]) not in orders
-    )
+    return sum(1 for p in pays if p["status"] == "SUCCESS" and p["order"] not in orders)

@@ -254,9 +254,12 @@ def test_business_day_job_writes_no_check_results_and_refresh_judges_history(
     }
     orphans = evaluations["fact_payments:payments_without_order"]
     assert orphans.partition is None and not orphans.passed
-    # the figure over all history equals the orphan payments counted from the raw files
-    expected = ind.payments_without_order(datapack)
-    assert orphans.metadata["figure"].value == expected
+    # the figure over all history equals the true orphans counted from the raw files
+    classes = ind.payments_without_order_classes(
+        datapack, settings.check_orphan_edge_days, "UNKNOWN"
+    )
+    assert orphans.metadata["figure"].value == classes["true_orphan"]
+    assert orphans.metadata["all_days"].value["by_class"] == classes
     assert orphans.metadata["all_days"].value["sample_orders"]
     # the failing days, in order, each with its figure as judged alone
     days, per_day = (

@@ -127,7 +127,10 @@ def outcomes(settings, world, day):
     wh, db = world.warehouse, world.db
     end = day + timedelta(days=1)
     return {
-        "payments_without_order": rules.payments_without_order(wh, day, end, settings),
+        # the crafted world is two days old: judge every orphan, none may predate the data
+        "payments_without_order": rules.payments_without_order(
+            wh, day, end, settings.model_copy(update={"check_orphan_edge_days": 0})
+        ),
         "refunds_without_payment": rules.refunds_without_payment(wh, day, end, settings),
         "over_refunded_orders": rules.over_refunded_orders(wh, day, end, settings),
         "schema_drift": rules.schema_drift(wh, day, end, settings),
@@ -144,6 +147,18 @@ def test_checks_fail_on_crafted_bad_day_and_pass_on_clean_day(crafted):
         1,
     )
     assert bad["payments_without_order"].details["sample_orders"] == ["vendor_a/O-404"]
+    # with the default edge (30 days) a payment in the data's first days may pay an earlier order
+    edge = rules.payments_without_order(world.warehouse, BAD, CLEAN, settings)
+    assert (edge.passed, edge.figure, edge.rows[0]["class"]) == (
+        True,
+        0,
+        "order_before_data_window",
+    )
+    assert edge.details["by_class"] == {
+        "unknown_order_id": 0,
+        "order_before_data_window": 1,
+        "true_orphan": 0,
+    }
     assert (bad["refunds_without_payment"].passed, bad["refunds_without_payment"].figure) == (
         False,
         1,
@@ -232,7 +247,10 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     # payments without an order, independently from the raw files
     expected = ind.payments_without_order(datapack)
     got = rules.payments_without_order(wh, date(2000, 1, 1), date(2100, 1, 1), settings)
-    assert got.figure == expected
+    classes = ind.payments_without_order_classes(datapack, 30, "UNKNOWN")
+    assert got.details["payments_without_order"] == expected == sum(classes.values())
+    assert got.details["by_class"] == classes and got.figure == classes["true_orphan"]
+    assert {r["class"] for r in got.rows[: classes["true_orphan"]]} == {"true_orphan"}
     day = date(2025, 1, 15)
     dup = rules.duplicate_event_rate(db, day, day + timedelta(days=1), settings)
     late = rules.late_arriving_pct(db, day, day + timedelta(days=1), settings)

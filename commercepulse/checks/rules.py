@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from pymongo.database import Database
 
 from commercepulse.days import days_between, utc_midnight
@@ -158,19 +160,53 @@ def _by_day(rows, start: date, end: date, outcome) -> dict[date, Outcome]:
     }
 
 
-def _payments_without_order_rows(wh: Warehouse, start: date, end: date):
-    return wh.query(
+#: The classes of a successful payment whose order was never seen, most benign first.
+UNKNOWN_ORDER, BEFORE_WINDOW, TRUE_ORPHAN = (
+    "unknown_order_id",
+    "order_before_data_window",
+    "true_orphan",
+)
+
+
+def _payments_without_order_rows(wh: Warehouse, start: date, end: date, settings: Thresholds):
+    """The window's successful payments whose order id has no order_created anywhere (SPEC §6: by
+    order id, whatever the vendor: the dumps' shapes do not tie a payment to its order's vendor), each
+    with its class: an order id the vendor marks unknown (CHECK_UNKNOWN_ORDER_PATTERN), a payment
+    within CHECK_ORPHAN_EDGE_DAYS of the first order its vendor's source (dumps or live stream)
+    holds (its order may predate the data), or a true orphan."""
+    rows = wh.query(
         """
-        SELECT p.vendor, p.order_id, p.event_id, p.event_date FROM stg_payments p
+        WITH starts AS (SELECT vendor, source_kind, min(event_date) AS first_order_day
+                        FROM stg_orders GROUP BY vendor, source_kind)
+        SELECT p.vendor, p.order_id, p.event_id, p.event_date, p.source_kind, s.first_order_day
+        FROM stg_payments p LEFT JOIN starts s ON s.vendor = p.vendor AND s.source_kind = p.source_kind
         WHERE p.event_date >= $start AND p.event_date < $end AND p.status = 'SUCCESS' AND p.duplicate_of IS NULL
-          AND NOT EXISTS (SELECT 1 FROM stg_orders o WHERE o.vendor = p.vendor AND o.order_id = p.order_id)
+          AND NOT EXISTS (SELECT 1 FROM stg_orders o WHERE o.order_id = p.order_id)
         ORDER BY p.vendor, p.order_id, p.event_id""",
         _window(start, end),
     )
+    pattern = settings.check_unknown_order_pattern
+    unknown = (
+        rows["order_id"].fillna("").str.contains(pattern)
+        if pattern
+        else rows["order_id"].isna() & False
+    )
+    first = pd.to_datetime(rows["first_order_day"])
+    edge = first.notna() & (
+        pd.to_datetime(rows["event_date"])
+        < first + pd.Timedelta(days=settings.check_orphan_edge_days)
+    )
+    kind = np.where(unknown, UNKNOWN_ORDER, np.where(edge, BEFORE_WINDOW, TRUE_ORPHAN))
+    return rows.assign(kind=pd.Series(kind, index=rows.index, dtype="string"))
 
 
 def _payments_without_order(rows, settings: Thresholds) -> Outcome:
-    n = len(rows)
+    orphans = rows[rows["kind"] == TRUE_ORPHAN]
+    n = len(orphans)
+    by_class = {
+        k: int((rows["kind"] == k).sum()) for k in (UNKNOWN_ORDER, BEFORE_WINDOW, TRUE_ORPHAN)
+    }
+    shown = pd.concat([orphans, rows[rows["kind"] != TRUE_ORPHAN]]).head(SHOWN_ROWS)
     return Outcome(
         "payments_without_order",
         n <= settings.check_orphan_payments_max,
@@ -178,16 +214,36 @@ def _payments_without_order(rows, settings: Thresholds) -> Outcome:
         settings.check_orphan_payments_max,
         WARN,
         {
+            "payments_without_order": len(rows),
+            "by_class": by_class,
+            "edge_days": settings.check_orphan_edge_days,
             "sample_orders": [
-                f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)
-            ]
+                f"{v}/{o}"
+                for v, o in orphans[["vendor", "order_id"]].head(10).itertuples(index=False)
+            ],
         },
+        note=f"{by_class[UNKNOWN_ORDER]} to unknown order ids and {by_class[BEFORE_WINDOW]} near the "
+        "start of the data not counted"
+        if len(rows) > n
+        else "",
+        rows=tuple(
+            {
+                "class": r.kind,
+                "vendor": r.vendor,
+                "order_id": r.order_id,
+                "event_id": r.event_id,
+                "day": _as_date(r.event_date).isoformat(),
+                "source": r.source_kind,
+            }
+            for r in shown.itertuples()
+        ),
+        rows_title=_shown("payment without order", len(shown), len(rows)),
     )
 
 
 def payments_without_order(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
     """Successful payments of the window whose (vendor, order id) has no order_created anywhere."""
-    return _payments_without_order(_payments_without_order_rows(wh, start, end), settings)
+    return _payments_without_order(_payments_without_order_rows(wh, start, end, settings), settings)
 
 
 def payments_without_order_by_day(
@@ -195,7 +251,7 @@ def payments_without_order_by_day(
 ) -> dict[date, Outcome]:
     """`payments_without_order` of every day of [start, end), from one query."""
     return _by_day(
-        _payments_without_order_rows(wh, start, end),
+        _payments_without_order_rows(wh, start, end, settings),
         start,
         end,
         lambda rows: _payments_without_order(rows, settings),

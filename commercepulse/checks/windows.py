@@ -55,6 +55,9 @@ def history_outcome(per_day: dict[date, Outcome], whole: Outcome | None = None) 
     failing = {day: o for day, o in sorted(per_day.items()) if not o.passed}
     sample = next(iter(per_day.values()))
     overall = {"all_days": whole.details} if whole is not None and whole.details else {}
+    # the findings listed: the whole window's, else those of the first failing day
+    listed = whole if whole is not None else next((o for o in failing.values()), sample)
+    found = {"rows": listed.rows, "rows_title": listed.rows_title, "note": listed.note}
     if not failing:
         return Outcome(
             sample.name,
@@ -63,6 +66,7 @@ def history_outcome(per_day: dict[date, Outcome], whole: Outcome | None = None) 
             sample.threshold,
             sample.severity,
             {"days_evaluated": len(per_day), **overall},
+            **(found if whole is not None else {}),
         )
     first = next(iter(failing.values()))
     # The rule over the whole window counts each finding once (an order touched on three days is
@@ -83,4 +87,5 @@ def history_outcome(per_day: dict[date, Outcome], whole: Outcome | None = None) 
             "first_failing_day": {"day": shown[0][0].isoformat(), **first.details},
             **overall,
         },
+        **found,
     )
