@@ -156,6 +156,10 @@ def _key_integrity(table: str) -> WindowRule:
     return rule
 
 
+def _dim_date_coverage(i: RuleInputs, start: date, end: date) -> Outcome:
+    return rules.dim_date_coverage(i.warehouse)
+
+
 def _revenue_drift(i: RuleInputs, start: date, end: date) -> Outcome:
     return rules.revenue_drift(i.warehouse, i.settings, run_id=i.run_id)
 
@@ -244,12 +248,15 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("dim_customer", "customer_email_conflicts",
               "Customers whose normalized email several platform users share; the earliest is linked (WARN).",
               _customer_email_conflicts, windowed=False),
-    # dim_customer is rebuilt with the facts (dim_date after them: its orphan count may lag a run)
+    # dim_customer is rebuilt with the facts; dim_date after them (its own check below)
     *(CheckSpec(table, "key_integrity",
-                f"Unique non-null keys of {table} (ERROR, blocking); dimension orphans reported.",
+                f"Unique non-null keys of {table} (ERROR, blocking); order and customer orphans reported.",
                 _key_integrity(table), blocking=True,
                 reads=("dim_customer",) if table == "fact_orders" else ())
       for table in FACT_TABLES),
+    CheckSpec("dim_date", "covers_fact_dates",
+              "Every date a fact carries (order, payment, refund, shipment, daily) is a dim_date row "
+              "(ERROR finding, not blocking).", _dim_date_coverage, windowed=False),
     CheckSpec("kpi_daily_revenue", "revenue_drift",
               "Days whose net revenue was restated beyond materiality (max of CHECK_REVENUE_DRIFT_FLOOR_NGN "
               "and CHECK_REVENUE_DRIFT_MAX_SHARE of the day's reported net; WARN). Every restatement is in "

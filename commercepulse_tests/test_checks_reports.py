@@ -203,6 +203,11 @@ def test_completeness_and_key_integrity_catch_tampering(crafted):
     assert (tampered["completeness"].passed, tampered["completeness"].figure) == (False, 1)
     ki = tampered["key_integrity:fact_refunds"]
     assert (ki.passed, ki.figure, ki.details["duplicate_keys"]) == (False, 1, 1)
+    # dim_date is judged after its rebuild, on its own: a fact date it lacks is named
+    assert rules.dim_date_coverage(wh).passed
+    wh.execute([("DELETE FROM dim_date WHERE date = $day", {"day": BAD})])
+    gap = rules.dim_date_coverage(wh)
+    assert (gap.passed, gap.figure, gap.details) == (False, 1, {"missing_days": [BAD.isoformat()]})
 
 
 def test_asset_checks_are_attached_and_blocking_where_required():

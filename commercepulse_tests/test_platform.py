@@ -760,3 +760,37 @@ def test_platform_assets_and_checks_are_defined():
         "silver_orders:order_status_backwards",
         "dim_customer:customer_email_conflicts",
     } <= checks
+
+
+def test_whole_history_checks_never_read_as_one_partitions_verdict():
+    """The platform job runs only per-day checks; refresh_job runs the whole-history ones. A whole-
+    table verdict that a UI run over partitions records under a partition says it judged all history."""
+    from commercepulse.checks.rules import Outcome
+    from commercepulse.definitions import defs as load
+    from commercepulse.defs.asset_checks import evaluation
+    from commercepulse.defs.automation.definitions import refresh_job
+    from commercepulse.defs.platform.jobs import platform_job
+
+    graph = load().resolve_asset_graph()
+    in_platform = {
+        f"{k.asset_key.to_user_string()}:{k.name}"
+        for k in platform_job.selection.resolve_checks(graph)
+    }
+    in_refresh = {
+        f"{k.asset_key.to_user_string()}:{k.name}"
+        for k in refresh_job.selection.resolve_checks(graph)
+    }
+    assert in_platform == {
+        "silver_behaviour_events:duplicate_behaviour_events",
+        "silver_behaviour_events:anonymous_event_share",
+    }
+    assert {
+        "silver_orders:order_status_backwards",
+        "silver_users:scd2_integrity",
+        "silver_products:scd2_integrity",
+    } <= in_refresh
+    key = dg.AssetCheckKey(dg.AssetKey("silver_orders"), "order_status_backwards")
+    failed = Outcome("order_status_backwards", False, 3, 0, "WARN")
+    said = evaluation(failed, key, False, "2025-01-15", whole_table=True).description
+    assert said == "judged over all history, not only partition 2025-01-15: 3 (threshold 0)"
+    assert evaluation(failed, key, False).description == "3 (threshold 0)"

@@ -75,8 +75,15 @@ def evaluation(
     blocking: bool,
     partition: str | None = None,
     target=None,
+    whole_table: bool = False,
 ) -> dg.AssetCheckEvaluation:
-    """A check result for one partition (or none), linked to the materialization it judged (`target`)."""
+    """A check result for one partition (or none), linked to the materialization it judged
+    (`target`). `whole_table`: a verdict on all history recorded under a partition (a run over
+    partitions planned the check there), and said so."""
+    description = outcome.description()
+    if whole_table and partition is not None:
+        said = f"judged over all history, not only partition {partition}"
+        description = f"{said}: {description}" if description else said
     return dg.AssetCheckEvaluation(
         asset_key=key.asset_key,
         check_name=key.name,
@@ -85,7 +92,7 @@ def evaluation(
         severity=severity(outcome),
         blocking=blocking,
         partition=partition,
-        description=outcome.description(),
+        description=description,
         target_materialization_data=target,
     )
 
@@ -127,12 +134,19 @@ def rule_check(
                     if spec.scope == PER_DAY
                     else {}
                 )
+                whole = not spec.windowed and spec.by_day is None  # one verdict on the whole table
                 evaluations = [
                     evaluation(
-                        per_day[date.fromisoformat(d)], key, spec.blocking, d, targets.get(d)
+                        per_day[date.fromisoformat(d)],
+                        key,
+                        spec.blocking,
+                        d,
+                        targets.get(d),
+                        whole_table=whole,
                     )
                     for d in days
                 ]
+
             else:
                 if not spec.windowed:
                     outcome = spec.judge(inputs, date.min, date.max)

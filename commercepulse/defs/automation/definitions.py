@@ -8,12 +8,14 @@ import dagster as dg
 
 from commercepulse.defs.automation.sensors import refresh_missed_updates
 from commercepulse.defs.instance_queries import SENSOR_INTERVAL
+from commercepulse.defs.platform.jobs import HISTORY_CHECKS as PLATFORM_HISTORY_CHECKS
 from commercepulse.defs.table_assets import WHOLE_HISTORY
 from commercepulse.defs.warehouse.jobs import BUSINESS_DAY_CHECKS
 
 WHOLE_HISTORY_TABLES = dg.AssetSelection.tag(*next(iter(WHOLE_HISTORY.items())))
-#: What a refresh runs: the whole-history tables, their checks and the business-day checks.
-REFRESH = WHOLE_HISTORY_TABLES | BUSINESS_DAY_CHECKS
+#: What a refresh runs: the whole-history tables, their checks, the business-day checks and the
+#: platform's whole-history checks.
+REFRESH = WHOLE_HISTORY_TABLES | BUSINESS_DAY_CHECKS | PLATFORM_HISTORY_CHECKS
 refresh_job = dg.define_asset_job(
     "refresh_job",
     selection=REFRESH,

@@ -53,4 +53,4 @@ def dim_date(warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=row_count("dim_date", warehouse))
 
 
-WAREHOUSE_CHECKS = asset_checks(*WINDOW_ASSETS.values())
+WAREHOUSE_CHECKS = asset_checks(*WINDOW_ASSETS.values(), dim_date)
