@@ -224,13 +224,33 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def latest_key(warehouse: Warehouse, kpi: str) -> str:
+    """The key an explanation defaults to: the KPI's latest day, or its top SKU."""
+    explainer = _explainer(kpi)
+    table = explainer.kpi
+    sql = (
+        f"SELECT CAST(max(date) AS VARCHAR) AS k FROM {table}"
+        if explainer.key == "date"
+        else f"SELECT sku AS k FROM {table} ORDER BY rank LIMIT 1"
+    )
+    found = warehouse.query(sql)
+    if found.empty or found["k"].isna().all():
+        raise InputError(f"{kpi} has no rows yet: materialize it first")
+    return str(found["k"].iat[0])[:10] if explainer.key == "date" else str(found["k"].iat[0])
+
+
+def _explainer(kpi: str) -> Explainer:
+    explainer = EXPLAINERS.get(kpi)
+    if explainer is None:
+        raise InputError(f"cannot explain {kpi!r}: choose one of {', '.join(EXPLAINERS)}")
+    return explainer
+
+
 def explain(
     warehouse: Warehouse, db: Database, kpi: str, key: str, vendor: str | None = None
 ) -> Explanation:
     """The fact rows and raw events behind one KPI figure."""
-    explainer = EXPLAINERS.get(kpi)
-    if explainer is None:
-        raise InputError(f"cannot explain {kpi!r}: choose one of {', '.join(EXPLAINERS)}")
+    explainer = _explainer(kpi)
     if explainer.key == "date":
         try:
             key_value: Any = date.fromisoformat(key)

@@ -135,3 +135,48 @@ def test_explain_cli_json(datapack_env):
         env=settings_env(settings),
     )
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_explain_job_from_the_ui_shows_the_rows_in_the_run_and_on_the_kpi(datapack_env):
+    """`explain_job` (Launchpad config kpi, key, vendor): the run's metadata holds the figure, the
+    listed rows' sums and the rows with their raw events, and the KPI asset records it."""
+    import dagster as dg
+
+    from commercepulse_tests.harness import definitions
+
+    settings, _ = datapack_env
+    wh = warehouse_of(settings)
+    job = definitions(settings).resolve_job_def("explain_job")
+    instance = dg.DagsterInstance.ephemeral()
+
+    def run(**config):
+        return job.execute_in_process(
+            instance=instance,
+            run_config={"ops": {"explain_figure": {"config": config}}},
+            raise_on_error=False,
+        )
+
+    latest = run()  # defaults: kpi_daily_revenue of its latest day
+    assert latest.success
+    (output,) = [e for e in latest.all_node_events if e.event_type_value == "STEP_OUTPUT"]
+    metadata = output.step_output_data.metadata
+    last_day = str(wh.query("SELECT max(date) AS d FROM kpi_daily_revenue")["d"].iat[0].date())
+    want = explain(
+        wh, get_database(settings.mongo_uri, settings.mongo_db), "kpi_daily_revenue", last_day
+    )
+    assert metadata["key"].value == last_day and metadata["matches"].value is True
+    assert metadata["row_count"].value == len(want.rows)
+    assert metadata["figure"].value == want.figure
+    table = metadata["rows"].value
+    first = want.rows[0]["events"][0]
+    assert f"{first['file']}:{first['line']}" in table
+
+    vendor = run(kpi="kpi_order_to_payment", key="2025-01-14", vendor="vendor_b")
+    assert vendor.success
+    observed = instance.fetch_observations(dg.AssetKey("kpi_order_to_payment"), limit=1).records
+    assert observed[0].asset_observation.metadata["vendor"].value == "vendor_b"
+
+    bad = run(kpi="kpi_daily_revenue", key="15/01/2025")
+    assert not bad.success
+    failure = [e for e in bad.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    assert "YYYY-MM-DD" in failure.step_failure_data.user_failure_data.description

@@ -8,10 +8,13 @@ from commercepulse.defs.kpis.assets import (
     kpi_late_arrivals,
     kpi_restatements,
 )
+from commercepulse.defs.kpis.jobs import explain_job
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*KPI_ASSETS.values(), kpi_late_arrivals, kpi_restatements], asset_checks=KPI_CHECKS
+        assets=[*KPI_ASSETS.values(), kpi_late_arrivals, kpi_restatements],
+        asset_checks=KPI_CHECKS,
+        jobs=[explain_job],
     )
