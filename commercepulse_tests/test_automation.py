@@ -180,6 +180,11 @@ def test_new_day_file_flows_to_refreshed_kpis_and_nothing_fails(datapack_copy, t
     assert (settings.reports_dir / NEW_DAY / "report.html").is_file()
     paid_day = orjson.loads((settings.reports_dir / PAID_DAY / "quality.json").read_bytes())
     assert paid_day["kpis"]["daily_revenue"][0]["gross_revenue_ngn"] == pytest.approx(after)
+    # the day whose file brought the late payment shows the restatement it caused
+    new_day = orjson.loads((settings.reports_dir / NEW_DAY / "quality.json").read_bytes())
+    caused = new_day["kpis"]["restated_by_data_landed_this_day"]
+    assert [(r["date"], r["delta_ngn"]) for r in caused] == [(PAID_DAY, 777.0)]
+    assert PAID_DAY in (settings.reports_dir / NEW_DAY / "report.html").read_text()
     assert run_requests(defs, instance, "report_touched_days", reports_cursor)[0] == []
     assert failed_runs(instance) == []
     assert not [k for k, status in check_statuses(instance, defs) if status == "PLANNED"]

@@ -282,6 +282,16 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     assert report["kpis"]["daily_revenue"][0]["net_revenue_ngn"] == kpi["net_revenue_ngn"]
     checks = {c["check"]: c for c in report["checks"]}
     from commercepulse.check_catalogue import CHECKS, report_name
+    from commercepulse.reports.writer import DataEdges
+
+    # the live stream's days are partial at its edges (SPEC is silent: README → Data rules)
+    edges = DataEdges(wh)
+    assert "last ingestion day 2025-01-15" in report["partial_day"]
+    assert "late events only" in edges.partial(date(2025, 1, 10))
+    assert edges.partial(date(2023, 6, 1)) == ""  # a day of the dumps is whole
+    page = (folder / "report.html").read_text()
+    assert "refunds of the day / gross of the day" in page  # value_rate is labelled with its base
+    assert "Top products: all history to date, not this day alone" in page
 
     assert sorted(checks) == sorted(report_name(spec) for spec in CHECKS)  # every registered check
     assert (

@@ -1,10 +1,12 @@
-"""The report charts (PNG): revenue trend, live ingestion quality, payment success by vendor, and
-each vendor's feed (events per ingestion day) with its flagged anomaly days marked.
+"""The report charts (PNG), each over the CHART_DAYS days to the report day: revenue (partial days
+marked), live ingestion quality, payment success per vendor, and each vendor's feed (events per
+ingestion day) with its flagged anomaly days marked.
 
 Drawing dominates a report's cost (hundreds of days in a backfill), so each chart is drawn the
 way matplotlib animates (blitting): the axes, ticks and legend are rendered once per y-scale
 into a background, and a day only restores that background and draws its own lines, bars and
-title. The x-axis counts days back from the report day, so it never changes; the y-scale is
+title. The x-axis counts days back from the report day, so it never changes (the dates under
+its ticks are drawn per image, like the title); the y-scale is
 rounded up to a "nice" limit, so consecutive days share a background. A chart whose inputs
 equal an already-drawn one is not drawn again. Same inputs give the same bytes.
 """
@@ -15,7 +17,7 @@ import hashlib
 import io
 import math
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import matplotlib
 
@@ -33,6 +35,7 @@ CHART_NAMES = ("revenue.png", "quality_rates.png", "payment_success.png", "vendo
 #: Below this many days per worker, starting a process costs more than it saves.
 POOL_MIN_DAYS_PER_WORKER = 60
 DAYS_BACK_TICKS = [-CHART_DAYS, -45, -30, -15, 0]
+TICK_FORMAT = "%Y-%m-%d"
 
 
 def nice_limit(value: float) -> float:
@@ -58,25 +61,41 @@ def y_scale(*series: np.ndarray) -> tuple[float, float]:
 class BlitChart:
     """One figure: a static background per y-scale, dynamic artists drawn on it per image."""
 
-    def __init__(self, size: tuple[float, float], setup: Callable) -> None:
+    def __init__(self, size: tuple[float, float], setup: Callable, dated: bool = True) -> None:
         # a Figure of its own (not pyplot's): nothing registered globally, freed with the chart
         self.fig = Figure(figsize=size, dpi=72)
         FigureCanvasAgg(self.fig)
         self.fig.subplots_adjust(
-            left=0.12, right=0.97, top=0.88, bottom=0.15
+            left=0.12, right=0.94, top=0.88, bottom=0.15
         )  # fixed: no layout solver
         self.ax = self.fig.add_subplot()
         self.dynamic = setup(self.ax)
         self.title = self.ax.set_title(" ")
-        for artist in (*self.dynamic, self.title):
+        # the dates under the day ticks change with the report day: drawn per image, like the title
+        self.dates = (
+            [
+                self.ax.text(x, -0.03, "", transform=self.ax.get_xaxis_transform(),
+                             ha="center", va="top", fontsize="small")
+                for x in DAYS_BACK_TICKS
+            ]
+            if dated
+            else []
+        )  # fmt: skip
+        for artist in (*self.dynamic, self.title, *self.dates):
             artist.set_animated(True)  # left out of the background
         self._backgrounds: dict[tuple, object] = {}
 
     def render(
-        self, key: tuple, configure: Callable, title: str, update: Callable[[], list]
+        self,
+        key: tuple,
+        configure: Callable,
+        title: str,
+        update: Callable[[], list],
+        day: date | None = None,
     ) -> bytes:
         """Restore (or draw once) the background of `key` after `configure(ax)` set the axes to
-        it, then draw the dynamic artists `update()` returns and the title; the PNG bytes."""
+        it, then draw the dynamic artists `update()` returns, the title and the tick dates
+        counted back from `day` (none without a day); the PNG bytes."""
         canvas = self.fig.canvas
         configure(self.ax)
         if key not in self._backgrounds:
@@ -85,7 +104,9 @@ class BlitChart:
         else:
             canvas.restore_region(self._backgrounds[key])
         self.title.set_text(title)
-        for artist in (*update(), self.title):
+        for label, back in zip(self.dates, DAYS_BACK_TICKS):
+            label.set_text((day + timedelta(days=back)).strftime(TICK_FORMAT) if day else "")
+        for artist in (*update(), self.title, *self.dates):
             self.ax.draw_artist(artist)
         width, height = canvas.get_width_height()
         image = Image.frombuffer(
@@ -107,8 +128,9 @@ def _compact(value: float, _position=None) -> str:
 
 
 def _days_back_axis(ax, ylabel: str) -> None:
+    """Days back from the report day on x (its dates are written per image), `ylabel` on y."""
     ax.set_xlim(-CHART_DAYS - 0.5, 0.5)
-    ax.set_xticks(DAYS_BACK_TICKS, [f"{d}d" if d else "day" for d in DAYS_BACK_TICKS])
+    ax.set_xticks(DAYS_BACK_TICKS, [""] * len(DAYS_BACK_TICKS))
     ax.yaxis.set_major_formatter(FuncFormatter(_compact))
     ax.set_ylabel(ylabel)
 
@@ -126,24 +148,38 @@ def _two_lines(first: str, second: str, marker: str | None, ylabel: str):
     return setup
 
 
+def _revenue_setup(ax):
+    lines = [
+        ax.plot([], [], label="gross")[0],
+        ax.plot([], [], label="net")[0],
+        ax.plot([], [], "o", mfc="none", color="grey", label="partial day (late data expected)")[0],
+    ]
+    ax.legend(handles=lines, loc="upper left", fontsize="small")
+    _days_back_axis(ax, "NGN")
+    return lines
+
+
+def _vendor_lines_setup(ylabel: str):
+    def setup(ax):
+        _days_back_axis(ax, ylabel)
+        return []
+
+    return setup
+
+
 def _days_back(column: pd.Series, day: date) -> np.ndarray:
     return ((column - pd.Timestamp(day)).dt.days).to_numpy(dtype=float)
 
 
 class ChartRenderer:
-    """The three charts of a day, with a cache of rendered PNGs keyed by their inputs' digest."""
+    """The four charts of a day, with a cache of rendered PNGs keyed by their inputs' digest."""
 
     def __init__(self) -> None:
         self._cache: dict[str, bytes] = {}
-        self._revenue = BlitChart((7, 3), _two_lines("gross", "net", None, "NGN"))
+        self._revenue = BlitChart((7, 3), _revenue_setup)
         self._quality = BlitChart((7, 3), _two_lines("duplicate %", "late %", "o", "% of the day"))
-        self._success = BlitChart((5, 3), self._bars_setup)
-        self._feed = BlitChart((7, 3), lambda ax: _days_back_axis(ax, "events") or [])
-
-    @staticmethod
-    def _bars_setup(ax):
-        ax.set_ylabel("% successful")
-        return []
+        self._success = BlitChart((7, 3), _vendor_lines_setup("% successful"))
+        self._feed = BlitChart((7, 3), _vendor_lines_setup("events"))
 
     @staticmethod
     def inputs(
@@ -158,7 +194,7 @@ class ChartRenderer:
         return {
             "revenue.png": _digest("revenue", str(day), revenue),
             "quality_rates.png": _digest("quality", str(day) if len(late) else "", late),
-            "payment_success.png": _digest("success", str(day), success),
+            "payment_success.png": _digest("success", str(day) if len(success) else "", success),
             "vendor_feed.png": _digest("feed", str(day) if len(feed) else "", feed),
         }
 
@@ -168,45 +204,54 @@ class ChartRenderer:
         return self._cache[digest]
 
     def _lines(
-        self, chart: BlitChart, x: np.ndarray, ys: tuple[np.ndarray, np.ndarray], title: str
+        self,
+        chart: BlitChart,
+        x: np.ndarray,
+        ys: tuple[np.ndarray, ...],
+        title: str,
+        day: date | None,
+        marks: np.ndarray | None = None,
     ) -> bytes:
+        """Lines of `ys` over x; `marks`: points of the last line drawn hollow (partial days)."""
         ylim = y_scale(*ys)
 
         def update():
             for line, y in zip(chart.dynamic, ys):
                 line.set_data(x, y)
+            if marks is not None:
+                chart.dynamic[len(ys)].set_data(x[marks], ys[-1][marks])
             return chart.dynamic
 
-        return chart.render(ylim, lambda ax: ax.set_ylim(*ylim), title, update)
+        return chart.render(ylim, lambda ax: ax.set_ylim(*ylim), title, update, day)
 
-    def _bars(self, success: pd.DataFrame, day: date) -> bytes:
-        vendors = tuple(success["vendor"].tolist())
+    def _success_lines(self, success: pd.DataFrame, day: date) -> bytes:
+        """Each vendor's payment success % per payment day over the CHART_DAYS days to `day`."""
+        vendors = tuple(sorted(success["vendor"].unique()))
 
-        def configure(ax):  # the vendors (x categories) are part of the background
-            ax.set_xticks(range(len(vendors)), vendors)
-            ax.set_xlim(-0.6, max(len(vendors), 1) - 0.4)
-            ax.set_ylim(0, 100)
+        def configure(ax):  # the vendors (legend) are part of the background
+            ax.set_ylim(0, 105)
+            handles = [Line2D([], [], color=f"C{i}", label=v) for i, v in enumerate(vendors)]
+            if handles:
+                ax.legend(handles=handles, loc="lower left", fontsize="small")
 
-        bars = []
+        artists: list = []
 
         def update():
-            bars.extend(
-                self._success.ax.bar(
-                    range(len(vendors)),
-                    (success["success_rate"] * 100).tolist(),
-                    color="C0",
-                    animated=True,
-                )
-            )
-            return bars
+            for i, vendor in enumerate(vendors):
+                rows = success[success["vendor"] == vendor]
+                x = _days_back(rows["date"], day)
+                y = (rows["success_rate"] * 100).to_numpy(dtype=float)
+                artists.append(self._success.ax.plot(x, y, ".-", color=f"C{i}", animated=True)[0])
+            return artists
 
+        title = "Payment success % by vendor, per payment day" + (
+            f", {CHART_DAYS} days to {day}" if vendors else ""
+        )
         try:
-            return self._success.render(
-                vendors, configure, f"Payment success % by vendor, {day}", update
-            )
+            return self._success.render(vendors, configure, title, update, day if vendors else None)
         finally:
-            for bar in bars:
-                bar.remove()
+            for artist in artists:
+                artist.remove()
 
     def _vendor_feed(self, feed: pd.DataFrame, day: date) -> bytes:
         vendors = tuple(sorted(feed["vendor"].unique()))
@@ -217,6 +262,7 @@ class ChartRenderer:
             handles = [Line2D([], [], color=f"C{i}", label=v) for i, v in enumerate(vendors)]
             handles.append(Line2D([], [], color="red", marker="x", linestyle="", label="flagged"))
             ax.legend(handles=handles, loc="upper left", fontsize="small")
+            ax.get_legend().set_visible(bool(vendors))
 
         artists: list = []
 
@@ -245,7 +291,9 @@ class ChartRenderer:
             f", {CHART_DAYS} days to {day}" if vendors else ""
         )
         try:
-            return self._feed.render((ylim, vendors), configure, title, update)
+            return self._feed.render(
+                (ylim, vendors), configure, title, update, day if vendors else None
+            )
         finally:
             for artist in artists:
                 artist.remove()
@@ -258,7 +306,8 @@ class ChartRenderer:
         success: pd.DataFrame,
         feed: pd.DataFrame,
     ) -> dict[str, bytes]:
-        """The day's charts: revenue, quality and vendor feeds over the CHART_DAYS days to `day`, success on `day`."""
+        """The day's charts, each over the CHART_DAYS days to `day`: revenue (partial days marked),
+        ingestion quality, payment success per vendor, vendor feeds."""
         digests = self.inputs(day, revenue, late, success, feed)
         return {
             "revenue.png": self._cached(
@@ -270,7 +319,9 @@ class ChartRenderer:
                         revenue["gross_revenue_ngn"].to_numpy(dtype=float),
                         revenue["net_revenue_ngn"].to_numpy(dtype=float),
                     ),
-                    f"Revenue (NGN), {CHART_DAYS} days to {day}",
+                    f"Revenue (NGN) by payment / refund day, {CHART_DAYS} days to {day}",
+                    day,
+                    revenue["partial"].to_numpy(dtype=bool),
                 ),
             ),
             "quality_rates.png": self._cached(
@@ -282,11 +333,13 @@ class ChartRenderer:
                         (late["duplicate_rate"] * 100).to_numpy(dtype=float),
                         (late["late_pct"] * 100).to_numpy(dtype=float),
                     ),
-                    "Live ingestion quality by ingestion day",
+                    "Live ingestion quality by ingestion day"
+                    + (f", {CHART_DAYS} days to {day}" if len(late) else ""),
+                    day if len(late) else None,
                 ),
             ),
             "payment_success.png": self._cached(
-                digests["payment_success.png"], lambda: self._bars(success, day)
+                digests["payment_success.png"], lambda: self._success_lines(success, day)
             ),
             "vendor_feed.png": self._cached(
                 digests["vendor_feed.png"], lambda: self._vendor_feed(feed, day)

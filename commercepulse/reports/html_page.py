@@ -9,16 +9,35 @@ from typing import Any
 
 import orjson
 
+from commercepulse.reports.sections import SECTIONS
+from commercepulse.warehouse.tables import ALL_TABLES
 
-def _table(rows: list[dict[str, Any]]) -> str:
+
+def _table(rows: list[dict[str, Any]], notes: dict[str, str] | None = None) -> str:
+    """Rows as a table; `notes`: what each column means, as the header's tooltip and a legend."""
     if not rows:
         return "<p class='empty'>no rows</p>"
-    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
+    notes = notes or {}
+    head = "".join(
+        f"<th title='{html.escape(notes.get(k, ''), quote=True)}'>{html.escape(str(k))}</th>"
+        for k in rows[0]
+    )
+    legend = "".join(
+        f"<li><b>{html.escape(k)}</b>: {html.escape(notes[k])}</li>"
+        for k in rows[0]
+        if notes.get(k)
+    )
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row.values()) + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return table + (f"<ul class='notes'>{legend}</ul>" if legend else "")
+
+
+def _column_notes(table: str) -> dict[str, str]:
+    spec = ALL_TABLES.get(table)
+    return {c.name: c.description for c in spec.columns if c.description} if spec else {}
 
 
 def _fmt(value: Any) -> str:
@@ -53,8 +72,14 @@ def render_html(
         if c.get("rows")
     )
     sections = "".join(
-        f"<h2>{html.escape(name.replace('_', ' '))}</h2>{_table(rows)}"
+        f"<h2>{html.escape(SECTIONS.get(name, (name.replace('_', ' '), ''))[0])}</h2>"
+        f"{_table(rows, _column_notes(SECTIONS.get(name, ('', ''))[1]))}"
         for name, rows in report["kpis"].items()
+    )
+    partial = (
+        f"<p class='partial'>Partial day: {html.escape(report['partial_day'])}.</p>"
+        if report.get("partial_day")
+        else ""
     )
     pictures = "".join(
         f"<figure><img alt='{name}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
@@ -67,9 +92,10 @@ def render_html(
 <style>body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:.5em 0 1.5em}}
 td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}th{{background:#f2f2f2}}
 tr td:first-child{{text-align:left}}.FAIL{{color:#b00;font-weight:bold}}.PASS{{color:#070}}
-figure{{display:inline-block;margin:0 1em 1em 0}}img{{max-width:100%}}</style></head>
+figure{{display:inline-block;margin:0 1em 1em 0}}img{{max-width:100%}}
+.notes{{font-size:.85em;color:#555;margin-top:-1em}}.partial{{background:#fff4d6;padding:.4em .8em}}</style></head>
 <body><h1>CommercePulse data quality — {day}</h1>
-<p>{len(checks)} checks, {failed} failing. <small>generated at {generated_at}</small></p>
+<p>{len(checks)} checks, {failed} failing. <small>generated at {generated_at}</small></p>{partial}
 <h2>Checks</h2>{_table(checks).replace("<td>FAIL</td>", "<td class='FAIL'>FAIL</td>").replace("<td>PASS</td>", "<td class='PASS'>PASS</td>")}
 {findings}{pictures}{sections}</body></html>
 """

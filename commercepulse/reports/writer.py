@@ -24,11 +24,12 @@ from commercepulse.check_catalogue import RuleInputs, outcomes_for_days
 from commercepulse.checks import rules
 from commercepulse.reports.charts import CHART_DAYS, CHART_NAMES, ChartRenderer, render_many
 from commercepulse.reports.html_page import render_html
+from commercepulse.reports.sections import CAUSED_SECTION
 from commercepulse.warehouse.base import Warehouse
 
 DAY = timedelta(days=1)
 #: Bump when the report layout changes, so unchanged days are rewritten once in the new layout.
-REPORT_VERSION = 4
+REPORT_VERSION = 5
 
 
 def window_outcomes(
@@ -86,6 +87,14 @@ KPI_QUERIES = {
 }
 
 
+#: Restatements of any day caused by events that landed on a day of the window (`landed_days`).
+CAUSED = (
+    "SELECT date, delta_ngn, before_ngn, now_ngn, landed_days, description, run_id "
+    "FROM kpi_restatements WHERE landed_days IS NOT NULL AND landed_days <> '' "
+    "ORDER BY restated_at, run_id, date"
+)
+
+
 class WindowKpis:
     """The KPI rows of a window, read once and served per day (one query per table)."""
 
@@ -97,25 +106,65 @@ class WindowKpis:
             days = frame[day_column].dt.strftime("%Y-%m-%d").tolist()
             for day, record in zip(days, _records(frame)):
                 self.by_day.setdefault(day, {}).setdefault(name, []).append(record)
+        caused = wh.query(CAUSED)
+        for record in _records(caused):
+            for landed in record.pop("landed_days").split(","):
+                if start.isoformat() <= landed < end.isoformat():
+                    self.by_day.setdefault(landed, {}).setdefault(CAUSED_SECTION, []).append(record)
         self.top = _records(
             wh.query("SELECT * FROM kpi_top_products WHERE rank <= 5 ORDER BY rank")
         )
 
     def day(self, day: date) -> dict[str, list[dict[str, Any]]]:
         rows = self.by_day.get(day.isoformat(), {})
-        return {**{name: rows.get(name, []) for name in KPI_QUERIES}, "top_products": self.top}
+        return {
+            **{name: rows.get(name, []) for name in (*KPI_QUERIES, CAUSED_SECTION)},
+            "top_products": self.top,
+        }
+
+
+EDGES = """
+SELECT (SELECT min(ingestion_date) FROM kpi_late_arrivals) AS first_ingestion,
+       (SELECT max(ingestion_date) FROM kpi_late_arrivals) AS last_ingestion,
+       (SELECT max(event_date) FROM stg_orders WHERE source_kind = 'bootstrap') AS last_dump_day"""
+
+
+class DataEdges:
+    """Where the data is partial: business days the live stream covers only through late events
+    (after the dumps, before its first ingestion day) and days from its last ingestion day on
+    (their late events have not arrived yet). Without a live stream, no day is partial."""
+
+    def __init__(self, wh: Warehouse) -> None:
+        row = wh.query(EDGES).iloc[0]
+        as_day = lambda v: None if pd.isna(v) else pd.Timestamp(v).date()  # noqa: E731
+        self.first, self.last = as_day(row["first_ingestion"]), as_day(row["last_ingestion"])
+        self.last_dump = as_day(row["last_dump_day"])
+
+    def partial(self, day: date) -> str:
+        """Why `day` is partial ("" when it is not)."""
+        if self.first is None or self.last is None:
+            return ""
+        if day >= self.last:
+            return f"late events for this day may still arrive (last ingestion day {self.last})"
+        if day < self.first and (self.last_dump is None or day > self.last_dump):
+            return f"before the live stream's first ingestion day ({self.first}): late events only"
+        return ""
+
+    def mask(self, days: pd.Series) -> pd.Series:
+        return days.map(lambda d: bool(self.partial(pd.Timestamp(d).date())))
 
 
 class WindowCharts:
     """The chart series of a window, read once (from CHART_DAYS before it) and cut per day."""
 
-    def __init__(self, wh: Warehouse, start: date, end: date) -> None:
+    def __init__(self, wh: Warehouse, start: date, end: date, edges: DataEdges) -> None:
         since = {"since": start - timedelta(days=CHART_DAYS), "end": end}
         self.revenue = wh.query(
             "SELECT date, gross_revenue_ngn, net_revenue_ngn FROM kpi_daily_revenue "
             "WHERE date > $since AND date < $end ORDER BY date",
             since,
         )
+        self.revenue["partial"] = edges.mask(self.revenue["date"]).astype(bool)
         self.late = wh.query(
             "SELECT ingestion_date, duplicate_rate, late_pct FROM kpi_late_arrivals "
             "WHERE ingestion_date > $since AND ingestion_date < $end ORDER BY ingestion_date",
@@ -123,8 +172,8 @@ class WindowCharts:
         )
         self.success = wh.query(
             "SELECT date, vendor, success_rate FROM kpi_vendor_payment_success "
-            "WHERE date >= $start AND date < $end ORDER BY date, vendor",
-            {"start": start, "end": end},
+            "WHERE date > $since AND date < $end ORDER BY date, vendor",
+            since,
         )
         self.feed = wh.query(
             "SELECT ingestion_date, vendor, events, flagged FROM vendor_feed_daily "
@@ -148,9 +197,7 @@ class WindowCharts:
         lo, hi = pd.Timestamp(day - timedelta(days=CHART_DAYS)), pd.Timestamp(day)
         revenue = self._between(self.revenue, "date", lo, hi)
         late = self._between(self.late, "ingestion_date", lo, hi)
-        success = self._between(self.success, "date", hi - pd.Timedelta(days=1), hi)[
-            ["vendor", "success_rate"]
-        ]
+        success = self._between(self.success, "date", lo, hi)
         feed = self._between(self.feed, "ingestion_date", lo, hi)
         return revenue, late, success, feed
 
@@ -229,13 +276,15 @@ def write_reports(
     with warehouse.session():
         kpis = WindowKpis(warehouse, start, end)
         outcomes = window_outcomes(db, warehouse, start, end, settings)
-        charts = WindowCharts(warehouse, start, end)
+        edges = DataEdges(warehouse)
+        charts = WindowCharts(warehouse, start, end, edges)
     pending = {}
     for day in days:
         report = {
             "date": day.isoformat(),
             "checks": [o.as_dict() for o in outcomes[day]],
             "kpis": kpis.day(day),
+            **({"partial_day": why} if (why := edges.partial(day)) else {}),
         }
         digest = _digest(report, charts.digests(day))
         if not _unchanged(Path(reports_dir) / day.isoformat(), digest):
