@@ -57,6 +57,7 @@ def launch(
         instance=instance,
         tags=dict(request.tags),
         partition_key=request.partition_key,
+        asset_selection=list(request.asset_selection) if request.asset_selection else None,
         raise_on_error=False,
     )
 
@@ -288,27 +289,39 @@ def test_facts_rebuilt_during_a_kpi_refresh_are_refreshed_by_the_missed_update_s
     datapack_copy, instance, monkeypatch
 ):
     """Facts rebuilt after the last KPI refresh started (eager() counts that refresh as handling them):
-    `refresh_missed_updates` requests refresh_job once the grace period is over, and the report sensor
-    waits for it."""
+    `refresh_missed_updates` refreshes the tables still behind their inputs, those only, once the
+    grace period is over; a refresh of some KPIs never hides another's."""
     from commercepulse.defs import instance_queries
     from commercepulse.defs.automation import sensors
 
     settings, _ = datapack_copy
     defs = definitions(settings)
+    graph = defs.resolve_asset_graph()
+    behind = lambda: instance_queries.refreshes_behind(instance, graph)  # noqa: E731
     assert run_job(defs, "refresh_job", instance).success
-    assert (
-        run_requests(defs, instance, "refresh_missed_updates")[0] == []
-    )  # KPIs newer than the facts
+    assert run_requests(defs, instance, "refresh_missed_updates")[0] == []  # all current
     assert run_job(
         defs, "business_day_job", instance, PAID_DAY
     ).success  # facts rebuilt after that refresh
-    assert instance_queries.kpis_behind_facts(instance) is not None
+    stale, newest = behind()
+    names = {k.to_user_string() for k in stale}
+    # the tables fed by the rebuilt business days, not those fed only by the platform's Silver
+    assert {"kpi_daily_revenue", "kpi_refund_rate", "dim_date"} <= names
+    assert "kpi_daily_funnel" not in names and newest is not None
     assert (
         run_requests(defs, instance, "refresh_missed_updates")[0] == []
     )  # the automation condition's turn first
+    # a refresh of some KPIs (what eager() requests for some inputs) leaves the others behind
+    some = dg.define_asset_job("some_kpis", selection=["kpi_refund_rate"])
+    partial = dg.Definitions.merge(defs, dg.Definitions(jobs=[some]))
+    assert run_job(partial, "some_kpis", instance).success
+    still = {k.to_user_string() for k in behind()[0]}
+    assert "kpi_refund_rate" not in still and "kpi_daily_revenue" in still
     monkeypatch.setattr(sensors, "GRACE_SECONDS", 0)
     requests, _ = run_requests(defs, instance, "refresh_missed_updates")
     assert [(r.job_name, r.tags[TRIGGER]) for r in requests] == [(None, "refresh_missed_updates")]
+    # only the tables still behind are refreshed, not the whole refresh_job
+    assert {k.to_user_string() for k in requests[0].asset_selection} == still
     assert launch(defs, instance, requests[0], "refresh_job").success
-    assert instance_queries.kpis_behind_facts(instance) is None
+    assert behind() == ([], None)
     assert run_requests(defs, instance, "refresh_missed_updates")[0] == []

@@ -1,18 +1,22 @@
 """Reads of the Dagster instance that sensors and checks share: paged materialization records,
 the latest materialization of an asset (partition), the landings and what they touched, and
-whether the KPIs trail the facts. One implementation of each lookup."""
+which whole-history tables trail their inputs. One implementation of each lookup."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
 from commercepulse.defs.landing_contract import LANDING_ASSETS, business_days_of
+from commercepulse.defs.table_assets import WHOLE_HISTORY
 
 PAGE = 1000
 #: Seconds between a sensor's evaluations: a new day file reaches the KPIs within a minute.
 SENSOR_INTERVAL = 5
-FACTS = "fact_orders"  # business_day_job rebuilds every fact together: one stands for all
-KPI_REVENUE = "kpi_daily_revenue"  # the refresh rebuilds every KPI together: one stands for all
+KPI_REVENUE = "kpi_daily_revenue"  # what the reports wait for
+#: The asset graph of a code location (a sensor's `context.repository_def.asset_graph`, or
+#: `Definitions.resolve_asset_graph()`): `get_all_asset_keys`, `get(key)`, `has(key)`.
+AssetGraphLike = Any
 
 
 def materialization_records(
@@ -87,15 +91,46 @@ def rebuilt_since(instance: dg.DagsterInstance, days: dict[str, int], asset: str
     }
 
 
-def kpis_behind_facts(instance: dg.DagsterInstance) -> dg.EventLogRecord | None:
-    """The latest facts materialization when it is newer than the start of the run that last
-    refreshed the KPIs (that refresh may not have read it); None when the KPIs are up to date."""
-    facts = latest_materialization(instance, FACTS)
-    if facts is None:
-        return None
-    kpis = latest_materialization(instance, KPI_REVENUE)
-    if kpis is None:
-        return facts
-    run = instance.get_run_record_by_id(kpis.run_id) if kpis.run_id else None
-    started = run.start_time if run is not None and run.start_time else kpis.timestamp
-    return facts if facts.timestamp > started else None
+def refreshes_behind(
+    instance: dg.DagsterInstance, graph: "AssetGraphLike | None"
+) -> tuple[list[dg.AssetKey], dg.EventLogRecord | None]:
+    """The whole-history tables (KPIs, Gold, dim_date) some partitioned input of which was
+    materialized after the run that last refreshed them had started (that refresh may not have
+    read it), and the newest such input materialization; ([], None) when every one is current.
+    Each table is judged on its own inputs: a refresh of some KPIs never hides another's."""
+    if graph is None:
+        return [], None
+    latest: dict[dg.AssetKey, dg.EventLogRecord | None] = {}
+
+    def newest(key: dg.AssetKey) -> dg.EventLogRecord | None:
+        if key not in latest:
+            latest[key] = latest_materialization(instance, key)
+        return latest[key]
+
+    behind, newest_input = [], None
+    for key in sorted(graph.get_all_asset_keys()):
+        node = graph.get(key)
+        if any(node.tags.get(tag) != value for tag, value in WHOLE_HISTORY.items()):
+            continue
+        inputs = [
+            record
+            for parent in node.parent_keys
+            if graph.has(parent) and graph.get(parent).is_partitioned
+            for record in [newest(parent)]
+            if record is not None
+        ]
+        if not inputs:
+            continue
+        own = newest(key)
+        if own is None:
+            started = 0.0
+        else:
+            run = instance.get_run_record_by_id(own.run_id) if own.run_id else None
+            started = run.start_time if run is not None and run.start_time else own.timestamp
+        late = [r for r in inputs if r.timestamp > started]
+        if late:
+            behind.append(key)
+            top = max(late, key=lambda r: r.storage_id)
+            if newest_input is None or top.storage_id > newest_input.storage_id:
+                newest_input = top
+    return behind, newest_input

@@ -31,7 +31,7 @@ def dagster_yaml(storage: str, url: str | None) -> str:
         store = ""  # Dagster's default: SQLite files under DAGSTER_HOME
     return (
         f"{MARKER}\n{store}"
-        "run_queue:\n  max_concurrent_runs: 1\n"
+        "run_queue:\n  max_concurrent_runs: 1\n  dequeue_interval_seconds: 1\n"
         "run_monitoring:\n  enabled: true\n  start_timeout_seconds: 180\n  max_resume_run_attempts: 0\n"
         "telemetry:\n  enabled: false\n"
     )

@@ -13,7 +13,6 @@ equal an already-drawn one is not drawn again. Same inputs give the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 from collections.abc import Callable
@@ -30,8 +29,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 from PIL import Image  # noqa: E402
 
-CHART_DAYS = 60
-CHART_NAMES = ("revenue.png", "quality_rates.png", "payment_success.png", "vendor_feed.png")
+from commercepulse.reports.chart_inputs import CHART_DAYS, inputs  # noqa: E402
+
 #: Below this many days per worker, starting a process costs more than it saves.
 POOL_MIN_DAYS_PER_WORKER = 60
 DAYS_BACK_TICKS = [-CHART_DAYS, -45, -30, -15, 0]
@@ -181,23 +180,6 @@ class ChartRenderer:
         self._success = BlitChart((7, 3), _vendor_lines_setup("% successful"))
         self._feed = BlitChart((7, 3), _vendor_lines_setup("events"))
 
-    @staticmethod
-    def inputs(
-        day: date,
-        revenue: pd.DataFrame,
-        late: pd.DataFrame,
-        success: pd.DataFrame,
-        feed: pd.DataFrame,
-    ) -> dict[str, str]:
-        """A digest of what each chart of the day shows (equal digests, equal PNG bytes)."""
-        # the quality and feed charts name no day: days without live ingestion in their window share one image
-        return {
-            "revenue.png": _digest("revenue", str(day), revenue),
-            "quality_rates.png": _digest("quality", str(day) if len(late) else "", late),
-            "payment_success.png": _digest("success", str(day) if len(success) else "", success),
-            "vendor_feed.png": _digest("feed", str(day) if len(feed) else "", feed),
-        }
-
     def _cached(self, digest: str, draw: Callable[[], bytes]) -> bytes:
         if digest not in self._cache:
             self._cache[digest] = draw()
@@ -308,7 +290,7 @@ class ChartRenderer:
     ) -> dict[str, bytes]:
         """The day's charts, each over the CHART_DAYS days to `day`: revenue (partial days marked),
         ingestion quality, payment success per vendor, vendor feeds."""
-        digests = self.inputs(day, revenue, late, success, feed)
+        digests = inputs(day, revenue, late, success, feed)
         return {
             "revenue.png": self._cached(
                 digests["revenue.png"],
@@ -345,18 +327,6 @@ class ChartRenderer:
                 digests["vendor_feed.png"], lambda: self._vendor_feed(feed, day)
             ),
         }
-
-
-def _digest(*parts) -> str:
-    text = repr(
-        tuple(
-            tuple(map(tuple, p.astype(str).to_numpy().tolist()))
-            if isinstance(p, pd.DataFrame)
-            else p
-            for p in parts
-        )
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def render_days(series: list[tuple]) -> list[dict[str, bytes]]:

@@ -22,7 +22,7 @@ from pymongo.database import Database
 
 from commercepulse.check_catalogue import RuleInputs, outcomes_for_days
 from commercepulse.checks import rules
-from commercepulse.reports.charts import CHART_DAYS, CHART_NAMES, ChartRenderer, render_many
+from commercepulse.reports.chart_inputs import CHART_DAYS, CHART_NAMES, inputs
 from commercepulse.reports.html_page import render_html
 from commercepulse.reports.sections import CAUSED_SECTION
 from commercepulse.warehouse.base import Warehouse
@@ -202,9 +202,11 @@ class WindowCharts:
         return revenue, late, success, feed
 
     def digests(self, day: date) -> dict[str, str]:
-        return ChartRenderer.inputs(day, *self._series(day))
+        return inputs(day, *self._series(day))
 
     def draw(self, days: list[date], workers: int) -> dict[date, dict[str, bytes]]:
+        from commercepulse.reports.charts import render_many  # matplotlib: only when drawing
+
         return dict(zip(days, render_many([(day, *self._series(day)) for day in days], workers)))
 
 

@@ -6,10 +6,10 @@ from commercepulse.days import contiguous_ranges
 from commercepulse.defs.instance_queries import (
     KPI_REVENUE,
     SENSOR_INTERVAL,
-    kpis_behind_facts,
     landed_days,
     latest_materialization,
     rebuilt_since,
+    refreshes_behind,
 )
 from commercepulse.defs.landing_contract import trigger
 from commercepulse.defs.partitions import day_range_request, valid_days
@@ -44,7 +44,7 @@ def report_touched_days(context: dg.SensorEvaluationContext):
     if (
         refreshed is None
         or refreshed.storage_id < max(todo.values())
-        or kpis_behind_facts(context.instance)
+        or refreshes_behind(context.instance, context.repository_def.asset_graph)[0]
     ):
         return dg.SkipReason("waiting for the KPI refresh after the latest landing")
     context.update_cursor(str(latest))
