@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(COMMERCEPULSE_HOME)/dagster
 export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
-.PHONY: install run lint test test-slow ui ui-test bench bench-all bench-year clean stop-mongo
+.PHONY: install run lint test test-slow ui ui-test bench bench-all bench-year bench-new-day clean stop-mongo
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PY=/path/to/python3.11)"; exit 1; }
@@ -48,6 +48,9 @@ bench: $(STAMP)
 
 bench-all: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_platform --all
+
+bench-new-day: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_new_day 3
 
 bench-year: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_backfill 30

@@ -52,6 +52,9 @@ def _world(work: Path) -> dict[str, str]:
         "DATA_DIR": str(data),
         "REPORTS_DIR": str(work / "reports"),
         "PYTHONUNBUFFERED": "1",
+        # as `make ui` exports them (Makefile)
+        "DAGSTER_EVENT_BATCH_SIZE": "1000",
+        "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1",
     }
     env.pop("MONGO_URI", None)
     subprocess.run([*CLI, "run"], env=env, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
@@ -77,6 +80,18 @@ def _timeline(instance, since: float) -> list[dict]:
                 "started": relative(record.start_time),
                 "ended": relative(record.end_time),
                 "status": record.dagster_run.status.value,
+                "assets": sorted(
+                    k.to_user_string() for k in record.dagster_run.asset_selection or ()
+                ),
+                "checks": sorted(
+                    f"{k.asset_key.to_user_string()}:{k.name}"
+                    for k in record.dagster_run.asset_check_selection or ()
+                ),
+                "steps_s": {
+                    s.step_key: round(s.end_time - s.start_time, 2)
+                    for s in instance.get_run_step_stats(record.dagster_run.run_id)
+                    if s.end_time and s.start_time
+                },
             }
         )
     return sorted(out, key=lambda r: r["created"])

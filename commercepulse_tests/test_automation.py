@@ -12,7 +12,6 @@ import dagster as dg
 import orjson
 import pytest
 
-from commercepulse.defs.landing_contract import TRIGGER
 from commercepulse_tests.harness import definitions, run_job, warehouse_of
 
 NEW_DAY = "2025-01-16"
@@ -53,40 +52,30 @@ def launch(
 ) -> dg.ExecuteInProcessResult:
     """Run a sensor's request the way the daemon would: its job (or the sensor's), its partition or range tags."""
     job = defs.resolve_job_def(request.job_name or sensor_job)
+    if request.asset_selection is not None or request.asset_check_keys is not None:
+        job = job.get_subset(
+            asset_selection=set(request.asset_selection or ()),
+            asset_check_selection=set(request.asset_check_keys or ()),
+        )
     return job.execute_in_process(
         instance=instance,
         tags=dict(request.tags),
         partition_key=request.partition_key,
-        asset_selection=list(request.asset_selection) if request.asset_selection else None,
         raise_on_error=False,
     )
 
 
-def automation_tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor=None):
-    """One evaluation of the automation conditions; runs what it requests (one run, as the sensor does)."""
-    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
-    assets = {
-        r.key for r in result.results if isinstance(r.key, dg.AssetKey) and r.true_subset.size
-    }
-    checks = {
-        r.key for r in result.results if isinstance(r.key, dg.AssetCheckKey) and r.true_subset.size
-    }
-    if assets or checks:
-        job = dg.define_asset_job(
-            "automation_tick",
-            selection=dg.AssetSelection.assets(*assets).without_checks()
-            | dg.AssetSelection.checks(*checks),
-        )
-        run = (
-            dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
-            .resolve_job_def("automation_tick")
-            .execute_in_process(instance=instance, raise_on_error=False)
-        )
-        assert run.success, [e.message for e in run.get_step_failure_events()]
+def refresh_tick(defs: dg.Definitions, instance: dg.DagsterInstance):
+    """One tick of `refresh_whole_history`; runs what it requests (as the daemon would). Returns the
+    requested tables and checks."""
+    requests, _ = run_requests(defs, instance, "refresh_whole_history")
+    assert len(requests) <= 1
+    if not requests:
+        return set(), set()
+    assert launch(defs, instance, requests[0], "refresh_job").success
     return (
-        result.cursor,
-        {k.to_user_string() for k in assets},
-        {f"{k.asset_key.to_user_string()}:{k.name}" for k in checks},
+        {k.to_user_string() for k in requests[0].asset_selection},
+        {f"{k.asset_key.to_user_string()}:{k.name}" for k in requests[0].asset_check_keys},
     )
 
 
@@ -97,10 +86,9 @@ def test_new_day_file_flows_to_refreshed_kpis_and_nothing_fails(datapack_copy, t
     shutil.copy(settings.data_dir / "fx_rates_2023.csv", data)
     settings = settings.model_copy(update={"data_dir": data})
     defs, wh = definitions(settings), warehouse_of(settings)
-    # the deployment starts: the automation sensor builds what this instance has never seen, then rests
-    cursor, _, _ = automation_tick(defs, instance)
-    cursor, assets, checks = automation_tick(defs, instance, cursor)
-    assert (assets, checks) == (set(), set())
+    # the deployment starts: the refresh sensor judges what this instance has never judged, then rests
+    refresh_tick(defs, instance)
+    assert refresh_tick(defs, instance) == (set(), set())
     revenue_before = (
         wh.table("kpi_daily_revenue").set_index("date").loc[PAID_DAY, "gross_revenue_ngn"]
     )
@@ -131,6 +119,8 @@ def test_new_day_file_flows_to_refreshed_kpis_and_nothing_fails(datapack_copy, t
     assert [(r.job_name, r.partition_key) for r in requests] == [("ingest_job", NEW_DAY)]
     assert launch(defs, instance, requests[0]).success
     assert run_requests(defs, instance, "new_data_files", files_cursor)[0] == []  # landed once
+    # its business day waits for its rebuild: no refresh before it (it would read the old facts)
+    assert run_requests(defs, instance, "refresh_whole_history")[0] == []
 
     requests, _ = run_requests(defs, instance, "reconcile_business_days")
     assert [(r.job_name or "business_day_job", r.partition_key) for r in requests] == [
@@ -138,16 +128,9 @@ def test_new_day_file_flows_to_refreshed_kpis_and_nothing_fails(datapack_copy, t
     ]
     assert launch(defs, instance, requests[0], sensor_job="business_day_job").success
 
-    # the automation sensor's ticks until it rests: a KPI waits for its inputs' blocking checks
-    # (requested in the same tick, or passed in an earlier one); nothing is built twice
-    requested_assets, requested_checks = Counter(), Counter()
-    for _ in range(4):
-        cursor, assets, checks = automation_tick(defs, instance, cursor)
-        if not assets and not checks:
-            break
-        requested_assets.update(assets)
-        requested_checks.update(checks)
-    assert (assets, checks) == (set(), set())
+    # the landing's days are rebuilt: one refresh of the tables and checks they feed, then rest
+    requested_assets, requested_checks = refresh_tick(defs, instance)
+    assert refresh_tick(defs, instance) == (set(), set())
     assert {
         "kpi_daily_revenue",
         "kpi_refund_rate",
@@ -162,10 +145,7 @@ def test_new_day_file_flows_to_refreshed_kpis_and_nothing_fails(datapack_copy, t
         "stg_unmapped:completeness",
         "kpi_daily_revenue:revenue_drift",
     } <= set(requested_checks)
-    assert max(requested_assets.values()) == 1 and max(requested_checks.values()) == 1
-    assert not any(
-        c.startswith(("silver_", "events_raw")) for c in requested_checks
-    )  # their assets did not change
+    assert not any(c.startswith("silver_") for c in requested_checks)  # their assets did not change
     after = wh.table("kpi_daily_revenue").set_index("date").loc[PAID_DAY, "gross_revenue_ngn"]
     assert after == pytest.approx(revenue_before + 777)
     # then the reports of the touched days: the payment's business day and the new ingestion day
@@ -285,43 +265,56 @@ def test_business_day_job_writes_no_check_results_and_refresh_judges_history(
     )
 
 
-def test_facts_rebuilt_during_a_kpi_refresh_are_refreshed_by_the_missed_update_sensor(
-    datapack_copy, instance, monkeypatch
-):
-    """Facts rebuilt after the last KPI refresh started (eager() counts that refresh as handling them):
-    `refresh_missed_updates` refreshes the tables still behind their inputs, those only, once the
-    grace period is over; a refresh of some KPIs never hides another's."""
+def test_one_refresh_of_exactly_what_changed_queued_behind_the_rebuild(datapack_copy, instance):
+    """`refresh_whole_history`: a rebuild in flight gets the refresh of the tables it feeds queued
+    right behind it; a refresh in flight or a backfill holds the next one; a refresh of some KPIs
+    never hides another's; each table is refreshed once, and only those whose inputs changed."""
     from commercepulse.defs import instance_queries
-    from commercepulse.defs.automation import sensors
 
     settings, _ = datapack_copy
     defs = definitions(settings)
     graph = defs.resolve_asset_graph()
     behind = lambda: instance_queries.refreshes_behind(instance, graph)  # noqa: E731
     assert run_job(defs, "refresh_job", instance).success
-    assert run_requests(defs, instance, "refresh_missed_updates")[0] == []  # all current
-    assert run_job(
-        defs, "business_day_job", instance, PAID_DAY
-    ).success  # facts rebuilt after that refresh
+    assert refresh_tick(defs, instance) == (set(), set())  # all current
+
+    # a business-day rebuild is queued: the tables it feeds are requested now, to run right after it
+    queued = instance.create_run_for_job(defs.resolve_job_def("business_day_job"))
+    requests, _ = run_requests(defs, instance, "refresh_whole_history")
+    (ahead,) = requests
+    fed = {k.to_user_string() for k in ahead.asset_selection}
+    assert {"kpi_daily_revenue", "kpi_refund_rate", "kpi_restatements", "dim_date"} <= fed
+    assert "kpi_daily_funnel" not in fed  # fed by the platform's Silver only
+    assert "fact_orders:key_integrity" in {
+        f"{k.asset_key.to_user_string()}:{k.name}" for k in ahead.asset_check_keys
+    }
+    # ... once queued, nothing more is requested until it has run
+    refresh = instance.create_run_for_job(defs.resolve_job_def("refresh_job"))
+    assert run_requests(defs, instance, "refresh_whole_history")[0] == []
+    # a backfill's runs hold the refresh until the last has ended
+    instance.delete_run(refresh.run_id)
+    instance.delete_run(queued.run_id)
+    backfill = instance.create_run_for_job(
+        defs.resolve_job_def("business_day_job"), tags={"dagster/backfill": "abc"}
+    )
+    assert run_requests(defs, instance, "refresh_whole_history")[0] == []
+    instance.delete_run(backfill.run_id)
+
+    # facts rebuilt (a manual materialization): the tables behind them, once
+    assert run_job(defs, "business_day_job", instance, PAID_DAY).success
     stale, newest = behind()
     names = {k.to_user_string() for k in stale}
-    # the tables fed by the rebuilt business days, not those fed only by the platform's Silver
-    assert {"kpi_daily_revenue", "kpi_refund_rate", "dim_date"} <= names
-    assert "kpi_daily_funnel" not in names and newest is not None
-    assert (
-        run_requests(defs, instance, "refresh_missed_updates")[0] == []
-    )  # the automation condition's turn first
-    # a refresh of some KPIs (what eager() requests for some inputs) leaves the others behind
+    assert {"kpi_daily_revenue", "kpi_refund_rate", "dim_date"} <= names and newest is not None
+    assert "kpi_daily_funnel" not in names
+    # a refresh of some KPIs leaves the others behind, and only those are refreshed next
     some = dg.define_asset_job("some_kpis", selection=["kpi_refund_rate"])
     partial = dg.Definitions.merge(defs, dg.Definitions(jobs=[some]))
     assert run_job(partial, "some_kpis", instance).success
     still = {k.to_user_string() for k in behind()[0]}
     assert "kpi_refund_rate" not in still and "kpi_daily_revenue" in still
-    monkeypatch.setattr(sensors, "GRACE_SECONDS", 0)
-    requests, _ = run_requests(defs, instance, "refresh_missed_updates")
-    assert [(r.job_name, r.tags[TRIGGER]) for r in requests] == [(None, "refresh_missed_updates")]
-    # only the tables still behind are refreshed, not the whole refresh_job
-    assert {k.to_user_string() for k in requests[0].asset_selection} == still
-    assert launch(defs, instance, requests[0], "refresh_job").success
+    tables, checks = refresh_tick(defs, instance)
+    assert still <= tables and "kpi_daily_funnel" not in tables
+    assert "fact_payments:key_integrity" in checks
     assert behind() == ([], None)
-    assert run_requests(defs, instance, "refresh_missed_updates")[0] == []
+    assert refresh_tick(defs, instance) == (set(), set())
+    assert failed_runs(instance) == []

@@ -768,7 +768,7 @@ def test_whole_history_checks_never_read_as_one_partitions_verdict():
     from commercepulse.checks.rules import Outcome
     from commercepulse.definitions import defs as load
     from commercepulse.defs.asset_checks import evaluation
-    from commercepulse.defs.automation.definitions import refresh_job
+    from commercepulse.defs.automation.jobs import refresh_job
     from commercepulse.defs.platform.jobs import platform_job
 
     graph = load().resolve_asset_graph()

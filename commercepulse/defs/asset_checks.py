@@ -6,8 +6,8 @@ and severity as metadata. Two scopes:
 
 - `PER_DAY`: a partitioned check (ingestion-day checks of small landing runs): one result per
   partition of the run, also when one run covers a range (a single-run backfill).
-- `HISTORY`: an unpartitioned check over every day of the calendar, run after its asset changes
-  (automation condition) or by `refresh_job`; the failing days and their figures are in its
+- `HISTORY`: an unpartitioned check over every day of the calendar, run by `refresh_job` after its
+  asset changes (sensor `refresh_whole_history`); the failing days and their figures are in its
   metadata. Business-day facts are rebuilt for hundreds of days in one run, and Dagster stores a
   check result per partition of a run at ~10 ms each: these checks stay out of those runs (the
   business-day job selects no checks), so a year's backfill does not write thousands of results.
@@ -22,6 +22,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from commercepulse.check_catalogue import (
+    CHECKS,
     HISTORY,
     INGESTION,
     PER_DAY,
@@ -39,12 +40,6 @@ from commercepulse.defs.retries import mongo_retries
 from commercepulse.warehouse.base import Warehouse
 
 DAY = timedelta(days=1)
-#: Re-run a history check when its asset changed (any partition; missing partitions are normal).
-AFTER_ASSET_UPDATE = (
-    dg.AutomationCondition.eager()
-    .without(~dg.AutomationCondition.any_deps_missing())
-    .with_label("after_asset_update")
-)
 CALENDARS = {INGESTION: INGESTION_DAILY}
 
 
@@ -114,7 +109,6 @@ def rule_check(
         blocking=spec.blocking,
         additional_deps=list(spec.reads),
         partitions_def=CALENDARS.get(spec.calendar, DAILY) if spec.scope == PER_DAY else None,
-        automation_condition=AFTER_ASSET_UPDATE if spec.scope == HISTORY else None,
     )
     def _check(
         context: dg.AssetCheckExecutionContext,
@@ -159,6 +153,18 @@ def rule_check(
         yield dg.Output(None)  # the check op's own output; the evaluations above are its results
 
     return _check
+
+
+def check_keys(scope: str) -> list[dg.AssetCheckKey]:
+    """The keys of the catalogued checks of one scope (PER_DAY or HISTORY)."""
+    return [dg.AssetCheckKey(dg.AssetKey(s.asset), s.name) for s in CHECKS if s.scope == scope]
+
+
+def with_per_day_checks(selection: dg.AssetSelection) -> dg.AssetSelection:
+    """The assets of `selection` with their per-day checks only: their whole-history checks run in
+    `refresh_job`, unpartitioned, so none reads as one partition's verdict."""
+    checks = selection - selection.without_checks()
+    return selection.without_checks() | (checks & dg.AssetSelection.checks(*check_keys(PER_DAY)))
 
 
 def asset_checks(*assets: dg.AssetsDefinition | str) -> list[dg.AssetChecksDefinition]:

@@ -110,7 +110,7 @@ def refreshes_behind(
     behind, newest_input = [], None
     for key in sorted(graph.get_all_asset_keys()):
         node = graph.get(key)
-        if any(node.tags.get(tag) != value for tag, value in WHOLE_HISTORY.items()):
+        if not _whole_history(node):
             continue
         inputs = [
             record
@@ -134,3 +134,66 @@ def refreshes_behind(
             if newest_input is None or top.storage_id > newest_input.storage_id:
                 newest_input = top
     return behind, newest_input
+
+
+#: Statuses of a run not finished yet (queued, starting or running).
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+BACKFILL_TAG = "dagster/backfill"
+
+
+def in_flight_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    return list(instance.get_runs(filters=dg.RunsFilter(statuses=IN_FLIGHT)))
+
+
+def whole_history_after(graph: AssetGraphLike, assets: set[dg.AssetKey]) -> set[dg.AssetKey]:
+    """The whole-history tables fed by `assets`: their whole-history children, and the whole-
+    history tables fed by those (kpi_restatements after kpi_daily_revenue)."""
+    found: set[dg.AssetKey] = set()
+    frontier = [k for a in assets if graph.has(a) for k in graph.get(a).child_keys]
+    while frontier:
+        key = frontier.pop()
+        if key in found or not graph.has(key) or not _whole_history(graph.get(key)):
+            continue
+        found.add(key)
+        frontier.extend(graph.get(key).child_keys)
+    return found
+
+
+def _whole_history(node) -> bool:
+    return all(node.tags.get(tag) == value for tag, value in WHOLE_HISTORY.items())
+
+
+def stale_checks(
+    instance: dg.DagsterInstance, keys: list[dg.AssetCheckKey], coming: set[dg.AssetKey]
+) -> list[dg.AssetCheckKey]:
+    """The checks to judge again: their asset is about to change (`coming`), or changed after the
+    check last ran (or it never ran)."""
+    latest_runs = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    out = []
+    for key in keys:
+        if key.asset_key in coming:
+            out.append(key)
+            continue
+        changed = latest_materialization(instance, key.asset_key)
+        if changed is None:
+            continue
+        judged = latest_runs.get(key)
+        # the evaluation event's own time (the row's creation time is the database's clock)
+        when = judged.event.timestamp if judged is not None and judged.event else None
+        if when is None or changed.timestamp > when:
+            out.append(key)
+    return out
+
+
+def rebuild_pending(instance: dg.DagsterInstance, staged: str, valid) -> bool:
+    """A landing after the latest staging touched business days (valid partitions, `valid(days)`)
+    that have not been rebuilt since: the rebuild comes next, the refresh after it."""
+    latest = latest_materialization(instance, staged)
+    days, _, _ = landed_days(instance, latest.storage_id if latest else 0)
+    todo = {day: days[day] for day in valid(sorted(days))}
+    return bool(set(todo) - rebuilt_since(instance, todo, staged))

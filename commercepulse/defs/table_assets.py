@@ -12,15 +12,9 @@ from commercepulse.defs.retries import user_errors
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.tables import ALL_TABLES
 
-#: Tag of the whole-history tables: `refresh_job` selects them, the automation sensor refreshes them.
+#: Tag of the whole-history tables: `refresh_job` selects them; the `refresh_whole_history` sensor
+#: refreshes those whose inputs changed, in one run after the work that changes them.
 WHOLE_HISTORY = {"commercepulse/scope": "whole_history"}
-#: Refresh when an upstream partition changed (late data included), once the blocking checks of
-#: the changed inputs have passed. Upstream partitions without data are normal here (most days of
-#: a calendar have none), so a missing one does not hold the refresh back.
-REFRESH = (
-    dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
-    & dg.AutomationCondition.all_deps_blocking_checks_passed()
-).with_label("eager_after_blocking_checks")
 
 
 def window_asset(
@@ -63,7 +57,6 @@ def whole_asset(
         group_name=group,
         kinds={WAREHOUSE_KIND},
         deps=deps,
-        automation_condition=REFRESH,
         tags=WHOLE_HISTORY,
         description=ALL_TABLES[name].description,
         metadata=table_metadata_spec(name) | (metadata or {}),

@@ -22,7 +22,8 @@ MARKER = "# written by commercepulse (delete this line to keep your own settings
 
 
 def dagster_yaml(storage: str, url: str | None) -> str:
-    """The instance configuration: storage, a one-run queue (DuckDB takes one writer), no telemetry."""
+    """The instance configuration: storage, a one-run queue (DuckDB takes one writer) polled every
+    second, sensors evaluated in threads, no telemetry."""
     if storage == "postgres" and url:
         store = f'storage:\n  postgres:\n    postgres_url: "{url}"\n'
     elif storage == "postgres":
@@ -32,6 +33,9 @@ def dagster_yaml(storage: str, url: str | None) -> str:
     return (
         f"{MARKER}\n{store}"
         "run_queue:\n  max_concurrent_runs: 1\n  dequeue_interval_seconds: 1\n"
+        # sensors and automation evaluated side by side: a slow one never delays a new file's landing
+        "sensors:\n  use_threads: true\n  num_workers: 4\n"
+        "auto_materialize:\n  use_threads: true\n  num_workers: 2\n"
         "run_monitoring:\n  enabled: true\n  start_timeout_seconds: 180\n  max_resume_run_attempts: 0\n"
         "telemetry:\n  enabled: false\n"
     )

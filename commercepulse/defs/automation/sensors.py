@@ -1,47 +1,98 @@
-"""The one update the automation condition misses: facts rebuilt while a KPI refresh was already
-running (eager() counts that refresh as handling them)."""
+"""One refresh after the work that changes its inputs: the whole-history tables (dim_date, KPIs,
+Gold) and the whole-history checks, run by `refresh_job` for exactly what changed.
 
-import time
+Declarative automation (eager()) refreshed each table as soon as its own inputs were updated,
+mid-way through a business-day rebuild, so one new day cost several refresh runs (and eager()
+counts a refresh already queued as handling a newer update). This sensor decides per tick:
+
+- a backfill is running: wait, and refresh once after its last run;
+- a refresh is queued or running: wait (what changes meanwhile is refreshed after it);
+- a landing is running, or its business days wait for their rebuild: wait for the rebuild;
+- a landing or rebuild run is in flight: request the refresh of the tables it feeds now, so it is
+  queued right behind that run (the queue runs one at a time) and reads what it wrote;
+- otherwise: refresh the tables some input of which was materialized after their last refresh
+  started (a manual materialization, a replay), and judge the checks whose asset changed.
+Blocking checks run in the same run before the tables that read their assets.
+"""
+
+import hashlib
 
 import dagster as dg
 
-from commercepulse.defs.instance_queries import SENSOR_INTERVAL, refreshes_behind
+from commercepulse.check_catalogue import HISTORY
+from commercepulse.defs.asset_checks import check_keys
+from commercepulse.defs.automation.jobs import refresh_job
+from commercepulse.defs.instance_queries import (
+    BACKFILL_TAG,
+    SENSOR_INTERVAL,
+    in_flight_runs,
+    rebuild_pending,
+    refreshes_behind,
+    stale_checks,
+    whole_history_after,
+)
 from commercepulse.defs.landing_contract import trigger
+from commercepulse.defs.partitions import valid_days
 
-#: Seconds facts may be newer than the KPIs before this sensor steps in (the automation sensor
-#: normally requests the refresh within one tick).
-GRACE_SECONDS = 15
-IN_FLIGHT = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
+#: Runs that change no input of a refresh.
+NOT_INPUTS = {"reports_job", "explain_job", refresh_job.name}
+#: Landings: a business-day rebuild follows them, and the refresh follows that.
+LANDINGS = {"ingest_job", "bootstrap_job"}
+STAGED = "stg_orders"  # staging materializes its frames together: one stands for all
+
+
+def _run_assets(repository: dg.RepositoryDefinition, run: dg.DagsterRun) -> set[dg.AssetKey]:
+    """The assets an in-flight run will materialize."""
+    if run.asset_selection:
+        return set(run.asset_selection)
+    if not repository.has_job(run.job_name):
+        return set()
+    return set(repository.get_job(run.job_name).asset_layer.selected_asset_keys)
 
 
 @dg.sensor(
-    name="refresh_missed_updates",
+    name="refresh_whole_history",
     minimum_interval_seconds=SENSOR_INTERVAL,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    job_name="refresh_job",
-    description="Refreshes the whole-history tables whose inputs were rebuilt after their last refresh "
-    "had started (an update the automation condition counts as handled), those only; waits "
-    "GRACE_SECONDS and for running work.",
+    job=refresh_job,
+    description="One refresh of the whole-history tables and checks after the work that changed "
+    "their inputs (queued right behind a rebuild; once after a backfill); only what changed.",
 )
-def refresh_missed_updates(context: dg.SensorEvaluationContext):
-    stale, behind = refreshes_behind(context.instance, context.repository_def.asset_graph)
-    if behind is None:
-        return dg.SkipReason("every whole-history table is newer than its inputs")
-    if context.instance.get_runs_count(dg.RunsFilter(statuses=IN_FLIGHT)):
-        return dg.SkipReason(
-            "runs are in flight: the automation condition may still refresh the KPIs"
-        )
-    if time.time() - behind.timestamp < GRACE_SECONDS:
-        return dg.SkipReason("facts newer than the KPIs: leaving the automation condition its turn")
+def refresh_whole_history(context: dg.SensorEvaluationContext):
+    repository = context.repository_def
+    graph = repository.asset_graph
+    runs = in_flight_runs(context.instance)
+    if any(BACKFILL_TAG in r.tags for r in runs):
+        return dg.SkipReason("a backfill is in progress: one refresh once its last run has ended")
+    if any(r.job_name == refresh_job.name for r in runs):
+        return dg.SkipReason("a refresh is queued or running; what changes meanwhile follows it")
+    feeding = [r for r in runs if r.job_name not in NOT_INPUTS]
+    rebuilding = any(r.job_name not in LANDINGS for r in feeding)
+    if any(r.job_name in LANDINGS for r in runs) or (
+        not rebuilding and rebuild_pending(context.instance, STAGED, valid_days)
+    ):
+        return dg.SkipReason("a landing is in progress or its business days wait for their rebuild")
+    coming = set().union(*(_run_assets(repository, r) for r in feeding))
+    stale, newest = refreshes_behind(context.instance, graph)
+    tables = set(stale) | whole_history_after(graph, set(stale) | coming)
+    checks = stale_checks(context.instance, check_keys(HISTORY), coming | tables)
+    if not tables and not checks:
+        return dg.SkipReason("every whole-history table and check is current")
+    digest = hashlib.sha256(
+        repr(
+            (
+                sorted(k.to_user_string() for k in tables),
+                sorted(k.to_user_string() for k in checks),
+                newest.storage_id if newest else 0,
+                sorted(r.run_id for r in feeding),
+            )
+        ).encode()
+    ).hexdigest()[:16]
     return [
         dg.RunRequest(
-            run_key=f"refresh-missed:{behind.storage_id}",
-            asset_selection=stale,
-            tags=trigger("refresh_missed_updates"),
+            run_key=f"refresh:{digest}",
+            asset_selection=sorted(tables),
+            asset_check_keys=sorted(checks),
+            tags=trigger("refresh_whole_history"),
         )
     ]

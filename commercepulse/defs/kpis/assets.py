@@ -8,7 +8,7 @@ from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.partitions import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
-from commercepulse.defs.table_assets import REFRESH, WHOLE_HISTORY, whole_asset
+from commercepulse.defs.table_assets import WHOLE_HISTORY, whole_asset
 from commercepulse.explain import EXPLAINERS
 from commercepulse.raw.audit import late_arrival_stats
 from commercepulse.warehouse.base import Warehouse
@@ -71,7 +71,6 @@ def kpi_late_arrivals(
     group_name=KPI_GROUP,
     kinds={WAREHOUSE_KIND},
     deps=[KPI_ASSETS["kpi_daily_revenue"]],
-    automation_condition=REFRESH,
     tags=WHOLE_HISTORY,
     description=ALL_TABLES["kpi_restatements"].description,
     metadata=table_metadata_spec("kpi_restatements"),

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from commercepulse.defs.asset_checks import with_per_day_checks
 from commercepulse.defs.raw.assets import bootstrap_events, events_raw
 
 bootstrap_job = dg.define_asset_job(
@@ -11,6 +12,8 @@ bootstrap_job = dg.define_asset_job(
 )
 ingest_job = dg.define_asset_job(
     "ingest_job",
-    selection=dg.AssetSelection.assets(events_raw, "kpi_late_arrivals", "vendor_feed_daily"),
+    selection=with_per_day_checks(
+        dg.AssetSelection.assets(events_raw, "kpi_late_arrivals", "vendor_feed_daily")
+    ),
     description="Land live ingestion days, their late/duplicate figures and each vendor's feed figures.",
 )

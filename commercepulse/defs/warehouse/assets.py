@@ -5,7 +5,7 @@ import dagster as dg
 from commercepulse.defs.asset_checks import asset_checks
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.partitions import WAREHOUSE_KIND
-from commercepulse.defs.table_assets import REFRESH, WHOLE_HISTORY, window_asset
+from commercepulse.defs.table_assets import WHOLE_HISTORY, window_asset
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.calendar import calendar
 from commercepulse.warehouse.sql import DATE_BOUNDS, WINDOW_STATEMENTS
@@ -40,7 +40,6 @@ WINDOW_ASSETS = {
 @dg.asset(
     group_name=WAREHOUSE_GROUP,
     kinds={WAREHOUSE_KIND},
-    automation_condition=REFRESH,
     tags=WHOLE_HISTORY,
     deps=["stg_orders", "fact_orders", "fact_payments", "fact_refunds", "fact_shipments"],
     description=ALL_TABLES["dim_date"].description,

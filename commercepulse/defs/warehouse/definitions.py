@@ -4,10 +4,8 @@ job that rebuilds staging and them for chosen days, and the sensor that rebuilds
 import dagster as dg
 
 from commercepulse.defs.warehouse.assets import WAREHOUSE_CHECKS, WINDOW_ASSETS, dim_date
-from commercepulse.defs.warehouse.jobs import BUSINESS_DAY_CHECKS, business_day_job
+from commercepulse.defs.warehouse.jobs import business_day_job
 from commercepulse.defs.warehouse.sensors import reconcile_business_days
-
-__all__ = ["BUSINESS_DAY_CHECKS", "defs"]
 
 
 @dg.definitions

@@ -5,16 +5,11 @@ import dagster as dg
 from commercepulse.defs.warehouse.assets import dim_date
 
 #: Staging and the partitioned facts/dims: what a business day's (re)build runs. No checks: they
-#: judge all history once the days are rebuilt (`refresh_job` / automation), instead of writing a
-#: result per rebuilt partition.
+#: judge all history once the days are rebuilt (`refresh_job`, run by the sensor
+#: refresh_whole_history), instead of writing a result per rebuilt partition.
 BUSINESS_DAY = (
     dg.AssetSelection.groups("staging", "warehouse") - dg.AssetSelection.assets(dim_date)
 ).without_checks()
-#: The whole-history checks of staging and the warehouse tables.
-BUSINESS_DAY_CHECKS = (
-    dg.AssetSelection.groups("staging", "warehouse")
-    - dg.AssetSelection.groups("staging", "warehouse").without_checks()
-)
 business_day_job = dg.define_asset_job(
     "business_day_job",
     selection=BUSINESS_DAY,

@@ -1,0 +1,20 @@
+"""The whole-history refresh: dim_date, the KPIs and Gold, and every whole-history check."""
+
+import dagster as dg
+
+from commercepulse.check_catalogue import HISTORY
+from commercepulse.defs.asset_checks import check_keys
+from commercepulse.defs.table_assets import WHOLE_HISTORY
+
+WHOLE_HISTORY_TABLES = dg.AssetSelection.tag(*next(iter(WHOLE_HISTORY.items())))
+#: Every whole-history check: blocking ones (completeness, key_integrity, scd2_integrity) run before
+#: the tables that read their assets, so a failing one keeps the KPIs as they were.
+HISTORY_CHECKS = dg.AssetSelection.checks(*check_keys(HISTORY))
+REFRESH = WHOLE_HISTORY_TABLES | HISTORY_CHECKS
+refresh_job = dg.define_asset_job(
+    "refresh_job",
+    selection=REFRESH,
+    description="Judge all history (the whole-history checks) and recompute the whole-history "
+    "tables (dim_date, KPIs, Gold). The sensor refresh_whole_history runs the part whose inputs "
+    "changed.",
+)
