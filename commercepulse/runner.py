@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from graphlib import TopologicalSorter
 from pathlib import Path
 
@@ -29,8 +29,17 @@ from commercepulse.staging.extract import days_with_events
 from commercepulse.warehouse.base import Warehouse
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-DEMO_LIVE_START = date(2025, 1, 9)
+#: The demo's live stream: its last DEMO_LIVE_DAYS days, ending yesterday (UTC), so the UI's partition
+#: views, timelines and missing counts look as on a live deployment; the dumps are the year before.
 DEMO_LIVE_DAYS = 7
+
+
+def demo_window(today: date | None = None) -> tuple[date, date]:
+    """(first, last) live day of the demo: the DEMO_LIVE_DAYS days up to yesterday."""
+    last = (today or datetime.now(UTC).date()) - timedelta(days=1)
+    return last - timedelta(days=DEMO_LIVE_DAYS - 1), last
+
+
 MAIN_JOBS = (
     "bootstrap_job",
     "ingest_job",
@@ -81,16 +90,19 @@ class Finding:
         )
 
 
-def generate_demo(data_dir: Path) -> None:
+def generate_demo(data_dir: Path, today: date | None = None) -> str:
+    """Demo data: dumps of the year before the live window, FX for the window's years, and the
+    live and platform days ending yesterday. Returns what was generated, in words."""
     from commercepulse.generate.platform import write_platform
     from commercepulse.generate.writers import write_bootstrap, write_fx, write_live
 
-    write_bootstrap(data_dir, seed=7, orders=1200, year=2023)
-    write_fx(data_dir, DEMO_LIVE_START.year)
-    write_live(
-        data_dir / "live_events", seed=42, start=DEMO_LIVE_START, days=DEMO_LIVE_DAYS, events=2000
-    )
-    write_platform(data_dir / "platform", start=DEMO_LIVE_START, days=DEMO_LIVE_DAYS, seed=42)
+    first, last = demo_window(today)
+    write_bootstrap(data_dir, seed=7, orders=1200, year=first.year - 1)
+    for year in sorted({first.year, last.year}):
+        write_fx(data_dir, year)
+    write_live(data_dir / "live_events", seed=42, start=first, days=DEMO_LIVE_DAYS, events=2000)
+    write_platform(data_dir / "platform", start=first, days=DEMO_LIVE_DAYS, seed=42)
+    return f"bootstrap {first.year - 1}, {DEMO_LIVE_DAYS} live and platform days {first} … {last}"
 
 
 def job_order(defs: dg.Definitions, names: tuple[str, ...]) -> list[str]:
@@ -160,10 +172,8 @@ def run_all(
     event_batching_environment()
     data_dir = settings.data_dir
     if not has_input(data_dir):
-        say(
-            f"→ {data_dir} has no input: generating demo data (bootstrap 2023, {DEMO_LIVE_DAYS} live and platform days)"
-        )
-        generate_demo(data_dir)
+        say(f"→ {data_dir} has no input: generating demo data …")
+        say(f"  {generate_demo(data_dir)}")
     db = resources["mongo"].db()
     say(f"→ MongoDB ready: database {settings.mongo_db}")
     timings: dict[str, float] = {}

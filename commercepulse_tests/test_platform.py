@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -678,25 +678,23 @@ def test_main_job_generates_lands_and_models_platform_sources(env, db, monkeypat
     from commercepulse import runner as pipeline
 
     monkeypatch.setattr(pipeline, "DEMO_LIVE_DAYS", 2)
+    # the demo ends yesterday (UTC): its days are the latest partitions an analyst sees
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    assert pipeline.demo_window() == (yesterday - timedelta(days=1), yesterday)
+    first, _ = pipeline.demo_window()
 
     def small_demo(data_dir):
-        write_live(
-            data_dir / "live_events", seed=42, start=pipeline.DEMO_LIVE_START, days=2, events=300
-        )
-        write_platform(
-            data_dir / "platform",
-            start=pipeline.DEMO_LIVE_START,
-            days=2,
-            seed=42,
-            sessions_per_day=60,
-        )
+        write_live(data_dir / "live_events", seed=42, start=first, days=2, events=300)
+        write_platform(data_dir / "platform", start=first, days=2, seed=42, sessions_per_day=60)
         from commercepulse.generate.writers import write_fx
 
-        write_fx(data_dir, pipeline.DEMO_LIVE_START.year)
+        for year in {first.year, yesterday.year}:
+            write_fx(data_dir, year)
+        return "small demo"
 
     monkeypatch.setattr(pipeline, "generate_demo", small_demo)
     result = pipeline.run_all(env, say=lambda _: None, instance=dg.DagsterInstance.ephemeral())
-    assert result["platform_days"] == ["2025-01-09", "2025-01-10"]
+    assert result["platform_days"] == [str(first), str(yesterday)]
     root = env.data_dir / "platform"
     wh = warehouse_of(env)
     funnel = wh.table("kpi_daily_funnel")
