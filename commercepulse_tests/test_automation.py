@@ -86,9 +86,6 @@ def test_new_day_file_flows_to_refreshed_kpis_and_nothing_fails(datapack_copy, t
     shutil.copy(settings.data_dir / "fx_rates_2023.csv", data)
     settings = settings.model_copy(update={"data_dir": data})
     defs, wh = definitions(settings), warehouse_of(settings)
-    # the deployment starts: the refresh sensor judges what this instance has never judged, then rests
-    refresh_tick(defs, instance)
-    assert refresh_tick(defs, instance) == (set(), set())
     revenue_before = (
         wh.table("kpi_daily_revenue").set_index("date").loc[PAID_DAY, "gross_revenue_ngn"]
     )
@@ -275,10 +272,25 @@ def test_one_refresh_of_exactly_what_changed_queued_behind_the_rebuild(datapack_
     defs = definitions(settings)
     graph = defs.resolve_asset_graph()
     behind = lambda: instance_queries.refreshes_behind(instance, graph)  # noqa: E731
-    assert run_job(defs, "refresh_job", instance).success
-    assert refresh_tick(defs, instance) == (set(), set())  # all current
-
-    # a business-day rebuild is queued: the tables it feeds are requested now, to run right after it
+    # facts rebuilt (a manual materialization): the tables behind them, once
+    assert run_job(defs, "business_day_job", instance, PAID_DAY).success
+    stale, newest = behind()
+    names = {k.to_user_string() for k in stale}
+    assert {"kpi_daily_revenue", "kpi_refund_rate", "dim_date"} <= names and newest is not None
+    assert "kpi_daily_funnel" not in names
+    # a refresh of some KPIs leaves the others behind, and only those are refreshed next
+    some = dg.define_asset_job("some_kpis", selection=["kpi_refund_rate"])
+    partial = dg.Definitions.merge(defs, dg.Definitions(jobs=[some]))
+    assert run_job(partial, "some_kpis", instance).success
+    still = {k.to_user_string() for k in behind()[0]}
+    assert "kpi_refund_rate" not in still and "kpi_daily_revenue" in still
+    tables, checks = refresh_tick(defs, instance)
+    assert still <= tables and "kpi_daily_funnel" not in tables
+    assert "fact_payments:key_integrity" in checks
+    assert behind() == ([], None)
+    assert refresh_tick(defs, instance) == (set(), set())
+    # all current; a business-day rebuild is queued: the tables it feeds are requested now, to run
+    # right after it
     queued = instance.create_run_for_job(defs.resolve_job_def("business_day_job"))
     requests, _ = run_requests(defs, instance, "refresh_whole_history")
     (ahead,) = requests
@@ -300,21 +312,4 @@ def test_one_refresh_of_exactly_what_changed_queued_behind_the_rebuild(datapack_
     assert run_requests(defs, instance, "refresh_whole_history")[0] == []
     instance.delete_run(backfill.run_id)
 
-    # facts rebuilt (a manual materialization): the tables behind them, once
-    assert run_job(defs, "business_day_job", instance, PAID_DAY).success
-    stale, newest = behind()
-    names = {k.to_user_string() for k in stale}
-    assert {"kpi_daily_revenue", "kpi_refund_rate", "dim_date"} <= names and newest is not None
-    assert "kpi_daily_funnel" not in names
-    # a refresh of some KPIs leaves the others behind, and only those are refreshed next
-    some = dg.define_asset_job("some_kpis", selection=["kpi_refund_rate"])
-    partial = dg.Definitions.merge(defs, dg.Definitions(jobs=[some]))
-    assert run_job(partial, "some_kpis", instance).success
-    still = {k.to_user_string() for k in behind()[0]}
-    assert "kpi_refund_rate" not in still and "kpi_daily_revenue" in still
-    tables, checks = refresh_tick(defs, instance)
-    assert still <= tables and "kpi_daily_funnel" not in tables
-    assert "fact_payments:key_integrity" in checks
-    assert behind() == ([], None)
-    assert refresh_tick(defs, instance) == (set(), set())
     assert failed_runs(instance) == []
