@@ -23,7 +23,7 @@ from commercepulse.days import contiguous_ranges, utc_midnight
 from commercepulse.defs.landing_contract import trigger
 from commercepulse.defs.partitions import INGESTION_DAILY, day_range, valid_days
 from commercepulse.defs.resources import build_resources, warehouse_location
-from commercepulse.instance.home import event_batching_environment, prepare_dagster_home
+from commercepulse.instance.home import event_batching_environment, pooled, prepare_dagster_home
 from commercepulse.settings import Settings
 from commercepulse.staging.extract import days_with_events
 from commercepulse.warehouse.base import Warehouse
@@ -169,6 +169,7 @@ def run_all(
     if instance is None:
         prepare_dagster_home(settings)
         instance = dg.DagsterInstance.get()
+        pooled(instance)
     event_batching_environment()
     data_dir = settings.data_dir
     if not has_input(data_dir):

@@ -10,6 +10,7 @@ import dagster as dg
 from commercepulse.definitions import build_definitions
 from commercepulse.defs.partitions import day_range
 from commercepulse.defs.resources import build_resources, build_warehouse
+from commercepulse.instance.home import pooled
 from commercepulse.runner import QUIET
 from commercepulse.settings import Settings
 from commercepulse.warehouse.base import Warehouse
@@ -115,6 +116,7 @@ class PostgresInstances:
             self._sql(f"CREATE DATABASE {name} TEMPLATE {self.TEMPLATE}")
             try:
                 with self._instance(name) as instance:
+                    pooled(instance)
                     yield instance
             finally:
                 self._sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

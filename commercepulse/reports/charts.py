@@ -33,8 +33,10 @@ from commercepulse.reports.chart_inputs import CHART_DAYS, inputs  # noqa: E402
 
 #: Below this many days per worker, starting a process costs more than it saves.
 POOL_MIN_DAYS_PER_WORKER = 60
-DAYS_BACK_TICKS = [-CHART_DAYS, -45, -30, -15, 0]
+DAYS_BACK_TICKS = [-CHART_DAYS, -30, 0]
 TICK_FORMAT = "%Y-%m-%d"
+#: Legends beside the plot (right of it), never under the lines.
+LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": "small", "frameon": False}
 
 
 def nice_limit(value: float) -> float:
@@ -65,7 +67,7 @@ class BlitChart:
         self.fig = Figure(figsize=size, dpi=72)
         FigureCanvasAgg(self.fig)
         self.fig.subplots_adjust(
-            left=0.12, right=0.94, top=0.88, bottom=0.15
+            left=0.11, right=0.80, top=0.88, bottom=0.15
         )  # fixed: no layout solver
         self.ax = self.fig.add_subplot()
         self.dynamic = setup(self.ax)
@@ -140,7 +142,7 @@ def _two_lines(first: str, second: str, marker: str | None, ylabel: str):
             ax.plot([], [], marker=marker, label=first)[0],
             ax.plot([], [], marker=marker, label=second)[0],
         ]
-        ax.legend(handles=lines, loc="upper left")
+        ax.legend(handles=lines, **LEGEND)
         _days_back_axis(ax, ylabel)
         return lines
 
@@ -151,9 +153,9 @@ def _revenue_setup(ax):
     lines = [
         ax.plot([], [], label="gross")[0],
         ax.plot([], [], label="net")[0],
-        ax.plot([], [], "o", mfc="none", color="grey", label="partial day (late data expected)")[0],
+        ax.plot([], [], "o", mfc="none", color="grey", label="partial day")[0],
     ]
-    ax.legend(handles=lines, loc="upper left", fontsize="small")
+    ax.legend(handles=lines, **LEGEND)
     _days_back_axis(ax, "NGN")
     return lines
 
@@ -175,10 +177,10 @@ class ChartRenderer:
 
     def __init__(self) -> None:
         self._cache: dict[str, bytes] = {}
-        self._revenue = BlitChart((7, 3), _revenue_setup)
-        self._quality = BlitChart((7, 3), _two_lines("duplicate %", "late %", "o", "% of the day"))
-        self._success = BlitChart((7, 3), _vendor_lines_setup("% successful"))
-        self._feed = BlitChart((7, 3), _vendor_lines_setup("events"))
+        self._revenue = BlitChart((8, 3), _revenue_setup)
+        self._quality = BlitChart((8, 3), _two_lines("duplicate %", "late %", "o", "% of the day"))
+        self._success = BlitChart((8, 3), _vendor_lines_setup("% successful"))
+        self._feed = BlitChart((8, 3), _vendor_lines_setup("events"))
 
     def _cached(self, digest: str, draw: Callable[[], bytes]) -> bytes:
         if digest not in self._cache:
@@ -214,7 +216,7 @@ class ChartRenderer:
             ax.set_ylim(0, 105)
             handles = [Line2D([], [], color=f"C{i}", label=v) for i, v in enumerate(vendors)]
             if handles:
-                ax.legend(handles=handles, loc="lower left", fontsize="small")
+                ax.legend(handles=handles, **LEGEND)
 
         artists: list = []
 
@@ -243,7 +245,7 @@ class ChartRenderer:
             ax.set_ylim(*ylim)
             handles = [Line2D([], [], color=f"C{i}", label=v) for i, v in enumerate(vendors)]
             handles.append(Line2D([], [], color="red", marker="x", linestyle="", label="flagged"))
-            ax.legend(handles=handles, loc="upper left", fontsize="small")
+            ax.legend(handles=handles, **LEGEND)
             ax.get_legend().set_visible(bool(vendors))
 
         artists: list = []
