@@ -19,7 +19,7 @@ from commercepulse.days import days_between, utc_midnight
 from commercepulse.mapping import SHAPES
 from commercepulse.mongo.indexes import RAW
 from commercepulse.raw.audit import late_arrival_stats
-from commercepulse.raw.quarantine import open_counts, open_counts_by_day
+from commercepulse.raw.quarantine import open_counts, open_counts_by_day, reason_class
 from commercepulse.raw.quarantine import records as quarantine_records
 from commercepulse.settings import CheckThresholds
 from commercepulse.staging.extract import event_counts_by_day
@@ -732,7 +732,13 @@ def _quarantine_outcome(
         settings.check_quarantine_open_max,
         WARN,
         {"by_reason": counts} if counts else {},
-        note="see the open records; fix the file or the parser, then `commercepulse quarantine replay`"
+        note=(
+            "; ".join(
+                f"{r['file:line']} ({r['vendor']}, {reason_class(r['reason'])})" for r in rows[:3]
+            )
+            + (f" and {total - 3} more" if total > 3 else "")
+            + " — fix the file or the parser, then `commercepulse quarantine replay`"
+        )
         if total
         else "",
         rows=rows,

@@ -32,7 +32,7 @@ from commercepulse.check_catalogue import (
 )
 from commercepulse.checks.rules import ERROR, Outcome
 from commercepulse.checks.windows import history_outcome
-from commercepulse.defs.check_targets import latest_materializations
+from commercepulse.defs.check_targets import latest_materializations, latest_of_asset
 from commercepulse.defs.metadata import md_table
 from commercepulse.defs.partitions import DAILY, INGESTION_DAILY, history_window, run_partition_keys
 from commercepulse.defs.resources import MongoResource, ProjectSettings
@@ -148,7 +148,8 @@ def rule_check(
                     window = history_window()
                     whole = None if spec.rule is None else spec.judge(inputs, *window)
                     outcome = history_outcome(spec.daily(inputs, *window), whole)
-                evaluations = [evaluation(outcome, key, spec.blocking)]
+                target = latest_of_asset(context.instance, key.asset_key)
+                evaluations = [evaluation(outcome, key, spec.blocking, target=target)]
         yield from evaluations
         yield dg.Output(None)  # the check op's own output; the evaluations above are its results
 

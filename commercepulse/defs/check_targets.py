@@ -15,7 +15,7 @@ from typing import Any
 
 import dagster as dg
 
-from commercepulse.defs.instance_queries import materialization_records
+from commercepulse.defs.instance_queries import latest_materialization, materialization_records
 
 try:  # the one private import of the project, see the docstring
     from dagster._core.definitions.asset_checks.asset_check_evaluation import (
@@ -45,3 +45,15 @@ def latest_materializations(
         if len(found) == len(set(partitions)):
             break
     return found
+
+
+def latest_of_asset(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> Any:
+    """A link to the asset's latest materialization (any partition): a whole-history result names
+    what it judged, so the UI shows it as current even when its run was queued (and its check
+    planned) before that materialization."""
+    if _Target is None:
+        return None
+    record = latest_materialization(instance, asset_key)
+    if record is None:
+        return None
+    return _Target(storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp)
