@@ -71,6 +71,11 @@ class Settings(BaseSettings, CheckThresholds):
         None, description="PostgreSQL for the Dagster instance; unset = local"
     )
 
+    # alerts (sensor alert_webhook): failed runs and ERROR / blocking check failures, Slack-compatible
+    alert_webhook_url: str | None = Field(None, description="webhook for alerts; unset = no alerts")
+    # the Dagster UI's address, for the links in alerts
+    ui_base_url: str = "http://127.0.0.1:3000"
+
     warehouse: Literal["duckdb", "bigquery"] = "duckdb"
     bq_project: str | None = None
     bq_dataset: str = "commercepulse"

@@ -15,7 +15,7 @@ from pymongo.database import Database
 
 from commercepulse.errors import ConfigurationError
 from commercepulse.mongo.client import get_database
-from commercepulse.settings import CheckThresholds, Settings
+from commercepulse.settings import CheckThresholds, Settings, load_settings
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
 
@@ -43,6 +43,8 @@ class ProjectSettings(dg.ConfigurableResource, CheckThresholds):
 
     data_dir: str = "data"
     reports_dir: str = "reports"
+    alert_webhook_url: str = ""
+    ui_base_url: str = "http://127.0.0.1:3000"
 
     @property
     def data_path(self) -> Path:
@@ -87,9 +89,13 @@ def warehouse_location(settings: Settings) -> str:
 
 def project_settings(settings: Settings) -> ProjectSettings:
     fields = set(CheckThresholds.model_fields)
+    hook = settings.alert_webhook_url or ""
+    from_env = bool(hook) and os.environ.get("ALERT_WEBHOOK_URL") == hook
     return ProjectSettings(
         data_dir=str(settings.data_dir.resolve()),
         reports_dir=str(settings.reports_dir.resolve()),
+        alert_webhook_url=dg.EnvVar("ALERT_WEBHOOK_URL") if from_env else hook,
+        ui_base_url=settings.ui_base_url,
         **{name: getattr(settings, name) for name in fields},
     )
 
@@ -113,3 +119,8 @@ def build_resources(settings: Settings, warehouse: Warehouse | None = None) -> d
         ),
         "settings": project_settings(settings),
     }
+
+
+def alerts_configured() -> bool:
+    """ALERT_WEBHOOK_URL is set: the alert sensor starts running (else it is stopped, saying why)."""
+    return bool(load_settings().alert_webhook_url)
