@@ -71,7 +71,7 @@ from commercepulse.instance.home import event_batching_environment
 from commercepulse.runner import QUIET
 from commercepulse.settings import Settings
 event_batching_environment()
-defs = build_definitions(build_resources(Settings()))
+defs = build_definitions(build_resources(Settings()), Settings().asset_owners)
 first, last = sys.argv[1], sys.argv[2]
 started = time.perf_counter()
 result = defs.resolve_job_def("business_day_job").execute_in_process(

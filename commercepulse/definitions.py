@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -29,15 +30,25 @@ def domain_definitions() -> list[dg.Definitions]:
     return out
 
 
-def build_definitions(resources: dict) -> dg.Definitions:
-    """Every domain's assets, checks, jobs, sensors and schedules, with these resources."""
-    return dg.Definitions.merge(
+def build_definitions(resources: dict, owners: Mapping[str, str] | None = None) -> dg.Definitions:
+    """Every domain's assets, checks, jobs, sensors and schedules, with these resources; each asset
+    owned by its group's owner (`owners`: group -> "team:<name>" or e-mail)."""
+    merged = dg.Definitions.merge(
         *domain_definitions(),
         # DuckDB allows one writer: a run's steps go one after another in its process.
         dg.Definitions(resources=resources, executor=dg.in_process_executor),
+    )
+    owners = dict(owners or {})
+    return merged.map_asset_specs(
+        func=lambda spec: (
+            spec.replace_attributes(owners=[owners[spec.group_name]])
+            if spec.group_name in owners
+            else spec
+        )
     )
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(build_resources(load_settings()))
+    settings = load_settings()
+    return build_definitions(build_resources(settings), settings.asset_owners)

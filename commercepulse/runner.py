@@ -165,7 +165,7 @@ def run_all(
     from commercepulse.definitions import build_definitions
 
     resources = build_resources(settings, warehouse)
-    defs = build_definitions(resources)
+    defs = build_definitions(resources, settings.asset_owners)
     if instance is None:
         prepare_dagster_home(settings)
         instance = dg.DagsterInstance.get()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -71,6 +72,20 @@ class Settings(BaseSettings, CheckThresholds):
         None, description="PostgreSQL for the Dagster instance; unset = local"
     )
 
+    # every asset's owner, by asset group ("team:<name>" or an e-mail; ASSET_OWNERS as JSON): the
+    # asset catalog filters by owner, alerts name them
+    asset_owners: dict[str, str] = {
+        "raw": "team:ingestion",
+        "feeds": "team:ingestion",
+        "staging": "team:data-platform",
+        "warehouse": "team:data-platform",
+        "kpis": "team:analytics",
+        "reports": "team:analytics",
+        "platform_bronze": "team:platform-data",
+        "platform_silver": "team:platform-data",
+        "platform_gold": "team:platform-data",
+    }
+
     # alerts (sensor alert_webhook): failed runs and ERROR / blocking check failures, Slack-compatible
     alert_webhook_url: str | None = Field(None, description="webhook for alerts; unset = no alerts")
     # the Dagster UI's address, for the links in alerts
@@ -80,6 +95,16 @@ class Settings(BaseSettings, CheckThresholds):
     bq_project: str | None = None
     bq_dataset: str = "commercepulse"
     bq_location: str = "US"
+
+    @field_validator("asset_owners")
+    @classmethod
+    def _owners_are_teams_or_emails(cls, owners: dict[str, str]) -> dict[str, str]:
+        bad = {
+            g: o for g, o in owners.items() if not re.fullmatch(r"team:[\w.-]+|[^@\s]+@[^@\s]+", o)
+        }
+        if bad:
+            raise ValueError(f"owners must be 'team:<name>' or an e-mail, got {bad}")
+        return owners
 
     @property
     def home(self) -> Path:

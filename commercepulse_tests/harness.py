@@ -27,7 +27,7 @@ ENV_OF = {
 
 
 def definitions(settings: Settings, warehouse: Warehouse | None = None) -> dg.Definitions:
-    return build_definitions(build_resources(settings, warehouse))
+    return build_definitions(build_resources(settings, warehouse), settings.asset_owners)
 
 
 def warehouse_of(settings: Settings) -> Warehouse:

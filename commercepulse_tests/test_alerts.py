@@ -134,3 +134,17 @@ def test_without_a_url_the_alert_sensor_is_stopped_and_says_why(env, monkeypatch
     assert "ALERT_WEBHOOK_URL is not set" in sensor.description
     _, result = tick(defs, dg.DagsterInstance.ephemeral(), None)
     assert "ALERT_WEBHOOK_URL is not set" in result.skip_message
+
+
+def test_every_asset_has_an_owner_from_the_settings(env):
+    """ASSET_OWNERS (group -> owner) reaches every asset: the catalog filters by owner."""
+    graph = definitions(env).resolve_asset_graph()
+    owners = {k.to_user_string(): graph.get(k).owners for k in graph.get_all_asset_keys()}
+    assert all(len(o) == 1 for o in owners.values()), owners
+    assert owners["kpi_daily_revenue"] == ["team:analytics"] and owners["events_raw"] == [
+        "team:ingestion"
+    ]
+    other = definitions(env.model_copy(update={"asset_owners": {"kpis": "bi@example.com"}}))
+    assert other.resolve_asset_graph().get(dg.AssetKey("kpi_daily_revenue")).owners == [
+        "bi@example.com"
+    ]
