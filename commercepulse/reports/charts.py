@@ -6,7 +6,7 @@ Drawing dominates a report's cost (hundreds of days in a backfill), so each char
 way matplotlib animates (blitting): the axes, ticks and legend are rendered once per y-scale
 into a background, and a day only restores that background and draws its own lines, bars and
 title. The x-axis counts days back from the report day, so it never changes (the dates under
-its ticks are drawn per image, like the title); the y-scale is
+its ticks are drawn per image; titles name no day and are part of the background); the y-scale is
 rounded up to a "nice" limit, so consecutive days share a background. A chart whose inputs
 equal an already-drawn one is not drawn again. Same inputs give the same bytes.
 """
@@ -72,7 +72,7 @@ class BlitChart:
         self.ax = self.fig.add_subplot()
         self.dynamic = setup(self.ax)
         self.title = self.ax.set_title(" ")
-        # the dates under the day ticks change with the report day: drawn per image, like the title
+        # the dates under the day ticks change with the report day: drawn per image
         self.dates = (
             [
                 self.ax.text(x, -0.03, "", transform=self.ax.get_xaxis_transform(),
@@ -82,8 +82,8 @@ class BlitChart:
             if dated
             else []
         )  # fmt: skip
-        for artist in (*self.dynamic, self.title, *self.dates):
-            artist.set_animated(True)  # left out of the background
+        for artist in (*self.dynamic, *self.dates):
+            artist.set_animated(True)  # left out of the background (the title is in it)
         self._backgrounds: dict[tuple, object] = {}
 
     def render(
@@ -95,19 +95,20 @@ class BlitChart:
         day: date | None = None,
     ) -> bytes:
         """Restore (or draw once) the background of `key` after `configure(ax)` set the axes to
-        it, then draw the dynamic artists `update()` returns, the title and the tick dates
+        it, then draw the dynamic artists `update()` returns, and the tick dates
         counted back from `day` (none without a day); the PNG bytes."""
         canvas = self.fig.canvas
         configure(self.ax)
+        key = (key, title)  # titles name no day: one background serves every day of a scale
         if key not in self._backgrounds:
+            self.title.set_text(title)
             canvas.draw()
             self._backgrounds[key] = canvas.copy_from_bbox(self.fig.bbox)
         else:
             canvas.restore_region(self._backgrounds[key])
-        self.title.set_text(title)
         for label, back in zip(self.dates, DAYS_BACK_TICKS):
             label.set_text((day + timedelta(days=back)).strftime(TICK_FORMAT) if day else "")
-        for artist in (*update(), self.title, *self.dates):
+        for artist in (*update(), *self.dates):
             self.ax.draw_artist(artist)
         width, height = canvas.get_width_height()
         image = Image.frombuffer(
@@ -229,7 +230,7 @@ class ChartRenderer:
             return artists
 
         title = "Payment success % by vendor, per payment day" + (
-            f", {CHART_DAYS} days to {day}" if vendors else ""
+            f", last {CHART_DAYS} days" if vendors else ""
         )
         try:
             return self._success.render(vendors, configure, title, update, day if vendors else None)
@@ -272,7 +273,7 @@ class ChartRenderer:
             return artists
 
         title = "Vendor feed: events per ingestion day" + (
-            f", {CHART_DAYS} days to {day}" if vendors else ""
+            f", last {CHART_DAYS} days" if vendors else ""
         )
         try:
             return self._feed.render(
@@ -303,7 +304,7 @@ class ChartRenderer:
                         revenue["gross_revenue_ngn"].to_numpy(dtype=float),
                         revenue["net_revenue_ngn"].to_numpy(dtype=float),
                     ),
-                    f"Revenue (NGN) by payment / refund day, {CHART_DAYS} days to {day}",
+                    f"Revenue (NGN) by payment / refund day, last {CHART_DAYS} days",
                     day,
                     revenue["partial"].to_numpy(dtype=bool),
                 ),
@@ -318,7 +319,7 @@ class ChartRenderer:
                         (late["late_pct"] * 100).to_numpy(dtype=float),
                     ),
                     "Live ingestion quality by ingestion day"
-                    + (f", {CHART_DAYS} days to {day}" if len(late) else ""),
+                    + (f", last {CHART_DAYS} days" if len(late) else ""),
                     day if len(late) else None,
                 ),
             ),

@@ -29,7 +29,7 @@ from commercepulse.warehouse.base import Warehouse
 
 DAY = timedelta(days=1)
 #: Bump when the report layout changes, so unchanged days are rewritten once in the new layout.
-REPORT_VERSION = 5
+REPORT_VERSION = 6
 
 
 def window_outcomes(
