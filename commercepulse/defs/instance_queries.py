@@ -199,3 +199,12 @@ def rebuild_pending(instance: dg.DagsterInstance, staged: str, valid) -> bool:
     days, _, _ = landed_days(instance, latest.storage_id if latest else 0)
     todo = {day: days[day] for day in valid(sorted(days))}
     return bool(set(todo) - rebuilt_since(instance, todo, staged))
+
+
+def run_assets(repository: dg.RepositoryDefinition, run: dg.DagsterRun) -> set[dg.AssetKey]:
+    """The assets a run materializes: its selection, else its job's assets."""
+    if run.asset_selection:
+        return set(run.asset_selection)
+    if repository.has_job(run.job_name):
+        return set(repository.get_job(run.job_name).asset_layer.selected_asset_keys)
+    return set()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from commercepulse import alerts
-from commercepulse.defs.instance_queries import SENSOR_INTERVAL
+from commercepulse.defs.instance_queries import SENSOR_INTERVAL, run_assets
 from commercepulse.defs.resources import ProjectSettings
 
 #: Failed runs looked at (older ones were alerted, or happened before alerts were on).
@@ -28,14 +28,6 @@ def _owners(graph, keys) -> list[str]:
         if graph.has(key):
             found.extend(o for o in graph.get(key).owners if o not in found)
     return found
-
-
-def _run_assets(repository: dg.RepositoryDefinition, run: dg.DagsterRun) -> set[dg.AssetKey]:
-    if run.asset_selection:
-        return set(run.asset_selection)
-    if repository.has_job(run.job_name):
-        return set(repository.get_job(run.job_name).asset_layer.selected_asset_keys)
-    return set()
 
 
 def _pending(context: dg.SensorEvaluationContext, base: str, state: dict) -> list[alerts.Alert]:
@@ -55,7 +47,7 @@ def _pending(context: dg.SensorEvaluationContext, base: str, state: dict) -> lis
                     run.run_id,
                     run.job_name,
                     "the run ended in FAILURE",
-                    _owners(graph, _run_assets(repository, run)),
+                    _owners(graph, run_assets(repository, run)),
                     f"{base}/runs/{run.run_id}",
                 )  # fmt: skip
             )

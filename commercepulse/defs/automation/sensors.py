@@ -28,6 +28,7 @@ from commercepulse.defs.instance_queries import (
     in_flight_runs,
     rebuild_pending,
     refreshes_behind,
+    run_assets,
     stale_checks,
     whole_history_after,
 )
@@ -39,15 +40,6 @@ NOT_INPUTS = {"reports_job", "explain_job", refresh_job.name}
 #: Landings: a business-day rebuild follows them, and the refresh follows that.
 LANDINGS = {"ingest_job", "bootstrap_job"}
 STAGED = "stg_orders"  # staging materializes its frames together: one stands for all
-
-
-def _run_assets(repository: dg.RepositoryDefinition, run: dg.DagsterRun) -> set[dg.AssetKey]:
-    """The assets an in-flight run will materialize."""
-    if run.asset_selection:
-        return set(run.asset_selection)
-    if not repository.has_job(run.job_name):
-        return set()
-    return set(repository.get_job(run.job_name).asset_layer.selected_asset_keys)
 
 
 @dg.sensor(
@@ -72,7 +64,7 @@ def refresh_whole_history(context: dg.SensorEvaluationContext):
         not rebuilding and rebuild_pending(context.instance, STAGED, valid_days)
     ):
         return dg.SkipReason("a landing is in progress or its business days wait for their rebuild")
-    coming = set().union(*(_run_assets(repository, r) for r in feeding))
+    coming = set().union(*(run_assets(repository, r) for r in feeding))
     stale, newest = refreshes_behind(context.instance, graph)
     tables = set(stale) | whole_history_after(graph, set(stale) | coming)
     checks = stale_checks(context.instance, check_keys(HISTORY), coming | tables)
