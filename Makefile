@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(COMMERCEPULSE_HOME)/dagster
 export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
-.PHONY: install run lint test test-slow ui ui-test bench bench-all bench-year bench-new-day clean stop-mongo
+.PHONY: install run lint test test-slow ui ui-test bench bench-all bench-year bench-new-day bench-scale bench-scale-30 clean stop-mongo
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PY=/path/to/python3.11)"; exit 1; }
@@ -51,6 +51,13 @@ bench-all: $(STAMP)
 
 bench-new-day: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_new_day 3
+
+# worlds of growing volume from fresh state, beside the write floor (benchmarks/bench_scale.py)
+bench-scale: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_scale 30x2k 30x20k year
+
+bench-scale-30: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_scale 30x2k 30x20k
 
 bench-year: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_backfill 30

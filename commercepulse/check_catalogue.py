@@ -21,7 +21,6 @@ from commercepulse.checks.rules import Outcome, Thresholds
 from commercepulse.checks.windows import outcomes_by_day
 from commercepulse.days import days_between
 from commercepulse.platform import quality
-from commercepulse.raw.audit import late_arrival_stats
 from commercepulse.warehouse.base import Warehouse
 
 PER_DAY, HISTORY = "per_day", "history"  # a result per partition / one over the whole history
@@ -90,14 +89,17 @@ class CheckSpec:
 
 # -- named adapters: a rule's own arguments from RuleInputs --------------------------------------
 def _ingestion_rates(rule: Callable) -> DailyRule:
-    """Duplicate and late rates of every ingestion day from one aggregation of the raw audit."""
+    """Duplicate and late rates of every ingestion day from one read of kpi_late_arrivals."""
 
     def by_day(i: RuleInputs, start: date, end: date) -> dict[date, Outcome]:
-        db = i.db()
-        stats = late_arrival_stats(db, start, end, i.settings.late_threshold_hours)
+        stats = rules.late_arrival_rows(i.warehouse, start, end)
         return {
             day: rule(
-                db, day, day + DAY, i.settings, stats[stats["ingestion_date"] == pd.Timestamp(day)]
+                i.warehouse,
+                day,
+                day + DAY,
+                i.settings,
+                stats[stats["ingestion_date"] == pd.Timestamp(day)],
             )
             for day in days_between(start, end)
         }
@@ -106,11 +108,11 @@ def _ingestion_rates(rule: Callable) -> DailyRule:
 
 
 def _duplicate_event_rate(i: RuleInputs, start: date, end: date) -> Outcome:
-    return rules.duplicate_event_rate(i.db(), start, end, i.settings)
+    return rules.duplicate_event_rate(i.warehouse, start, end, i.settings)
 
 
 def _late_arriving_pct(i: RuleInputs, start: date, end: date) -> Outcome:
-    return rules.late_arriving_pct(i.db(), start, end, i.settings)
+    return rules.late_arriving_pct(i.warehouse, start, end, i.settings)
 
 
 def _quarantine_open(i: RuleInputs, start: date, end: date) -> Outcome:
@@ -214,13 +216,15 @@ SCD2 = ("silver_users", "silver_products", "dim_product_history")
 
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("events_raw", "duplicate_event_rate",
-              "Lines repeating an already-landed event id / valid lines, per ingestion day (WARN).",
+              "Lines repeating an already-landed event id / valid lines, per ingestion day (figures of "
+              "kpi_late_arrivals; WARN).",
               _duplicate_event_rate, PER_DAY, INGESTION, by_day=_ingestion_rates(rules.duplicate_event_rate),
-              additive=False),
+              additive=False, reads=("kpi_late_arrivals",)),
     CheckSpec("events_raw", "late_arriving_pct",
-              "Late events / distinct live events first landed, per ingestion day (WARN).",
+              "Late events / distinct live events first landed, per ingestion day (figures of "
+              "kpi_late_arrivals; WARN).",
               _late_arriving_pct, PER_DAY, INGESTION, by_day=_ingestion_rates(rules.late_arriving_pct),
-              additive=False),
+              additive=False, reads=("kpi_late_arrivals",)),
     CheckSpec("events_raw", "quarantine_open",
               "Lines in events_quarantine not landed since, by reason, with the first records (file:line, "
               "vendor, reason, text; WARN). Fix the file or the parser, then `commercepulse quarantine "

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 import dagster as dg
 
 from commercepulse import defs as defs_package
-from commercepulse.defs.resources import build_resources
+from commercepulse.defs.resources import build_resources, run_topology
+from commercepulse.defs.topology import RunTopology
 from commercepulse.settings import load_settings
 
 
@@ -30,13 +31,18 @@ def domain_definitions() -> list[dg.Definitions]:
     return out
 
 
-def build_definitions(resources: dict, owners: Mapping[str, str] | None = None) -> dg.Definitions:
+def build_definitions(
+    resources: dict,
+    owners: Mapping[str, str] | None = None,
+    topology: RunTopology | None = None,
+) -> dg.Definitions:
     """Every domain's assets, checks, jobs, sensors and schedules, with these resources; each asset
-    owned by its group's owner (`owners`: group -> "team:<name>" or e-mail)."""
+    owned by its group's owner (`owners`: group -> "team:<name>" or e-mail). `topology`: how
+    backfills split into runs and how steps execute (default: DuckDB's one run, in process)."""
+    topology = topology or RunTopology()
     merged = dg.Definitions.merge(
-        *domain_definitions(),
-        # DuckDB allows one writer: a run's steps go one after another in its process.
-        dg.Definitions(resources=resources, executor=dg.in_process_executor),
+        *(topology.apply(domain) for domain in domain_definitions()),
+        dg.Definitions(resources=resources, executor=topology.executor),
     )
     owners = dict(owners or {})
     return merged.map_asset_specs(
@@ -51,4 +57,6 @@ def build_definitions(resources: dict, owners: Mapping[str, str] | None = None) 
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = load_settings()
-    return build_definitions(build_resources(settings), settings.asset_owners)
+    return build_definitions(
+        build_resources(settings), settings.asset_owners, run_topology(settings)
+    )

@@ -22,7 +22,7 @@ from commercepulse.data_files import has_input, live_days, platform_days
 from commercepulse.days import contiguous_ranges, utc_midnight
 from commercepulse.defs.landing_contract import trigger
 from commercepulse.defs.partitions import INGESTION_DAILY, day_range, valid_days
-from commercepulse.defs.resources import build_resources, warehouse_location
+from commercepulse.defs.resources import build_resources, run_topology, warehouse_location
 from commercepulse.instance.home import event_batching_environment, pooled, prepare_dagster_home
 from commercepulse.settings import Settings
 from commercepulse.staging.extract import days_with_events
@@ -165,7 +165,7 @@ def run_all(
     from commercepulse.definitions import build_definitions
 
     resources = build_resources(settings, warehouse)
-    defs = build_definitions(resources, settings.asset_owners)
+    defs = build_definitions(resources, settings.asset_owners, run_topology(settings))
     if instance is None:
         prepare_dagster_home(settings)
         instance = dg.DagsterInstance.get()

@@ -95,6 +95,13 @@ class Settings(BaseSettings, CheckThresholds):
     bq_project: str | None = None
     bq_dataset: str = "commercepulse"
     bq_location: str = "US"
+    # scale-out (WAREHOUSE=bigquery only; DuckDB allows one writing process, so a backfill is one
+    # run there and the queue runs one run at a time): a backfill is split into runs of
+    # BACKFILL_RUN_DAYS partitions, the run queue executes MAX_CONCURRENT_RUNS of them side by
+    # side, and a run's independent steps run in RUN_MAX_PARALLEL_STEPS processes
+    backfill_run_days: int = Field(30, ge=1)
+    run_max_parallel_steps: int = Field(2, ge=1)
+    max_concurrent_runs: int = Field(2, ge=1)
 
     @field_validator("asset_owners")
     @classmethod
@@ -113,6 +120,11 @@ class Settings(BaseSettings, CheckThresholds):
     @property
     def warehouse_path(self) -> Path:
         return (self.duckdb_path or self.home / "warehouse.duckdb").resolve()
+
+    @property
+    def concurrent_runs(self) -> int:
+        """Runs the queue executes side by side: one on DuckDB (one writing process)."""
+        return self.max_concurrent_runs if self.warehouse == "bigquery" else 1
 
     @property
     def mongod_dir(self) -> Path:

@@ -4,6 +4,8 @@ tests of what the emulator cannot prove (partitioning/clustering specs, DATE par
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 import uuid
 from datetime import UTC, date, datetime
 
@@ -293,3 +295,120 @@ def test_daily_report_and_summary_read_bigquery_like_duckdb(
     }
     print_summary(settings, result, Console(file=None, force_terminal=False, width=200), warehouse)
     assert "BigQuery dataset test-proj." in capsys.readouterr().out
+
+
+@pytest.mark.slow  # `dagster dev` on the emulator: `make test-slow` (CI runs it)
+@pytest.mark.timeout(1200)
+def test_bigquery_backfill_split_into_concurrent_runs_equals_the_duckdb_run(
+    bq_endpoint, bq_env, datapack_world, postgres_instances, tmp_path
+):
+    """The scale-out path: WAREHOUSE=bigquery, the PostgreSQL instance, `dagster dev` with its
+    daemon. A backfill of 90 business days, launched as the UI does, is split by the multi-run
+    policy into runs of 30 days that the queue executes two at a time (multiprocess executor);
+    the refresh sensor follows it. Every fact, dim and KPI table still equals the single-run
+    DuckDB result row for row."""
+    import shutil
+
+    from commercepulse.definitions import build_definitions
+    from commercepulse.defs.partitions import RANGE_END, RANGE_START
+    from commercepulse.defs.resources import build_resources, run_topology
+    from commercepulse.instance.home import dagster_yaml
+    from commercepulse.runner import business_days
+    from commercepulse_tests.dagster_dev import dagster_dev, launch_backfill, wait_for
+    from commercepulse_tests.harness import settings_env
+
+    settings, _, _ = bq_env
+    data = tmp_path / "data"  # the rates only: nothing new for the landing sensors to land
+    data.mkdir()
+    for fx in settings.data_dir.glob("fx_rates_*.csv"):
+        shutil.copy(fx, data)
+    dataset = settings.bq_dataset
+    bq = settings.model_copy(
+        update={
+            "warehouse": "bigquery",
+            "bq_project": PROJECT,
+            "bq_dataset": dataset,
+            "data_dir": data,
+            "reports_dir": tmp_path / "reports",
+            "backfill_run_days": 30,
+            "max_concurrent_runs": 2,
+        }
+    )
+    topology = run_topology(bq)
+    assert (topology.days_per_run, topology.parallel_steps, bq.concurrent_runs) == (30, 2, 2)
+    database = f"cp_scale_{uuid.uuid4().hex[:8]}"
+    postgres_instances._sql(f"CREATE DATABASE {database} TEMPLATE {postgres_instances.TEMPLATE}")
+    home = tmp_path / "dagster"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(dagster_yaml("postgres", None, bq.concurrent_runs))
+    env = {
+        **settings_env(bq),
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_PG_URL": postgres_instances._database_url(database),
+        "BQ_PROJECT": PROJECT,
+        "BQ_DATASET": dataset,
+        "BQ_LOCATION": "US",
+        "BQ_EMULATOR_ENDPOINT": bq_endpoint,
+        "BACKFILL_RUN_DAYS": "30",
+        "MAX_CONCURRENT_RUNS": "2",
+        "PYTHONUNBUFFERED": "1",
+    }
+    days = [d for d in business_days(get_database(settings.mongo_uri, settings.mongo_db))
+            if "2023-03-01" <= d < "2023-05-30"]  # fmt: skip
+    assert len(days) == 90
+    defs = build_definitions(
+        build_resources(bq, emulator_warehouse(bq_endpoint, dataset)), {}, topology
+    )
+    assets = sorted(
+        k.to_user_string()
+        for k in defs.resolve_job_def("business_day_job").asset_layer.executable_asset_keys
+    )
+    with dagster_dev(["-m", "commercepulse_tests.bq_location"], env, tmp_path / "dev.log") as url:
+        started = time.time()
+        backfill = launch_backfill(url, assets, days)
+        os.environ["DAGSTER_PG_URL"] = env["DAGSTER_PG_URL"]
+        try:
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+
+                def runs(**filters) -> list:
+                    return instance.get_run_records(filters=dg.RunsFilter(**filters))
+
+                done = wait_for(
+                    "the backfill's runs",
+                    lambda: (
+                        instance.get_backfill(backfill).status.value != "REQUESTED"
+                        and runs(tags={"dagster/backfill": backfill})
+                    ),
+                    timeout=900,
+                    every=2,
+                )
+                wait_for(
+                    "the refresh after the backfill",
+                    lambda: [
+                        r
+                        for r in runs(job_name="refresh_job")
+                        if r.dagster_run.is_finished and r.create_timestamp.timestamp() > started
+                    ],
+                    timeout=600,
+                    every=2,
+                )
+                everything = runs()
+        finally:
+            del os.environ["DAGSTER_PG_URL"]
+    spans = sorted((r.start_time, r.end_time) for r in done)
+    ranges = {
+        (r.dagster_run.tags[RANGE_START], r.dagster_run.tags[RANGE_END]) for r in done
+    }  # the multi-run policy split the backfill: 90 days in runs of at most 30
+    assert len(done) >= 3 and all(
+        (date.fromisoformat(b) - date.fromisoformat(a)).days < 30 for a, b in ranges
+    )
+    assert {d for a, b in ranges for d in days if a <= d <= b} == set(days)
+    assert all(r.dagster_run.is_success for r in everything), [
+        (r.dagster_run.job_name, r.dagster_run.status) for r in everything
+    ]
+    assert any(a[0] < b[1] and b[0] < a[1] for a, b in zip(spans, spans[1:]))  # side by side
+    duck = DuckDBWarehouse(path=str(datapack_world[0].duckdb_path))
+    warehouse = emulator_warehouse(bq_endpoint, dataset)
+    for name in [n for n in COMPARED if n != "kpi_late_arrivals" and n not in PLATFORM_GOLD]:
+        left, right = comparable(duck.table(name), name), comparable(warehouse.table(name), name)
+        assert left == right, name

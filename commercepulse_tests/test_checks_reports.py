@@ -257,8 +257,8 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     assert got.details["by_class"] == classes and got.figure == classes["true_orphan"]
     assert {r["class"] for r in got.rows[: classes["true_orphan"]]} == {"true_orphan"}
     day = date(2025, 1, 15)
-    dup = rules.duplicate_event_rate(db, day, day + timedelta(days=1), settings)
-    late = rules.late_arriving_pct(db, day, day + timedelta(days=1), settings)
+    dup = rules.duplicate_event_rate(wh, day, day + timedelta(days=1), settings)
+    late = rules.late_arriving_pct(wh, day, day + timedelta(days=1), settings)
     assert dup.figure == round(106 / 2106, 6) and (
         dup.details["duplicate_lines"],
         dup.details["lines"],

@@ -11,12 +11,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from contextlib import contextmanager
 from datetime import date
@@ -24,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from commercepulse_tests.dagster_dev import dagster_dev, launch_backfill, wait_for
 from commercepulse_tests.harness import settings_env
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -42,12 +40,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -75,49 +67,15 @@ def deployment(env, tmp_path, postgres_instances):
         stdout=subprocess.DEVNULL,
         cwd=ROOT,
     )
-    port = free_port()
-    log = open(tmp_path / "dagster-dev.log", "w")
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "dev",
-            "-w",
-            "workspace.yaml",
-            "-p",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=process_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/server_info", timeout=2)
-            break
-        except OSError:
-            time.sleep(1)
-    else:
-        pytest.fail(
-            "dagster dev did not answer: " + (tmp_path / "dagster-dev.log").read_text()[-3000:]
-        )
-    yield {
-        "url": url,
-        "env": process_env,
-        "data": data,
-        "reports": settings.reports_dir,
-        "shots": tmp_path,
-        "home": tmp_path / "dagster",
-    }
-    os.killpg(server.pid, signal.SIGINT)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-    log.close()
+    with dagster_dev(["-w", "workspace.yaml"], process_env, tmp_path / "dagster-dev.log") as url:
+        yield {
+            "url": url,
+            "env": process_env,
+            "data": data,
+            "reports": settings.reports_dir,
+            "shots": tmp_path,
+            "home": tmp_path / "dagster",
+        }
 
 
 @contextmanager
@@ -138,17 +96,6 @@ def runs_of(deployment: dict, job: str):
 
     with deployment_instance(deployment) as instance:
         return instance.get_runs(filters=dg.RunsFilter(job_name=job))
-
-
-def wait_for(what: str, probe, timeout: float = 240, every: float = 0.5):
-    """`probe()`'s first truthy value, or fail saying what did not happen."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(every)
-    pytest.fail(f"{what}: not within {timeout:.0f} s")
 
 
 def kpis_refreshed_after(deployment: dict, since: float) -> float | None:
@@ -368,15 +315,7 @@ def test_the_analysts_path_in_the_browser(deployment):
 
     # 7. a backfill launched as the UI does (GraphQL): one refresh after it, only one
     before = {r.run_id for r in runs_of(deployment, "refresh_job")}
-    launched = graphql(
-        url,
-        """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
-             __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }""",
-        {"p": {"assetSelection": [{"path": ["fact_payments"]}],
-               "partitionNames": ["2025-01-14", "2025-01-15"]}},
-    )["launchPartitionBackfill"]  # fmt: skip
-    assert launched["__typename"] == "LaunchBackfillSuccess", launched
-    backfill = launched["backfillId"]
+    backfill = launch_backfill(url, ["fact_payments"], ["2025-01-14", "2025-01-15"])
     wait_for(
         "the backfill's run finished",
         lambda: [r for r in runs_of(deployment, "__ASSET_JOB")
@@ -402,13 +341,3 @@ def test_the_analysts_path_in_the_browser(deployment):
     ]
     assert failed == []
     print(json.dumps({**figures, "screenshots": str(shots)}))
-
-
-def graphql(url: str, query: str, variables: dict) -> dict:
-    request = urllib.request.Request(
-        f"{url}/graphql",
-        data=json.dumps({"query": query, "variables": variables}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["data"]

@@ -18,7 +18,6 @@ from pymongo.database import Database
 from commercepulse.days import days_between, utc_midnight
 from commercepulse.mapping import SHAPES
 from commercepulse.mongo.indexes import RAW
-from commercepulse.raw.audit import late_arrival_stats
 from commercepulse.raw.quarantine import open_counts, open_counts_by_day, reason_class
 from commercepulse.raw.quarantine import records as quarantine_records
 from commercepulse.settings import CheckThresholds
@@ -120,29 +119,33 @@ def _ratio_rule(name: str, numerator: str, denominator: str, stats, threshold: f
     )
 
 
+#: kpi_late_arrivals rows of ingestion days [$start, $end): the vendor feed's sums per day.
+LATE_ARRIVALS_OF_DAYS = (
+    "SELECT * FROM kpi_late_arrivals WHERE ingestion_date >= $start AND ingestion_date < $end"
+)
+
+
+def late_arrival_rows(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """The per-day lines, duplicates, events and late events the rate rules judge (counted once,
+    from the raw store, by vendor_feed_daily)."""
+    return warehouse.query(LATE_ARRIVALS_OF_DAYS, {"start": start, "end": end})
+
+
 def duplicate_event_rate(
-    db: Database, start: date, end: date, settings: Thresholds, stats=None
+    warehouse: Warehouse, start: date, end: date, settings: Thresholds, stats=None
 ) -> Outcome:
     """Lines repeating an already-landed id / valid lines read, per live ingestion day."""
-    stats = (
-        late_arrival_stats(db, start, end, settings.late_threshold_hours)
-        if stats is None
-        else stats
-    )
+    stats = late_arrival_rows(warehouse, start, end) if stats is None else stats
     return _ratio_rule(
         "duplicate_event_rate", "duplicate_lines", "lines", stats, settings.check_duplicate_rate_max
     )
 
 
 def late_arriving_pct(
-    db: Database, start: date, end: date, settings: Thresholds, stats=None
+    warehouse: Warehouse, start: date, end: date, settings: Thresholds, stats=None
 ) -> Outcome:
     """Late events / distinct live events first landed, per live ingestion day."""
-    stats = (
-        late_arrival_stats(db, start, end, settings.late_threshold_hours)
-        if stats is None
-        else stats
-    )
+    stats = late_arrival_rows(warehouse, start, end) if stats is None else stats
     return _ratio_rule(
         "late_arriving_pct", "late_events", "events", stats, settings.check_late_rate_max
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 from pymongo.database import Database
 
+from commercepulse.defs.topology import RunTopology
 from commercepulse.errors import ConfigurationError
 from commercepulse.mongo.client import get_database
 from commercepulse.settings import CheckThresholds, Settings, load_settings
@@ -119,6 +120,14 @@ def build_resources(settings: Settings, warehouse: Warehouse | None = None) -> d
         ),
         "settings": project_settings(settings),
     }
+
+
+def run_topology(settings: Settings) -> RunTopology:
+    """DuckDB (one writing process): one run per backfill, steps in process. BigQuery: runs of
+    BACKFILL_RUN_DAYS partitions, steps in RUN_MAX_PARALLEL_STEPS processes."""
+    if settings.warehouse != "bigquery":
+        return RunTopology()
+    return RunTopology(settings.backfill_run_days, settings.run_max_parallel_steps)
 
 
 def alerts_configured() -> bool:

@@ -21,9 +21,9 @@ log = logging.getLogger("commercepulse.instance")
 MARKER = "# written by commercepulse (delete this line to keep your own settings)"
 
 
-def dagster_yaml(storage: str, url: str | None) -> str:
-    """The instance configuration: storage, a one-run queue (DuckDB takes one writer) polled every
-    second, sensors evaluated in threads, no telemetry."""
+def dagster_yaml(storage: str, url: str | None, concurrent_runs: int = 1) -> str:
+    """The instance configuration: storage, a run queue of `concurrent_runs` (1 for DuckDB, which
+    takes one writer) polled every second, sensors evaluated in threads, no telemetry."""
     if storage == "postgres" and url:
         store = f'storage:\n  postgres:\n    postgres_url: "{url}"\n'
     elif storage == "postgres":
@@ -32,7 +32,7 @@ def dagster_yaml(storage: str, url: str | None) -> str:
         store = ""  # Dagster's default: SQLite files under DAGSTER_HOME
     return (
         f"{MARKER}\n{store}"
-        "run_queue:\n  max_concurrent_runs: 1\n  dequeue_interval_seconds: 1\n"
+        f"run_queue:\n  max_concurrent_runs: {concurrent_runs}\n  dequeue_interval_seconds: 1\n"
         # sensors and automation evaluated side by side: a slow one never delays a new file's landing
         "sensors:\n  use_threads: true\n  num_workers: 4\n"
         "auto_materialize:\n  use_threads: true\n  num_workers: 2\n"
@@ -75,7 +75,7 @@ def prepare_dagster_home(settings: Settings) -> Path:
             storage = "sqlite"
     elif storage == "postgres":
         check_postgres(settings.dagster_pg_url)
-    write_dagster_yaml(home, dagster_yaml(storage, url))
+    write_dagster_yaml(home, dagster_yaml(storage, url, settings.concurrent_runs))
     event_batching_environment()
     return home
 

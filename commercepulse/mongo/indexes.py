@@ -16,9 +16,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         # `_id` is the event_id: the unique key, and the natural shard key (hashed) of a sharded cluster.
         # staging.extract (window by event time), rules.completeness_counts, runner.business_days
         IndexModel([("event_time", ASCENDING)], name="event_time"),
-        # raw.audit.late_arrival_stats: events first landed on an ingestion day
+        # staging.feed: events first landed on an ingestion day (vendor_feed_daily)
         IndexModel([("source.ingestion_day", ASCENDING)], name="ingestion_day"),
-        # raw.audit.late_arrival_stats: every line read on an ingestion day (duplicates included)
+        # staging.feed: every line read on an ingestion day (duplicates included)
         IndexModel([("sightings.day", ASCENDING)], name="sighting_day"),
     ],
     QUARANTINE: [

@@ -2,8 +2,9 @@
 
 The events first landed on an ingestion day are normalized by the same vendor mapping as
 staging, so "unmapped" and "payment succeeded" mean exactly what they mean in the warehouse;
-duplicate lines come from the raw sightings (every line read that day), as in
-`kpi_late_arrivals`.
+duplicate lines come from the raw sightings (every line read that day). `kpi_late_arrivals` and
+the duplicate and late checks are these rows summed per day (`late_arrivals`): nothing else
+reads a day's raw events again to count them.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from datetime import date, timedelta
 import pandas as pd
 from pymongo.database import Database
 
-from commercepulse.days import days_between
 from commercepulse.mapping import SHAPES_BY_KIND, ShapesByKind
 from commercepulse.mongo.indexes import RAW
-from commercepulse.staging.extract import extract_ingestion_days
+from commercepulse.staging.extract import chunk_days, extract_ingestion_days
 from commercepulse.staging.normalize import normalize
 from commercepulse.warehouse.tables import ALL_TABLES
 
@@ -31,13 +31,35 @@ KIND_COLUMNS = {
     "stg_unmapped": "unmapped",
 }
 UNKNOWN = "unknown"
+DAY = timedelta(days=1)
+
+
+#: Events of ingestion days classified at once: bounds memory (a year's backfill holds one
+#: chunk), and amortizes the per-shape overhead of small days.
+CHUNK_EVENTS = 50_000
+#: vendor_feed_daily columns whose sum over vendors is a kpi_late_arrivals column.
+LATE_ARRIVAL_SUMS = ["events", "late_events", "duplicate_lines", "lines"]
+#: The vendor_feed_daily rows of ingestion days [$start, $end).
+FEED_OF_DAYS = (
+    "SELECT * FROM vendor_feed_daily WHERE ingestion_date >= $start AND ingestion_date < $end"
+)
+LATE_ARRIVAL_COLUMNS = [
+    "ingestion_date",
+    "events",
+    "late_events",
+    "late_pct",
+    "duplicate_lines",
+    "lines",
+    "duplicate_rate",
+]
 
 
 def _lines(db: Database, lo: str, hi: str) -> pd.DataFrame:
-    """Valid lines read per (ingestion day, vendor): every sighting of a live event."""
+    """Valid lines read per (ingestion day, vendor): every sighting of an event, repeats
+    included (index `sighting_day`)."""
     rows = db[RAW].aggregate(
         [
-            {"$match": {"sightings.day": {"$gte": lo, "$lt": hi}, "source.kind": "live"}},
+            {"$match": {"sightings.day": {"$gte": lo, "$lt": hi}}},
             {"$project": {"_id": 0, "vendor": 1, "sightings.day": 1}},
             {"$unwind": "$sightings"},
             {"$match": {"sightings.day": {"$gte": lo, "$lt": hi}}},
@@ -62,6 +84,18 @@ def _lines(db: Database, lo: str, hi: str) -> pd.DataFrame:
     )
 
 
+def _first_landed_counts(db: Database, lo: str, hi: str) -> dict[str, int]:
+    """Events first landed per ingestion day (index-only: sizes the chunks)."""
+    rows = db[RAW].aggregate(
+        [
+            {"$match": {"source.ingestion_day": {"$gte": lo, "$lt": hi}}},
+            {"$group": {"_id": "$source.ingestion_day", "n": {"$sum": 1}}},
+        ],
+        hint="ingestion_day",
+    )
+    return {d["_id"]: d["n"] for d in sorted(rows, key=lambda d: d["_id"])}
+
+
 def feed_figures(
     db: Database,
     start: date,
@@ -70,63 +104,108 @@ def feed_figures(
     late_hours: float,
     shapes: ShapesByKind = SHAPES_BY_KIND,
 ) -> pd.DataFrame:
-    """vendor_feed_daily rows (without the judgement columns) for ingestion days [start, end), one
-    day at a time (a year's backfill holds one day's events in memory, as staging holds a chunk)."""
-    days = [_day_figures(db, day, rates, late_hours, shapes) for day in days_between(start, end)]
-    days = [frame for frame in days if not frame.empty]
-    return pd.concat(days, ignore_index=True) if days else pd.DataFrame(columns=COLUMNS)
+    """vendor_feed_daily rows (without the judgement columns) for ingestion days [start, end).
 
-
-def _day_figures(
-    db: Database, day: date, rates: pd.DataFrame, late_hours: float, shapes: ShapesByKind
-) -> pd.DataFrame:
-    lo, hi = day.isoformat(), (day + timedelta(days=1)).isoformat()
-    events = extract_ingestion_days(db, lo, hi)
-    if events.empty:
-        return pd.DataFrame(columns=COLUMNS)
-    day_of = dict(zip(events["event_id"], events["ingestion_day"]))
-    events = events.assign(vendor=events["vendor"].fillna(UNKNOWN))
+    One read of each day's first-landed events (classified by the staging rules, figures only)
+    and one aggregation of its sightings; days are read in chunks of about CHUNK_EVENTS events."""
+    lo, hi = start.isoformat(), end.isoformat()
+    counts = _first_landed_counts(db, lo, hi)
+    frames = [
+        _events_figures(
+            extract_ingestion_days(db, first, (date.fromisoformat(last) + DAY).isoformat()),
+            rates,
+            late_hours,
+            shapes,
+        )
+        for first, last in chunk_days(counts, CHUNK_EVENTS)
+    ]
+    frames = [frame for frame in frames if not frame.empty]
     keys = ["ingestion_date", "vendor"]
-    lag = (events["ingested_at"] - events["event_time"]).dt.total_seconds() / 60
-    base = pd.DataFrame(
-        {
-            "ingestion_date": events["ingestion_day"],
-            "vendor": events["vendor"],
-            "lag": lag,
-            "late": lag > late_hours * 60,
-        }
+    # chunks hold whole days: each (day, vendor) is in one of them
+    events = (
+        pd.concat(frames)
+        if frames
+        else pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=keys))
     )
-    out = base.groupby(keys).agg(
-        events=("lag", "size"), late_events=("late", "sum"), median_lag_minutes=("lag", "median")
-    )
-    frames = normalize(events.drop(columns=["ingestion_day"]), rates, late_hours, shapes)
-    vendor_of = dict(zip(events["event_id"], events["vendor"]))
-    for frame_name, column in KIND_COLUMNS.items():
-        frame = frames[frame_name]
-        ids = frame["event_id"].drop_duplicates()
-        counted = pd.DataFrame({"ingestion_date": ids.map(day_of), "vendor": ids.map(vendor_of)})
-        out[column] = counted.groupby(keys).size().reindex(out.index, fill_value=0)
-    payments = frames["stg_payments"]
-    attempts = pd.DataFrame(
-        {
-            "ingestion_date": payments["event_id"].map(day_of),
-            "vendor": payments["event_id"].map(vendor_of),
-            "success": payments["status"].eq("SUCCESS"),
-        }
-    )
-    grouped = attempts.groupby(keys)["success"]
-    out["payment_attempts"] = grouped.size().reindex(out.index, fill_value=0)
-    out["payment_success_rate"] = (grouped.sum() / grouped.size()).reindex(out.index)
     lines = _lines(db, lo, hi).set_index(keys)["lines"]
+    # a vendor-day with only repeats of earlier days' events has lines and no events
+    out = events.reindex(events.index.union(lines.index))
+    for column in ["events", "late_events", *KIND_COLUMNS.values(), "payment_attempts", "paid"]:
+        out[column] = out[column].fillna(0).astype("int64") if column in out else 0
     out["lines"] = lines.reindex(out.index).fillna(out["events"]).astype("int64")
     out["duplicate_lines"] = out["lines"] - out["events"]
-    out["duplicate_rate"] = out["duplicate_lines"] / out["lines"]
-    out["late_pct"] = out["late_events"] / out["events"]
-    out["unmapped_share"] = out["unmapped"] / out["events"]
+    out["duplicate_rate"] = _ratio(out["duplicate_lines"], out["lines"])
+    out["late_pct"] = _ratio(out["late_events"], out["events"])
+    out["unmapped_share"] = _ratio(out["unmapped"], out["events"])
+    out["payment_success_rate"] = _ratio(out["paid"], out["payment_attempts"])
     out = out.reset_index()
+    if out.empty:
+        return pd.DataFrame(columns=COLUMNS)
     out["ingestion_date"] = pd.to_datetime(out["ingestion_date"])
-    out["median_lag_minutes"] = out["median_lag_minutes"].round(4)
+    if "median_lag_minutes" in out:
+        out["median_lag_minutes"] = out["median_lag_minutes"].astype("float64").round(4)
     for column in COLUMNS:
         if column not in out:
             out[column] = None
     return out[COLUMNS].sort_values(keys).reset_index(drop=True)
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """numerator / denominator, None where nothing was counted."""
+    return (numerator / denominator.where(denominator > 0)).astype("float64")
+
+
+def _events_figures(
+    events: pd.DataFrame, rates: pd.DataFrame, late_hours: float, shapes: ShapesByKind
+) -> pd.DataFrame:
+    """Per (ingestion day, vendor): events, late events, median lag, events per canonical frame,
+    payment attempts and successes, from one chunk of first-landed events."""
+    if events.empty:
+        return pd.DataFrame()
+    keys = ["ingestion_date", "vendor"]
+    tags = pd.DataFrame(
+        {"ingestion_date": events["ingestion_day"], "vendor": events["vendor"].fillna(UNKNOWN)}
+    )
+    lag = (events["ingested_at"] - events["event_time"]).dt.total_seconds() / 60
+    out = (
+        tags.assign(lag=lag, late=lag > late_hours * 60)
+        .groupby(keys)
+        .agg(
+            events=("lag", "size"),
+            late_events=("late", "sum"),
+            median_lag_minutes=("lag", "median"),
+        )
+    )
+    frames = normalize(
+        events.drop(columns=["ingestion_day"]), rates, late_hours, shapes, figures_only=True
+    )
+    by_id = tags.set_index(events["event_id"])
+    for frame_name, column in KIND_COLUMNS.items():
+        ids = frames[frame_name]["event_id"].drop_duplicates()
+        out[column] = by_id.loc[ids].groupby(keys).size().reindex(out.index, fill_value=0)
+    payments = frames["stg_payments"]
+    attempts = by_id.loc[payments["event_id"]].assign(
+        success=payments["status"].eq("SUCCESS").to_numpy()
+    )
+    grouped = attempts.groupby(keys)["success"]
+    out["payment_attempts"] = grouped.size().reindex(out.index, fill_value=0)
+    out["paid"] = grouped.sum().reindex(out.index, fill_value=0)
+    return out
+
+
+def late_arrivals(feed: pd.DataFrame) -> pd.DataFrame:
+    """kpi_late_arrivals rows from vendor_feed_daily rows: per ingestion day, the vendors' sums.
+
+    events: distinct live events first landed that day; late: of those, ingested more than the
+    late threshold after their event time; lines: valid lines read that day (every sighting);
+    duplicate_lines: lines repeating an already-landed id = lines - events (SPEC §6)."""
+    if feed.empty:
+        return pd.DataFrame(columns=LATE_ARRIVAL_COLUMNS).astype(
+            {"ingestion_date": "datetime64[ns]", "late_pct": "float64", "duplicate_rate": "float64"}
+        )
+    out = feed.groupby("ingestion_date", as_index=False)[LATE_ARRIVAL_SUMS].sum()
+    out[LATE_ARRIVAL_SUMS] = out[LATE_ARRIVAL_SUMS].astype("int64")
+    out["late_pct"] = _ratio(out["late_events"], out["events"])
+    out["duplicate_rate"] = _ratio(out["duplicate_lines"], out["lines"])
+    out["ingestion_date"] = pd.to_datetime(out["ingestion_date"]).astype("datetime64[ns]")
+    return out[LATE_ARRIVAL_COLUMNS]

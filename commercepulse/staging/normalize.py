@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -109,15 +109,26 @@ def normalize(
     rates: pd.DataFrame,
     late_hours: float = 24.0,
     shapes: ShapesByKind = SHAPES_BY_KIND,
+    figures_only: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """`events`: event_id, event_type, event_time, vendor, payload, ingested_at, source_kind;
-    `shapes`: the vendor mappings (built-in, plus those of DATA_DIR/mappings)."""
+    `shapes`: the vendor mappings (built-in, plus those of DATA_DIR/mappings).
+
+    `figures_only`: every event lands in the same frame (or `stg_unmapped`) by the same rules, but
+    a frame carries only what counting needs (envelope, order id, its own time, a payment's
+    status): no money, FX, items or resent-payment flags. The vendor feed counts with it."""
     with paused_gc():
-        return _normalize(events, rates, late_hours, shapes)
+        return _normalize(
+            events, rates, late_hours, shapes, FIGURE_BUILDERS if figures_only else BUILDERS
+        )
 
 
 def _normalize(
-    events: pd.DataFrame, rates: pd.DataFrame, late_hours: float, shapes: ShapesByKind
+    events: pd.DataFrame,
+    rates: pd.DataFrame,
+    late_hours: float,
+    shapes: ShapesByKind,
+    builders: dict[str, Callable],
 ) -> dict[str, pd.DataFrame]:
     events = events.reset_index(drop=True)
     env = _envelope(events, late_hours)
@@ -130,7 +141,7 @@ def _normalize(
         base = env.iloc[rows].reset_index(drop=True)
         base["vendor"] = pd.array([shape.vendor] * len(rows), dtype="string")
         base["order_id"] = clean_ids(raw["order_id"])
-        BUILDERS[kind](base, raw, shape, parts, rates)
+        builders[kind](base, raw, shape, parts, rates)
 
     keys = pd.DataFrame({"kind": kinds, "vendor": events["vendor"]})
     for (kind, vendor), positions in keys.groupby(
@@ -184,7 +195,8 @@ def _normalize(
             positions = env.index[env["event_id"].isin(ids)]
             bad_time.extend((int(p), f"unparseable {time_col}") for p in positions)
     frames["stg_unmapped"] = _unmapped(events, env, kinds, unmapped + bad_time, shapes)
-    frames["stg_payments"] = _flag_resent_payments(frames["stg_payments"])
+    if builders is BUILDERS:
+        frames["stg_payments"] = _flag_resent_payments(frames["stg_payments"])
     return frames
 
 
@@ -271,12 +283,16 @@ def _build_orders(base, raw, shape, parts, rates) -> None:
 def _build_payments(base, raw, shape, parts, rates) -> None:
     frame = base
     frame["paid_time"] = parse_times(raw["paid_time"])
-    status = _text(raw["status"]).str.strip().str.upper()
-    frame["status"] = status.fillna("SUCCESS")  # payment_succeeded without a status field
+    frame["status"] = _payment_status(raw)
     _money(frame, raw["amount"], raw["currency"], frame["paid_time"], rates, "amount")
     frame["method"] = _text(raw["method"])
     frame["transaction_ref"] = _text(raw["transaction_ref"])
     parts["stg_payments"].append(frame)
+
+
+def _payment_status(raw: dict[str, list]) -> pd.Series:
+    status = _text(raw["status"]).str.strip().str.upper()
+    return status.fillna("SUCCESS")  # payment_succeeded without a status field
 
 
 def _build_refunds(base, raw, shape, parts, rates) -> None:
@@ -331,6 +347,33 @@ BUILDERS = {
     "refunds": _build_refunds,
     "shipments": _build_shipments,
     "order_updates": _build_updates,
+}
+
+
+def _with_status(frame: pd.DataFrame, raw: dict[str, list]) -> None:
+    frame["status"] = _payment_status(raw)
+
+
+def _time_only(kind: str, frame_name: str, extra: Callable | None = None) -> Callable:
+    """A figures-only builder: the envelope, the kind's own time (unparseable = unmapped) and
+    `extra(frame, raw)`."""
+    time_col = TIME_FIELD[kind]
+
+    def build(base, raw, shape, parts, rates) -> None:
+        base[time_col] = parse_times(raw[time_col])
+        if extra is not None:
+            extra(base, raw)
+        parts[frame_name].append(base)
+
+    return build
+
+
+FIGURE_BUILDERS = {
+    "orders": _time_only("orders", "stg_orders"),
+    "payments": _time_only("payments", "stg_payments", _with_status),
+    "refunds": _time_only("refunds", "stg_refunds"),
+    "shipments": _build_shipments,  # a history explodes into rows: its times are all judged
+    "order_updates": _time_only("order_updates", "stg_order_updates"),
 }
 
 

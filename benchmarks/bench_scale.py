@@ -1,0 +1,187 @@
+"""Scale: the platform end to end on worlds of growing volume, beside the write floor.
+
+Each world is written by `commercepulse generate` (bootstrap dumps of the year before, then
+DAYS live days of EVENTS distinct events with 8% duplicates, 15% late and 30% drift) and run
+from fresh state (its own MongoDB database, Dagster home and warehouse) in its own process, so
+its peak RSS (VmHWM) is the platform's alone. Printed per world: end-to-end seconds, live
+lines/s, each job's seconds, the steps of `ingest_job` (from the instance's step stats), peak
+RSS, and the same-index `insert_many` floor (distinct documents of the first days, measured in
+the same run).
+
+    make bench-scale       # 30x2k 30x20k year (one year × 20k: about 7.3M lines)
+    make bench-scale-30    # the two 30-day worlds
+    python -m benchmarks.bench_scale 30x20k
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+from benchmarks.common import BENCH_HOME, uri
+
+WORLDS = {"30x2k": (30, 2_000), "30x20k": (30, 20_000), "year": (365, 20_000)}
+START = date(2024, 1, 1)
+RATES = ["--dup-rate", "0.08", "--late-rate", "0.15", "--schema-drift-rate", "0.30"]
+CLI = [sys.executable, "-m", "commercepulse.cli"]
+#: Days of the world whose distinct documents the floor inserts (bounded: it holds them in memory).
+FLOOR_DAYS = 3
+
+
+def vm_hwm_mb() -> int:
+    with open("/proc/self/status") as status:
+        kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+    return kb // 1024
+
+
+def generate(work: Path, days: int, events: int) -> int:
+    """The world's files; returns its live lines."""
+    data = work / "data"
+    subprocess.run(
+        [*CLI, "generate", "bootstrap", "--out", str(data), "--year", str(START.year - 1)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        [*CLI, "generate", "live", "--out", str(data / "live_events"), "--date", str(START)]
+        + ["--days", str(days), "--events", str(events), "--seed", "2024", *RATES],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    from commercepulse.generate.writers import write_fx
+
+    for year in range(START.year, START.year + days // 365 + 2):
+        write_fx(data, year)
+    return sum(
+        path.read_bytes().count(b"\n") for path in (data / "live_events").glob("*/events.jsonl")
+    )
+
+
+def floor_lines_per_s(work: Path) -> float:
+    """Same-index insert_many of the first days' distinct documents, documents per second."""
+    from benchmarks.bench_ingest import parsed_distinct
+    from benchmarks.common import drop, fresh_db
+    from commercepulse.mongo.indexes import INDEXES, RAW
+
+    paths = sorted((work / "data/live_events").glob("*/events.jsonl"))[:FLOOR_DAYS]
+    docs = [doc for path in paths for doc in parsed_distinct(path)]
+    db = fresh_db("bench_scale_floor")
+    db[RAW].create_indexes(INDEXES[RAW])
+    started = time.perf_counter()
+    db[RAW].insert_many(docs, ordered=False)
+    seconds = time.perf_counter() - started
+    drop(db)
+    return len(docs) / seconds
+
+
+def job_steps(run_ids: list[str]) -> dict[str, dict[str, float]]:
+    """Seconds per step key of each job's runs, from the instance's step stats (longest first)."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    jobs: dict[str, dict[str, float]] = {}
+    for run_id in run_ids:
+        run = instance.get_run_by_id(run_id)
+        if run is None:
+            continue
+        steps = jobs.setdefault(run.job_name, {})
+        for stat in instance.get_run_step_stats(run_id):
+            if stat.start_time and stat.end_time:
+                steps[stat.step_key] = round(
+                    steps.get(stat.step_key, 0.0) + stat.end_time - stat.start_time, 2
+                )
+    return {
+        job: dict(sorted(steps.items(), key=lambda kv: -kv[1])[:8]) for job, steps in jobs.items()
+    }
+
+
+def run_world(name: str) -> dict:
+    """One world from fresh state, in this process (called in a child by `main`)."""
+    days, events = WORLDS[name]
+    work = Path(tempfile.mkdtemp(prefix=f"cp-scale-{name}-", dir=BENCH_HOME.parent))
+    started = time.perf_counter()
+    lines = generate(work, days, events)
+    generate_s = time.perf_counter() - started
+    os.environ["DAGSTER_HOME"] = str(work / "dagster")
+    from commercepulse.instance.postgres import stop_local_postgres
+    from commercepulse.mongo.client import get_database
+    from commercepulse.runner import run_all
+    from commercepulse.settings import Settings
+
+    settings = Settings(
+        mongo_uri=uri(),
+        mongo_db=f"bench_scale_{uuid.uuid4().hex[:6]}",
+        data_dir=work / "data",
+        commercepulse_home=work / "home",
+        reports_dir=work / "reports",
+    )
+    started = time.perf_counter()
+    result = run_all(settings, say=lambda line: print(line, file=sys.stderr, flush=True))
+    wall = time.perf_counter() - started
+    peak = vm_hwm_mb()
+    steps = job_steps(result["run_ids"])
+    get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
+    stop_local_postgres(settings.home / "postgres")
+    jobs: dict[str, float] = {}
+    for label, seconds in result["timings"].items():
+        job = label.split(" ", 1)[0]
+        jobs[job] = round(jobs.get(job, 0.0) + seconds, 2)
+    landing = steps.get("ingest_job", {}).get("events_raw", 0.0)
+    return {
+        "world": name,
+        "days": days,
+        "events_per_day": events,
+        "live_lines": lines,
+        "generate_s": round(generate_s, 1),
+        "end_to_end_s": round(wall, 1),
+        "lines_per_s": round(lines / wall),
+        "jobs_s": jobs,
+        "steps_s": steps,
+        "ingest_job_over_landing": round(jobs.get("ingest_job", 0.0) / landing, 2)
+        if landing
+        else None,
+        "peak_rss_mb": peak,
+        "floor_lines_per_s": round(floor_lines_per_s(work)),
+        "failed_checks": result["failed_checks"],
+    }
+
+
+def main(names: list[str]) -> list[dict]:
+    out = []
+    for name in names:
+        child = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_scale", "--one", name],
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        figures = json.loads(child.stdout.strip().splitlines()[-1])
+        out.append(figures)
+        print(json.dumps(figures, indent=2), flush=True)
+    print("\n| world | lines | end to end | lines/s | ingest_job (× landing) | peak RSS | floor |")
+    print("|---|---|---|---|---|---|---|")
+    for f in out:
+        print(
+            f"| {f['world']} | {f['live_lines']:,} | {f['end_to_end_s']} s | {f['lines_per_s']:,} "
+            f"| {f['jobs_s'].get('ingest_job')} s ({f['ingest_job_over_landing']}×) "
+            f"| {f['peak_rss_mb']} MB | {f['floor_lines_per_s']:,}/s |"
+        )
+    return out
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--one"]:
+        print(json.dumps(run_world(sys.argv[2])))
+    else:
+        chosen = sys.argv[1:] or ["30x2k", "30x20k"]
+        unknown = [n for n in chosen if n not in WORLDS]
+        if unknown:
+            sys.exit(f"unknown world(s) {unknown}: choose from {list(WORLDS)}")
+        main(chosen)

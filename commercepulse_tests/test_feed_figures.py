@@ -1,0 +1,137 @@
+"""The per-day figures are counted once, by the vendor feed, and `kpi_late_arrivals` is their sum:
+both checked against an oracle that reads the files line by line (not the platform's code)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+
+import orjson
+import pandas as pd
+
+from commercepulse.generate.writers import live_days
+from commercepulse.raw.live import ingest_live
+from commercepulse.staging.feed import feed_figures, late_arrivals
+from commercepulse.staging.fx import load_rates
+
+DAYS = [date(2024, 3, 1) + timedelta(days=n) for n in range(3)]
+KINDS = ["orders", "payments", "refunds", "shipments", "updates", "unmapped"]
+
+
+def _files(seed: int) -> dict[date, list[bytes]]:
+    """Generated days, plus hostile arrivals: day 3 repeats some of day 1's vendor_c events while
+    vendor_c sends nothing new that day, an event without a vendor, one no shape fits."""
+    files = {day: list(lines) for day, lines in live_days(seed, DAYS, 60, 0.1, 0.3, 0.3)}
+    first_c = [line for line in files[DAYS[0]] if orjson.loads(line)["vendor"] == "vendor_c"]
+    files[DAYS[2]] = [
+        line for line in files[DAYS[2]] if orjson.loads(line)["vendor"] != "vendor_c"
+    ] + first_c[:5]
+    event = orjson.loads(files[DAYS[1]][0]) | {"event_id": f"no-vendor-{seed}"}
+    event.pop("vendor")
+    files[DAYS[1]].append(orjson.dumps(event))
+    unmappable = event | {
+        "event_id": f"unmappable-{seed}",
+        "vendor": "vendor_a",
+        "payload": {"x": 1},
+    }
+    files[DAYS[1]].append(orjson.dumps(unmappable))
+    return files
+
+
+def _when(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # naive = UTC (SPEC §2.3)
+
+
+def _oracle(files: dict[date, list[bytes]], late_hours: float) -> pd.DataFrame:
+    """lines, events first landed, late events per (ingestion day, vendor), read line by line."""
+    seen: dict[str, str] = {}
+    lines: Counter = Counter()
+    events: Counter = Counter()
+    late: Counter = Counter()
+    for day in sorted(files):
+        for raw in files[day]:
+            event = orjson.loads(raw)
+            first = event["event_id"] not in seen
+            if first:
+                seen[event["event_id"]] = event.get("vendor") or "unknown"
+            key = (pd.Timestamp(day), seen[event["event_id"]])
+            lines[key] += 1
+            if first:
+                events[key] += 1
+                lag = _when(event["ingested_at"]) - _when(event["event_time"])
+                late[key] += lag > timedelta(hours=late_hours)
+    keys = sorted(lines)
+    return pd.DataFrame(
+        {
+            "ingestion_date": [k[0] for k in keys],
+            "vendor": [k[1] for k in keys],
+            "events": [events[k] for k in keys],
+            "late_events": [late[k] for k in keys],
+            "lines": [lines[k] for k in keys],
+        }
+    )
+
+
+def _land(db, tmp_path, files: dict[date, list[bytes]]) -> None:
+    for day, lines in sorted(files.items()):
+        path = tmp_path / "live_events" / day.isoformat() / "events.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        ingest_live(db, [path])
+
+
+def test_feed_figures_and_late_arrivals_match_a_line_by_line_oracle(db, tmp_path):
+    from commercepulse.generate.writers import write_fx
+
+    write_fx(tmp_path, 2024)
+    files = _files(seed=5)
+    _land(db, tmp_path, files)
+    feed = feed_figures(db, DAYS[0], DAYS[-1] + timedelta(days=1), load_rates(tmp_path), 24.0)
+    expected = _oracle(files, 24.0)
+    got = feed[["ingestion_date", "vendor", "events", "late_events", "lines"]]
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
+    # a vendor-day of repeats only is a row: lines, no events, every line a duplicate
+    repeats = feed[(feed["vendor"] == "vendor_c") & (feed["ingestion_date"] == str(DAYS[2]))]
+    assert repeats[["events", "lines", "duplicate_lines"]].values.tolist() == [[0, 5, 5]]
+    assert repeats["late_pct"].isna().all() and (repeats["duplicate_rate"] == 1.0).all()
+    assert "unknown" in set(feed["vendor"])
+    # every event first landed is counted in exactly one canonical frame, or unmapped
+    assert (feed[KINDS].sum(axis=1) == feed["events"]).all()
+    assert feed["unmapped"].sum() > 0 and feed["payment_attempts"].sum() > 0
+
+    per_day = late_arrivals(feed)
+    sums = expected.groupby("ingestion_date", as_index=False)[
+        ["events", "late_events", "lines"]
+    ].sum()
+    assert per_day[["events", "late_events", "lines"]].values.tolist() == (
+        sums[["events", "late_events", "lines"]].values.tolist()
+    )
+    assert (per_day["duplicate_lines"] == per_day["lines"] - per_day["events"]).all()
+
+
+def test_feed_figures_do_not_depend_on_line_order_or_repeated_lines(db, tmp_path, env):
+    """The same days landed with lines shuffled and a line repeated twice more: the per-event
+    figures are equal; lines and duplicates grow by exactly the repeats."""
+    from commercepulse.generate.writers import write_fx
+    from commercepulse.mongo.client import get_database
+
+    write_fx(tmp_path, 2024)
+    files = _files(seed=9)
+    _land(db, tmp_path / "a", files)
+    rng = random.Random(3)
+    shuffled = {day: rng.sample(lines, len(lines)) for day, lines in files.items()}
+    shuffled[DAYS[1]] = shuffled[DAYS[1]] + [files[DAYS[0]][0]] * 2
+    other = get_database(env.mongo_uri, f"{env.mongo_db}_b")
+    try:
+        _land(other, tmp_path / "b", shuffled)
+        rates, end = load_rates(tmp_path), DAYS[-1] + timedelta(days=1)
+        a = feed_figures(db, DAYS[0], end, rates, 24.0).set_index(["ingestion_date", "vendor"])
+        b = feed_figures(other, DAYS[0], end, rates, 24.0).set_index(["ingestion_date", "vendor"])
+        same = ["events", "late_events", *KINDS, "payment_attempts", "payment_success_rate"]
+        pd.testing.assert_frame_equal(a[same], b[same])
+        extra = b["lines"] - a["lines"]
+        assert extra.sum() == 2 and (b["duplicate_lines"] - a["duplicate_lines"]).sum() == 2
+    finally:
+        other.client.drop_database(other.name)
