@@ -9,6 +9,8 @@ reads a day's raw events again to count them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pandas as pd
@@ -109,16 +111,14 @@ def feed_figures(
     One read of each day's first-landed events (classified by the staging rules, figures only)
     and one aggregation of its sightings; days are read in chunks of about CHUNK_EVENTS events."""
     lo, hi = start.isoformat(), end.isoformat()
-    counts = _first_landed_counts(db, lo, hi)
-    frames = [
-        _events_figures(
-            extract_ingestion_days(db, first, (date.fromisoformat(last) + DAY).isoformat()),
-            rates,
-            late_hours,
-            shapes,
-        )
-        for first, last in chunk_days(counts, CHUNK_EVENTS)
-    ]
+    chunks = chunk_days(_first_landed_counts(db, lo, hi), CHUNK_EVENTS)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read") as reader:
+        sightings = reader.submit(_lines, db, lo, hi)
+        frames = [
+            _events_figures(events, rates, late_hours, shapes)
+            for events in _read_ahead(reader, db, chunks)
+        ]
+        lines_read = sightings.result()
     frames = [frame for frame in frames if not frame.empty]
     keys = ["ingestion_date", "vendor"]
     # chunks hold whole days: each (day, vendor) is in one of them
@@ -127,7 +127,7 @@ def feed_figures(
         if frames
         else pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=keys))
     )
-    lines = _lines(db, lo, hi).set_index(keys)["lines"]
+    lines = lines_read.set_index(keys)["lines"]
     # a vendor-day with only repeats of earlier days' events has lines and no events
     out = events.reindex(events.index.union(lines.index))
     for column in ["events", "late_events", *KIND_COLUMNS.values(), "payment_attempts", "paid"]:
@@ -148,6 +148,23 @@ def feed_figures(
         if column not in out:
             out[column] = None
     return out[COLUMNS].sort_values(keys).reset_index(drop=True)
+
+
+def _read_ahead(
+    reader: ThreadPoolExecutor, db: Database, chunks: list[tuple[str, str]]
+) -> Iterator[pd.DataFrame]:
+    """Each chunk's first-landed events, the next chunk read while this one is classified (the
+    read waits on mongod, the classification on this process): two chunks in memory at most."""
+
+    def read(chunk: tuple[str, str]) -> pd.DataFrame:
+        first, last = chunk
+        return extract_ingestion_days(db, first, (date.fromisoformat(last) + DAY).isoformat())
+
+    ahead: Future | None = reader.submit(read, chunks[0]) if chunks else None
+    for position in range(len(chunks)):
+        events = ahead.result()
+        ahead = reader.submit(read, chunks[position + 1]) if position + 1 < len(chunks) else None
+        yield events
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
