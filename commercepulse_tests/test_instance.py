@@ -51,3 +51,30 @@ def test_local_dagster_yaml_is_written_unless_the_user_keeps_their_own(tmp_path)
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # the user's own
     assert not write_dagster_yaml(tmp_path, text)
     assert (tmp_path / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+
+
+def test_run_topology_is_one_in_process_run_on_duckdb_and_split_runs_on_bigquery(tmp_path):
+    """DuckDB takes one writing process: single-run backfills, in-process steps, a queue of one.
+    BigQuery: multi-run backfills of BACKFILL_RUN_DAYS, parallel step processes, a wider queue."""
+    import dagster as dg
+
+    from commercepulse.definitions import build_definitions
+    from commercepulse.defs.resources import build_resources, run_topology
+    from commercepulse.settings import Settings
+
+    duck = Settings(duckdb_path=tmp_path / "w.duckdb")
+    bq = Settings(warehouse="bigquery", bq_project="p", backfill_run_days=7, max_concurrent_runs=3)
+    resources = build_resources(duck)
+    for settings, policy, executor, queue in (
+        (duck, dg.BackfillPolicy.single_run(), "in_process", 1),
+        (bq, dg.BackfillPolicy.multi_run(7), "multiprocess", 3),
+    ):
+        defs = build_definitions(resources, {}, run_topology(settings))
+        graph = defs.resolve_asset_graph()
+        partitioned = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def]
+        assert len(partitioned) > 20
+        assert {graph.get(k).backfill_policy for k in partitioned} == {policy}
+        assert defs.resolve_job_def("business_day_job").executor_def.name == executor
+        assert f"max_concurrent_runs: {queue}\n" in dagster_yaml(
+            "sqlite", None, settings.concurrent_runs
+        )
