@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -134,6 +135,8 @@ def run_world(name: str) -> dict:
         job = label.split(" ", 1)[0]
         jobs[job] = round(jobs.get(job, 0.0) + seconds, 2)
     landing = steps.get("ingest_job", {}).get("events_raw", 0.0)
+    floor = round(floor_lines_per_s(work))
+    shutil.rmtree(work, ignore_errors=True)  # a year's world is gigabytes
     return {
         "world": name,
         "days": days,
@@ -148,7 +151,7 @@ def run_world(name: str) -> dict:
         if landing
         else None,
         "peak_rss_mb": peak,
-        "floor_lines_per_s": round(floor_lines_per_s(work)),
+        "floor_lines_per_s": floor,
         "failed_checks": result["failed_checks"],
     }
 
