@@ -13,29 +13,21 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
 from commercepulse.defs.landing_contract import TRIGGER
+from commercepulse_tests.dagster_dev import dagster_dev
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "commercepulse.cli"]
 FIRST_NEW_DAY = date(2025, 1, 16)
 SETTLE_SECONDS = 20  # the sensors' first ticks after start (cursors, the landed files)
 TIMEOUT_SECONDS = 240
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _world(work: Path) -> dict[str, str]:
@@ -106,74 +98,50 @@ def _kpis_refreshed_after(instance, since: float) -> float | None:
     return found[0].timestamp - since
 
 
-def main(days: int = 2) -> dict:
+def _new_days(env: dict, work: Path, days: int, results: list) -> None:
+    """Drop `days` new day files one after another under the running `dagster dev`; time each."""
     import dagster as dg
 
+    time.sleep(SETTLE_SECONDS)
+    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    with dg.DagsterInstance.get() as instance:
+        for k in range(days):
+            day = FIRST_NEW_DAY + timedelta(days=k)
+            staging = work / f"new-{day}"
+            subprocess.run(
+                [*CLI, "generate", "live", "--out", str(staging), "--date", str(day),
+                 "--events", "400", "--seed", str(42 + k)],
+                env=env, check=True, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            target = Path(env["DATA_DIR"]) / "live_events" / str(day)
+            since = time.time()
+            (staging / str(day)).rename(target)  # the file appears at once, whole
+            refreshed = None
+            deadline = time.monotonic() + TIMEOUT_SECONDS
+            while refreshed is None and time.monotonic() < deadline:
+                time.sleep(0.5)
+                refreshed = _kpis_refreshed_after(instance, since)
+            time.sleep(12)  # what else the day causes (a second refresh would show here)
+            results.append(
+                {
+                    "day": str(day),
+                    "new_day_to_refreshed_kpis_s": None
+                    if refreshed is None
+                    else round(refreshed, 1),
+                    "runs": _timeline(instance, since),
+                }
+            )
+
+
+def main(days: int = 2) -> dict:
     with tempfile.TemporaryDirectory(prefix="cp-new-day-") as tmp:
         work = Path(tmp)
         env = _world(work)
-        port = _port()
-        log = open(work / "dagster-dev.log", "w")
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "dagster"),
-                "dev",
-                "-w",
-                "workspace.yaml",
-                "-p",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
         results = []
         try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-                    break
-                except OSError:
-                    time.sleep(1)
-            time.sleep(SETTLE_SECONDS)
-            os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
-            with dg.DagsterInstance.get() as instance:
-                for k in range(days):
-                    day = FIRST_NEW_DAY + timedelta(days=k)
-                    staging = work / f"new-{day}"
-                    subprocess.run(
-                        [*CLI, "generate", "live", "--out", str(staging), "--date", str(day),
-                         "--events", "400", "--seed", str(42 + k)],
-                        env=env, check=True, stdout=subprocess.DEVNULL,
-                    )  # fmt: skip
-                    target = Path(env["DATA_DIR"]) / "live_events" / str(day)
-                    since = time.time()
-                    (staging / str(day)).rename(target)  # the file appears at once, whole
-                    refreshed = None
-                    deadline = time.monotonic() + TIMEOUT_SECONDS
-                    while refreshed is None and time.monotonic() < deadline:
-                        time.sleep(0.5)
-                        refreshed = _kpis_refreshed_after(instance, since)
-                    time.sleep(12)  # what else the day causes (a second refresh would show here)
-                    results.append(
-                        {
-                            "day": str(day),
-                            "new_day_to_refreshed_kpis_s": None
-                            if refreshed is None
-                            else round(refreshed, 1),
-                            "runs": _timeline(instance, since),
-                        }
-                    )
+            with dagster_dev(["-w", "workspace.yaml"], env, work / "dagster-dev.log"):
+                _new_days(env, work, days, results)
         finally:
-            os.killpg(server.pid, signal.SIGINT)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-            log.close()
             subprocess.run([*CLI, "mongo", "stop"], env=env, stdout=subprocess.DEVNULL)
             subprocess.run([*CLI, "instance", "stop"], env=env, stdout=subprocess.DEVNULL)
     summary = {
