@@ -35,6 +35,10 @@ class CheckThresholds(BaseModel):
     check_status_backwards_max: int = 0
     check_email_conflicts_max: int = 0
     check_orders_without_created_max: int = 0
+    # freshness (sensor `freshness`): live ingestion day D is due at this hour (UTC) of D+1, and the
+    # KPIs are stale when not refreshed KPI_FRESH_MINUTES after the last landing
+    freshness_deadline_hour: int = Field(6, ge=0, le=23)
+    kpi_fresh_minutes: int = Field(30, ge=1)
     # quarantined lines not landed since (replay or a fixed file)
     check_quarantine_open_max: int = 0
     # vendor feed anomalies: a day is judged against the vendor's previous FEED_WINDOW_DAYS ingestion days

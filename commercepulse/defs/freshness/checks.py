@@ -1,0 +1,105 @@
+"""Freshness checks on the live stream (`events_raw:ingestion_freshness`) and the KPIs
+(`kpi_daily_revenue:refreshed_after_landing`), judged from the instance's materializations.
+
+They belong to no job: the `freshness` sensor judges them on the clock (a day that never
+arrives has no run to judge it) and records a result when a verdict changes; each can also be
+run by hand from the UI. Both are ERROR, so the alert sensor posts them.
+"""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from commercepulse.defs.instance_queries import KPI_REVENUE, latest_materialization
+from commercepulse.defs.partitions import INGESTION_DAILY
+from commercepulse.defs.resources import ProjectSettings
+from commercepulse.freshness import Verdict, due_day, ingestion_freshness, kpi_freshness
+
+LANDING = "events_raw"
+INGESTION_KEY = dg.AssetCheckKey(dg.AssetKey(LANDING), "ingestion_freshness")
+KPI_KEY = dg.AssetCheckKey(dg.AssetKey(KPI_REVENUE), "refreshed_after_landing")
+
+
+def _when(record: dg.EventLogRecord | None) -> datetime | None:
+    return datetime.fromtimestamp(record.timestamp, UTC) if record else None
+
+
+def _first_landing(instance: dg.DagsterInstance, day: str) -> dg.EventLogRecord | None:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(LANDING), asset_partitions=[day]),
+        limit=1,
+        ascending=True,
+    ).records
+    return records[0] if records else None
+
+
+def ingestion_verdict(
+    instance: dg.DagsterInstance, settings: ProjectSettings, now: datetime
+) -> Verdict:
+    day = due_day(now, settings.freshness_deadline_hour)
+    return ingestion_freshness(
+        now,
+        settings.freshness_deadline_hour,
+        _when(_first_landing(instance, day.isoformat())),
+        INGESTION_DAILY.start.date(),
+    )
+
+
+def kpi_verdict(instance: dg.DagsterInstance, settings: ProjectSettings, now: datetime) -> Verdict:
+    return kpi_freshness(
+        now,
+        settings.kpi_fresh_minutes,
+        _when(latest_materialization(instance, LANDING)),
+        _when(latest_materialization(instance, KPI_REVENUE)),
+    )
+
+
+#: check key -> how its verdict is read from the instance
+VERDICTS = {INGESTION_KEY: ingestion_verdict, KPI_KEY: kpi_verdict}
+
+
+def evaluation(key: dg.AssetCheckKey, verdict: Verdict) -> dg.AssetCheckEvaluation:
+    return dg.AssetCheckEvaluation(
+        asset_key=key.asset_key,
+        check_name=key.name,
+        passed=verdict.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=verdict.description,
+        metadata=verdict.details,
+    )
+
+
+def _result(verdict: Verdict) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=verdict.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=verdict.description,
+        metadata=verdict.details,
+    )
+
+
+@dg.asset_check(
+    asset=LANDING,
+    name=INGESTION_KEY.name,
+    description="The latest due live ingestion day has landed: day D is expected by "
+    "FRESHNESS_DEADLINE_HOUR (UTC) of D+1 (ERROR; judged on the clock by the freshness sensor).",
+)
+def ingestion_freshness_check(
+    context: dg.AssetCheckExecutionContext, settings: ProjectSettings
+) -> dg.AssetCheckResult:
+    return _result(ingestion_verdict(context.instance, settings, datetime.now(UTC)))
+
+
+@dg.asset_check(
+    asset=KPI_REVENUE,
+    name=KPI_KEY.name,
+    description="The KPIs were refreshed after the last landing, or within KPI_FRESH_MINUTES of "
+    "it (ERROR; judged on the clock by the freshness sensor).",
+)
+def kpi_freshness_check(
+    context: dg.AssetCheckExecutionContext, settings: ProjectSettings
+) -> dg.AssetCheckResult:
+    return _result(kpi_verdict(context.instance, settings, datetime.now(UTC)))
+
+
+FRESHNESS_CHECKS = [ingestion_freshness_check, kpi_freshness_check]
