@@ -232,7 +232,8 @@ CHECKS: tuple[CheckSpec, ...] = (
               _quarantine_open, by_day=_quarantine_open_by_day, windowed=False),
     CheckSpec("vendor_feed_daily", "vendor_feed_anomalies",
               "Vendor days far from the vendor's own trailing history (robust z over median and MAD of "
-              "the last CHECK_FEED_WINDOW_DAYS days; WARN).",
+              "the last CHECK_FEED_WINDOW_DAYS days), and payloads that bring a new key or lose a "
+              "usual one against the same days (WARN).",
               None, PER_DAY, INGESTION, by_day=_vendor_feed_anomalies),
     CheckSpec("stg_unmapped", "completeness",
               "Raw events of each business day = staged events + unmapped rows (ERROR, blocking).",

@@ -135,3 +135,59 @@ def test_feed_figures_do_not_depend_on_line_order_or_repeated_lines(db, tmp_path
         assert extra.sum() == 2 and (b["duplicate_lines"] - a["duplicate_lines"]).sum() == 2
     finally:
         other.client.drop_database(other.name)
+
+
+def test_payload_keys_against_the_vendor_baseline_unit():
+    """New keys, and usual keys lost where their absence is no chance, per event type, only with
+    enough days of that type."""
+    import json
+
+    from commercepulse.checks.anomalies import schema_changes
+
+    def day(events: int, **keys: int) -> str:
+        return json.dumps({"payment_succeeded": [events, keys]})
+
+    past = pd.Series([day(10, amount=10, order_id=10, note=1)] * 7)
+    assert schema_changes(day(10, amount=10, order_id=10), past, 7) == []  # `note` is rare
+    assert schema_changes(day(3, order_id=3), past, 7) == []  # 3 expected carriers: chance
+    renamed = day(10, amount_paid=10, order_id=10)
+    assert schema_changes(renamed, past, 7) == [
+        "payment_succeeded: new key(s) amount_paid; missing usual key(s) amount (vs 7 days)"
+    ]
+    assert schema_changes(renamed, past, 8) == []  # not enough days to hold a baseline
+    new_type = json.dumps({"refund_issued": [4, {"x": 4}]})
+    assert schema_changes(new_type, past, 7) == []  # no baseline for a type never seen
+
+
+def test_a_renamed_payload_key_is_flagged_on_its_day_for_its_vendor_only(db, tmp_path, env):
+    """Generated days (drift included: drifted shapes are in the baseline too), then vendor_b
+    renames `transaction_id` in every payment: that day and vendor are flagged with the key names,
+    and no other vendor-day is (no false alarm on ordinary days)."""
+    from commercepulse.checks.anomalies import judge
+    from commercepulse.generate.writers import write_fx
+
+    write_fx(tmp_path, 2024)
+    days = [date(2024, 3, 1) + timedelta(days=n) for n in range(10)]
+    files = {day: list(lines) for day, lines in live_days(3, days, 150, 0.05, 0.1, 0.3)}
+
+    def renamed(raw: bytes) -> bytes:
+        event = orjson.loads(raw)
+        payload = event.get("payload")
+        if event["vendor"] == "vendor_b" and event["event_type"] == "payment_succeeded":
+            event["payload"] = {
+                ("txn_id" if k == "transaction_id" else k): v for k, v in payload.items()
+            }
+        return orjson.dumps(event)
+
+    files[days[-1]] = [renamed(line) for line in files[days[-1]]]
+    _land(db, tmp_path, files)
+    figures = feed_figures(db, days[0], days[-1] + timedelta(days=1), load_rates(tmp_path), 24.0)
+    judged = judge(figures, days, env)
+    flagged = judged[judged["flagged"].fillna("").str.contains("payload_keys")]
+    assert [(str(r.ingestion_date.date()), r.vendor) for r in flagged.itertuples()] == [
+        (str(days[-1]), "vendor_b")
+    ]
+    assert (
+        "payment_succeeded: new key(s) txn_id; missing usual key(s) transaction_id"
+        in (flagged["anomalies"].iat[0])
+    )

@@ -6,13 +6,20 @@ the vendor has `check_feed_min_history_days` of them. A metric is flagged when
 |value - median| / scale > `check_feed_z_max`, with scale = max(1.4826 x MAD, share x |median|,
 the metric's floor): the floors keep a very steady feed (MAD ~ 0) from being flagged for noise.
 A vendor seen in the history but absent on the day is judged with zero events.
+
+Schema baselines: per vendor and event type, the top-level payload keys of the trailing days are
+the baseline (`payload_keys`, recorded by the feed). A day whose payloads bring a key none of
+those days had, or lack a key every one of them had, is flagged (`payload_keys`) with the key
+names, whether or not the records still map.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from commercepulse.checks.rules import WARN, Outcome, Thresholds
@@ -41,6 +48,40 @@ def _fmt(metric: str, value: float) -> str:
 def _describe(metric: str, value: float, median: float, z: float) -> str:
     change = f" ({(value - median) / median:+.0%})" if median else ""
     return f"{metric} {_fmt(metric, value)} vs median {_fmt(metric, median)}{change}, z {z:+.1f}"
+
+
+#: A usual key is missing only when at least this many of the day's events were expected to carry
+#: it (its share of the trailing days' events x the day's events): absence is then no chance.
+EXPECTED_CARRIERS = 5
+
+
+def schema_changes(today: str | None, past: pd.Series, min_days: int) -> list[str]:
+    """Per event type, against the vendor's trailing days that carried it (at least `min_days`):
+    keys none of those days' payloads had (new), and usual keys no payload has today although at
+    least EXPECTED_CARRIERS were expected to (lost). `today`, `past`: `payload_keys` JSON."""
+    if not isinstance(today, str) or not today:
+        return []
+    history = [orjson.loads(v) for v in past.dropna()]
+    lines = []
+    for event_type, (events, keys) in sorted(orjson.loads(today).items()):
+        days = [day[event_type] for day in history if event_type in day]
+        if len(days) < min_days:
+            continue
+        total = sum(n for n, _ in days)
+        carriers: Counter = Counter()
+        for _, day_keys in days:
+            carriers.update(day_keys)
+        new = sorted(set(keys) - set(carriers))
+        lost = sorted(
+            k
+            for k, n in carriers.items()
+            if k not in keys and events * n / total >= EXPECTED_CARRIERS
+        )
+        parts = [f"new key(s) {', '.join(new)}"] if new else []
+        parts += [f"missing usual key(s) {', '.join(lost)}"] if lost else []
+        if parts:
+            lines.append(f"{event_type}: {'; '.join(parts)} (vs {len(days)} days)")
+    return lines
 
 
 def judge(figures: pd.DataFrame, days: list[date], settings: Thresholds) -> pd.DataFrame:
@@ -87,6 +128,18 @@ def judge(figures: pd.DataFrame, days: list[date], settings: Thresholds) -> pd.D
                 if abs(z) > settings.check_feed_z_max:
                     flagged.append(metric)
                     lines.append(_describe(metric, float(value), median, z))
+            changes = (
+                schema_changes(
+                    row.get("payload_keys"),
+                    past.get("payload_keys", pd.Series(dtype="object")),
+                    settings.check_feed_min_history_days,
+                )
+                if judged
+                else []
+            )
+            if changes:  # before the records become unmapped (or after, with their count)
+                flagged.append("payload_keys")
+                lines.extend(changes)
             out.append(
                 {
                     **row.to_dict(),

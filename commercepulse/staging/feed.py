@@ -9,10 +9,12 @@ reads a day's raw events again to count them.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 
+import orjson
 import pandas as pd
 from pymongo.database import Database
 
@@ -200,6 +202,7 @@ def _events_figures(
     for frame_name, column in KIND_COLUMNS.items():
         ids = frames[frame_name]["event_id"].drop_duplicates()
         out[column] = by_id.loc[ids].groupby(keys).size().reindex(out.index, fill_value=0)
+    out["payload_keys"] = _payload_keys(tags, events).reindex(out.index)
     payments = frames["stg_payments"]
     attempts = by_id.loc[payments["event_id"]].assign(
         success=payments["status"].eq("SUCCESS").to_numpy()
@@ -208,6 +211,27 @@ def _events_figures(
     out["payment_attempts"] = grouped.size().reindex(out.index, fill_value=0)
     out["paid"] = grouped.sum().reindex(out.index, fill_value=0)
     return out
+
+
+def _payload_keys(tags: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
+    """Per (ingestion day, vendor): JSON {event type: [events, {top-level payload key: events
+    carrying it}]}, the day's schema that `checks.anomalies` holds against the vendor's baseline."""
+    events_of: Counter = Counter()
+    keys_of: Counter = Counter()
+    for day, vendor, event_type, payload in zip(
+        tags["ingestion_date"], tags["vendor"], events["event_type"], events["payload"]
+    ):
+        events_of[day, vendor, event_type] += 1
+        if isinstance(payload, dict):
+            keys_of.update((day, vendor, event_type, key) for key in payload)
+    seen: dict[tuple, dict[str, list]] = {}
+    for (day, vendor, event_type), n in sorted(events_of.items()):
+        seen.setdefault((day, vendor), {})[event_type] = [n, {}]
+    for (day, vendor, event_type, key), n in sorted(keys_of.items()):
+        seen[day, vendor][event_type][1][key] = n
+    return pd.Series(
+        {key: orjson.dumps(by_type).decode() for key, by_type in seen.items()}, dtype="object"
+    ).rename_axis(["ingestion_date", "vendor"])
 
 
 def late_arrivals(feed: pd.DataFrame) -> pd.DataFrame:

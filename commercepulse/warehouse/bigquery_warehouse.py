@@ -161,7 +161,14 @@ class BigQueryWarehouse(Warehouse):
             dataset.location = self.location
             client.create_dataset(dataset, exists_ok=True)
             for table in ALL_TABLES.values():
-                client.create_table(table_definition(table, self.dataset_id), exists_ok=True)
+                existing = client.create_table(
+                    table_definition(table, self.dataset_id), exists_ok=True
+                )
+                known = {field.name for field in existing.schema}
+                added = [field for field in schema(table) if field.name not in known]
+                if added:  # a dataset written by an earlier version: columns added since
+                    existing.schema = [*existing.schema, *added]
+                    client.update_table(existing, ["schema"])
             _INITIALISED.add(key)
 
     def _job_config(self, sql: str, params: Mapping[str, Any]) -> bigquery.QueryJobConfig:

@@ -74,6 +74,16 @@ def ddl(table: Table) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {cols}\n)"
 
 
+def added_columns(table: Table) -> list[str]:
+    """`ALTER TABLE … ADD COLUMN IF NOT EXISTS` for every nullable column: a warehouse written by
+    an earlier version gains the columns added since (additive changes only; nothing dropped)."""
+    return [
+        f"ALTER TABLE {table.name} ADD COLUMN IF NOT EXISTS {c.name} {DUCKDB_TYPES[c.type]}"
+        for c in table.columns
+        if c.nullable
+    ]
+
+
 def _insert(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
     """Append a frame to a table, matching columns by name."""
     if len(frame):
@@ -140,6 +150,8 @@ class DuckDBWarehouse(Warehouse):
             if self.path not in _INITIALISED:
                 for table in ALL_TABLES.values():
                     con.execute(ddl(table))
+                    for statement in added_columns(table):
+                        con.execute(statement)
                 _INITIALISED.add(self.path)
             yield con
         finally:

@@ -466,11 +466,17 @@ KPIS: dict[str, Table] = {
                 C("payment_attempts", "INT64"),
                 C("payment_success_rate", "FLOAT64"),
                 C("median_lag_minutes", "FLOAT64", "median of ingested_at - event_time"),
+                C(
+                    "payload_keys",
+                    "STRING",
+                    "JSON: each event type's top-level payload keys seen that day",
+                ),
                 C("judged", "BOOL", "enough trailing history to judge the day"),
                 C(
                     "flagged",
                     "STRING",
-                    "comma-separated metrics far from the vendor's trailing median",
+                    "comma-separated metrics far from the vendor's trailing median, and "
+                    "payload_keys when a payload brings a new key or loses a usual one",
                 ),
                 C("anomalies", "STRING", "one line per flagged metric"),
             ),
