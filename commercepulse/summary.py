@@ -80,6 +80,7 @@ def print_summary(
             f"Reports ({len(result['report_days'])} days): [bold]{result['reports_dir']}[/] "
             f"(latest: {result['reports_dir']}/{last}/report.html)"
         )
+        out.print(f"Quality overview: [bold]{result['reports_dir']}/index.html[/]")
     out.print(f"Stage timings (s): {result['timings']}")
     out.print("Open the Dagster UI with `make ui` to browse assets, partitions and runs.")
 

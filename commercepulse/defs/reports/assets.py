@@ -5,6 +5,7 @@ import dagster as dg
 from commercepulse.defs.partitions import DAILY, SINGLE_RUN, window_days
 from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
+from commercepulse.reports.overview import write_overview
 from commercepulse.reports.writer import write_window_reports
 from commercepulse.warehouse.base import Warehouse
 
@@ -36,13 +37,15 @@ def quality_reports(
     warehouse: dg.ResourceParam[Warehouse],
     settings: ProjectSettings,
 ) -> dg.MaterializeResult:
-    """REPORTS_DIR/YYYY-MM-DD/: quality.json, report.html and PNG charts per processed day."""
+    """REPORTS_DIR/YYYY-MM-DD/: quality.json, report.html and PNG charts per processed day; and
+    REPORTS_DIR/index.html, the quality overview of the last 60 report days."""
     start, end = window_days(context)
     with mongo_retries(context):
         result = write_window_reports(
             mongo.db(), warehouse, start, end, settings.reports_path, settings
         )
     folders = result["folders"]
+    overview = write_overview(settings.reports_path, settings.ui_base_url)
     context.log.info(
         f"{len(folders)} report(s) under {settings.reports_path}: {result['written']} written, "
         f"{result['unchanged']} unchanged; {result['charts_drawn']} distinct chart(s) drawn"
@@ -55,5 +58,8 @@ def quality_reports(
             "charts_drawn": result["charts_drawn"],
             "reports_dir": str(settings.reports_path),
             "latest": dg.MetadataValue.path(str(folders[-1] / "report.html")) if folders else None,
+            # every check x the last 60 report days, the vendor feeds, links to reports and checks
+            "overview": dg.MetadataValue.path(str(overview)) if overview else None,
+            "overview_url": dg.MetadataValue.url(overview.resolve().as_uri()) if overview else None,
         }
     )

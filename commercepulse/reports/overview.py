@@ -1,0 +1,185 @@
+"""The quality overview (`REPORTS_DIR/index.html`): every catalogued check × the last 60 report
+days as a grid of pass / warn / fail / not judged, a sparkline of each check's figure, and each
+vendor's feed with its flagged days. Read from the days' quality.json (what the reports said,
+nothing recomputed); one self-contained page, no script, no network; `overview.png` is the grid
+as a picture for where HTML is not shown.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from commercepulse.check_catalogue import CHECKS, report_name
+
+OVERVIEW_DAYS = 60
+DAY_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: cell state -> (colour, what it means)
+STATES = {
+    "pass": ("#2e7d32", "passed"),
+    "warn": ("#f9a825", "failed, WARN"),
+    "fail": ("#c62828", "failed, ERROR"),
+    "none": ("#bdbdbd", "not judged (nothing to judge that day) or not in that day's report"),
+}
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+table.grid{border-collapse:collapse;font-size:12px}
+.grid td,.grid th{border:1px solid #fff;padding:0}
+.grid th.day{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;padding:2px}
+.grid td.name{padding:2px 8px;white-space:nowrap;text-align:left}
+.grid a.cell{display:block;width:14px;height:18px}
+.pass{background:#2e7d32}.warn{background:#f9a825}.fail{background:#c62828}.none{background:#bdbdbd}
+ul.legend li{list-style:none;margin:2px 0}
+ul.legend span{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:middle}
+table.feed{border-collapse:collapse;font-size:13px}
+.feed td,.feed th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}
+"""
+
+
+def _state(entry: dict[str, Any] | None) -> str:
+    if entry is None or entry.get("judged") is False:
+        return "none"
+    if entry.get("passed"):
+        return "pass"
+    return "fail" if entry.get("severity") == "ERROR" else "warn"
+
+
+def _sparkline(values: list[float | None], width: int = 120, height: int = 18) -> str:
+    """An inline SVG polyline of the numbers (gaps skipped); empty when fewer than two."""
+    points = [(i, v) for i, v in enumerate(values) if isinstance(v, (int, float))]
+    if len(points) < 2:
+        return ""
+    low, high = min(v for _, v in points), max(v for _, v in points)
+    span, step = (high - low) or 1.0, width / max(len(values) - 1, 1)
+    path = " ".join(
+        f"{i * step:.1f},{height - 2 - (v - low) / span * (height - 4):.1f}" for i, v in points
+    )
+    return (
+        f"<svg width='{width}' height='{height}' role='img' aria-label='figure from {low:g} to "
+        f"{high:g}'><polyline fill='none' stroke='#1565c0' stroke-width='1.2' points='{path}'/></svg>"
+    )
+
+
+def _days(reports_dir: Path) -> list[tuple[str, dict[str, Any]]]:
+    folders = sorted(
+        p
+        for p in reports_dir.iterdir()
+        if DAY_FOLDER.match(p.name) and (p / "quality.json").is_file()
+    )[-OVERVIEW_DAYS:]
+    return [(p.name, orjson.loads((p / "quality.json").read_bytes())) for p in folders]
+
+
+def _check_url(ui_base_url: str, asset: str) -> str:
+    return f"{ui_base_url.rstrip('/')}/assets/{asset}?view=checks"
+
+
+def overview_html(days: list[tuple[str, dict[str, Any]]], ui_base_url: str) -> str:
+    names = [d for d, _ in days]
+    head = "".join(f"<th class='day'>{d}</th>" for d in names)
+    rows = []
+    for spec in CHECKS:
+        name = report_name(spec)
+        entries = [{c["check"]: c for c in report["checks"]}.get(name) for _, report in days]
+        cells = "".join(
+            f"<td><a class='cell {_state(e)}' href='{d}/report.html' "
+            f"title='{html.escape(f'{name} on {d}: {STATES[_state(e)][1]}', quote=True)}'>"
+            f"<span hidden>{_state(e)}</span></a></td>"
+            for d, e in zip(names, entries)
+        )
+        figures = [e.get("figure") if e else None for e in entries]
+        link = html.escape(_check_url(ui_base_url, spec.asset), quote=True)
+        rows.append(
+            f"<tr><td class='name'><a href='{link}'>{html.escape(spec.key)}</a></td>{cells}"
+            f"<td class='name'>{_sparkline(figures)}</td></tr>"
+        )
+    legend = "".join(
+        f"<li><span class='{state}'></span>{html.escape(meaning)}</li>"
+        for state, (_, meaning) in STATES.items()
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>CommercePulse quality "
+        f"overview</title><style>{_CSS}</style></head><body>"
+        f"<h1>Quality overview</h1><p>{len(CHECKS)} checks × the last {len(names)} report days "
+        f"({names[0] if names else '-'} … {names[-1] if names else '-'}). A cell opens that day's "
+        "report; a check's name opens its page in the Dagster UI; the line is its figure over "
+        "these days. The grid as a picture: <a href='overview.png'>overview.png</a>.</p>"
+        f"<ul class='legend'>{legend}</ul>"
+        f"<table class='grid'><thead><tr><th></th>{head}<th>figure</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<h2>Vendor feeds</h2>{_feeds(days)}</body></html>"
+    )
+
+
+def _feeds(days: list[tuple[str, dict[str, Any]]]) -> str:
+    """Per vendor: events per ingestion day (sparkline over the days it appears in the reports)
+    and the flagged days with their lines."""
+    series: dict[str, dict[str, dict[str, Any]]] = {}
+    for day, report in days:
+        for row in report.get("kpis", {}).get("vendor_feed", []):
+            series.setdefault(row["vendor"], {})[day] = row
+    if not series:
+        return "<p>no live ingestion day in these reports</p>"
+    rows = []
+    for vendor, by_day in sorted(series.items()):
+        events = [by_day[d].get("events") for d in sorted(by_day)]  # its own ingestion days
+        flagged = "".join(
+            f"<li><a href='{d}/report.html'>{d}</a>: {html.escape(str(r.get('anomalies') or r['flagged']))}</li>"
+            for d, r in sorted(by_day.items())
+            if r.get("flagged")
+        )
+        rows.append(
+            f"<tr><td>{html.escape(vendor)}</td><td>{len(by_day)}</td><td>{_sparkline(events)}</td>"
+            f"<td><ul>{flagged}</ul></td></tr>"
+            if flagged
+            else f"<tr><td>{html.escape(vendor)}</td><td>{len(by_day)}</td>"
+            f"<td>{_sparkline(events)}</td><td>none</td></tr>"
+        )
+    return (
+        "<table class='feed'><thead><tr><th>vendor</th><th>ingestion days</th><th>events per "
+        f"day</th><th>flagged days</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _png(days: list[tuple[str, dict[str, Any]]], path: Path) -> None:
+    """The grid as a PNG (matplotlib imported here only)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    order = list(STATES)
+    grid = [
+        [
+            order.index(_state({c["check"]: c for c in report["checks"]}.get(report_name(spec))))
+            for _, report in days
+        ]
+        for spec in CHECKS
+    ]
+    fig, ax = plt.subplots(figsize=(max(6, 0.16 * len(days) + 4), 0.22 * len(CHECKS) + 1.2))
+    ax.imshow(
+        grid, cmap=ListedColormap([STATES[s][0] for s in order]), vmin=0, vmax=3, aspect="auto"
+    )
+    ax.set_yticks(range(len(CHECKS)), [spec.key for spec in CHECKS], fontsize=7)
+    step = max(1, len(days) // 10)
+    ax.set_xticks(range(0, len(days), step), [d for d, _ in days][::step], fontsize=7, rotation=45)
+    ax.set_title("pass (green) / warn (yellow) / fail (red) / not judged (grey)", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_overview(reports_dir: Path, ui_base_url: str) -> Path | None:
+    """Rewrite REPORTS_DIR/index.html and overview.png from the last OVERVIEW_DAYS reports."""
+    if not reports_dir.is_dir():
+        return None
+    days = _days(reports_dir)
+    index = reports_dir / "index.html"
+    index.write_text(overview_html(days, ui_base_url), encoding="utf-8")
+    if days:
+        _png(days, reports_dir / "overview.png")
+    return index
