@@ -66,7 +66,8 @@ def test_the_overview_grid_reads_each_days_verdicts(tmp_path):
         [],
     )
     (tmp_path / "not-a-day").mkdir()
-    index = write_overview(tmp_path, "http://ui.example:3000/")
+    fresh = {"events_raw:ingestion_freshness": (False, "ingestion day 2025-01-16 is overdue")}
+    index = write_overview(tmp_path, "http://ui.example:3000/", fresh)
     page = Page()
     page.feed(index.read_text())
     assert "script" not in page.tags and "http" not in index.read_text().replace(
@@ -83,6 +84,7 @@ def test_the_overview_grid_reads_each_days_verdicts(tmp_path):
     assert f"http://ui.example:3000/assets/{dup.asset}?view=checks" in page.links
     assert "2025-01-14/report.html" in page.links  # the flagged vendor day links to its report
     assert "events 2 vs median 10" in index.read_text()
+    assert "ingestion day 2025-01-16 is overdue" in index.read_text()  # freshness, judged now
     assert (tmp_path / "overview.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -1,7 +1,10 @@
 """The daily data-quality reports: one folder per processed day of the partition window."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
 
+from commercepulse.defs.freshness.checks import VERDICTS
 from commercepulse.defs.partitions import DAILY, SINGLE_RUN, window_days
 from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
@@ -45,7 +48,13 @@ def quality_reports(
             mongo.db(), warehouse, start, end, settings.reports_path, settings
         )
     folders = result["folders"]
-    overview = write_overview(settings.reports_path, settings.ui_base_url)
+    now = datetime.now(UTC)
+    freshness = {
+        key.to_user_string(): (verdict.passed, verdict.description)
+        for key, judge in VERDICTS.items()
+        for verdict in [judge(context.instance, settings, now)]
+    }
+    overview = write_overview(settings.reports_path, settings.ui_base_url, freshness)
     context.log.info(
         f"{len(folders)} report(s) under {settings.reports_path}: {result['written']} written, "
         f"{result['unchanged']} unchanged; {result['charts_drawn']} distinct chart(s) drawn"
