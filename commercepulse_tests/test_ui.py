@@ -23,6 +23,7 @@ import pytest
 
 from commercepulse_tests.dagster_dev import dagster_dev, launch_backfill, wait_for
 from commercepulse_tests.harness import settings_env
+from commercepulse_tests.receiver import Receiver
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,10 +55,12 @@ def deployment(env, tmp_path, postgres_instances):
     settings = env.model_copy(update={"data_dir": data})
     database = f"cp_ui_{uuid.uuid4().hex[:8]}"
     postgres_instances._sql(f"CREATE DATABASE {database} TEMPLATE {postgres_instances.TEMPLATE}")
+    receiver = Receiver()  # the on-call channel: the alert sensor posts here
     process_env = {
         **settings_env(settings),
         "DAGSTER_HOME": str(tmp_path / "dagster"),
         "DAGSTER_PG_URL": postgres_instances._database_url(database),
+        "ALERT_WEBHOOK_URL": receiver.url,
         "PYTHONUNBUFFERED": "1",
     }
     subprocess.run(
@@ -75,7 +78,9 @@ def deployment(env, tmp_path, postgres_instances):
             "reports": settings.reports_dir,
             "shots": tmp_path,
             "home": tmp_path / "dagster",
+            "alerts": receiver.posts,
         }
+    receiver.down()
 
 
 @contextmanager
@@ -340,4 +345,23 @@ def test_the_analysts_path_in_the_browser(deployment):
         if r.is_finished and not r.is_success
     ]
     assert failed == []
+
+    # 8. the on-call view: the live stream stopped in January 2025, so its latest due day is
+    # overdue; the freshness sensor records it and the alert names the owners. The overview
+    # (REPORTS_DIR/index.html, linked from quality_reports) says the same at its top.
+    alert = wait_for(
+        "the freshness alert",
+        lambda: [a for a in deployment["alerts"] if a.get("check") == "events_raw:ingestion_freshness"],
+        timeout=150,
+    )[0]  # fmt: skip
+    assert alert["owners"] == ["team:ingestion"] and "is overdue" in alert["text"], alert
+    index = Path(deployment["reports"]) / "index.html"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(index.resolve().as_uri())
+        text = page.inner_text("body")
+        assert "Freshness now" in text and "is overdue" in text and "vendor_feed_anomalies" in text
+        page.screenshot(path=str(shots / "quality_overview.png"), full_page=True)
+        browser.close()
     print(json.dumps({**figures, "screenshots": str(shots)}))
