@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(COMMERCEPULSE_HOME)/dagster
 export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
-.PHONY: install run lint test test-slow ui ui-test bench bench-all bench-year bench-new-day bench-scale bench-scale-30 clean stop-mongo
+.PHONY: install run lint test test-slow ui ui-test bench bench-all bench-year bench-new-day bench-scale bench-scale-30 bench-soak clean stop-mongo
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PY=/path/to/python3.11)"; exit 1; }
@@ -58,6 +58,10 @@ bench-scale: $(STAMP)
 
 bench-scale-30: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_scale 30x2k 30x20k
+
+# 20 minutes of dagster dev under a new day every 30 s and two analyst backfills
+bench-soak: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_soak --minutes 20 --interval 30
 
 bench-year: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_backfill 30
