@@ -46,7 +46,7 @@ def rss_by_role() -> dict[str, int]:
         except OSError:
             continue
         for role, pattern in ROLES.items():
-            if pattern.search(command) and "dagster" in command:
+            if pattern.search(command):
                 kb = next(
                     int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")
                 )
