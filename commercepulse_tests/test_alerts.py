@@ -98,10 +98,19 @@ def test_without_a_url_the_alert_sensor_is_stopped_and_says_why(env, monkeypatch
 
 
 def test_every_asset_has_an_owner_from_the_settings(env):
-    """ASSET_OWNERS (group -> owner) reaches every asset: the catalog filters by owner."""
+    """ASSET_OWNERS (group -> owner) reaches every asset: the catalog filters by owner; each asset
+    carries its group's description."""
+    from commercepulse.definitions import GROUP_DESCRIPTIONS
+
     graph = definitions(env).resolve_asset_graph()
     owners = {k.to_user_string(): graph.get(k).owners for k in graph.get_all_asset_keys()}
     assert all(len(o) == 1 for o in owners.values()), owners
+    described = {
+        k.to_user_string(): graph.get(k).metadata.get("group_description")
+        for k in graph.get_all_asset_keys()
+    }
+    assert all(described.values()), [k for k, v in described.items() if not v]
+    assert described["vendor_feed_daily"] == GROUP_DESCRIPTIONS["feeds"]
     assert owners["kpi_daily_revenue"] == ["team:analytics"] and owners["events_raw"] == [
         "team:ingestion"
     ]
