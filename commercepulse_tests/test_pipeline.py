@@ -230,3 +230,27 @@ def test_definitions_load():
         "fact_orders",
         "kpi_top_products",
     } <= keys
+
+
+@pytest.mark.slow  # a copy of the data-pack world rebuilt 12 times over: `make test-slow` (CI)
+def test_a_window_split_into_parts_leaves_every_table_as_one_statement_does(datapack_copy):
+    """Big windows run their statements over consecutive sub-windows (bounded memory): on the
+    data pack's year, 12 parts leave every fact and dim exactly as the one-part run built them."""
+    from datetime import date
+
+    from commercepulse.defs.table_assets import window_statements
+    from commercepulse.warehouse.sql import WINDOW_STATEMENTS
+
+    def content(name: str) -> list[tuple]:
+        frame = wh.table(name).drop(columns=["run_id"], errors="ignore").astype(str)
+        return sorted(frame.itertuples(index=False, name=None))
+
+    settings, _ = datapack_copy
+    wh = warehouse_of(settings)
+    before = {name: content(name) for name in WINDOW_STATEMENTS}
+    assert all(before.values())
+    for statements in WINDOW_STATEMENTS.values():
+        parts = window_statements(statements, date(2023, 1, 1), date(2024, 1, 5), "x", parts=12)
+        assert len({(p["start"], p["end"]) for _, p in parts if "start" in p}) == 12
+        wh.execute(parts)
+    assert {name: content(name) for name in WINDOW_STATEMENTS} == before
