@@ -28,9 +28,11 @@ from commercepulse_tests.dagster_dev import dagster_dev, launch_backfill
 
 FIRST_NEW_DAY = date(2025, 1, 16)
 BACKFILL_DAYS = [(date(2023, 6, 1) + timedelta(days=n)).isoformat() for n in range(30)]
+#: how `dagster dev` starts them: `-m dagster._daemon run`; the code server `-m dagster api grpc`
+#: and its proxy `-m dagster code-server start` (summed as one role)
 ROLES = {
-    "daemon": re.compile(r"dagster-daemon|dagster_daemon"),
-    "code server": re.compile(r"api grpc|code-server"),
+    "daemon": re.compile(r"-m dagster\._daemon|dagster-daemon"),
+    "code server": re.compile(r"-m dagster api grpc|-m dagster code-server"),
 }
 
 
