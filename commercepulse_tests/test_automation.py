@@ -168,6 +168,72 @@ def test_new_day_file_flows_to_refreshed_kpis_and_nothing_fails(datapack_copy, t
     assert not [k for k, status in check_statuses(instance, defs) if status == "PLANNED"]
 
 
+def late_payment_file(data, landed_day: str, paid_day: str, order_id: str, event_id: str) -> None:
+    """A day file holding one late payment (777 NGN) for an already-reported business day."""
+    folder = data / "live_events" / landed_day
+    folder.mkdir(parents=True)
+    payment = {
+        "event_id": event_id,
+        "event_type": "payment_succeeded",
+        "event_time": f"{paid_day}T09:00:00Z",
+        "vendor": "vendor_b",
+        "ingested_at": f"{landed_day}T10:00:00Z",
+        "payload": {
+            "order_id": order_id,
+            "paid_at": f"{paid_day}T09:00:00Z",
+            "payment_status": "SUCCESS",
+            "amountPaid": 777,
+            "currencyCode": "NGN",
+            "channel": "card",
+            "transaction_id": event_id,
+        },
+    }
+    (folder / "events.jsonl").write_text(json.dumps(payment) + "\n")
+
+
+def test_no_refresh_while_a_landed_day_has_no_rebuild_planned(datapack_copy, tmp_path, instance):
+    """Two landings in a row, the second before its rebuild is planned: the refresh waits for that
+    plan even once the first day's rebuild has run (a staging of another day after a landing is
+    not its rebuild), so it never reads raw events staging has not seen."""
+    settings, _ = datapack_copy
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(settings.data_dir / "fx_rates_2023.csv", data)
+    settings = settings.model_copy(update={"data_dir": data})
+    defs = definitions(settings)
+    rebuild = defs.resolve_job_def("business_day_job")
+
+    def land(landed_day: str, paid_day: str, order_id: str, cursor: str | None) -> str:
+        late_payment_file(data, landed_day, paid_day, order_id, f"race-{landed_day}")
+        requests, cursor = run_requests(defs, instance, "new_data_files", cursor)
+        assert [r.partition_key for r in requests] == [landed_day]
+        assert launch(defs, instance, requests[0]).success
+        return cursor
+
+    files = land("2025-01-16", PAID_DAY, "ORD-250112-00002", None)
+    first, planned = run_requests(defs, instance, "reconcile_business_days")
+    assert [r.partition_key for r in first] == [PAID_DAY]
+    files = land("2025-01-17", "2025-01-13", "ORD-250113-00002", files)
+    # the first day's rebuild runs after the second landing; the second day has no rebuild yet
+    assert launch(defs, instance, first[0], sensor_job="business_day_job").success
+    assert run_requests(defs, instance, "refresh_whole_history")[0] == []
+    second, _ = run_requests(defs, instance, "reconcile_business_days", planned)
+    assert [r.partition_key for r in second] == ["2025-01-13"]
+    # once planned (queued), the refresh is requested to run behind it
+    queued = instance.create_run_for_job(
+        rebuild, tags={**second[0].tags, "dagster/partition": "2025-01-13"}
+    )
+    assert len(run_requests(defs, instance, "refresh_whole_history")[0]) == 1
+    instance.delete_run(queued.run_id)
+    assert launch(defs, instance, second[0], sensor_job="business_day_job").success
+    tables, checks = refresh_tick(defs, instance)
+    assert "kpi_daily_revenue" in tables and "stg_unmapped:completeness" in checks
+    assert failed_runs(instance) == []
+    counts = check_statuses(instance, defs)
+    assert not [k for k, status in counts if status == "PLANNED"], counts
+    assert {s for c, s in counts if c == "stg_unmapped:completeness"} == {"SUCCEEDED"}, counts
+
+
 def test_range_runs_record_every_planned_check_per_partition(datapack_copy, instance):
     settings, _ = datapack_copy
     defs = definitions(settings)

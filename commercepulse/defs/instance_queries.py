@@ -7,7 +7,13 @@ from typing import Any
 
 import dagster as dg
 
-from commercepulse.defs.landing_contract import LANDING_ASSETS, business_days_of
+from commercepulse.defs.landing_contract import (
+    LANDED_THROUGH,
+    LANDING_ASSETS,
+    TRIGGER,
+    business_days_of,
+)
+from commercepulse.defs.partitions import run_partition_keys
 from commercepulse.defs.table_assets import WHOLE_HISTORY
 
 PAGE = 1000
@@ -192,13 +198,58 @@ def stale_checks(
     return out
 
 
-def rebuild_pending(instance: dg.DagsterInstance, staged: str, valid) -> bool:
-    """A landing after the latest staging touched business days (valid partitions, `valid(days)`)
-    that have not been rebuilt since: the rebuild comes next, the refresh after it."""
-    latest = latest_materialization(instance, staged)
-    days, _, _ = landed_days(instance, latest.storage_id if latest else 0)
-    todo = {day: days[day] for day in valid(sorted(days))}
-    return bool(set(todo) - rebuilt_since(instance, todo, staged))
+def days_awaiting_rebuild(
+    instance: dg.DagsterInstance, staged: str, valid, after: int
+) -> dict[str, tuple[int, float]]:
+    """The business days (valid partitions, `valid(days)`) touched by a landing stored after
+    `after` whose `staged` partition has not been materialized since that landing: {day: (storage
+    id, time) of the latest landing that touched it}. Judged day by day: a staging of other days
+    after the landing (a rebuild already running when it landed) does not count for it."""
+    latest: dict[str, tuple[int, float]] = {}
+    for record in landings_after(instance, after):
+        metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+        for day in business_days_of(metadata):
+            if record.storage_id > latest.get(day, (0, 0.0))[0]:
+                latest[day] = (record.storage_id, record.timestamp)
+    todo = {day: latest[day][0] for day in valid(sorted(latest))}
+    return {day: latest[day] for day in set(todo) - rebuilt_since(instance, todo, staged)}
+
+
+#: Recent planned rebuilds read per refresh tick (a day's rebuild is planned within seconds of
+#: its landing, so the newest few hundred always hold it).
+PLANNED_LOOKBACK = 200
+
+
+def unplanned_days(
+    instance: dg.DagsterInstance,
+    waiting: dict[str, tuple[int, float]],
+    in_flight: list[dg.DagsterRun],
+    planner: str,
+) -> list[str]:
+    """The `waiting` days no rebuild has been planned for since their landing: no run of the
+    `planner` sensor (queued, running or ended) planned from that landing on (its
+    `LANDED_THROUGH` tag), and no other in-flight run over the day created after it."""
+    if not waiting:
+        return []
+    through: dict[str, int] = {}
+    for record in instance.get_run_records(
+        filters=dg.RunsFilter(tags={TRIGGER: planner}), limit=PLANNED_LOOKBACK
+    ):
+        mark = int(record.dagster_run.tags.get(LANDED_THROUGH, 0))
+        for day in run_partition_keys(record.dagster_run):
+            through[day] = max(through.get(day, 0), mark)
+    created: dict[str, float] = {}
+    others = [r.run_id for r in in_flight if LANDED_THROUGH not in r.tags]
+    if others:
+        for record in instance.get_run_records(filters=dg.RunsFilter(run_ids=others)):
+            for day in run_partition_keys(record.dagster_run):
+                when = record.create_timestamp.timestamp()
+                created[day] = max(created.get(day, 0.0), when)
+    return sorted(
+        day
+        for day, (storage_id, landed) in waiting.items()
+        if through.get(day, 0) < storage_id and created.get(day, 0.0) <= landed
+    )
 
 
 def run_assets(repository: dg.RepositoryDefinition, run: dg.DagsterRun) -> set[dg.AssetKey]:

@@ -12,6 +12,11 @@ from collections.abc import Iterable, Mapping
 LANDING_ASSETS = ("events_raw", "bootstrap_events")
 BUSINESS_DAYS = "business_days"
 TRIGGER = "commercepulse/trigger"
+#: On a rebuild run planned from landings: the storage id of the latest landing it was planned
+#: from (the refresh waits until every landed day has such a run).
+LANDED_THROUGH = "commercepulse/landed_through"
+#: The sensor that plans the rebuild of landed business days (its runs carry `LANDED_THROUGH`).
+RECONCILE = "reconcile_business_days"
 
 
 def landing_metadata(business_days: Iterable[str], **extra) -> dict:

@@ -7,9 +7,11 @@ counts a refresh already queued as handling a newer update). This sensor decides
 
 - a backfill is running: wait, and refresh once after its last run;
 - a refresh is queued or running: wait (what changes meanwhile is refreshed after it);
-- a landing is running, or its business days wait for their rebuild: wait for the rebuild;
-- a landing or rebuild run is in flight: request the refresh of the tables it feeds now, so it is
-  queued right behind that run (the queue runs one at a time) and reads what it wrote;
+- a landing is running, or a business day it touched since the last refresh has no rebuild
+  yet (none done after it, none queued after it): wait, or the refresh reads raw events that
+  staging has not seen (the blocking completeness check fails) and restates days half-rebuilt;
+- a rebuild run is in flight: request the refresh of the tables it feeds now, so it is queued
+  right behind that run (the queue runs one at a time) and reads what it wrote;
 - otherwise: refresh the tables some input of which was materialized after their last refresh
   started (a manual materialization, a replay), and judge the checks whose asset changed.
 Blocking checks run in the same run before the tables that read their assets.
@@ -24,15 +26,18 @@ from commercepulse.defs.asset_checks import check_keys
 from commercepulse.defs.automation.jobs import refresh_job
 from commercepulse.defs.instance_queries import (
     BACKFILL_TAG,
+    KPI_REVENUE,
     SENSOR_INTERVAL,
+    days_awaiting_rebuild,
     in_flight_runs,
-    rebuild_pending,
+    latest_materialization,
     refreshes_behind,
     run_assets,
     stale_checks,
+    unplanned_days,
     whole_history_after,
 )
-from commercepulse.defs.landing_contract import trigger
+from commercepulse.defs.landing_contract import RECONCILE, trigger
 from commercepulse.defs.partitions import valid_days
 
 #: Runs that change no input of a refresh.
@@ -58,12 +63,19 @@ def refresh_whole_history(context: dg.SensorEvaluationContext):
         return dg.SkipReason("a backfill is in progress: one refresh once its last run has ended")
     if any(r.job_name == refresh_job.name for r in runs):
         return dg.SkipReason("a refresh is queued or running; what changes meanwhile follows it")
+    if any(r.job_name in LANDINGS for r in runs):
+        return dg.SkipReason("a landing is in progress: its business days' rebuild comes first")
     feeding = [r for r in runs if r.job_name not in NOT_INPUTS]
-    rebuilding = any(r.job_name not in LANDINGS for r in feeding)
-    if any(r.job_name in LANDINGS for r in runs) or (
-        not rebuilding and rebuild_pending(context.instance, STAGED, valid_days)
-    ):
-        return dg.SkipReason("a landing is in progress or its business days wait for their rebuild")
+    refreshed = latest_materialization(context.instance, KPI_REVENUE)
+    waiting = days_awaiting_rebuild(
+        context.instance, STAGED, valid_days, refreshed.storage_id if refreshed else 0
+    )
+    unplanned = unplanned_days(context.instance, waiting, feeding, RECONCILE)
+    if unplanned:
+        return dg.SkipReason(
+            f"{len(unplanned)} landed business day(s) wait for their rebuild "
+            f"({', '.join(unplanned[:5])}{' …' if len(unplanned) > 5 else ''})"
+        )
     coming = set().union(*(run_assets(repository, r) for r in feeding))
     stale, newest = refreshes_behind(context.instance, graph)
     tables = set(stale) | whole_history_after(graph, set(stale) | coming)

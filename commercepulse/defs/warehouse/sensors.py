@@ -4,7 +4,7 @@ import dagster as dg
 
 from commercepulse.days import contiguous_ranges
 from commercepulse.defs.instance_queries import SENSOR_INTERVAL, landed_days, rebuilt_since
-from commercepulse.defs.landing_contract import trigger
+from commercepulse.defs.landing_contract import LANDED_THROUGH, RECONCILE, trigger
 from commercepulse.defs.partitions import day_range_request, valid_days
 from commercepulse.defs.warehouse.jobs import business_day_job
 
@@ -12,7 +12,7 @@ STAGED = "stg_orders"  # staging materializes its seven frames together: one sta
 
 
 @dg.sensor(
-    name="reconcile_business_days",
+    name=RECONCILE,
     minimum_interval_seconds=SENSOR_INTERVAL,
     default_status=dg.DefaultSensorStatus.RUNNING,
     job=business_day_job,
@@ -27,5 +27,7 @@ def reconcile_business_days(context: dg.SensorEvaluationContext):
         run_key = (
             f"reconcile:{first}:{latest}" if first == last else f"reconcile:{first}:{last}:{latest}"
         )
-        yield day_range_request(run_key, first, last, trigger("reconcile_business_days"))
+        yield day_range_request(
+            run_key, first, last, {**trigger(RECONCILE), LANDED_THROUGH: str(latest)}
+        )
     context.update_cursor(str(latest))
