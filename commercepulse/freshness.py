@@ -39,18 +39,20 @@ def _hours(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 3600:.1f} h"
 
 
-def ingestion_freshness(
-    now: datetime,
-    deadline_hour: int,
-    landed_at: datetime | None,
-    first_day: date,
+def due_days(now: datetime, deadline_hour: int, first_day: date, lookback: int) -> list[date]:
+    """The last `lookback` ingestion days due at `now` (none before the stream's first day),
+    oldest first: the days the freshness check judges one by one."""
+    last = due_day(now, deadline_hour)
+    days = [last - timedelta(days=back) for back in range(lookback - 1, -1, -1)]
+    return [day for day in days if day >= first_day]
+
+
+def day_freshness(
+    day: date, now: datetime, deadline_hour: int, landed_at: datetime | None
 ) -> Verdict:
-    """The latest due ingestion day: landed (on time or late, said), or overdue."""
-    day = due_day(now, deadline_hour)
+    """One due ingestion day: landed (on time, or how late), or overdue (how long)."""
     deadline = deadline_of(day, deadline_hour)
     details = {"ingestion_day": day.isoformat(), "deadline": deadline.isoformat()}
-    if day < first_day:
-        return Verdict(True, f"no ingestion day due yet (the stream starts {first_day})", details)
     if landed_at is None:
         return Verdict(
             False,
@@ -62,6 +64,31 @@ def ingestion_freshness(
     late = landed_at - deadline
     when = f"{_hours(late)} after its deadline" if late > timedelta(0) else "on time"
     return Verdict(True, f"ingestion day {day} landed {when}", details)
+
+
+def ingestion_freshness(
+    now: datetime,
+    deadline_hour: int,
+    landed_at: datetime | None,
+    first_day: date,
+    overdue_before: list[date] | None = None,
+) -> Verdict:
+    """The latest due ingestion day: landed (on time or late, said), or overdue; with the earlier
+    judged days still overdue (`overdue_before`) named, so the summary hides none."""
+    day = due_day(now, deadline_hour)
+    if day < first_day:
+        details = {"ingestion_day": day.isoformat()}
+        return Verdict(True, f"no ingestion day due yet (the stream starts {first_day})", details)
+    verdict = day_freshness(day, now, deadline_hour, landed_at)
+    earlier = sorted(d.isoformat() for d in overdue_before or [] if d < day)
+    if not earlier:
+        return verdict
+    shown = ", ".join(earlier[-5:]) + (f" and {len(earlier) - 5} more" if len(earlier) > 5 else "")
+    return Verdict(
+        False,
+        f"{verdict.description}; {len(earlier)} earlier day(s) overdue: {shown}",
+        {**verdict.details, "overdue_days": earlier},
+    )
 
 
 def kpi_freshness(

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from commercepulse.freshness import due_day, ingestion_freshness, kpi_freshness
+from commercepulse.freshness import due_day, due_days, ingestion_freshness, kpi_freshness
 from commercepulse_tests.harness import definitions
 
 START = date(2024, 1, 1)
@@ -31,6 +31,18 @@ def test_an_ingestion_day_is_due_at_the_deadline_hour_of_the_next_day():
     on_time = ingestion_freshness(at("2026-12-01T09:30"), 6, at("2026-11-30T23:10"), START)
     assert on_time.passed and on_time.description.endswith("landed on time")
     assert ingestion_freshness(at("2023-06-01T09:00"), 6, None, START).passed  # before the stream
+    # the summary names the judged days before it still overdue
+    earlier = [date(2026, 11, 27), date(2026, 11, 28)]
+    behind = ingestion_freshness(at("2026-12-01T09:30"), 6, at("2026-11-30T23:10"), START, earlier)
+    assert not behind.passed and behind.details["overdue_days"] == ["2026-11-27", "2026-11-28"]
+    assert "landed on time; 2 earlier day(s) overdue: 2026-11-27, 2026-11-28" in behind.description
+    # the days judged one by one: the last few due, none before the stream
+    assert due_days(at("2026-12-01T09:30"), 6, START, 3) == [
+        date(2026, 11, 28),
+        date(2026, 11, 29),
+        date(2026, 11, 30),
+    ]
+    assert due_days(at("2026-12-01T05:00"), 6, date(2026, 11, 29), 3) == [date(2026, 11, 29)]
 
 
 def test_kpis_are_stale_only_past_the_grace_after_a_landing():
@@ -56,19 +68,27 @@ def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None)
 
 
 def test_the_freshness_sensor_records_a_result_when_a_verdict_changes(env):
-    settings = env.model_copy(update={"freshness_deadline_hour": 0})  # yesterday is due now
+    """One result when a verdict changes (a day becomes due, lands, an earlier overdue day lands
+    late), none otherwise; every overdue day of the judged window is named."""
+    settings = env.model_copy(update={"freshness_deadline_hour": 0, "freshness_lookback_days": 3})
     defs = definitions(settings)
     assert defs.get_sensor_def("freshness").default_status == dg.DefaultSensorStatus.RUNNING
-    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    today = datetime.now(UTC).date()
+    days = [(today - timedelta(days=n)).isoformat() for n in (3, 2, 1)]  # due now, oldest first
+    yesterday = days[-1]
     ingestion = dg.AssetCheckKey(dg.AssetKey("events_raw"), "ingestion_freshness")
     kpis = dg.AssetCheckKey(dg.AssetKey("kpi_daily_revenue"), "refreshed_after_landing")
+
+    def verdicts(result) -> dict:
+        return {e.check_name: e for e in result.asset_events}
+
     with dg.DagsterInstance.ephemeral() as instance:
         cursor, first = tick(defs, instance, None)
-        verdicts = {(e.asset_key.to_user_string(), e.check_name): e for e in first.asset_events}
-        overdue = verdicts[("events_raw", "ingestion_freshness")]
+        overdue = verdicts(first)["ingestion_freshness"]
         assert not overdue.passed and overdue.severity == dg.AssetCheckSeverity.ERROR
         assert f"ingestion day {yesterday} is overdue" in overdue.description
-        assert verdicts[("kpi_daily_revenue", "refreshed_after_landing")].passed
+        assert overdue.metadata["overdue_days"].value == days[:2]  # the earlier ones, named
+        assert verdicts(first)["refreshed_after_landing"].passed
         # what the alert sensor reads: the latest execution of each check, failing
         latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([ingestion])
         assert not latest[ingestion].event.asset_check_evaluation.passed
@@ -76,11 +96,20 @@ def test_the_freshness_sensor_records_a_result_when_a_verdict_changes(env):
         _, unchanged = tick(defs, instance, cursor)
         assert isinstance(unchanged, dg.SkipReason)
 
+        # an earlier day lands late: a new result, still failing, naming one day less
         instance.report_runless_asset_event(
-            dg.AssetMaterialization(asset_key="events_raw", partition=yesterday)
+            dg.AssetMaterialization(asset_key="events_raw", partition=days[0])
         )
+        cursor, late = tick(defs, instance, cursor)
+        still = verdicts(late)["ingestion_freshness"]
+        assert not still.passed and still.metadata["overdue_days"].value == [days[1]]
+
+        for day in (days[1], yesterday):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(asset_key="events_raw", partition=day)
+            )
         cursor, landed = tick(defs, instance, cursor)
-        after = {e.check_name: e for e in landed.asset_events}
+        after = verdicts(landed)
         assert after["ingestion_freshness"].passed
         assert f"ingestion day {yesterday} landed" in after["ingestion_freshness"].description
         assert after["refreshed_after_landing"].passed  # within the grace: the refresh is due

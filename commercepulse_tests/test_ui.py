@@ -167,6 +167,17 @@ def late_payment(event_id: str, paid_day: str, landed_day: str, amount: int) -> 
     )  # fmt: skip
 
 
+def analyst_page(browser, viewport: dict):
+    """A page that dismisses Dagster's first-visit dialog (the community invitation) whenever it
+    shows up, however late after a page load, before any action it would cover."""
+    page = browser.new_page(viewport=viewport)
+    page.add_locator_handler(
+        page.get_by_text("Join the Dagster community"),
+        lambda: page.get_by_role("button", name="Skip").click(),
+    )
+    return page
+
+
 def check_panel(page, url: str, asset: str, check: str) -> str:
     """The text of a check's panel (About, latest execution and its metadata)."""
     page.goto(f"{url}/assets/{asset}?view=checks", wait_until="networkidle")
@@ -182,20 +193,9 @@ def test_the_analysts_path_in_the_browser(deployment):
     url, shots = deployment["url"], deployment["shots"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page = analyst_page(browser, {"width": 1600, "height": 1000})
         page.goto(f"{url}/asset-groups", wait_until="networkidle")
-        page.wait_for_timeout(2000)
-        for label in (
-            "Skip",
-            "Dismiss",
-            "Close",
-        ):  # Dagster's first-visit dialog (community invitation)
-            button = page.get_by_role("button", name=label)
-            if button.count():
-                button.first.click()
-                page.wait_for_timeout(500)
-        page.keyboard.press("Escape")
-        page.wait_for_timeout(1500)
+        page.wait_for_timeout(3500)
         page.screenshot(path=str(shots / "asset_graph.png"))
         page.goto(f"{url}/assets/events_raw?view=checks", wait_until="networkidle")
         page.get_by_text("duplicate_event_rate").first.click()
@@ -246,7 +246,7 @@ def test_the_analysts_path_in_the_browser(deployment):
     big_day = "2025-01-18"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page = analyst_page(browser, {"width": 1600, "height": 1100})
         quarantine = check_panel(page, url, "events_raw", "quarantine_open")
         file = f"live_events/{day}/events.jsonl"
         assert f"{file}:2 (vendor_a, invalid JSON)" in quarantine, quarantine[-2500:]

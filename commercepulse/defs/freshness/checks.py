@@ -6,14 +6,25 @@ arrives has no run to judge it) and records a result when a verdict changes; eac
 run by hand from the UI. Both are ERROR, so the alert sensor posts them.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from commercepulse.defs.instance_queries import KPI_REVENUE, latest_materialization
+from commercepulse.defs.instance_queries import (
+    KPI_REVENUE,
+    latest_materialization,
+    materialization_records,
+)
 from commercepulse.defs.partitions import INGESTION_DAILY
 from commercepulse.defs.resources import ProjectSettings
-from commercepulse.freshness import Verdict, due_day, ingestion_freshness, kpi_freshness
+from commercepulse.freshness import (
+    Verdict,
+    day_freshness,
+    due_day,
+    due_days,
+    ingestion_freshness,
+    kpi_freshness,
+)
 
 LANDING = "events_raw"
 INGESTION_KEY = dg.AssetCheckKey(dg.AssetKey(LANDING), "ingestion_freshness")
@@ -24,24 +35,58 @@ def _when(record: dg.EventLogRecord | None) -> datetime | None:
     return datetime.fromtimestamp(record.timestamp, UTC) if record else None
 
 
-def _first_landing(instance: dg.DagsterInstance, day: str) -> dg.EventLogRecord | None:
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(LANDING), asset_partitions=[day]),
-        limit=1,
-        ascending=True,
-    ).records
-    return records[0] if records else None
+def first_landings(instance: dg.DagsterInstance, days: list[str]) -> dict[str, datetime]:
+    """{ingestion day: when it first landed} for those of `days` that have landed."""
+    if not days:
+        return {}
+    records = materialization_records(
+        instance,
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(LANDING), asset_partitions=days),
+    )
+    first: dict[str, datetime] = {}
+    for record in records:  # oldest first
+        if record.partition_key and record.partition_key not in first:
+            first[record.partition_key] = datetime.fromtimestamp(record.timestamp, UTC)
+    return first
+
+
+def judged_days(settings: ProjectSettings, now: datetime) -> list[date]:
+    """The due ingestion days the check judges now, oldest first."""
+    return due_days(
+        now,
+        settings.freshness_deadline_hour,
+        INGESTION_DAILY.start.date(),
+        settings.freshness_lookback_days,
+    )
+
+
+def day_verdicts(
+    instance: dg.DagsterInstance, settings: ProjectSettings, now: datetime
+) -> dict[str, Verdict]:
+    """{ingestion day: its verdict} for each judged day, oldest first."""
+    days = [day.isoformat() for day in judged_days(settings, now)]
+    landed = first_landings(instance, days)
+    return {
+        day: day_freshness(
+            date.fromisoformat(day), now, settings.freshness_deadline_hour, landed.get(day)
+        )
+        for day in days
+    }
 
 
 def ingestion_verdict(
     instance: dg.DagsterInstance, settings: ProjectSettings, now: datetime
 ) -> Verdict:
-    day = due_day(now, settings.freshness_deadline_hour)
+    """The summary: the latest due day, and the judged days before it still overdue."""
+    verdicts = day_verdicts(instance, settings, now)
+    latest = due_day(now, settings.freshness_deadline_hour).isoformat()
+    landed_at = verdicts[latest].details.get("landed_at") if latest in verdicts else None
     return ingestion_freshness(
         now,
         settings.freshness_deadline_hour,
-        _when(_first_landing(instance, day.isoformat())),
+        datetime.fromisoformat(landed_at) if landed_at else None,
         INGESTION_DAILY.start.date(),
+        [date.fromisoformat(day) for day, v in verdicts.items() if not v.passed],
     )
 
 
@@ -79,8 +124,9 @@ def _result(verdict: Verdict) -> dg.AssetCheckResult:
 
 
 DESCRIPTIONS = {
-    INGESTION_KEY: "The latest due live ingestion day has landed: day D is expected by "
-    "FRESHNESS_DEADLINE_HOUR (UTC) of D+1 (ERROR; judged on the clock by the freshness sensor).",
+    INGESTION_KEY: "The live ingestion days have landed: day D is expected by "
+    "FRESHNESS_DEADLINE_HOUR (UTC) of D+1; fails while any of the last FRESHNESS_LOOKBACK_DAYS "
+    "due days is missing, naming them (ERROR; judged on the clock by the freshness sensor).",
     KPI_KEY: "The KPIs were refreshed after the last landing, or within KPI_FRESH_MINUTES of it "
     "(ERROR; judged on the clock by the freshness sensor).",
 }

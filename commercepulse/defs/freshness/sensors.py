@@ -17,8 +17,9 @@ INTERVAL_SECONDS = 60
     name="freshness",
     minimum_interval_seconds=INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Judges events_raw:ingestion_freshness and kpi_daily_revenue:refreshed_after_landing "
-    "every minute; records a check result when a verdict changes.",
+    description="Judges events_raw:ingestion_freshness (the last FRESHNESS_LOOKBACK_DAYS due "
+    "ingestion days) and kpi_daily_revenue:refreshed_after_landing every minute; records a check "
+    "result when a verdict changes.",
 )
 def freshness_sensor(
     context: dg.SensorEvaluationContext, settings: ProjectSettings
@@ -33,6 +34,7 @@ def freshness_sensor(
         state = [
             verdict.passed,
             verdict.details.get("ingestion_day", verdict.details.get("last_landing")),
+            verdict.details.get("overdue_days", []),  # an earlier day landing late changes it
         ]
         if said.get(name) != state:
             events.append(evaluation(key, verdict))
