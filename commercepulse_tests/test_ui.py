@@ -178,6 +178,20 @@ def analyst_page(browser, viewport: dict):
     return page
 
 
+def dismiss_first_visit_dialog(page) -> None:
+    """The first page of a fresh instance: wait for Dagster's invitation and skip it, so the
+    first screenshot shows the page."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.wait_for(timeout=10_000)
+        skip.click()
+    except PlaywrightTimeout:
+        pass  # not shown (dismissed before, or this Dagster has none)
+    page.wait_for_timeout(1500)
+
+
 def check_panel(page, url: str, asset: str, check: str) -> str:
     """The text of a check's panel (About, latest execution and its metadata)."""
     page.goto(f"{url}/assets/{asset}?view=checks", wait_until="networkidle")
@@ -195,7 +209,7 @@ def test_the_analysts_path_in_the_browser(deployment):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = analyst_page(browser, {"width": 1600, "height": 1000})
         page.goto(f"{url}/asset-groups", wait_until="networkidle")
-        page.wait_for_timeout(3500)
+        dismiss_first_visit_dialog(page)
         page.screenshot(path=str(shots / "asset_graph.png"))
         page.goto(f"{url}/assets/events_raw?view=checks", wait_until="networkidle")
         page.get_by_text("duplicate_event_rate").first.click()
