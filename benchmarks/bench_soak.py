@@ -4,7 +4,8 @@ through GraphQL (as the UI launches one).
 
 Prints: files dropped and landed, runs by job and status (0 failed expected), lock errors in the
 deployment's log, seconds from the last drop to refreshed KPIs, and the RSS of the code server
-and the daemon at the start and the end (flat expected).
+and the daemon at the start and the end (flat expected), and once a minute in between (so a
+warm-up is told from steady growth).
 
     make bench-soak                                  # 20 minutes, a day every 30 s
     python -m benchmarks.bench_soak --minutes 10 --interval 40
@@ -79,6 +80,7 @@ def main(minutes: float, interval: float, events: int) -> dict:
             with dagster_dev(["-w", "workspace.yaml"], env, log) as url:
                 time.sleep(20)  # the sensors' first ticks
                 first_rss = rss_by_role()
+                series: dict[str, list[int]] = {role: [mb] for role, mb in first_rss.items()}
                 started = time.monotonic()
                 backfill_at = [minutes * 60 * 0.25, minutes * 60 * 0.6]
                 backfills: list[str] = []
@@ -98,6 +100,9 @@ def main(minutes: float, interval: float, events: int) -> dict:
                         backfills.append(launch_backfill(url, assets, BACKFILL_DAYS))
                         backfill_at.pop(0)
                     time.sleep(max(0.0, interval - (time.time() - last_drop)))
+                    if (time.monotonic() - started) // 60 >= len(next(iter(series.values()))):
+                        for role, mb in rss_by_role().items():  # one sample a minute
+                            series.setdefault(role, []).append(mb)
                 os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
                 with dg.DagsterInstance.get() as instance:
                     deadline = time.monotonic() + 300
@@ -132,6 +137,8 @@ def main(minutes: float, interval: float, events: int) -> dict:
         "last_drop_to_refreshed_kpis_s": None if lag is None else round(lag, 1),
         "rss_mb_first": first_rss,
         "rss_mb_last": last_rss,
+        # a minute apart from the start: warm-up (caches, the first backfill) vs growth
+        "rss_mb_per_minute": series,
     }
     print(json.dumps(summary, indent=2))
     return summary
