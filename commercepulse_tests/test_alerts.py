@@ -20,10 +20,10 @@ def receiver():
 
 
 def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None):
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, definitions=defs, cursor=cursor, resources=defs.resources
-    )
-    result = defs.get_sensor_def("alert_webhook")(context)
+    ) as context:  # the resources live as long as the tick, as in the daemon
+        result = defs.get_sensor_def("alert_webhook")(context)
     return context.cursor, result
 
 

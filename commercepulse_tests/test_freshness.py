@@ -56,10 +56,10 @@ def test_kpis_are_stale_only_past_the_grace_after_a_landing():
 
 
 def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None):
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, definitions=defs, cursor=cursor, resources=defs.resources
-    )
-    result = defs.get_sensor_def("freshness")(context)
+    ) as context:  # the resources live as long as the tick, as in the daemon
+        result = defs.get_sensor_def("freshness")(context)
     if isinstance(result, dg.SensorResult):  # recorded as the daemon records a sensor's events
         for event in result.asset_events:
             instance.report_runless_asset_event(event)

@@ -58,10 +58,10 @@ class Evaluation:
 
 def _evaluate(defs, instance, cursor) -> Evaluation:
     """One tick of restage_on_mapping_change, as the daemon runs it."""
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, definitions=defs, cursor=cursor, resources=defs.resources
-    )
-    result = defs.get_sensor_def("restage_on_mapping_change")(context)
+    ) as context:  # the resources live as long as the tick, as in the daemon
+        result = defs.get_sensor_def("restage_on_mapping_change")(context)
     if isinstance(result, dg.SkipReason) or result is None:
         return Evaluation([], [], context.cursor, True)
     return Evaluation(

@@ -8,6 +8,7 @@
 """
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -110,14 +111,24 @@ def mongo_resource(settings: Settings) -> MongoResource:
     )
 
 
+def scoped_warehouse(engine: Warehouse) -> dg.ResourceDefinition:
+    """The warehouse as a resource that lives as long as the run (or sensor tick) using it: an
+    engine that keeps a connection for the run (DuckDB) closes it when the run ends."""
+
+    @dg.resource(description=f"warehouse: {type(engine).__name__}")
+    def warehouse(_context) -> Iterator[Warehouse]:
+        with engine.run_scope():
+            yield engine
+
+    return warehouse
+
+
 def build_resources(settings: Settings, warehouse: Warehouse | None = None) -> dict:
     """`mongo`, `warehouse` and `settings` for these settings (`warehouse` given: use that engine)."""
     engine = warehouse or build_warehouse(settings)
     return {
         "mongo": mongo_resource(settings),
-        "warehouse": dg.ResourceDefinition.hardcoded_resource(
-            engine, f"warehouse: {type(engine).__name__}"
-        ),
+        "warehouse": scoped_warehouse(engine),
         "settings": project_settings(settings),
     }
 

@@ -32,6 +32,12 @@ class Warehouse(BaseModel):
         """Reuse one connection for many small queries (engines without connections: no-op)."""
         yield
 
+    @contextmanager
+    def run_scope(self) -> Iterator[None]:
+        """The life of one run (or sensor tick): an engine with per-process connections keeps the
+        one it opens first until the scope ends (others: no-op)."""
+        yield
+
     def execute(self, statements: Sequence[Statement]) -> None:
         """Run statements in one transaction (all or nothing)."""
         raise NotImplementedError

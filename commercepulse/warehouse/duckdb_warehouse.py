@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from commercepulse.warehouse.tables import ALL_TABLES, Table
 
 _INITIALISED: set[str] = set()
 _SESSIONS = threading.local()  # path -> the connection of an open `session()` in this thread
+_SCOPES = threading.local()  # path -> the ExitStack of a `run_scope()` connection (None: unopened)
 _HELD: dict[str, tuple[threading.RLock, list[int]]] = {}  # path -> (in-process lock, [depth, fd])
 _HELD_GUARD = threading.Lock()
 log = logging.getLogger("commercepulse.warehouse")
@@ -55,6 +56,15 @@ def writer_lock(path: str) -> Iterator[None]:
                 fcntl.flock(state[1], fcntl.LOCK_UN)
                 os.close(state[1])
                 state[1] = -1
+
+
+def _thread_dict(local: threading.local, name: str) -> dict:
+    """This thread's dict `name` of `local` (created empty on first use)."""
+    found = getattr(local, name, None)
+    if found is None:
+        found = {}
+        setattr(local, name, found)
+    return found
 
 
 DUCKDB_TYPES = {
@@ -100,12 +110,41 @@ class DuckDBWarehouse(Warehouse):
     memory_limit: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
     @contextmanager
+    def run_scope(self) -> Iterator[None]:
+        """One connection for a whole run: opening a DuckDB file costs ~25 ms (its catalog is
+        read) and a refresh's steps opened it ~60 times. The first call inside the scope opens
+        it (and takes the writer lock), and it stays open until the scope ends; a run that never
+        touches the warehouse (a landing step alone) never takes the lock. In-process steps run
+        in the thread that entered the scope; other threads open their own, as before."""
+        scopes = _thread_dict(_SCOPES, "stacks")
+        if self.path in scopes:
+            yield
+            return
+        scopes[self.path] = None
+        try:
+            yield
+        finally:
+            stack = scopes.pop(self.path)
+            if stack is not None:
+                _thread_dict(_SESSIONS, "connections").pop(self.path, None)
+                stack.close()
+
+    def _scoped(self) -> duckdb.DuckDBPyConnection | None:
+        """The run scope's connection, opened now if the scope has none yet."""
+        scopes = _thread_dict(_SCOPES, "stacks")
+        if self.path not in scopes:
+            return None
+        if scopes[self.path] is None:
+            stack = ExitStack()
+            _thread_dict(_SESSIONS, "connections")[self.path] = stack.enter_context(self._open())
+            scopes[self.path] = stack
+        return _thread_dict(_SESSIONS, "connections")[self.path]
+
+    @contextmanager
     def session(self) -> Iterator[None]:
         """Hold one connection for every call inside the block (many small queries)."""
-        open_now = getattr(_SESSIONS, "connections", None)
-        if open_now is None:
-            open_now = _SESSIONS.connections = {}
-        if self.path in open_now:
+        open_now = _thread_dict(_SESSIONS, "connections")
+        if self.path in open_now or self._scoped() is not None:
             yield
             return
         with self._open() as con:
@@ -117,7 +156,7 @@ class DuckDBWarehouse(Warehouse):
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        shared = getattr(_SESSIONS, "connections", {}).get(self.path)
+        shared = _thread_dict(_SESSIONS, "connections").get(self.path) or self._scoped()
         if shared is not None:
             yield shared
             return
