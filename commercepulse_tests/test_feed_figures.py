@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from commercepulse.generate.writers import live_days
 from commercepulse.raw.live import ingest_live
@@ -191,3 +193,40 @@ def test_a_renamed_payload_key_is_flagged_on_its_day_for_its_vendor_only(db, tmp
         "payment_succeeded: new key(s) txn_id; missing usual key(s) transaction_id"
         in (flagged["anomalies"].iat[0])
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["2025-01-01", "2025-01-02"]),
+            st.sampled_from(["vendor_a", "vendor_b"]),
+            st.sampled_from(["order_created", "payment_succeeded"]),
+            st.one_of(
+                st.none(),
+                st.text(max_size=3),
+                st.dictionaries(st.sampled_from(["a", "b", "amount", "txn_id"]), st.integers()),
+            ),
+        ),
+        max_size=40,
+    )
+)
+def test_payload_keys_count_each_event_once_per_key(rows):
+    """The day's schema per (day, vendor): for each event type, its events and how many carry
+    each top-level key, counted here one event at a time."""
+    from commercepulse.staging.feed import _payload_keys
+
+    if not rows:
+        return
+    tags = pd.DataFrame({"ingestion_date": [r[0] for r in rows], "vendor": [r[1] for r in rows]})
+    events = pd.DataFrame({"event_type": [r[2] for r in rows], "payload": [r[3] for r in rows]})
+    expected: dict = {}
+    for day, vendor, event_type, payload in rows:
+        entry = expected.setdefault((day, vendor), {}).setdefault(event_type, [0, Counter()])
+        entry[0] += 1
+        entry[1].update(list(payload) if isinstance(payload, dict) else [])
+    got = {key: orjson.loads(value) for key, value in _payload_keys(tags, events).items()}
+    assert got == {
+        key: {t: [n, dict(keys)] for t, (n, keys) in by_type.items()}
+        for key, by_type in expected.items()
+    }

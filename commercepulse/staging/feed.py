@@ -215,20 +215,34 @@ def _events_figures(
 
 def _payload_keys(tags: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
     """Per (ingestion day, vendor): JSON {event type: [events, {top-level payload key: events
-    carrying it}]}, the day's schema that `checks.anomalies` holds against the vendor's baseline."""
+    carrying it}]}, the day's schema that `checks.anomalies` holds against the vendor's baseline.
+
+    Events are counted per key set first (a vendor's events of one type share a handful of key
+    sets), so the keys are expanded once per set, not once per event."""
+    signature = [tuple(p) if isinstance(p, dict) else () for p in events["payload"]]
+    groups = (
+        pd.DataFrame(
+            {
+                "day": tags["ingestion_date"].to_numpy(),
+                "vendor": tags["vendor"].to_numpy(),
+                "event_type": events["event_type"].to_numpy(),
+                "signature": signature,
+            }
+        )
+        .groupby(["day", "vendor", "event_type", "signature"], dropna=False, sort=False)
+        .size()
+    )
     events_of: Counter = Counter()
     keys_of: Counter = Counter()
-    for day, vendor, event_type, payload in zip(
-        tags["ingestion_date"], tags["vendor"], events["event_type"], events["payload"]
-    ):
-        events_of[day, vendor, event_type] += 1
-        if isinstance(payload, dict):
-            keys_of.update((day, vendor, event_type, key) for key in payload)
+    for (day, vendor, event_type, keys), n in groups.items():
+        events_of[day, vendor, event_type] += n
+        for key in keys:
+            keys_of[day, vendor, event_type, key] += n
     seen: dict[tuple, dict[str, list]] = {}
     for (day, vendor, event_type), n in sorted(events_of.items()):
-        seen.setdefault((day, vendor), {})[event_type] = [n, {}]
+        seen.setdefault((day, vendor), {})[event_type] = [int(n), {}]
     for (day, vendor, event_type, key), n in sorted(keys_of.items()):
-        seen[day, vendor][event_type][1][key] = n
+        seen[day, vendor][event_type][1][key] = int(n)
     return pd.Series(
         {key: orjson.dumps(by_type).decode() for key, by_type in seen.items()}, dtype="object"
     ).rename_axis(["ingestion_date", "vendor"])
