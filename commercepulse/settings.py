@@ -38,7 +38,7 @@ class CheckThresholds(BaseModel):
     # freshness (sensor `freshness`): live ingestion day D is due at this hour (UTC) of D+1, and the
     # KPIs are stale when not refreshed KPI_FRESH_MINUTES after the last landing
     freshness_deadline_hour: int = Field(6, ge=0, le=23)
-    # the due ingestion days judged one by one (one check result per partition)
+    # the last due ingestion days the freshness check judges (it names the overdue ones)
     freshness_lookback_days: int = Field(7, ge=1, le=366)
     kpi_fresh_minutes: int = Field(30, ge=1)
     # quarantined lines not landed since (replay or a fixed file)

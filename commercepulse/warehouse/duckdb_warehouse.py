@@ -156,7 +156,9 @@ class DuckDBWarehouse(Warehouse):
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        shared = _thread_dict(_SESSIONS, "connections").get(self.path) or self._scoped()
+        shared = _thread_dict(_SESSIONS, "connections").get(self.path)
+        if shared is None:
+            shared = self._scoped()
         if shared is not None:
             yield shared
             return

@@ -19,7 +19,6 @@ from commercepulse.defs.partitions import INGESTION_DAILY
 from commercepulse.defs.resources import ProjectSettings
 from commercepulse.freshness import (
     Verdict,
-    day_freshness,
     due_day,
     due_days,
     ingestion_freshness,
@@ -60,33 +59,19 @@ def judged_days(settings: ProjectSettings, now: datetime) -> list[date]:
     )
 
 
-def day_verdicts(
-    instance: dg.DagsterInstance, settings: ProjectSettings, now: datetime
-) -> dict[str, Verdict]:
-    """{ingestion day: its verdict} for each judged day, oldest first."""
-    days = [day.isoformat() for day in judged_days(settings, now)]
-    landed = first_landings(instance, days)
-    return {
-        day: day_freshness(
-            date.fromisoformat(day), now, settings.freshness_deadline_hour, landed.get(day)
-        )
-        for day in days
-    }
-
-
 def ingestion_verdict(
     instance: dg.DagsterInstance, settings: ProjectSettings, now: datetime
 ) -> Verdict:
-    """The summary: the latest due day, and the judged days before it still overdue."""
-    verdicts = day_verdicts(instance, settings, now)
+    """The latest due day's verdict, failing too while a judged day before it has not landed."""
+    days = judged_days(settings, now)
+    landed = first_landings(instance, [day.isoformat() for day in days])
     latest = due_day(now, settings.freshness_deadline_hour).isoformat()
-    landed_at = verdicts[latest].details.get("landed_at") if latest in verdicts else None
     return ingestion_freshness(
         now,
         settings.freshness_deadline_hour,
-        datetime.fromisoformat(landed_at) if landed_at else None,
+        landed.get(latest),
         INGESTION_DAILY.start.date(),
-        [date.fromisoformat(day) for day, v in verdicts.items() if not v.passed],
+        [day for day in days if day.isoformat() not in landed],
     )
 
 
