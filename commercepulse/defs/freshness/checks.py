@@ -62,8 +62,11 @@ def judged_days(settings: ProjectSettings, now: datetime) -> list[date]:
 def ingestion_verdict(
     instance: dg.DagsterInstance, settings: ProjectSettings, now: datetime
 ) -> Verdict:
-    """The latest due day's verdict, failing too while a judged day before it has not landed."""
-    days = judged_days(settings, now)
+    """The latest due day's verdict, failing too while a judged day before it, on or after the
+    stream's first landed day, has not landed (before any landing: the latest due day only)."""
+    # a day before the stream's first landed day is not missing: the stream had not started
+    started = min(instance.get_materialized_partitions(dg.AssetKey(LANDING)), default=None)
+    days = [d for d in judged_days(settings, now) if started and d.isoformat() >= started]
     landed = first_landings(instance, [day.isoformat() for day in days])
     latest = due_day(now, settings.freshness_deadline_hour).isoformat()
     return ingestion_freshness(
