@@ -11,7 +11,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from commercepulse.settings import Settings
+from commercepulse.settings import Settings, worker_processes
 
 app = typer.Typer(
     help="CommercePulse data platform.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -92,12 +92,13 @@ def ingest_live_cmd(
     paths: Annotated[list[Path], typer.Argument(help="events.jsonl files or day folders")],
     as_json: Annotated[bool, typer.Option("--json", help="print the counts as JSON")] = False,
     workers: Annotated[
-        int, typer.Option(help="processes parsing and landing in parallel (default: one per core)")
+        int,
+        typer.Option(
+            help="processes parsing and landing in parallel (default: WORKERS, 0 = one per core)"
+        ),
     ] = 0,
 ) -> None:
     """Land live event files (or YYYY-MM-DD folders of them); big files are cut into parts landed in parallel."""
-    import os
-
     from commercepulse.errors import InputError
     from commercepulse.mongo.client import resolve_uri
     from commercepulse.mongo.server import MongodNotFoundError, MongodStartError
@@ -112,17 +113,16 @@ def ingest_live_cmd(
         uri = resolve_uri(settings.mongo_uri, settings.mongod_dir)
     except (MongodNotFoundError, MongodStartError) as exc:
         fail(str(exc))
+    processes = worker_processes(workers or settings.workers)
     progress, advance = _progress(sum(f.stat().st_size for f in files), "bytes")
     try:
         if progress:
             with progress:
                 stats = ingest_live_parallel(
-                    uri, settings.mongo_db, files, workers or os.cpu_count() or 1, on_part=advance
+                    uri, settings.mongo_db, files, processes, on_part=advance
                 )
         else:
-            stats = ingest_live_parallel(
-                uri, settings.mongo_db, files, workers or os.cpu_count() or 1
-            )
+            stats = ingest_live_parallel(uri, settings.mongo_db, files, processes)
     except InputError as exc:
         fail(str(exc))
     _report(stats.as_dict(), as_json)

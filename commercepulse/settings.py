@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -106,6 +107,9 @@ class Settings(BaseSettings, CheckThresholds):
     # BACKFILL_RUN_DAYS partitions, the run queue executes MAX_CONCURRENT_RUNS of them side by
     # side, and a run's independent steps run in RUN_MAX_PARALLEL_STEPS processes
     backfill_run_days: int = Field(30, ge=1)
+    # processes for the CPU-bound work of one step (landing several days' files, the vendor feed
+    # of a multi-day window, report charts); 0 = one per core
+    workers: int = Field(0, ge=0)
     run_max_parallel_steps: int = Field(2, ge=1)
     max_concurrent_runs: int = Field(2, ge=1)
 
@@ -135,6 +139,11 @@ class Settings(BaseSettings, CheckThresholds):
     @property
     def mongod_dir(self) -> Path:
         return self.home / "mongod"
+
+
+def worker_processes(workers: int) -> int:
+    """WORKERS as processes to start: the number given, or one per core for 0."""
+    return workers or os.cpu_count() or 1
 
 
 def load_settings() -> Settings:

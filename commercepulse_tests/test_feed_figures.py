@@ -230,3 +230,21 @@ def test_payload_keys_count_each_event_once_per_key(rows):
         key: {t: [n, dict(keys)] for t, (n, keys) in by_type.items()}
         for key, by_type in expected.items()
     }
+
+
+def test_feed_figures_in_worker_processes_equal_those_of_one_process(
+    db, tmp_path, env, monkeypatch
+):
+    """A window of several chunks classified by two worker processes gives the very rows of the
+    in-process path (chunks are cut small here so that three days make three chunks)."""
+    import commercepulse.staging.feed as feed
+    from commercepulse.generate.writers import write_fx
+
+    write_fx(tmp_path, 2024)
+    _land(db, tmp_path, _files(seed=11))
+    monkeypatch.setattr(feed, "CHUNK_EVENTS", 1)
+    rates, end = load_rates(tmp_path), DAYS[-1] + timedelta(days=1)
+    alone = feed_figures(db, DAYS[0], end, rates, 24.0)
+    shared = feed_figures(db, DAYS[0], end, rates, 24.0, processes=2, address=env.mongo_uri)
+    assert len(alone) > 6
+    pd.testing.assert_frame_equal(shared, alone)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import date
 
 import pytest
 
@@ -225,3 +226,33 @@ def test_cli_user_errors_are_messages_not_tracebacks(env, tmp_path):
         env=settings_env(env),
     )
     assert out.returncode == 2 and "does not exist" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_files_landed_by_worker_processes_store_what_one_process_stores(db, env, tmp_path):
+    """Three days landed by two processes (parts finishing in any order) store the same documents,
+    sightings and counts as the same files landed one after another, and report each file once."""
+    from commercepulse.generate.writers import write_live
+    from commercepulse.mongo.client import get_database
+    from commercepulse.raw.live import ingest_live_parallel
+
+    paths = write_live(tmp_path / "live", seed=4, start=date(2025, 6, 1), days=3, events=400)
+    lines = sum(len(p.read_bytes().splitlines()) for p in paths)
+    reported: dict[str, int] = {}
+    stats = ingest_live_parallel(
+        env.mongo_uri,
+        db.name,
+        paths,
+        2,
+        on_file=lambda path, s: reported.__setitem__(path.parent.name, s.lines_read),
+    )
+    serial_db = get_database(env.mongo_uri, f"{db.name}_serial")
+    try:
+        serial = ingest_live(serial_db, paths)
+        assert stats.as_dict() == serial.as_dict() and stats.lines_read == lines
+        assert reported == {p.parent.name: len(p.read_bytes().splitlines()) for p in paths}
+        fields = {"_id": 1, "source": 1, "seen_count": 1, "sightings": 1, "payload": 1}
+        assert list(db[RAW].find({}, fields).sort("_id")) == list(
+            serial_db[RAW].find({}, fields).sort("_id")
+        )
+    finally:
+        serial_db.client.drop_database(serial_db.name)

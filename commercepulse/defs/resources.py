@@ -16,8 +16,8 @@ from pymongo.database import Database
 
 from commercepulse.defs.topology import RunTopology
 from commercepulse.errors import ConfigurationError
-from commercepulse.mongo.client import get_database
-from commercepulse.settings import CheckThresholds, Settings, load_settings
+from commercepulse.mongo.client import get_database, resolve_uri
+from commercepulse.settings import CheckThresholds, Settings, load_settings, worker_processes
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
 
@@ -33,6 +33,11 @@ class MongoResource(dg.ConfigurableResource):
     database: str = "commercepulse"
     state_dir: str = ".commercepulse/mongod"
 
+    def address(self) -> str:
+        """The resolved URI (the local mongod started if needed), for worker processes."""
+        uri = self.uri.get_value() if isinstance(self.uri, dg.EnvVar) else self.uri
+        return resolve_uri(uri, self.state_dir)
+
     def db(self) -> Database:
         # inside a run Dagster has resolved `uri`; used directly (the main job's planning), an
         # EnvVar is read here, from the environment, like Dagster would
@@ -47,6 +52,12 @@ class ProjectSettings(dg.ConfigurableResource, CheckThresholds):
     reports_dir: str = "reports"
     alert_webhook_url: str = ""
     ui_base_url: str = "http://127.0.0.1:3000"
+    workers: int = 0
+
+    @property
+    def processes(self) -> int:
+        """Processes for a step's CPU-bound work (WORKERS; 0 = one per core)."""
+        return worker_processes(self.workers)
 
     @property
     def data_path(self) -> Path:
@@ -98,6 +109,7 @@ def project_settings(settings: Settings) -> ProjectSettings:
         reports_dir=str(settings.reports_dir.resolve()),
         alert_webhook_url=dg.EnvVar("ALERT_WEBHOOK_URL") if from_env else hook,
         ui_base_url=settings.ui_base_url,
+        workers=settings.workers,
         **{name: getattr(settings, name) for name in fields},
     )
 

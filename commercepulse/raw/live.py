@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,17 +154,6 @@ def ingest_live(
     return total
 
 
-def _die_with_parent() -> None:
-    """A worker ends when the ingesting process ends, even by SIGKILL (Linux; elsewhere a no-op)."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _land_part(task: tuple[str, str, str, int, int, int, datetime]) -> IngestStats:
     """One part of a file, landed by a worker process with its own connection."""
     uri, database, path, start, end, first_line, now = task
@@ -181,10 +170,14 @@ def ingest_live_parallel(
     paths: Sequence[str | Path],
     workers: int,
     on_part: Callable[[int], None] | None = None,
+    on_file: Callable[[Path, IngestStats], None] | None = None,
 ) -> IngestStats:
     """Land the files with `workers` processes, big files cut into parts at line ends: parsing and
     encoding are CPU-bound, so they scale with cores. The result does not depend on the order the
-    parts land in (the first copy of an event by ingestion day, file and line is the one kept)."""
+    parts land in (the first copy of an event by ingestion day, file and line is the one kept).
+
+    `on_part(bytes)` follows progress; `on_file(path, stats)` is called once a file's parts have
+    all landed."""
     files = expand_paths(paths)
     tasks = []
     for path in files:
@@ -195,29 +188,31 @@ def ingest_live_parallel(
             for start, end, line in split_lines(str(path), parts)
         ]
     total = IngestStats(files=len(files))
+    pending = Counter(task[2] for task in tasks)
+    per_file: dict[str, IngestStats] = {}
+
+    def landed(task: tuple, stats: IngestStats) -> None:
+        total.merge(stats)
+        if on_part:
+            on_part(task[4] - task[3])
+        per_file.setdefault(task[2], IngestStats(files=1)).merge(stats)
+        pending[task[2]] -= 1
+        if on_file and not pending[task[2]]:
+            on_file(Path(task[2]), per_file[task[2]])
+
     if workers <= 1 or len(tasks) == 1:
         from commercepulse.mongo.client import get_database
 
         db = get_database(uri, database)
         for task in tasks:
-            total.merge(land_all(db, _items(Path(task[2]), task[6], *task[3:6]), task[6]))
-            if on_part:
-                on_part(task[4] - task[3])
+            landed(task, land_all(db, _items(Path(task[2]), task[6], *task[3:6]), task[6]))
         return total
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
+    from concurrent.futures import as_completed
 
-    # fork where there is no thread to inherit (a start costs no re-import); spawn otherwise
-    method = "fork" if os.name == "posix" and threading.active_count() == 1 else "spawn"
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(tasks)),
-        mp_context=get_context(method),
-        initializer=_die_with_parent,
-    ) as pool:
+    from commercepulse.processes import worker_pool
+
+    with worker_pool(min(workers, len(tasks))) as pool:
         futures = {pool.submit(_land_part, task): task for task in tasks}
         for future in as_completed(futures):
-            total.merge(future.result())
-            if on_part:
-                task = futures[future]
-                on_part(task[4] - task[3])
+            landed(futures[future], future.result())
     return total

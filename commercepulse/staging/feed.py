@@ -13,13 +13,16 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
+from functools import partial
 
+import numpy as np
 import orjson
 import pandas as pd
 from pymongo.database import Database
 
 from commercepulse.mapping import SHAPES_BY_KIND, ShapesByKind
 from commercepulse.mongo.indexes import RAW
+from commercepulse.processes import worker_pool
 from commercepulse.staging.extract import chunk_days, extract_ingestion_days
 from commercepulse.staging.normalize import normalize
 from commercepulse.warehouse.tables import ALL_TABLES
@@ -107,19 +110,30 @@ def feed_figures(
     rates: pd.DataFrame,
     late_hours: float,
     shapes: ShapesByKind = SHAPES_BY_KIND,
+    processes: int = 1,
+    address: str | None = None,
 ) -> pd.DataFrame:
     """vendor_feed_daily rows (without the judgement columns) for ingestion days [start, end).
 
     One read of each day's first-landed events (classified by the staging rules, figures only)
-    and one aggregation of its sightings; days are read in chunks of about CHUNK_EVENTS events."""
+    and one aggregation of its sightings; days are read in chunks of about CHUNK_EVENTS events.
+    With `processes` > 1 and the server's `address`, chunks are read and classified by that many
+    worker processes (classification is CPU-bound); a window of one chunk stays in this process."""
     lo, hi = start.isoformat(), end.isoformat()
     chunks = chunk_days(_first_landed_counts(db, lo, hi), CHUNK_EVENTS)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read") as reader:
         sightings = reader.submit(_lines, db, lo, hi)
-        frames = [
-            _events_figures(events, rates, late_hours, shapes)
-            for events in _read_ahead(reader, db, chunks)
-        ]
+        if processes > 1 and len(chunks) > 1 and address:
+            task = partial(
+                _chunk_figures, address, db.name, rates=rates, late_hours=late_hours, shapes=shapes
+            )
+            with worker_pool(min(processes, len(chunks))) as pool:
+                frames = list(pool.map(task, chunks))
+        else:
+            frames = [
+                _events_figures(events, rates, late_hours, shapes)
+                for events in _read_ahead(reader, db, chunks)
+            ]
         lines_read = sightings.result()
     frames = [frame for frame in frames if not frame.empty]
     keys = ["ingestion_date", "vendor"]
@@ -152,20 +166,42 @@ def feed_figures(
     return out[COLUMNS].sort_values(keys).reset_index(drop=True)
 
 
+def _read_chunk(db: Database, chunk: tuple[str, str]) -> pd.DataFrame:
+    """The first-landed events of the inclusive (first, last) ingestion days."""
+    first, last = chunk
+    return extract_ingestion_days(db, first, (date.fromisoformat(last) + DAY).isoformat())
+
+
+def _chunk_figures(
+    address: str,
+    database: str,
+    chunk: tuple[str, str],
+    *,
+    rates: pd.DataFrame,
+    late_hours: float,
+    shapes: ShapesByKind,
+) -> pd.DataFrame:
+    """One chunk's figures, in a worker process with its own connection."""
+    from commercepulse.mongo.client import get_database
+
+    events = _read_chunk(get_database(address, database), chunk)
+    return _events_figures(events, rates, late_hours, shapes)
+
+
 def _read_ahead(
     reader: ThreadPoolExecutor, db: Database, chunks: list[tuple[str, str]]
 ) -> Iterator[pd.DataFrame]:
     """Each chunk's first-landed events, the next chunk read while this one is classified (the
     read waits on mongod, the classification on this process): two chunks in memory at most."""
 
-    def read(chunk: tuple[str, str]) -> pd.DataFrame:
-        first, last = chunk
-        return extract_ingestion_days(db, first, (date.fromisoformat(last) + DAY).isoformat())
-
-    ahead: Future | None = reader.submit(read, chunks[0]) if chunks else None
+    ahead: Future | None = reader.submit(_read_chunk, db, chunks[0]) if chunks else None
     for position in range(len(chunks)):
         events = ahead.result()
-        ahead = reader.submit(read, chunks[position + 1]) if position + 1 < len(chunks) else None
+        ahead = (
+            reader.submit(_read_chunk, db, chunks[position + 1])
+            if position + 1 < len(chunks)
+            else None
+        )
         yield events
 
 
@@ -178,38 +214,39 @@ def _events_figures(
     events: pd.DataFrame, rates: pd.DataFrame, late_hours: float, shapes: ShapesByKind
 ) -> pd.DataFrame:
     """Per (ingestion day, vendor): events, late events, median lag, events per canonical frame,
-    payment attempts and successes, from one chunk of first-landed events."""
+    payment attempts and successes, from one chunk of first-landed events (distinct ids).
+
+    The (day, vendor) groups are factorized once; each count is a bincount over them."""
     if events.empty:
         return pd.DataFrame()
     keys = ["ingestion_date", "vendor"]
     tags = pd.DataFrame(
         {"ingestion_date": events["ingestion_day"], "vendor": events["vendor"].fillna(UNKNOWN)}
     )
-    lag = (events["ingested_at"] - events["event_time"]).dt.total_seconds() / 60
-    out = (
-        tags.assign(lag=lag, late=lag > late_hours * 60)
-        .groupby(keys)
-        .agg(
-            events=("lag", "size"),
-            late_events=("late", "sum"),
-            median_lag_minutes=("lag", "median"),
-        )
-    )
+    codes, groups = pd.MultiIndex.from_frame(tags).factorize()
+    groups = pd.MultiIndex.from_tuples(list(groups), names=keys)
+    size = len(groups)
+    lag = ((events["ingested_at"] - events["event_time"]).dt.total_seconds() / 60).to_numpy()
+    out = pd.DataFrame(index=groups)
+    out["events"] = np.bincount(codes, minlength=size)
+    out["late_events"] = np.bincount(codes, weights=lag > late_hours * 60, minlength=size)
+    out["median_lag_minutes"] = pd.Series(lag).groupby(codes).median().to_numpy()
     frames = normalize(
         events.drop(columns=["ingestion_day"]), rates, late_hours, shapes, figures_only=True
     )
-    by_id = tags.set_index(events["event_id"])
+    position = pd.Index(events["event_id"]).get_indexer
     for frame_name, column in KIND_COLUMNS.items():
-        ids = frames[frame_name]["event_id"].drop_duplicates()
-        out[column] = by_id.loc[ids].groupby(keys).size().reindex(out.index, fill_value=0)
+        rows = position(frames[frame_name]["event_id"].drop_duplicates())
+        out[column] = np.bincount(codes[rows], minlength=size)
     out["payload_keys"] = _payload_keys(tags, events).reindex(out.index)
     payments = frames["stg_payments"]
-    attempts = by_id.loc[payments["event_id"]].assign(
-        success=payments["status"].eq("SUCCESS").to_numpy()
+    rows = position(payments["event_id"])
+    out["payment_attempts"] = np.bincount(codes[rows], minlength=size)
+    out["paid"] = np.bincount(
+        codes[rows],
+        weights=payments["status"].eq("SUCCESS").fillna(False).to_numpy(bool),
+        minlength=size,
     )
-    grouped = attempts.groupby(keys)["success"]
-    out["payment_attempts"] = grouped.size().reindex(out.index, fill_value=0)
-    out["paid"] = grouped.sum().reindex(out.index, fill_value=0)
     return out
 
 

@@ -1,8 +1,9 @@
 """Stage a business-day window: extract its raw events, normalize, validate, replace its rows.
 
 One extraction pass per chunk of days feeds all seven canonical frames; each chunk replaces
-its own days in its own transaction (memory stays one chunk's worth), then the window's days
-without events are cleared, so the window ends exactly as staged.
+its own days in its own transaction (memory stays a few chunks' worth: those normalized ahead by
+worker processes and the one being written), then the window's days without events are cleared,
+so the window ends exactly as staged.
 """
 
 from __future__ import annotations
@@ -10,14 +11,19 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 from pymongo.database import Database
 
 from commercepulse.days import utc_midnight
+from commercepulse.mapping import ShapesByKind
 from commercepulse.mapping_files import FOLDER, fingerprint, shapes_for
+from commercepulse.processes import bounded_map, worker_pool
 from commercepulse.staging.extract import chunk_days, event_counts_by_day, extract_window
 from commercepulse.staging.fx import load_rates
 from commercepulse.staging.normalize import FRAMES, normalize
@@ -40,6 +46,53 @@ def ensure_complete(events: pd.DataFrame, frames: dict[str, pd.DataFrame], where
         )
 
 
+@dataclass(frozen=True)
+class Staged:
+    """One chunk of days normalized: its frames, ready to write, and what it cost."""
+
+    first: str
+    last: str
+    frames: dict[str, pd.DataFrame]
+    raw_events: int
+    extract_s: float
+    transform_s: float
+
+
+@dataclass(frozen=True)
+class Normalizer:
+    """Extracts and normalizes a chunk of days; picklable, so a worker process can run it."""
+
+    address: str
+    database: str
+    rates: pd.DataFrame
+    late_hours: float
+    shapes: ShapesByKind
+
+    def __call__(self, chunk: tuple[str, str]) -> Staged:
+        """In a worker process: the chunk through its own connection."""
+        from commercepulse.mongo.client import get_database
+
+        return self.stage(get_database(self.address, self.database), chunk)
+
+    def stage(self, db: Database, chunk: tuple[str, str]) -> Staged:
+        first, last = chunk
+        start, end = _bounds(chunk)
+        t0 = time.perf_counter()
+        events = extract_window(db, utc_midnight(start), utc_midnight(end))
+        t1 = time.perf_counter()
+        frames = {
+            name: validate(conform(frame, STAGING[name]), name, first)
+            for name, frame in normalize(events, self.rates, self.late_hours, self.shapes).items()
+        }
+        ensure_complete(events, frames, f"{first}..{last}")
+        return Staged(first, last, frames, len(events), t1 - t0, time.perf_counter() - t1)
+
+
+def _bounds(chunk: tuple[str, str]) -> tuple[date, date]:
+    """The [start, end) dates of an inclusive (first, last) chunk of ISO days."""
+    return date.fromisoformat(chunk[0]), date.fromisoformat(chunk[1]) + timedelta(days=1)
+
+
 def stage_window(
     db: Database,
     warehouse: Warehouse,
@@ -48,44 +101,43 @@ def stage_window(
     data_dir: Path,
     late_hours: float,
     log: Callable[[str], None] | None = None,
+    processes: int = 1,
+    address: str | None = None,
 ) -> dict:
-    """Extract, normalize, validate and write every day of [start, end); returns the counts."""
-    rates = load_rates(data_dir)
-    shapes = shapes_for(data_dir)
+    """Extract, normalize, validate and write every day of [start, end); returns the counts.
+
+    With `processes` > 1 and the server's `address`, chunks are extracted and normalized by worker
+    processes (CPU-bound) while this process writes them in order (the warehouse's one writer);
+    a window of one chunk stays in this process."""
     rows: Counter = Counter()
     per_vendor: dict[str, Counter] = {name: Counter() for name in FRAMES}
     timing: Counter = Counter()
     counts = event_counts_by_day(db, utc_midnight(start), utc_midnight(end))
-    for first, last in chunk_days(counts, CHUNK_EVENTS):
-        chunk_start, chunk_end = (
-            date.fromisoformat(first),
-            date.fromisoformat(last) + timedelta(days=1),
-        )
-        with warehouse.partition_writer(FRAMES, chunk_start, chunk_end) as write:
+    chunks = chunk_days(counts, CHUNK_EVENTS)
+    normalizer = Normalizer(
+        address or "", db.name, load_rates(data_dir), late_hours, shapes_for(data_dir)
+    )
+    parallel = processes > 1 and len(chunks) > 1 and bool(address)
+    with worker_pool(min(processes, len(chunks))) if parallel else nullcontext() as pool:
+        task = normalizer if parallel else partial(normalizer.stage, db)
+        for staged in bounded_map(pool, task, chunks, ahead=processes + 1):
             t0 = time.perf_counter()
-            events = extract_window(db, utc_midnight(chunk_start), utc_midnight(chunk_end))
-            t1 = time.perf_counter()
-            frames = {
-                name: validate(conform(frame, STAGING[name]), name, first)
-                for name, frame in normalize(events, rates, late_hours, shapes).items()
-            }
-            ensure_complete(events, frames, f"{first}..{last}")
-            t2 = time.perf_counter()
-            write(frames)
+            with warehouse.partition_writer(FRAMES, *_bounds((staged.first, staged.last))) as write:
+                write(staged.frames)
             timing.update(
-                extract_s=t1 - t0,
-                transform_s=t2 - t1,
-                write_s=time.perf_counter() - t2,
-                raw_events=len(events),
+                extract_s=staged.extract_s,
+                transform_s=staged.transform_s,
+                write_s=time.perf_counter() - t0,
+                raw_events=staged.raw_events,
             )
-        for name, frame in frames.items():
-            rows[name] += len(frame)
-            per_vendor[name].update(frame["vendor"].fillna("unknown").tolist())
-        if log:
-            log(
-                f"{first}..{last}: {len(events)} raw events -> "
-                + ", ".join(f"{k}={len(v)}" for k, v in frames.items())
-            )
+            for name, frame in staged.frames.items():
+                rows[name] += len(frame)
+                per_vendor[name].update(frame["vendor"].fillna("unknown").tolist())
+            if log:
+                log(
+                    f"{staged.first}..{staged.last}: {staged.raw_events} raw events -> "
+                    + ", ".join(f"{k}={len(v)}" for k, v in staged.frames.items())
+                )
     warehouse.delete_days_except(FRAMES, start, end, sorted(counts))
     return {
         "raw_events": timing.pop("raw_events", 0),

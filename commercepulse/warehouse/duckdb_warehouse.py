@@ -94,6 +94,13 @@ def added_columns(table: Table) -> list[str]:
     ]
 
 
+#: WAL size at which a commit checkpoints (DuckDB's default is 16 MB). A staging window commits
+#: a chunk at a time, so with the default nearly every commit rewrote the tables it touched:
+#: 30 days × 20k events committed in 11.6 s, against 0.8 s with this threshold plus 1.2 s for
+#: the checkpoint made when the run's connection closes.
+CHECKPOINT_THRESHOLD = "256MB"
+
+
 def _insert(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
     """Append a frame to a table, matching columns by name."""
     if len(frame):
@@ -188,6 +195,7 @@ class DuckDBWarehouse(Warehouse):
             con.execute("SET TimeZone = 'UTC'")
             con.execute(f"SET memory_limit = '{self.memory_limit}'")
             con.execute("SET preserve_insertion_order = false")
+            con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
             if self.path not in _INITIALISED:
                 for table in ALL_TABLES.values():
                     con.execute(ddl(table))

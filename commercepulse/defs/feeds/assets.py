@@ -52,6 +52,8 @@ def vendor_feed_daily(
             load_rates(settings.data_path),
             settings.late_threshold_hours,
             shapes_for(settings.data_path),
+            processes=settings.processes,
+            address=mongo.address(),
         )
     history = warehouse.query(
         HISTORY, {"since": start - timedelta(days=settings.check_feed_window_days), "start": start}

@@ -11,7 +11,7 @@ from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
 from commercepulse.raw.bootstrap import ingest_bootstrap
 from commercepulse.raw.landing import IngestStats
-from commercepulse.raw.live import ingest_live
+from commercepulse.raw.live import ingest_live_parallel
 
 RAW_GROUP = "raw"
 
@@ -66,12 +66,18 @@ def events_raw(
         )
     if missing:
         context.log.warning(f"skipping {len(missing)} day(s) without a file: {missing[:10]}")
-    stats = IngestStats()
-    for path in present:
-        with mongo_retries(context):
-            day_stats = ingest_live(mongo.db(), [path])
-        context.log.info(f"{path.parent.name}: {day_stats.summary()}")
-        stats.merge(day_stats)
+    # several days (a backfill): files land side by side in `settings.processes` processes;
+    # a single day's file lands in this process
+    with mongo_retries(context):
+        stats = ingest_live_parallel(
+            mongo.address(),
+            mongo.database,
+            present,
+            settings.processes if len(present) > 1 else 1,
+            on_file=lambda path, day_stats: context.log.info(
+                f"{path.parent.name}: {day_stats.summary()}"
+            ),
+        )
     return dg.MaterializeResult(metadata=_metadata(stats, missing_days=missing))
 
 

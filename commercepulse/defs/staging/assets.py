@@ -56,6 +56,8 @@ def staging(
                 settings.data_path,
                 settings.late_threshold_hours,
                 context.log.info,
+                processes=settings.processes,
+                address=mongo.address(),
             )
     except SchemaViolation as exc:
         raise dg.Failure(description=str(exc)) from exc

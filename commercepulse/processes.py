@@ -1,0 +1,60 @@
+"""Worker processes for CPU-bound work (landing parts, feed and staging chunks): one way to start
+them, and one bounded, ordered way to map over them."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
+from multiprocessing import get_context
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _die_with_parent() -> None:
+    """A worker ends when the process that started it ends, even by SIGKILL (Linux; elsewhere a
+    no-op): a killed run leaves no orphan writing to MongoDB."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def worker_pool(processes: int) -> ProcessPoolExecutor:
+    """A pool of `processes` workers that die with this process. Fork where no other thread runs
+    (a start costs no re-import); spawn otherwise (a forked thread's locks would be copied held,
+    as in a Dagster run, whose process has threads)."""
+    method = "fork" if os.name == "posix" and threading.active_count() == 1 else "spawn"
+    return ProcessPoolExecutor(
+        max_workers=processes, mp_context=get_context(method), initializer=_die_with_parent
+    )
+
+
+def bounded_map(
+    pool: ProcessPoolExecutor | None,
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    ahead: int,
+) -> Iterator[R]:
+    """`fn` over `items` in order, with at most `ahead` items submitted and not yet consumed: a
+    slow consumer (one writer) never lets results pile up in memory. No pool: in this process."""
+    if pool is None:
+        yield from map(fn, items)
+        return
+    pending: deque[Future[R]] = deque()
+    source = iter(items)
+    for item in islice(source, max(1, ahead)):
+        pending.append(pool.submit(fn, item))
+    while pending:
+        result = pending.popleft().result()
+        for item in islice(source, 1):
+            pending.append(pool.submit(fn, item))
+        yield result
