@@ -85,8 +85,28 @@ def _envelope(events: pd.DataFrame, late_hours: float) -> pd.DataFrame:
     return env
 
 
-def _fields(shape: Shape, payloads: list) -> dict[str, list]:
-    return {name: resolve_column(payloads, paths) for name, paths in shape.fields.items()}
+FieldsOf = Callable[[Shape], list[str]]
+
+
+def _fields(shape: Shape, payloads: list, only: FieldsOf | None = None) -> dict[str, list]:
+    """Each canonical field of the shape over the payloads (`only`: just the fields it names)."""
+    names = shape.fields if only is None else only(shape)
+    return {name: resolve_column(payloads, shape.fields[name]) for name in names}
+
+
+#: Fields a figures-only builder reads beyond the order id, the kind's own time and what decides
+#: the fit (required, any_of).
+FIGURE_EXTRA_FIELDS = {
+    "payments": ("status",),
+    "shipments": ("history", "status", "tracking", "carrier"),
+}
+
+
+def figure_fields(shape: Shape) -> list[str]:
+    """The fields counting needs: those that decide whether (and where) a record lands."""
+    wanted = {"order_id", TIME_FIELD[shape.kind], *shape.required, *shape.any_of}
+    wanted.update(FIGURE_EXTRA_FIELDS.get(shape.kind, ()))
+    return [name for name in shape.fields if name in wanted]
 
 
 @contextmanager
@@ -119,7 +139,12 @@ def normalize(
     status): no money, FX, items or resent-payment flags. The vendor feed counts with it."""
     with paused_gc():
         return _normalize(
-            events, rates, late_hours, shapes, FIGURE_BUILDERS if figures_only else BUILDERS
+            events,
+            rates,
+            late_hours,
+            shapes,
+            FIGURE_BUILDERS if figures_only else BUILDERS,
+            figure_fields if figures_only else None,
         )
 
 
@@ -129,6 +154,7 @@ def _normalize(
     late_hours: float,
     shapes: ShapesByKind,
     builders: dict[str, Callable],
+    only: FieldsOf | None,
 ) -> dict[str, pd.DataFrame]:
     events = events.reset_index(drop=True)
     env = _envelope(events, late_hours)
@@ -154,7 +180,7 @@ def _normalize(
         leftovers = rows
         shape = shapes.get(kind, {}).get(vendor) if isinstance(vendor, str) else None
         if shape is not None:  # the envelope's vendor, for the whole group in one pass
-            raw = _fields(shape, [payloads[i] for i in rows])
+            raw = _fields(shape, [payloads[i] for i in rows], only)
             ok = _fitting(shape, raw)
             if all(ok):
                 emit(kind, shape, rows, raw)
@@ -169,13 +195,13 @@ def _normalize(
         by_shape: dict[str, list[int]] = defaultdict(list)
         for i in leftovers:  # rare: drifted vendor field, or an unknown vendor
             match = match_shape(kind, payloads[i], shapes)
-            if match is None or not all(_fitting(match, _fields(match, [payloads[i]]))):
+            if match is None or not all(_fitting(match, _fields(match, [payloads[i]], only))):
                 unmapped.append((i, f"no {kind} shape fits the payload"))
             else:
                 by_shape[match.vendor].append(i)
         for matched, idx in by_shape.items():
             shape = shapes[kind][matched]
-            emit(kind, shape, idx, _fields(shape, [payloads[i] for i in idx]))
+            emit(kind, shape, idx, _fields(shape, [payloads[i] for i in idx], only))
 
     frames = {name: _concat(parts.get(name, []), name) for name in FRAMES if name != "stg_unmapped"}
     # Rows whose own time cannot be parsed are unmapped, not silently dated.
