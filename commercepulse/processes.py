@@ -1,5 +1,5 @@
-"""Worker processes for CPU-bound work (landing parts, feed and staging chunks): one way to start
-them, and one bounded, ordered way to map over them."""
+"""Worker processes for CPU-bound work (landing parts, feed and staging chunks, report charts):
+one way to start them, and one bounded, ordered way to map over them."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ WORKER_MODULES = [
     "commercepulse.raw.live",
     "commercepulse.staging.feed",
     "commercepulse.staging.stage",
+    "commercepulse.reports.charts",
 ]
 
 

@@ -343,11 +343,10 @@ def render_many(series: list[tuple], workers: int) -> list[dict[str, bytes]]:
     for starting the processes."""
     if workers <= 1 or len(series) < 2 * POOL_MIN_DAYS_PER_WORKER:
         return render_days(series)
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
+    from commercepulse.processes import worker_pool
 
     workers = min(workers, len(series) // POOL_MIN_DAYS_PER_WORKER)
     size = -(-len(series) // workers)
     chunks = [series[i : i + size] for i in range(0, len(series), size)]
-    with ProcessPoolExecutor(max_workers=len(chunks), mp_context=get_context("spawn")) as pool:
+    with worker_pool(len(chunks)) as pool:
         return [images for part in pool.map(render_days, chunks) for images in part]

@@ -316,8 +316,10 @@ def write_window_reports(
     end: date,
     reports_dir: Path,
     settings: rules.Thresholds,
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """The report folder of every processed day of [start, end)."""
+    """The report folder of every processed day of [start, end); charts drawn by `workers`
+    processes (default: one per core)."""
     return write_reports(
-        db, warehouse, processed_days(warehouse, start, end), reports_dir, settings
+        db, warehouse, processed_days(warehouse, start, end), reports_dir, settings, workers
     )

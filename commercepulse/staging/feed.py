@@ -219,12 +219,10 @@ def _events_figures(
     The (day, vendor) groups are factorized once; each count is a bincount over them."""
     if events.empty:
         return pd.DataFrame()
-    keys = ["ingestion_date", "vendor"]
     tags = pd.DataFrame(
         {"ingestion_date": events["ingestion_day"], "vendor": events["vendor"].fillna(UNKNOWN)}
     )
-    codes, groups = pd.MultiIndex.from_frame(tags).factorize()
-    groups = pd.MultiIndex.from_tuples(list(groups), names=keys)
+    codes, groups = _group_codes(tags["ingestion_date"], tags["vendor"])
     size = len(groups)
     lag = ((events["ingested_at"] - events["event_time"]).dt.total_seconds() / 60).to_numpy()
     out = pd.DataFrame(index=groups)
@@ -248,6 +246,19 @@ def _events_figures(
         minlength=size,
     )
     return out
+
+
+def _group_codes(days: pd.Series, vendors: pd.Series) -> tuple[np.ndarray, pd.MultiIndex]:
+    """Each row's (day, vendor) group number, and the groups: each column factorized alone, then
+    the pair as one integer (a MultiIndex factorized as tuples costs ~50 ms per 40k rows)."""
+    day_codes, day_values = pd.factorize(days)
+    vendor_codes, vendor_values = pd.factorize(vendors)
+    codes, pairs = pd.factorize(day_codes * len(vendor_values) + vendor_codes)
+    groups = pd.MultiIndex.from_arrays(
+        [day_values[pairs // len(vendor_values)], vendor_values[pairs % len(vendor_values)]],
+        names=["ingestion_date", "vendor"],
+    )
+    return codes, groups
 
 
 def _payload_keys(tags: pd.DataFrame, events: pd.DataFrame) -> pd.Series:

@@ -45,7 +45,7 @@ def quality_reports(
     start, end = window_days(context)
     with mongo_retries(context):
         result = write_window_reports(
-            mongo.db(), warehouse, start, end, settings.reports_path, settings
+            mongo.db(), warehouse, start, end, settings.reports_path, settings, settings.processes
         )
     folders = result["folders"]
     now = datetime.now(UTC)
