@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 
@@ -184,10 +185,35 @@ def test_two_ingestions_of_overlapping_files_at_once_neither_lose_nor_double(env
     assert sum(d["seen_count"] for d in db[RAW].find({}, {"seen_count": 1})) == lines
 
 
+def pool_workers() -> list[int]:
+    """Worker processes of this process's fork server (`commercepulse.processes`): there are some
+    while a pool runs."""
+    table: dict[int, tuple[int, bytes]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat_file:
+                    stat = stat_file.read()
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    command = cmdline.read()
+            except OSError:
+                continue
+            table[int(entry)] = (int(stat[stat.rindex(")") + 2 :].split()[1]), command)
+    servers = {
+        pid
+        for pid, (parent, command) in table.items()
+        if parent == os.getpid() and b"multiprocessing.forkserver" in command
+    }
+    return [pid for pid, (parent, _) in table.items() if parent in servers]
+
+
 @pytest.mark.slow
-def test_mongod_killed_under_a_running_step_is_retried_and_converges(tmp_path, datapack):
-    """The local mongod dies while staging reads from it; the step retries (RetryRequested with
-    backoff), the product restarts its local server, and the run completes."""
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "worker-processes"])
+def test_mongod_killed_under_a_running_step_is_retried_and_converges(tmp_path, datapack, workers):
+    """The local mongod dies under a running step: as staging's own process sends its first read,
+    or as worker processes start to read chunks (the error then surfaces from a worker). The step
+    retries (RetryRequested with backoff), the product restarts its local server, and the run
+    completes."""
     from commercepulse.mongo.server import ensure_local_mongod, running_uri, stop_local_mongod
     from commercepulse.settings import Settings
 
@@ -198,6 +224,7 @@ def test_mongod_killed_under_a_running_step_is_retried_and_converges(tmp_path, d
         duckdb_path=tmp_path / "wh.duckdb",
         data_dir=datapack,
         reports_dir=tmp_path / "reports",
+        workers=workers,
     )
     state = settings.mongod_dir
     ensure_local_mongod(state)
@@ -205,19 +232,20 @@ def test_mongod_killed_under_a_running_step_is_retried_and_converges(tmp_path, d
     instance = dg.DagsterInstance.ephemeral()
     assert run_job(defs, "bootstrap_job", instance).success
 
-    class KillOnFirstRead(monitoring.CommandListener):
-        """Kills the server as staging sends its first read of events_raw: a failure mid-step, every time."""
+    killed = threading.Event()
+    stop = threading.Event()
 
-        killed = False
+    def kill() -> None:
+        if not killed.is_set():
+            killed.set()
+            os.kill(int((state / "pid").read_text()), signal.SIGKILL)
+
+    class KillOnFirstRead(monitoring.CommandListener):
+        """In process: the server dies as staging sends its first read of events_raw."""
 
         def started(self, event):
-            if (
-                not self.killed
-                and event.command_name == "find"
-                and event.command.get("find") == RAW
-            ):
-                type(self).killed = True
-                os.kill(int((state / "pid").read_text()), signal.SIGKILL)
+            if workers == 1 and event.command_name == "find" and event.command.get("find") == RAW:
+                kill()
 
         def succeeded(self, event):
             pass
@@ -229,13 +257,30 @@ def test_mongod_killed_under_a_running_step_is_retried_and_converges(tmp_path, d
     from commercepulse.mongo.client import _client
 
     _client.cache_clear()
-    result = run_job(
-        defs, "business_day_job", instance, "2023-01-01", "2023-12-31", raise_on_error=False
-    )
-    assert KillOnFirstRead.killed
+
+    def kill_on_cue() -> None:
+        """With workers: the server dies as worker processes start (they read the chunks)."""
+        while workers > 1 and not stop.is_set() and not killed.is_set():
+            if pool_workers():
+                kill()
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=kill_on_cue, daemon=True)
+    thread.start()
+    try:
+        result = run_job(
+            defs, "business_day_job", instance, "2023-01-01", "2023-12-31", raise_on_error=False
+        )
+    finally:
+        stop.set()
+        thread.join()
+    assert killed.is_set()
     assert result.success, [e.message for e in result.get_step_failure_events()]
     retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert retried, "the step should have been retried after the server died"
+    # where the failure surfaced: a worker's error comes back with its remote traceback
+    remote = "_RemoteTraceback" in str(retried[0].event_specific_data)
+    assert remote == (workers > 1)
     assert running_uri(state) is not None  # restarted by the product
     stop_local_mongod(state)
 
