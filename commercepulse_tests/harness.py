@@ -122,3 +122,35 @@ class PostgresInstances:
                 self._sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
         return scope()
+
+
+def processes() -> dict[int, tuple[int, str, bytes]]:
+    """Every live process: pid -> (parent pid, state letter, command line), from /proc."""
+    table: dict[int, tuple[int, str, bytes]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat_file:
+                    stat = stat_file.read()
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    command = cmdline.read()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            table[int(entry)] = (int(fields[1]), fields[0], command)
+    return table
+
+
+def fork_servers(owner: int) -> list[int]:
+    """The multiprocessing fork servers `owner` started (`commercepulse.processes.worker_pool`)."""
+    return [
+        pid
+        for pid, (parent, _, command) in processes().items()
+        if parent == owner and b"multiprocessing.forkserver" in command
+    ]
+
+
+def pool_workers(owner: int) -> list[int]:
+    """Worker processes of `owner`'s fork servers: there are some while one of its pools runs."""
+    servers = set(fork_servers(owner))
+    return [pid for pid, (parent, _, _) in processes().items() if parent in servers]

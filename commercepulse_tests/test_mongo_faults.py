@@ -19,7 +19,7 @@ from pymongo import MongoClient, monitoring
 
 from commercepulse.mongo.indexes import RAW
 from commercepulse.mongo.server import find_mongod
-from commercepulse_tests.harness import definitions, run_job, settings_env
+from commercepulse_tests.harness import definitions, pool_workers, run_job, settings_env
 
 RS = "cprs"
 
@@ -185,28 +185,6 @@ def test_two_ingestions_of_overlapping_files_at_once_neither_lose_nor_double(env
     assert sum(d["seen_count"] for d in db[RAW].find({}, {"seen_count": 1})) == lines
 
 
-def pool_workers() -> list[int]:
-    """Worker processes of this process's fork server (`commercepulse.processes`): there are some
-    while a pool runs."""
-    table: dict[int, tuple[int, bytes]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat_file:
-                    stat = stat_file.read()
-                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                    command = cmdline.read()
-            except OSError:
-                continue
-            table[int(entry)] = (int(stat[stat.rindex(")") + 2 :].split()[1]), command)
-    servers = {
-        pid
-        for pid, (parent, command) in table.items()
-        if parent == os.getpid() and b"multiprocessing.forkserver" in command
-    }
-    return [pid for pid, (parent, _) in table.items() if parent in servers]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "worker-processes"])
 def test_mongod_killed_under_a_running_step_is_retried_and_converges(tmp_path, datapack, workers):
@@ -261,7 +239,7 @@ def test_mongod_killed_under_a_running_step_is_retried_and_converges(tmp_path, d
     def kill_on_cue() -> None:
         """With workers: the server dies as worker processes start (they read the chunks)."""
         while workers > 1 and not stop.is_set() and not killed.is_set():
-            if pool_workers():
+            if pool_workers(os.getpid()):
                 kill()
             time.sleep(0.002)
 
