@@ -154,3 +154,9 @@ def pool_workers(owner: int) -> list[int]:
     """Worker processes of `owner`'s fork servers: there are some while one of its pools runs."""
     servers = set(fork_servers(owner))
     return [pid for pid, (parent, _, _) in processes().items() if parent in servers]
+
+
+def alive(pids: list[int]) -> list[int]:
+    """Those of `pids` still running (a zombie has ended)."""
+    table = processes()
+    return [pid for pid in pids if pid in table and table[pid][1] != "Z"]

@@ -17,7 +17,13 @@ import pandas as pd
 import pytest
 
 from commercepulse.mongo.client import get_database
-from commercepulse_tests.harness import settings_env, warehouse_of
+from commercepulse_tests.harness import (
+    alive,
+    fork_servers,
+    pool_workers,
+    settings_env,
+    warehouse_of,
+)
 
 #: which run wrote a row and when, and when a dump record was landed (bootstrap events carry their
 #: landing time as ingested_at): not content
@@ -74,13 +80,20 @@ def main_job(
         text=True,
     )
     lines = []
+    helpers: list[int] = []
     for line in process.stdout:
         lines.append(line)
         if kill_after and line.startswith(f"→ {kill_after}"):
             time.sleep(delay)
+            helpers = fork_servers(process.pid) + pool_workers(process.pid)
             os.kill(process.pid, signal.SIGKILL)
             break
     process.wait(timeout=600)
+    # its worker processes and their fork server do not outlive it
+    deadline = time.monotonic() + 15
+    while (left := alive(helpers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"worker processes outlived the killed run: {left}"
     return process.returncode, "".join(lines)
 
 

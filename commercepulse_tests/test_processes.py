@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from commercepulse_tests.harness import fork_servers, pool_workers, processes
+from commercepulse_tests.harness import alive, fork_servers, pool_workers
 
 #: A process with a second thread (as a Dagster run has), so its pool comes from a fork server;
 #: two workers busy for ten minutes.
@@ -23,11 +23,6 @@ if __name__ == "__main__":
     print("ready", flush=True)
     time.sleep(600)
 """
-
-
-def _alive(pids: list[int]) -> list[int]:
-    table = processes()
-    return [pid for pid in pids if pid in table and table[pid][1] != "Z"]
 
 
 def test_workers_and_their_fork_server_end_when_their_owner_is_killed(tmp_path):
@@ -47,6 +42,6 @@ def test_workers_and_their_fork_server_end_when_their_owner_is_killed(tmp_path):
         os.kill(owner.pid, signal.SIGKILL)
         owner.wait()
     deadline = time.monotonic() + 15
-    while _alive(servers + workers) and time.monotonic() < deadline:
+    while alive(servers + workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _alive(servers + workers) == []
+    assert alive(servers + workers) == []
