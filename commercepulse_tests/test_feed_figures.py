@@ -243,6 +243,7 @@ def test_feed_figures_in_worker_processes_equal_those_of_one_process(
     write_fx(tmp_path, 2024)
     _land(db, tmp_path, _files(seed=11))
     monkeypatch.setattr(feed, "CHUNK_EVENTS", 1)
+    monkeypatch.setattr(feed, "PARALLEL_MIN_EVENTS", 0)
     rates, end = load_rates(tmp_path), DAYS[-1] + timedelta(days=1)
     alone = feed_figures(db, DAYS[0], end, rates, 24.0)
     shared = feed_figures(db, DAYS[0], end, rates, 24.0, processes=2, address=env.mongo_uri)

@@ -187,7 +187,9 @@ def test_two_ingestions_of_overlapping_files_at_once_neither_lose_nor_double(env
 
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "worker-processes"])
-def test_mongod_killed_under_a_running_step_is_retried_and_converges(tmp_path, datapack, workers):
+def test_mongod_killed_under_a_running_step_is_retried_and_converges(
+    tmp_path, datapack, workers, monkeypatch
+):
     """The local mongod dies under a running step: as staging's own process sends its first read,
     or as worker processes start to read chunks (the error then surfaces from a worker). The step
     retries (RetryRequested with backoff), the product restarts its local server, and the run
@@ -206,6 +208,9 @@ def test_mongod_killed_under_a_running_step_is_retried_and_converges(tmp_path, d
     )
     state = settings.mongod_dir
     ensure_local_mongod(state)
+    import commercepulse.staging.stage as stage
+
+    monkeypatch.setattr(stage, "PARALLEL_MIN_EVENTS", 0)  # the data pack's year is small
     defs = definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
     assert run_job(defs, "bootstrap_job", instance).success

@@ -44,6 +44,8 @@ DAY = timedelta(days=1)
 #: Events of ingestion days classified at once: bounds memory (a year's backfill holds one
 #: chunk), and amortizes the per-shape overhead of small days.
 CHUNK_EVENTS = 50_000
+#: A smaller window is classified in the step's process (starting workers costs more).
+PARALLEL_MIN_EVENTS = 2 * CHUNK_EVENTS
 #: vendor_feed_daily columns whose sum over vendors is a kpi_late_arrivals column.
 LATE_ARRIVAL_SUMS = ["events", "late_events", "duplicate_lines", "lines"]
 #: The vendor_feed_daily rows of ingestion days [$start, $end).
@@ -118,12 +120,15 @@ def feed_figures(
     One read of each day's first-landed events (classified by the staging rules, figures only)
     and one aggregation of its sightings; days are read in chunks of about CHUNK_EVENTS events.
     With `processes` > 1 and the server's `address`, chunks are read and classified by that many
-    worker processes (classification is CPU-bound); a window of one chunk stays in this process."""
+    worker processes (classification is CPU-bound); a window of one chunk, or of fewer than
+    PARALLEL_MIN_EVENTS events, stays in this process."""
     lo, hi = start.isoformat(), end.isoformat()
-    chunks = chunk_days(_first_landed_counts(db, lo, hi), CHUNK_EVENTS)
+    counts = _first_landed_counts(db, lo, hi)
+    chunks = chunk_days(counts, CHUNK_EVENTS)
+    parallel = processes > 1 and len(chunks) > 1 and sum(counts.values()) >= PARALLEL_MIN_EVENTS
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read") as reader:
         sightings = reader.submit(_lines, db, lo, hi)
-        if processes > 1 and len(chunks) > 1 and address:
+        if parallel and address:
             task = partial(
                 _chunk_figures, address, db.name, rates=rates, late_hours=late_hours, shapes=shapes
             )
