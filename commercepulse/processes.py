@@ -67,8 +67,8 @@ WORKER_MODULES = [
 
 
 def worker_pool(processes: int) -> ProcessPoolExecutor:
-    """A pool of `processes` workers that die with this process (`_die_with`). Fork where no other thread runs
-    (a start costs nothing); else from a fork server (a process with threads, such as a Dagster
+    """A pool of `processes` workers that die with this process (`_die_with`). Fork where no
+    other thread runs (a start costs nothing); else from a fork server (a process with threads, such as a Dagster
     run, must not fork itself: another thread's locks would be copied held), started once per
     process with WORKER_MODULES imported."""
     if os.name != "posix":
@@ -86,6 +86,15 @@ def worker_pool(processes: int) -> ProcessPoolExecutor:
         initializer=_die_with,
         initargs=(os.getpid(),),
     )
+
+
+def worth_workers(
+    processes: int, address: str | None, chunks: int, events: int, floor: int
+) -> bool:
+    """Whether a window's chunks go to worker processes: more than one process and one chunk, a
+    server address the workers can reach, and at least `floor` events (below it, starting the
+    workers costs more than they save)."""
+    return processes > 1 and bool(address) and chunks > 1 and events >= floor
 
 
 def bounded_map(

@@ -22,7 +22,7 @@ from pymongo.database import Database
 
 from commercepulse.mapping import SHAPES_BY_KIND, ShapesByKind
 from commercepulse.mongo.indexes import RAW
-from commercepulse.processes import worker_pool
+from commercepulse.processes import worker_pool, worth_workers
 from commercepulse.staging.extract import chunk_days, extract_ingestion_days
 from commercepulse.staging.normalize import normalize
 from commercepulse.warehouse.tables import ALL_TABLES
@@ -125,10 +125,12 @@ def feed_figures(
     lo, hi = start.isoformat(), end.isoformat()
     counts = _first_landed_counts(db, lo, hi)
     chunks = chunk_days(counts, CHUNK_EVENTS)
-    parallel = processes > 1 and len(chunks) > 1 and sum(counts.values()) >= PARALLEL_MIN_EVENTS
+    parallel = worth_workers(
+        processes, address, len(chunks), sum(counts.values()), PARALLEL_MIN_EVENTS
+    )
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read") as reader:
         sightings = reader.submit(_lines, db, lo, hi)
-        if parallel and address:
+        if parallel:
             task = partial(
                 _chunk_figures, address, db.name, rates=rates, late_hours=late_hours, shapes=shapes
             )

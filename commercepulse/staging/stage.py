@@ -23,7 +23,7 @@ from pymongo.database import Database
 from commercepulse.days import utc_midnight
 from commercepulse.mapping import ShapesByKind
 from commercepulse.mapping_files import FOLDER, fingerprint, shapes_for
-from commercepulse.processes import bounded_map, worker_pool
+from commercepulse.processes import bounded_map, worker_pool, worth_workers
 from commercepulse.staging.extract import chunk_days, event_counts_by_day, extract_window
 from commercepulse.staging.fx import load_rates
 from commercepulse.staging.normalize import FRAMES, normalize
@@ -120,11 +120,8 @@ def stage_window(
     normalizer = Normalizer(
         address or "", db.name, load_rates(data_dir), late_hours, shapes_for(data_dir)
     )
-    parallel = (
-        processes > 1
-        and len(chunks) > 1
-        and bool(address)
-        and sum(counts.values()) >= PARALLEL_MIN_EVENTS
+    parallel = worth_workers(
+        processes, address, len(chunks), sum(counts.values()), PARALLEL_MIN_EVENTS
     )
     with worker_pool(min(processes, len(chunks))) if parallel else nullcontext() as pool:
         task = normalizer if parallel else partial(normalizer.stage, db)
