@@ -55,6 +55,8 @@ class TreeMemory:
     def __init__(self, interval: float = 0.25) -> None:
         self.peak_mb = 0
         self.peak_workers_mb = 0
+        #: (epoch seconds, this process's RSS, the workers' RSS) per sample: peaks per step
+        self.samples: list[tuple[float, int, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._interval = interval
@@ -86,8 +88,15 @@ class TreeMemory:
                 frontier = {p for p, parent in parents.items() if parent in frontier} - tree
                 tree |= frontier
             workers = sum(_rss_mb(p) for p in tree if names.get(p) not in SERVICES)
+            mine = _rss_mb(me)
+            self.samples.append((time.time(), mine, workers))
             self.peak_workers_mb = max(self.peak_workers_mb, workers)
-            self.peak_mb = max(self.peak_mb, _rss_mb(me) + workers)
+            self.peak_mb = max(self.peak_mb, mine + workers)
+
+    def peak_between(self, start: float, end: float) -> tuple[int, int]:
+        """(this process's, with the workers') peak RSS sampled in [start, end] (epoch s)."""
+        inside = [(m, m + w) for t, m, w in self.samples if start <= t <= end]
+        return (max(m for m, _ in inside), max(t for _, t in inside)) if inside else (0, 0)
 
 
 def _rss_mb(pid: int) -> int:
@@ -139,12 +148,17 @@ def floor_lines_per_s(work: Path) -> float:
     return len(docs) / seconds
 
 
-def job_steps(run_ids: list[str]) -> dict[str, dict[str, float]]:
-    """Seconds per step key of each job's runs, from the instance's step stats (longest first)."""
+def job_steps(
+    run_ids: list[str], memory: TreeMemory
+) -> tuple[dict[str, dict[str, float]], dict[str, list[int]]]:
+    """Seconds per step key of each job's runs, from the instance's step stats (longest first);
+    and the peak RSS sampled during each step, [this process, with its workers] in MB (the
+    steps of highest peak first)."""
     import dagster as dg
 
     instance = dg.DagsterInstance.get()
     jobs: dict[str, dict[str, float]] = {}
+    peaks: dict[str, list[int]] = {}
     for run_id in run_ids:
         run = instance.get_run_by_id(run_id)
         if run is None:
@@ -155,9 +169,14 @@ def job_steps(run_ids: list[str]) -> dict[str, dict[str, float]]:
                 steps[stat.step_key] = round(
                     steps.get(stat.step_key, 0.0) + stat.end_time - stat.start_time, 2
                 )
+                mine, tree = memory.peak_between(stat.start_time, stat.end_time)
+                key = f"{run.job_name}.{stat.step_key}"
+                seen = peaks.get(key, [0, 0])
+                peaks[key] = [max(seen[0], mine), max(seen[1], tree)]
+    top = dict(sorted(peaks.items(), key=lambda kv: -kv[1][1])[:8])
     return {
         job: dict(sorted(steps.items(), key=lambda kv: -kv[1])[:8]) for job, steps in jobs.items()
-    }
+    }, top
 
 
 def run_world(name: str) -> dict:
@@ -185,7 +204,7 @@ def run_world(name: str) -> dict:
         result = run_all(settings, say=lambda line: print(line, file=sys.stderr, flush=True))
     wall = time.perf_counter() - started
     peak = vm_hwm_mb()
-    steps = job_steps(result["run_ids"])
+    steps, step_peaks = job_steps(result["run_ids"], tree)
     get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
     stop_local_postgres(settings.home / "postgres")
     jobs: dict[str, float] = {}
@@ -213,6 +232,7 @@ def run_world(name: str) -> dict:
         # their sampled peak, and that of this process plus them
         "workers_peak_rss_mb": tree.peak_workers_mb,
         "tree_peak_rss_mb": tree.peak_mb,
+        "step_peak_rss_mb": step_peaks,
         "floor_lines_per_s": floor,
         "failed_checks": result["failed_checks"],
     }
