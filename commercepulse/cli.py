@@ -103,6 +103,7 @@ def ingest_live_cmd(
     from commercepulse.mongo.client import resolve_uri
     from commercepulse.mongo.server import MongodNotFoundError, MongodStartError
     from commercepulse.raw.live import expand_paths, ingest_live_parallel
+    from commercepulse.staging.feed_tags import FeedTagger
 
     try:
         files = expand_paths(paths)
@@ -114,15 +115,16 @@ def ingest_live_cmd(
     except (MongodNotFoundError, MongodStartError) as exc:
         fail(str(exc))
     processes = worker_processes(workers or settings.workers)
+    tagger = FeedTagger(str(settings.data_path))  # what the vendor feed counts, decided as it lands
     progress, advance = _progress(sum(f.stat().st_size for f in files), "bytes")
     try:
         if progress:
             with progress:
                 stats = ingest_live_parallel(
-                    uri, settings.mongo_db, files, processes, on_part=advance
+                    uri, settings.mongo_db, files, processes, on_part=advance, tagger=tagger
                 )
         else:
-            stats = ingest_live_parallel(uri, settings.mongo_db, files, processes)
+            stats = ingest_live_parallel(uri, settings.mongo_db, files, processes, tagger=tagger)
     except InputError as exc:
         fail(str(exc))
     _report(stats.as_dict(), as_json)

@@ -9,12 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commercepulse.generate.writers import live_days
 from commercepulse.raw.live import ingest_live
 from commercepulse.staging.feed import feed_figures, late_arrivals
+from commercepulse.staging.feed_tags import FeedTagger
 from commercepulse.staging.fx import load_rates
 
 DAYS = [date(2024, 3, 1) + timedelta(days=n) for n in range(3)]
@@ -76,12 +77,12 @@ def _oracle(files: dict[date, list[bytes]], late_hours: float) -> pd.DataFrame:
     )
 
 
-def _land(db, tmp_path, files: dict[date, list[bytes]]) -> None:
+def _land(db, tmp_path, files: dict[date, list[bytes]], tagger: FeedTagger | None = None) -> None:
     for day, lines in sorted(files.items()):
         path = tmp_path / "live_events" / day.isoformat() / "events.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"\n".join(lines) + b"\n")
-        ingest_live(db, [path])
+        ingest_live(db, [path], tagger=tagger)
 
 
 def test_feed_figures_and_late_arrivals_match_a_line_by_line_oracle(db, tmp_path):
@@ -89,8 +90,13 @@ def test_feed_figures_and_late_arrivals_match_a_line_by_line_oracle(db, tmp_path
 
     write_fx(tmp_path, 2024)
     files = _files(seed=5)
-    _land(db, tmp_path, files)
-    feed = feed_figures(db, DAYS[0], DAYS[-1] + timedelta(days=1), load_rates(tmp_path), 24.0)
+    tagger = FeedTagger(str(tmp_path))
+    _land(db, tmp_path, files, tagger)
+    end = DAYS[-1] + timedelta(days=1)
+    feed = feed_figures(db, DAYS[0], end, load_rates(tmp_path), 24.0, tags=tagger.version)
+    # the counts of the tags stored at landing are those of the events classified again
+    again = feed_figures(db, DAYS[0], end, load_rates(tmp_path), 24.0)
+    pd.testing.assert_frame_equal(feed, again)
     expected = _oracle(files, 24.0)
     got = feed[["ingestion_date", "vendor", "events", "late_events", "lines"]]
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
@@ -249,3 +255,72 @@ def test_feed_figures_in_worker_processes_equal_those_of_one_process(
     shared = feed_figures(db, DAYS[0], end, rates, 24.0, processes=2, address=env.mongo_uri)
     assert len(alone) > 6
     pd.testing.assert_frame_equal(shared, alone)
+
+
+def _feed_both_ways(db, tmp_path, tagger: FeedTagger) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rates, end = load_rates(tmp_path), DAYS[-1] + timedelta(days=1)
+    return (
+        feed_figures(db, DAYS[0], end, rates, 24.0, tags=tagger.version),
+        feed_figures(db, DAYS[0], end, rates, 24.0),
+    )
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # each example: its own db
+)
+@given(order=st.permutations(range(3)), tagged=st.lists(st.booleans(), min_size=3, max_size=3))
+def test_feed_from_landing_tags_equals_the_feed_classified_again(order, tagged, env, tmp_path):
+    """Whatever order the days' files land in (a later day first: its repeats of earlier events
+    are then replaced by the earlier copy, tag included) and whether a file was tagged as it
+    landed (an untagged copy replacing a tagged one drops the tag), the feed's rows from the stored
+    tags are those of classifying the events again; a day with an untagged event is classified."""
+    import uuid
+
+    from commercepulse.generate.writers import write_fx
+    from commercepulse.mongo.client import get_database
+    from commercepulse.mongo.indexes import RAW
+
+    folder = tmp_path / uuid.uuid4().hex[:8]  # hypothesis reuses tmp_path across examples
+    folder.mkdir()
+    write_fx(folder, 2024)
+    tagger = FeedTagger(str(folder))
+    files = _files(seed=13)
+    # day 3 repeats day 1's first lines, under day 1's ids
+    files[DAYS[2]] = files[DAYS[2]] + files[DAYS[0]][:4]
+    db = get_database(env.mongo_uri, f"{env.mongo_db}_{uuid.uuid4().hex[:6]}")
+    try:
+        for position in order:
+            day = DAYS[position]
+            _land(db, folder, {day: files[day]}, tagger if tagged[position] else None)
+        tagged_doc = {"feed.by": tagger.version}
+        assert db[RAW].count_documents(tagged_doc) == sum(
+            db[RAW].count_documents({"source.ingestion_day": d.isoformat()})
+            for d, t in zip(DAYS, tagged)
+            if t
+        )
+        from_tags, again = _feed_both_ways(db, folder, tagger)
+        pd.testing.assert_frame_equal(from_tags, again)
+        assert from_tags["events"].sum() == len(
+            {orjson.loads(line)["event_id"] for lines in files.values() for line in lines}
+        )
+    finally:
+        db.client.drop_database(db.name)
+
+
+def test_tags_of_other_rules_are_not_counted(db, tmp_path):
+    """Tags stored under other rules (a mapping file changed, the code changed) are ignored: the
+    feed classifies those days again, by today's rules."""
+    from commercepulse.generate.writers import write_fx
+    from commercepulse.mongo.indexes import RAW
+
+    write_fx(tmp_path, 2024)
+    tagger = FeedTagger(str(tmp_path))
+    _land(db, tmp_path, _files(seed=17), tagger)
+    # every tag says "unmapped", as rules of another version could
+    db[RAW].update_many({}, {"$set": {"feed.by": "0" * 16, "feed.frame": "unmapped"}})
+    from_tags, again = _feed_both_ways(db, tmp_path, tagger)
+    pd.testing.assert_frame_equal(from_tags, again)
+    assert from_tags["orders"].sum() > 0

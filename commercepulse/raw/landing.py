@@ -111,12 +111,37 @@ class Sighting:
 
 @dataclass
 class Landing:
-    """One event ready to write: its BSON bytes plus what the writer needs without decoding."""
+    """One event ready to write: its BSON bytes plus what the writer needs without decoding.
+    `doc`: the envelope, kept until a tagger has tagged it (see `Tagger`)."""
 
     event_id: str
     raw: RawBSONDocument
     sighting: Sighting
     business_day: str
+    doc: dict | None = None
+
+
+#: Tags a batch of envelopes (one small document each, stored in the event's TAG_FIELD): what
+#: downstream counts of the event, decided while the landing holds it (staging.feed_tags).
+Tagger = Callable[[list[dict]], list[dict]]
+#: The field a tagger's tag is stored in.
+TAG_FIELD = "feed"
+#: Envelopes tagged per call: a tagger's per-call cost (pandas) is amortized over more events
+#: (measured for the feed tagger: 27 µs an event in calls of 5,000, 15 µs in calls of 20,000).
+TAG_EVENTS = 20_000
+
+
+def with_tag(raw: RawBSONDocument, tag: dict) -> RawBSONDocument:
+    """The encoded document with `TAG_FIELD: tag` appended (BSON: length, elements, NUL), without
+    encoding the event again."""
+    element = b"\x03" + TAG_FIELD.encode() + b"\x00" + bson.encode(tag)
+    data = raw.raw
+    return RawBSONDocument(
+        (len(data) + len(element)).to_bytes(4, "little", signed=True)
+        + data[4:-1]
+        + element
+        + b"\x00"
+    )
 
 
 @dataclass
@@ -198,7 +223,15 @@ MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 64 * 1024
 OPEN = {"resolved_at": {"$exists": False}}
 
 #: What the first copy of an event decides; repeats only add sightings.
-ENVELOPE_FIELDS = ("event_type", "event_time", "vendor", "payload", "ingested_at", "source")
+ENVELOPE_FIELDS = (
+    "event_type",
+    "event_time",
+    "vendor",
+    "payload",
+    "ingested_at",
+    "source",
+    TAG_FIELD,
+)
 
 
 def _order(sighting: Sighting) -> tuple[str, str, int]:
@@ -232,8 +265,10 @@ class RawWriter:
         on_batch: Callable[[int], None] | None = None,
         raw: str = RAW,
         quarantine: str = QUARANTINE,
+        tagger: Tagger | None = None,
     ) -> None:
         self.raw = db[raw]
+        self._tagger = tagger
         self.quarantine = db[quarantine]
         self.now = now
         self.batch_size = batch_size
@@ -241,6 +276,8 @@ class RawWriter:
         self._on_batch = on_batch
         self._items: list[Landing] = []
         self._rejects: list[Rejection] = []
+        self._held: list[tuple[list[Landing], list[Rejection]]] = []  # batches awaiting tags
+        self._held_events = 0
         self._queue: queue.Queue = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
         # lines quarantined earlier may land now (a fixed file): their records are closed as they land
@@ -262,19 +299,36 @@ class RawWriter:
         self.stats.blank_lines += 1
 
     def close(self) -> IngestStats:
-        self._submit()
+        self._submit(final=True)
         self._queue.put(None)
         self._thread.join()
         if self._error:
             raise self._error
         return self.stats
 
-    def _submit(self) -> None:
+    def _submit(self, final: bool = False) -> None:
+        """Hand the batch to the writer; with a tagger, batches wait until TAG_EVENTS events are
+        held (or the input ends), are tagged in one call, then handed over in order."""
         if self._error:
             raise self._error
         if self._items or self._rejects:
-            self._queue.put((self._items, self._rejects))
+            self._held.append((self._items, self._rejects))
+            self._held_events += len(self._items)
             self._items, self._rejects = [], []
+        if self._held and (final or self._tagger is None or self._held_events >= TAG_EVENTS):
+            self._tag([item for items, _ in self._held for item in items])
+            for work in self._held:
+                self._queue.put(work)
+            self._held, self._held_events = [], 0
+
+    def _tag(self, items: list[Landing]) -> None:
+        """Tag the envelopes in one call (in this, the reading thread), then let go of them."""
+        held = [item for item in items if item.doc is not None]
+        if self._tagger is not None and held:
+            for item, tag in zip(held, self._tagger([item.doc for item in held]), strict=True):
+                item.raw = with_tag(item.raw, tag)
+        for item in held:
+            item.doc = None
 
     # -- writer thread -------------------------------------------------------------------
     def _run(self) -> None:
@@ -417,12 +471,10 @@ class RawWriter:
                     "source.line": {"$gt": sighting["line"]},
                 },
             ]
-            ops.append(
-                UpdateOne(
-                    {"_id": item.event_id, "$or": later},
-                    [{"$set": {f: {"$literal": doc[f]} for f in ENVELOPE_FIELDS if f in doc}}],
-                )
-            )
+            replace = [{"$set": {f: {"$literal": doc[f]} for f in ENVELOPE_FIELDS if f in doc}}]
+            if TAG_FIELD not in doc:  # a tag describes the copy it was stored with
+                replace.append({"$unset": [TAG_FIELD]})
+            ops.append(UpdateOne({"_id": item.event_id, "$or": later}, replace))
         return ops
 
     def _resolve_quarantined(self, landed: list[Landing]) -> None:
@@ -460,10 +512,18 @@ def land_all(
     batch_size: int = BATCH_SIZE,
     raw: str = RAW,
     quarantine: str = QUARANTINE,
+    tagger: Tagger | None = None,
 ) -> IngestStats:
-    """Drain `items` (None = a blank line) into MongoDB (`raw` / `quarantine` collections)."""
+    """Drain `items` (None = a blank line) into MongoDB (`raw` / `quarantine` collections);
+    `tagger` tags the landings that hold their envelope."""
     writer = RawWriter(
-        db, now, batch_size=batch_size, on_batch=on_batch, raw=raw, quarantine=quarantine
+        db,
+        now,
+        batch_size=batch_size,
+        on_batch=on_batch,
+        raw=raw,
+        quarantine=quarantine,
+        tagger=tagger,
     )
     try:
         for item in items:
@@ -566,6 +626,7 @@ def land_files(
     on_batch: Callable[[int], None] | None = None,
     raw: str = RAW,
     quarantine: str = QUARANTINE,
+    tagger: Tagger | None = None,
 ) -> tuple[IngestStats, dict[str, int]]:
     """The one per-file landing loop (live, bootstrap and platform files).
 
@@ -576,7 +637,13 @@ def land_files(
     for group, file in files:
         now = utc_now()
         stats = land_all(
-            db, items(file, now), now, on_batch=on_batch, raw=raw, quarantine=quarantine
+            db,
+            items(file, now),
+            now,
+            on_batch=on_batch,
+            raw=raw,
+            quarantine=quarantine,
+            tagger=tagger,
         )
         stats.files = 1
         total.merge(stats)

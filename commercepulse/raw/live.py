@@ -20,6 +20,7 @@ from commercepulse.raw.landing import (
     Landing,
     Rejection,
     Sighting,
+    Tagger,
     decode_object,
     encode,
     envelope,
@@ -95,7 +96,7 @@ def parse_line(raw: bytes, sighting: Sighting, now: datetime) -> Landing | Rejec
         raw_doc = encode(doc)
     except (OverflowError, InvalidDocument) as exc:
         return Rejection(sighting, f"cannot be stored as BSON: {exc}", text)
-    return Landing(event_id, raw_doc, sighting, event_time.date().isoformat())
+    return Landing(event_id, raw_doc, sighting, event_time.date().isoformat(), doc)
 
 
 def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
@@ -143,24 +144,33 @@ def _items(
 
 
 def ingest_live(
-    db: Database, paths: Sequence[str | Path], on_bytes: Callable[[int], None] | None = None
+    db: Database,
+    paths: Sequence[str | Path],
+    on_bytes: Callable[[int], None] | None = None,
+    tagger: Tagger | None = None,
 ) -> IngestStats:
     """Land every line of the given live files (or day folders), in this process; idempotent."""
     total, _ = land_files(
         db,
         [("live", path) for path in expand_paths(paths)],
         lambda path, now: _items(path, now, on_bytes=on_bytes),
+        tagger=tagger,
     )
     return total
 
 
-def _land_part(task: tuple[str, str, str, int, int, int, datetime]) -> IngestStats:
+def _land_part(
+    task: tuple[str, str, str, int, int, int, datetime], tagger: Tagger | None = None
+) -> IngestStats:
     """One part of a file, landed by a worker process with its own connection."""
     uri, database, path, start, end, first_line, now = task
     from commercepulse.mongo.client import get_database
 
     return land_all(
-        get_database(uri, database), _items(Path(path), now, start, end, first_line), now
+        get_database(uri, database),
+        _items(Path(path), now, start, end, first_line),
+        now,
+        tagger=tagger,
     )
 
 
@@ -171,13 +181,14 @@ def ingest_live_parallel(
     workers: int,
     on_part: Callable[[int], None] | None = None,
     on_file: Callable[[Path, IngestStats], None] | None = None,
+    tagger: Tagger | None = None,
 ) -> IngestStats:
     """Land the files with `workers` processes, big files cut into parts at line ends: parsing and
     encoding are CPU-bound, so they scale with cores. The result does not depend on the order the
     parts land in (the first copy of an event by ingestion day, file and line is the one kept).
 
     `on_part(bytes)` follows progress; `on_file(path, stats)` is called once a file's parts have
-    all landed."""
+    all landed; `tagger` (picklable, for the workers) tags each landing event."""
     files = expand_paths(paths)
     tasks = []
     for path in files:
@@ -205,14 +216,15 @@ def ingest_live_parallel(
 
         db = get_database(uri, database)
         for task in tasks:
-            landed(task, land_all(db, _items(Path(task[2]), task[6], *task[3:6]), task[6]))
+            items = _items(Path(task[2]), task[6], *task[3:6])
+            landed(task, land_all(db, items, task[6], tagger=tagger))
         return total
     from concurrent.futures import as_completed
 
     from commercepulse.processes import worker_pool
 
     with worker_pool(min(workers, len(tasks))) as pool:
-        futures = {pool.submit(_land_part, task): task for task in tasks}
+        futures = {pool.submit(_land_part, task, tagger): task for task in tasks}
         for future in as_completed(futures):
             landed(futures[future], future.result())
     return total

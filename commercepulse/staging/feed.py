@@ -23,20 +23,13 @@ from pymongo.database import Database
 from commercepulse.mapping import SHAPES_BY_KIND, ShapesByKind
 from commercepulse.mongo.indexes import RAW
 from commercepulse.processes import worker_pool, worth_workers
+from commercepulse.raw.landing import TAG_FIELD
 from commercepulse.staging.extract import chunk_days, extract_ingestion_days
+from commercepulse.staging.feed_tags import KIND_COLUMNS
 from commercepulse.staging.normalize import normalize
 from commercepulse.warehouse.tables import ALL_TABLES
 
 COLUMNS = ALL_TABLES["vendor_feed_daily"].names
-#: Canonical frame -> the feed column counting its events.
-KIND_COLUMNS = {
-    "stg_orders": "orders",
-    "stg_payments": "payments",
-    "stg_refunds": "refunds",
-    "stg_shipments": "shipments",
-    "stg_order_updates": "updates",
-    "stg_unmapped": "unmapped",
-}
 UNKNOWN = "unknown"
 DAY = timedelta(days=1)
 
@@ -114,33 +107,32 @@ def feed_figures(
     shapes: ShapesByKind = SHAPES_BY_KIND,
     processes: int = 1,
     address: str | None = None,
+    tags: str | None = None,
 ) -> pd.DataFrame:
     """vendor_feed_daily rows (without the judgement columns) for ingestion days [start, end).
 
-    One read of each day's first-landed events (classified by the staging rules, figures only)
-    and one aggregation of its sightings; days are read in chunks of about CHUNK_EVENTS events.
-    With `processes` > 1 and the server's `address`, chunks are read and classified by that many
-    worker processes (classification is CPU-bound); a window of one chunk, or of fewer than
-    PARALLEL_MIN_EVENTS events, stays in this process."""
+    With `tags` (the rules version of today's `feed_tags.FeedTagger`), the events' counts come out
+    of one aggregation of the tags stored at landing; a day holding an event without a current
+    tag is classified again, as without `tags`: one read of the day's first-landed events
+    (classified by the staging rules, figures only), in chunks of about CHUNK_EVENTS events, by
+    `processes` worker processes given the server's `address` (a window of one chunk, or of fewer
+    than PARALLEL_MIN_EVENTS events, stays in this process). Lines read come from one
+    aggregation of the sightings. Both ways give the same rows."""
     lo, hi = start.isoformat(), end.isoformat()
-    counts = _first_landed_counts(db, lo, hi)
-    chunks = chunk_days(counts, CHUNK_EVENTS)
-    parallel = worth_workers(
-        processes, address, len(chunks), sum(counts.values()), PARALLEL_MIN_EVENTS
-    )
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read") as reader:
         sightings = reader.submit(_lines, db, lo, hi)
-        if parallel:
-            task = partial(
-                _chunk_figures, address, db.name, rates=rates, late_hours=late_hours, shapes=shapes
+        frames, stale = [], None
+        if tags is not None:
+            groups = _tag_groups(db, start, end, tags, processes)
+            stale = set(groups.loc[groups["frame"].isna(), "ingestion_date"])
+            frames.append(
+                _groups_figures(groups[~groups["ingestion_date"].isin(stale)], late_hours)
             )
-            with worker_pool(min(processes, len(chunks))) as pool:
-                frames = list(pool.map(task, chunks))
-        else:
-            frames = [
-                _events_figures(events, rates, late_hours, shapes)
-                for events in _read_ahead(reader, db, chunks)
-            ]
+        if stale is None or stale:
+            figures = _classified_figures(
+                db, reader, lo, hi, stale, rates, late_hours, shapes, processes, address
+            )
+            frames += figures
         lines_read = sightings.result()
     frames = [frame for frame in frames if not frame.empty]
     keys = ["ingestion_date", "vendor"]
@@ -171,6 +163,139 @@ def feed_figures(
         if column not in out:
             out[column] = None
     return out[COLUMNS].sort_values(keys).reset_index(drop=True)
+
+
+def _classified_figures(
+    db: Database,
+    reader: ThreadPoolExecutor,
+    lo: str,
+    hi: str,
+    days: set[str] | None,
+    rates: pd.DataFrame,
+    late_hours: float,
+    shapes: ShapesByKind,
+    processes: int,
+    address: str | None,
+) -> list[pd.DataFrame]:
+    """Figures of the ingestion days in [lo, hi) (only `days`, if given), their first-landed
+    events read back and classified here or by worker processes."""
+    counts = _first_landed_counts(db, lo, hi)
+    if days is not None:
+        counts = {day: n for day, n in counts.items() if day in days}
+    chunks = chunk_days(counts, CHUNK_EVENTS)
+    parallel = worth_workers(
+        processes, address, len(chunks), sum(counts.values()), PARALLEL_MIN_EVENTS
+    )
+    if parallel:
+        task = partial(
+            _chunk_figures, address, db.name, rates=rates, late_hours=late_hours, shapes=shapes
+        )
+        with worker_pool(min(processes, len(chunks))) as pool:
+            frames = list(pool.map(task, chunks))
+    else:
+        frames = [
+            _events_figures(events, rates, late_hours, shapes)
+            for events in _read_ahead(reader, db, chunks)
+        ]
+    if days is None:
+        return frames
+    # a chunk spans the days between its first and last: keep the asked days' rows
+    return [f[f.index.get_level_values("ingestion_date").isin(days)] for f in frames if len(f)]
+
+
+def _tag_pipeline(lo: str, hi: str, tags: str) -> list[dict]:
+    """First-landed live events of ingestion days [lo, hi), grouped by day, vendor, event type,
+    payload key set and tag (frame, paid: null without a current tag), each group's lags (ms)."""
+    current = {"$eq": [f"${TAG_FIELD}.by", tags]}
+    return [
+        {"$match": {"source.ingestion_day": {"$gte": lo, "$lt": hi}, "source.kind": "live"}},
+        {
+            "$group": {
+                "_id": {
+                    "day": "$source.ingestion_day",
+                    "vendor": {"$ifNull": ["$vendor", UNKNOWN]},
+                    "type": "$event_type",
+                    "keys": {
+                        "$cond": [
+                            {"$eq": [{"$type": "$payload"}, "object"]},
+                            {"$map": {"input": {"$objectToArray": "$payload"}, "in": "$$this.k"}},
+                            [],
+                        ]
+                    },
+                    "frame": {"$cond": [current, f"${TAG_FIELD}.frame", None]},
+                    "paid": {"$cond": [current, {"$ifNull": [f"${TAG_FIELD}.paid", False]}, None]},
+                },
+                "n": {"$sum": 1},
+                "lags": {"$push": {"$subtract": ["$ingested_at", "$event_time"]}},
+            }
+        },
+    ]
+
+
+def _tag_groups(db: Database, start: date, end: date, tags: str, processes: int) -> pd.DataFrame:
+    """The tag groups of ingestion days [start, end), the window's days split between up to
+    `processes` aggregations run side by side (each is one server thread)."""
+    spans = _spans(start, end, max(1, processes))
+    with ThreadPoolExecutor(max_workers=len(spans), thread_name_prefix="feed-tags") as pool:
+        parts = pool.map(
+            lambda span: list(
+                db[RAW].aggregate(
+                    _tag_pipeline(span[0], span[1], tags), hint="ingestion_day", allowDiskUse=True
+                )
+            ),
+            spans,
+        )
+        rows = [d for part in parts for d in part]
+    return pd.DataFrame(
+        {
+            "ingestion_date": [d["_id"]["day"] for d in rows],
+            "vendor": [d["_id"]["vendor"] for d in rows],
+            "event_type": [d["_id"]["type"] for d in rows],
+            "signature": [tuple(d["_id"]["keys"]) for d in rows],
+            "frame": [d["_id"].get("frame") for d in rows],
+            "paid": [bool(d["_id"].get("paid")) for d in rows],
+            "n": np.array([d["n"] for d in rows], dtype="int64"),
+            "lags": [d["lags"] for d in rows],
+        },
+    )
+
+
+def _spans(start: date, end: date, parts: int) -> list[tuple[str, str]]:
+    """[start, end) cut into up to `parts` spans of whole days, as ISO (lo, hi) pairs."""
+    days = (end - start).days
+    cuts = sorted({start + timedelta(days=days * k // parts) for k in range(parts)} | {end})
+    return [(a.isoformat(), b.isoformat()) for a, b in zip(cuts, cuts[1:])]
+
+
+def _groups_figures(groups: pd.DataFrame, late_hours: float) -> pd.DataFrame:
+    """`_events_figures`' rows from tag groups: the same counts, lags and payload keys."""
+    if groups.empty:
+        return pd.DataFrame()
+    codes, index = _group_codes(groups["ingestion_date"], groups["vendor"])
+    size = len(index)
+    counts = groups["n"].to_numpy()
+    lag_ms = np.concatenate([np.asarray(lags, dtype="int64") for lags in groups["lags"]])
+    lag = (pd.Series(pd.to_timedelta(lag_ms, unit="ms")).dt.total_seconds() / 60).to_numpy()
+    lag_codes = np.repeat(codes, counts)
+    out = pd.DataFrame(index=index)
+    out["events"] = np.bincount(codes, weights=counts, minlength=size).astype("int64")
+    out["late_events"] = np.bincount(lag_codes, weights=lag > late_hours * 60, minlength=size)
+    out["median_lag_minutes"] = pd.Series(lag).groupby(lag_codes).median().to_numpy()
+    for column in KIND_COLUMNS.values():
+        out[column] = np.bincount(
+            codes, weights=counts * groups["frame"].eq(column).to_numpy(), minlength=size
+        )
+    out["payload_keys"] = _keys_json(
+        groups.groupby(["ingestion_date", "vendor", "event_type", "signature"], sort=False)[
+            "n"
+        ].sum()
+    ).reindex(out.index)
+    payments = groups["frame"].eq("payments").to_numpy()
+    out["payment_attempts"] = np.bincount(codes, weights=counts * payments, minlength=size)
+    out["paid"] = np.bincount(
+        codes, weights=counts * (payments & groups["paid"].to_numpy(bool)), minlength=size
+    )
+    return out
 
 
 def _read_chunk(db: Database, chunk: tuple[str, str]) -> pd.DataFrame:
@@ -287,6 +412,12 @@ def _payload_keys(tags: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
         .groupby(["day", "vendor", "event_type", "signature"], dropna=False, sort=False)
         .size()
     )
+    return _keys_json(groups)
+
+
+def _keys_json(groups: pd.Series) -> pd.Series:
+    """Events per (day, vendor, event type, payload key set) -> the `payload_keys` JSON per
+    (day, vendor)."""
     events_of: Counter = Counter()
     keys_of: Counter = Counter()
     for (day, vendor, event_type, keys), n in groups.items():

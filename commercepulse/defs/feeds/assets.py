@@ -14,6 +14,7 @@ from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
 from commercepulse.mapping_files import shapes_for
 from commercepulse.staging.feed import feed_figures
+from commercepulse.staging.feed_tags import FeedTagger
 from commercepulse.staging.fx import load_rates
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.frames import conform
@@ -54,6 +55,7 @@ def vendor_feed_daily(
             shapes_for(settings.data_path),
             processes=settings.processes,
             address=mongo.address(),
+            tags=FeedTagger(str(settings.data_path)).version,
         )
     history = warehouse.query(
         HISTORY, {"since": start - timedelta(days=settings.check_feed_window_days), "start": start}

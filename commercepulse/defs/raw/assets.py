@@ -12,6 +12,7 @@ from commercepulse.defs.retries import mongo_retries
 from commercepulse.raw.bootstrap import ingest_bootstrap
 from commercepulse.raw.landing import IngestStats
 from commercepulse.raw.live import ingest_live_parallel
+from commercepulse.staging.feed_tags import FeedTagger
 
 RAW_GROUP = "raw"
 
@@ -77,6 +78,7 @@ def events_raw(
             on_file=lambda path, day_stats: context.log.info(
                 f"{path.parent.name}: {day_stats.summary()}"
             ),
+            tagger=FeedTagger(str(settings.data_path)),
         )
     return dg.MaterializeResult(metadata=_metadata(stats, missing_days=missing))
 
