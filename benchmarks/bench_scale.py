@@ -4,8 +4,9 @@ Each world is written by `commercepulse generate` (bootstrap dumps of the year b
 DAYS live days of EVENTS distinct events with 8% duplicates, 15% late and 30% drift) and run
 from fresh state (its own MongoDB database, Dagster home and warehouse) in its own process, so
 its peak RSS (VmHWM) is the platform's alone; its worker processes are sampled beside it.
-Printed per world: end-to-end seconds, live lines/s, each job's seconds, the steps of
-`ingest_job` (from the instance's step stats), peak RSS (alone, and with the workers), and the
+Printed per world: end-to-end seconds, live lines/s, each job's seconds, the longest steps of
+each job (from the instance's step stats), peak RSS (alone, with the workers, and the summed
+PSS, which counts a page shared with a fork server once), the peak during each step, and the
 same-index `insert_many` floor (distinct documents of the first days, measured in the same run).
 
     make bench-scale       # 30x2k 30x20k year (one year × 20k: about 7.3M lines)
@@ -55,6 +56,8 @@ class TreeMemory:
     def __init__(self, interval: float = 0.25) -> None:
         self.peak_mb = 0
         self.peak_workers_mb = 0
+        #: peak of the summed proportional set sizes (a shared page counted once overall)
+        self.peak_pss_mb = 0
         #: (epoch seconds, this process's RSS, the workers' RSS) per sample: peaks per step
         self.samples: list[tuple[float, int, int]] = []
         self._stop = threading.Event()
@@ -92,6 +95,8 @@ class TreeMemory:
             self.samples.append((time.time(), mine, workers))
             self.peak_workers_mb = max(self.peak_workers_mb, workers)
             self.peak_mb = max(self.peak_mb, mine + workers)
+            pss = sum(_pss_mb(p) for p in tree | {me} if names.get(p) not in SERVICES)
+            self.peak_pss_mb = max(self.peak_pss_mb, pss)
 
     def peak_between(self, start: float, end: float) -> tuple[int, int]:
         """(this process's, with the workers') peak RSS sampled in [start, end] (epoch s)."""
@@ -103,6 +108,16 @@ def _rss_mb(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as status:
             kb = next((int(line.split()[1]) for line in status if line.startswith("VmRSS")), 0)
+    except OSError:
+        return 0
+    return kb // 1024
+
+
+def _pss_mb(pid: int) -> int:
+    """Proportional set size: the process's private pages plus its share of shared ones."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            kb = next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
     except OSError:
         return 0
     return kb // 1024
@@ -232,6 +247,7 @@ def run_world(name: str) -> dict:
         # their sampled peak, and that of this process plus them
         "workers_peak_rss_mb": tree.peak_workers_mb,
         "tree_peak_rss_mb": tree.peak_mb,
+        "tree_peak_pss_mb": tree.peak_pss_mb,
         "step_peak_rss_mb": step_peaks,
         "floor_lines_per_s": floor,
         "failed_checks": result["failed_checks"],
@@ -252,15 +268,16 @@ def main(names: list[str]) -> list[dict]:
         print(json.dumps(figures, indent=2), flush=True)
     print(
         "\n| world | lines | end to end | lines/s | ingest_job (× landing) | peak RSS "
-        "| workers / with them | floor |"
+        "| workers / with them | PSS, all | floor |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for f in out:
         print(
             f"| {f['world']} | {f['live_lines']:,} | {f['end_to_end_s']} s | {f['lines_per_s']:,} "
             f"| {f['jobs_s'].get('ingest_job')} s ({f['ingest_job_over_landing']}×) "
             f"| {f['peak_rss_mb']} MB "
             f"| {f['workers_peak_rss_mb']} / {f['tree_peak_rss_mb']} MB "
+            f"| {f['tree_peak_pss_mb']} MB "
             f"| {f['floor_lines_per_s']:,}/s |"
         )
     return out
