@@ -12,6 +12,7 @@ same-index `insert_many` floor (distinct documents of the first days, measured i
     make bench-scale       # 30x2k 30x20k year (one year × 20k: about 7.3M lines)
     make bench-scale-30    # the two 30-day worlds
     python -m benchmarks.bench_scale 30x20k
+    SCALE_WORLDS_DIR=/tmp/scale-worlds make bench-scale   # generate each world once, reuse it
 """
 
 from __future__ import annotations
@@ -146,13 +147,13 @@ def generate(work: Path, days: int, events: int) -> int:
     )
 
 
-def floor_lines_per_s(work: Path) -> float:
+def floor_lines_per_s(data: Path) -> float:
     """Same-index insert_many of the first days' distinct documents, documents per second."""
     from benchmarks.bench_ingest import parsed_distinct
     from benchmarks.common import drop, fresh_db
     from commercepulse.mongo.indexes import INDEXES, RAW
 
-    paths = sorted((work / "data/live_events").glob("*/events.jsonl"))[:FLOOR_DAYS]
+    paths = sorted((data / "live_events").glob("*/events.jsonl"))[:FLOOR_DAYS]
     docs = [doc for path in paths for doc in parsed_distinct(path)]
     db = fresh_db("bench_scale_floor")
     db[RAW].create_indexes(INDEXES[RAW])
@@ -194,13 +195,30 @@ def job_steps(
     }, top
 
 
+def world_data(work: Path, name: str) -> tuple[Path, int, float]:
+    """The world's data folder, its live lines and the seconds generating it took. With
+    SCALE_WORLDS_DIR set, a world is generated once into that folder and read from there on
+    (the seeds are fixed: the same files; a year's world takes ~12 min to write)."""
+    days, events = WORLDS[name]
+    kept = os.environ.get("SCALE_WORLDS_DIR")
+    data = Path(kept) / name if kept else work / "data"
+    started = time.perf_counter()
+    if kept and (data / "live_events").is_dir():
+        lines = sum(
+            p.read_bytes().count(b"\n") for p in (data / "live_events").glob("*/events.jsonl")
+        )
+        return data, lines, 0.0
+    lines = generate(data.parent if not kept else data.parent / f".{name}", days, events)
+    if kept:
+        (data.parent / f".{name}" / "data").rename(data)
+    return data, lines, time.perf_counter() - started
+
+
 def run_world(name: str) -> dict:
     """One world from fresh state, in this process (called in a child by `main`)."""
     days, events = WORLDS[name]
     work = Path(tempfile.mkdtemp(prefix=f"cp-scale-{name}-", dir=BENCH_HOME.parent))
-    started = time.perf_counter()
-    lines = generate(work, days, events)
-    generate_s = time.perf_counter() - started
+    data, lines, generate_s = world_data(work, name)
     os.environ["DAGSTER_HOME"] = str(work / "dagster")
     from commercepulse.instance.postgres import stop_local_postgres
     from commercepulse.mongo.client import get_database
@@ -210,7 +228,7 @@ def run_world(name: str) -> dict:
     settings = Settings(
         mongo_uri=uri(),
         mongo_db=f"bench_scale_{uuid.uuid4().hex[:6]}",
-        data_dir=work / "data",
+        data_dir=data,
         commercepulse_home=work / "home",
         reports_dir=work / "reports",
     )
@@ -227,7 +245,7 @@ def run_world(name: str) -> dict:
         job = label.split(" ", 1)[0]
         jobs[job] = round(jobs.get(job, 0.0) + seconds, 2)
     landing = steps.get("ingest_job", {}).get("events_raw", 0.0)
-    floor = round(floor_lines_per_s(work))
+    floor = round(floor_lines_per_s(data))
     shutil.rmtree(work, ignore_errors=True)  # a year's world is gigabytes
     return {
         "world": name,
