@@ -14,6 +14,7 @@ from commercepulse.days import utc_now
 from commercepulse.mongo.indexes import QUARANTINE, RAW
 from commercepulse.raw.landing import Landing, Rejection, Sighting
 from commercepulse.raw.live import ingest_live, parse_line
+from commercepulse.staging.feed_tags import FeedTagger
 
 GOOD = {
     "event_id": "x",
@@ -159,7 +160,10 @@ def test_ten_thousand_hostile_lines_land_or_quarantine_with_their_reason(db, tmp
     folder = tmp_path / "2025-01-15"
     folder.mkdir()
     (folder / "events.jsonl").write_bytes(b"\n".join(line for _, line in lines) + b"\n")
-    stats = ingest_live(db, [folder])
+    tagger = FeedTagger()
+    stats = ingest_live(db, [folder], tagger=tagger)
+    # hostile payloads are classified too: every landed event carries today's feed tag
+    assert db[RAW].count_documents({"feed.by": tagger.version}) == stats.landed
     assert stats.lines_read == len(lines) == stats.landed + stats.duplicates + stats.quarantined
     assert stats.blank_lines == 0
     reasons = {d["line"]: d["reason"] for d in db[QUARANTINE].find({}, {"line": 1, "reason": 1})}

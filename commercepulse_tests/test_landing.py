@@ -185,6 +185,20 @@ def test_payload_round_trip(db, tmp_path):
         str(-(10**30)),
         "12345678901234567890",
     )
+    # rt2 fits no shape: staged unmapped, its payload's JSON keeps every digit (as text)
+    from datetime import UTC, datetime
+
+    from commercepulse.staging.extract import extract_window
+    from commercepulse.staging.feed_tags import NO_RATES
+    from commercepulse.staging.normalize import normalize
+
+    events = extract_window(db, datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
+    unmapped = normalize(events, NO_RATES)["stg_unmapped"].set_index("event_id")
+    assert json.loads(unmapped.loc["rt2", "payload"]) == {
+        "m": str(-(10**30)),
+        "n": str(2**64 - 1),
+        "s": "12345678901234567890",
+    }
 
 
 @pytest.mark.slow

@@ -325,8 +325,18 @@ class RawWriter:
         """Tag the envelopes in one call (in this, the reading thread), then let go of them."""
         held = [item for item in items if item.doc is not None]
         if self._tagger is not None and held:
-            for item, tag in zip(held, self._tagger([item.doc for item in held]), strict=True):
-                item.raw = with_tag(item.raw, tag)
+            try:
+                tags = self._tagger([item.doc for item in held])
+            except Exception:  # a tag is derived: it never stops an event from landing
+                log.warning(
+                    "could not tag %d events (they land untagged; the vendor feed classifies "
+                    "their days itself)",
+                    len(held),
+                    exc_info=True,
+                )
+            else:
+                for item, tag in zip(held, tags, strict=True):
+                    item.raw = with_tag(item.raw, tag)
         for item in held:
             item.doc = None
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
+from bson.decimal128 import Decimal128
 
 from commercepulse.ids import clean_ids, is_blank
 from commercepulse.mapping import (
@@ -50,8 +51,20 @@ KIND_FRAME = {
 }
 
 
+def _exact(value: Any) -> str:
+    """JSON for what orjson cannot write: an integer wider than 64 bits, landed exact as
+    Decimal128 (raw/landing.py), is written as its digits in a string, never rounded."""
+    if isinstance(value, Decimal128):
+        return str(value.to_decimal())
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _json(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return (
+        None
+        if value is None
+        else orjson.dumps(value, default=_exact, option=orjson.OPT_SORT_KEYS).decode()
+    )
 
 
 def _text(values: list) -> pd.Series:
