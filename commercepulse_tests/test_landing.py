@@ -270,3 +270,31 @@ def test_files_landed_by_worker_processes_store_what_one_process_stores(db, env,
         )
     finally:
         serial_db.client.drop_database(serial_db.name)
+
+
+def test_a_failing_tagger_never_stops_an_event_from_landing(db, tmp_path):
+    """A tag is derived: when tagging fails, the events land untagged (the vendor feed then
+    classifies their day itself), nothing is quarantined or lost."""
+
+    def broken(envelopes: list[dict]) -> list[dict]:
+        raise RuntimeError("tagger bug")
+
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "event_id": f"t{n}",
+                    "event_type": "order_created",
+                    "event_time": "2025-01-15T10:00:00Z",
+                    "vendor": "vendor_a",
+                    "payload": {},
+                }
+            )
+            for n in range(3)
+        )
+        + "\n"
+    )
+    stats = ingest_live(db, [path], tagger=broken)
+    assert (stats.landed, stats.quarantined) == (3, 0)
+    assert db[RAW].count_documents({"feed": {"$exists": True}}) == 0
