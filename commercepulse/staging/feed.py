@@ -1,10 +1,12 @@
 """Vendor feed figures per live ingestion day: what each vendor sent, and how well.
 
-The events first landed on an ingestion day are normalized by the same vendor mapping as
-staging, so "unmapped" and "payment succeeded" mean exactly what they mean in the warehouse;
-duplicate lines come from the raw sightings (every line read that day). `kpi_late_arrivals` and
-the duplicate and late checks are these rows summed per day (`late_arrivals`): nothing else
-reads a day's raw events again to count them.
+Each first-landed event counts in the frame the staging rules put it in (figures only), so
+"unmapped" and "payment succeeded" mean exactly what they mean in the warehouse. The landing
+stores that outcome as a tag (`feed_tags`): a day whose events all carry a current tag is
+counted by one aggregation, any other day is classified here again. Duplicate lines come from
+the raw sightings (every line read that day). `kpi_late_arrivals` and the duplicate and late
+checks are these rows summed per day (`late_arrivals`): nothing else reads a day's raw events
+again to count them.
 """
 
 from __future__ import annotations
