@@ -17,12 +17,6 @@ from commercepulse.warehouse.tables import ALL_TABLES
 WHOLE_HISTORY = {"commercepulse/scope": "whole_history"}
 
 
-#: Staged events one statement reads at most: a bigger window runs as several statements over
-#: consecutive sub-windows, in one transaction, so no statement needs the memory of the whole
-#: window (measured: a year at 20k events a day, ~7M, failed fact_orders as one statement under
-#: DUCKDB_MEMORY_LIMIT=1GB; 30 days of it, ~0.65M, passed). Smaller windows stay one statement:
-#: splitting the data pack's year cost 1.0 s more for nothing.
-STATEMENT_EVENTS = 1_000_000
 STAGED_IN_WINDOW = (
     "SELECT "
     + " + ".join(
@@ -75,7 +69,7 @@ def window_asset(
             staged = int(
                 warehouse.query(STAGED_IN_WINDOW, {"start": start, "end": end})["n"].iat[0]
             )
-            parts = -(-staged // STATEMENT_EVENTS)
+            parts = -(-staged // warehouse.statement_events())
             warehouse.execute(window_statements(statements, start, end, context.run.run_id, parts))
             return dg.MaterializeResult(
                 metadata=row_count(name, warehouse)

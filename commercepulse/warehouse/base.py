@@ -19,6 +19,13 @@ from commercepulse.warehouse.tables import ALL_TABLES
 
 Statement = tuple[str, Mapping[str, Any]]
 
+#: Staged events one window statement reads at most: a bigger window runs as several statements
+#: over consecutive sub-windows, in one transaction, so no statement needs the memory of the whole
+#: window. Measured on DuckDB: a year at 20k events a day (~7M) failed `fact_orders` as one
+#: statement under a 1 GB memory limit, 30 days of it (~0.65M) passed. An engine bounded by
+#: memory scales it with its limit (DuckDB: this many per GB).
+STATEMENT_EVENTS = 1_000_000
+
 
 class Warehouse(BaseModel):
     """The warehouse interface; parameters are always passed as query parameters ($name).
@@ -37,6 +44,10 @@ class Warehouse(BaseModel):
         """The life of one run (or sensor tick): an engine with per-process connections keeps the
         one it opens first until the scope ends (others: no-op)."""
         yield
+
+    def statement_events(self) -> int:
+        """Staged events one window statement may read (see STATEMENT_EVENTS)."""
+        return STATEMENT_EVENTS
 
     def execute(self, statements: Sequence[Statement]) -> None:
         """Run statements in one transaction (all or nothing)."""

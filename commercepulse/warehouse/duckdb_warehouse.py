@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -17,7 +18,7 @@ import duckdb
 import pandas as pd
 from pydantic import Field
 
-from commercepulse.warehouse.base import Warehouse
+from commercepulse.warehouse.base import STATEMENT_EVENTS, Warehouse
 from commercepulse.warehouse.tables import ALL_TABLES, Table
 
 _INITIALISED: set[str] = set()
@@ -115,6 +116,13 @@ class DuckDBWarehouse(Warehouse):
     path: str
     # DuckDB spills to disk beyond this instead of growing with the window (validated: SET takes no parameters)
     memory_limit: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+    def statement_events(self) -> int:
+        """STATEMENT_EVENTS per GB (10^9 bytes) of `memory_limit`, at least 100,000."""
+        number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]i?B)", self.memory_limit).groups()
+        power = "KMGT".index(unit[0]) + 1
+        size = float(number) * (1024**power if "i" in unit else 1000**power)
+        return max(100_000, int(STATEMENT_EVENTS * size / 1000**3))
 
     @contextmanager
     def run_scope(self) -> Iterator[None]:
