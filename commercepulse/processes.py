@@ -9,7 +9,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from itertools import islice
 from multiprocessing import get_context
 from typing import TypeVar
@@ -98,7 +98,7 @@ def worth_workers(
 
 
 def bounded_map(
-    pool: ProcessPoolExecutor | None,
+    pool: Executor | None,
     fn: Callable[[T], R],
     items: Iterable[T],
     ahead: int,

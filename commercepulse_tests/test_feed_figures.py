@@ -85,7 +85,7 @@ def _land(db, tmp_path, files: dict[date, list[bytes]], tagger: FeedTagger | Non
         ingest_live(db, [path], tagger=tagger)
 
 
-def test_feed_figures_and_late_arrivals_match_a_line_by_line_oracle(db, tmp_path):
+def test_feed_figures_and_late_arrivals_match_a_line_by_line_oracle(db, tmp_path, monkeypatch):
     from commercepulse.generate.writers import write_fx
 
     write_fx(tmp_path, 2024)
@@ -97,6 +97,14 @@ def test_feed_figures_and_late_arrivals_match_a_line_by_line_oracle(db, tmp_path
     # the counts of the tags stored at landing are those of the events classified again
     again = feed_figures(db, DAYS[0], end, load_rates(tmp_path), 24.0)
     pd.testing.assert_frame_equal(feed, again)
+    # and so do the tags aggregated a day at a time (the spans that bound a long window's memory)
+    import commercepulse.staging.feed as feed_module
+
+    monkeypatch.setattr(feed_module, "TAG_CHUNK_EVENTS", 1)
+    by_day = feed_figures(
+        db, DAYS[0], end, load_rates(tmp_path), 24.0, processes=2, tags=tagger.version
+    )
+    pd.testing.assert_frame_equal(by_day, again)
     expected = _oracle(files, 24.0)
     got = feed[["ingestion_date", "vendor", "events", "late_events", "lines"]]
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)

@@ -24,7 +24,7 @@ from pymongo.database import Database
 
 from commercepulse.mapping import SHAPES_BY_KIND, ShapesByKind
 from commercepulse.mongo.indexes import RAW
-from commercepulse.processes import worker_pool, worth_workers
+from commercepulse.processes import bounded_map, worker_pool, worth_workers
 from commercepulse.raw.landing import TAG_FIELD
 from commercepulse.staging.extract import chunk_days, extract_ingestion_days
 from commercepulse.staging.feed_tags import KIND_COLUMNS
@@ -39,6 +39,8 @@ DAY = timedelta(days=1)
 #: Events of ingestion days classified at once: bounds memory (a year's backfill holds one
 #: chunk), and amortizes the per-shape overhead of small days.
 CHUNK_EVENTS = 50_000
+#: First-landed events of one aggregation of stored tags (whole days): bounds the lags held.
+TAG_CHUNK_EVENTS = 250_000
 #: A smaller window is classified in the step's process (starting workers costs more).
 PARALLEL_MIN_EVENTS = 2 * CHUNK_EVENTS
 #: vendor_feed_daily columns whose sum over vendors is a kpi_late_arrivals column.
@@ -125,11 +127,7 @@ def feed_figures(
         sightings = reader.submit(_lines, db, lo, hi)
         frames, stale = [], None
         if tags is not None:
-            groups = _tag_groups(db, start, end, tags, processes)
-            stale = set(groups.loc[groups["frame"].isna(), "ingestion_date"])
-            frames.append(
-                _groups_figures(groups[~groups["ingestion_date"].isin(stale)], late_hours)
-            )
+            frames, stale = _tagged_figures(db, lo, hi, tags, late_hours, processes)
         if stale is None or stale:
             figures = _classified_figures(
                 db, reader, lo, hi, stale, rates, late_hours, shapes, processes, address
@@ -234,20 +232,41 @@ def _tag_pipeline(lo: str, hi: str, tags: str) -> list[dict]:
     ]
 
 
-def _tag_groups(db: Database, start: date, end: date, tags: str, processes: int) -> pd.DataFrame:
-    """The tag groups of ingestion days [start, end), the window's days split between up to
-    `processes` aggregations run side by side (each is one server thread)."""
-    spans = _spans(start, end, max(1, processes))
-    with ThreadPoolExecutor(max_workers=len(spans), thread_name_prefix="feed-tags") as pool:
-        parts = pool.map(
-            lambda span: list(
-                db[RAW].aggregate(
-                    _tag_pipeline(span[0], span[1], tags), hint="ingestion_day", allowDiskUse=True
-                )
-            ),
-            spans,
+def _tagged_figures(
+    db: Database, lo: str, hi: str, tags: str, late_hours: float, processes: int
+) -> tuple[list[pd.DataFrame], set[str]]:
+    """Figures of the days of [lo, hi) whose events all carry a current tag, and the other days.
+
+    The window is aggregated in spans of about TAG_CHUNK_EVENTS first-landed events (whole days),
+    up to `processes` at a time (each aggregation is one server thread); each span's groups (its
+    lags: one number per event) become figures before more are asked for, so memory holds a few
+    spans, whatever the window."""
+    counts = _first_landed_counts(db, lo, hi)
+    spans = [
+        (first, (date.fromisoformat(last) + DAY).isoformat())
+        for first, last in chunk_days(counts, TAG_CHUNK_EVENTS)
+    ]
+    frames: list[pd.DataFrame] = []
+    stale: set[str] = set()
+    workers = max(1, min(processes, len(spans)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed-tags") as pool:
+        task = partial(_tag_groups, db, tags=tags)
+        for groups in bounded_map(pool, task, spans, ahead=workers):
+            untagged = set(groups.loc[groups["frame"].isna(), "ingestion_date"])
+            stale |= untagged
+            frames.append(
+                _groups_figures(groups[~groups["ingestion_date"].isin(untagged)], late_hours)
+            )
+    return frames, stale
+
+
+def _tag_groups(db: Database, span: tuple[str, str], tags: str) -> pd.DataFrame:
+    """The tag groups of ingestion days [span)."""
+    rows = list(
+        db[RAW].aggregate(
+            _tag_pipeline(span[0], span[1], tags), hint="ingestion_day", allowDiskUse=True
         )
-        rows = [d for part in parts for d in part]
+    )
     return pd.DataFrame(
         {
             "ingestion_date": [d["_id"]["day"] for d in rows],
@@ -260,13 +279,6 @@ def _tag_groups(db: Database, start: date, end: date, tags: str, processes: int)
             "lags": [d["lags"] for d in rows],
         },
     )
-
-
-def _spans(start: date, end: date, parts: int) -> list[tuple[str, str]]:
-    """[start, end) cut into up to `parts` spans of whole days, as ISO (lo, hi) pairs."""
-    days = (end - start).days
-    cuts = sorted({start + timedelta(days=days * k // parts) for k in range(parts)} | {end})
-    return [(a.isoformat(), b.isoformat()) for a, b in zip(cuts, cuts[1:])]
 
 
 def _groups_figures(groups: pd.DataFrame, late_hours: float) -> pd.DataFrame:
