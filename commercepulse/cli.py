@@ -115,7 +115,7 @@ def ingest_live_cmd(
     except (MongodNotFoundError, MongodStartError) as exc:
         fail(str(exc))
     processes = worker_processes(workers or settings.workers)
-    tagger = FeedTagger(str(settings.data_path))  # what the vendor feed counts, decided as it lands
+    tagger = FeedTagger(str(settings.data_dir))  # what the vendor feed counts, decided as it lands
     progress, advance = _progress(sum(f.stat().st_size for f in files), "bytes")
     try:
         if progress:

@@ -242,29 +242,52 @@ def test_cli_user_errors_are_messages_not_tracebacks(env, tmp_path):
     assert out.returncode == 2 and "does not exist" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_cli_ingest_live_tags_each_event_for_the_feed(db, env, tmp_path):
+    """`commercepulse ingest live` lands like ingest_job does: each event tagged by the rules of
+    DATA_DIR's mappings, so the vendor feed counts those days without classifying them again."""
+    from commercepulse.generate.writers import write_live
+    from commercepulse.staging.feed_tags import FeedTagger
+
+    [path] = write_live(tmp_path / "live", seed=6, start=date(2025, 6, 1), days=1, events=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "commercepulse.cli", "ingest", "live", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        env=settings_env(env),
+    )
+    assert out.returncode == 0, out.stderr
+    landed = json.loads(out.stdout)["landed"]
+    version = FeedTagger(str(env.data_dir)).version
+    assert landed > 0 and db[RAW].count_documents({"feed.by": version}) == landed
+
+
 def test_files_landed_by_worker_processes_store_what_one_process_stores(db, env, tmp_path):
     """Three days landed by two processes (parts finishing in any order) store the same documents,
     sightings and counts as the same files landed one after another, and report each file once."""
     from commercepulse.generate.writers import write_live
     from commercepulse.mongo.client import get_database
     from commercepulse.raw.live import ingest_live_parallel
+    from commercepulse.staging.feed_tags import FeedTagger
 
     paths = write_live(tmp_path / "live", seed=4, start=date(2025, 6, 1), days=3, events=400)
     lines = sum(len(p.read_bytes().splitlines()) for p in paths)
     reported: dict[str, int] = {}
+    tagger = FeedTagger(str(tmp_path))  # pickled to the workers
     stats = ingest_live_parallel(
         env.mongo_uri,
         db.name,
         paths,
         2,
         on_file=lambda path, s: reported.__setitem__(path.parent.name, s.lines_read),
+        tagger=tagger,
     )
     serial_db = get_database(env.mongo_uri, f"{db.name}_serial")
     try:
-        serial = ingest_live(serial_db, paths)
+        serial = ingest_live(serial_db, paths, tagger=tagger)
         assert stats.as_dict() == serial.as_dict() and stats.lines_read == lines
         assert reported == {p.parent.name: len(p.read_bytes().splitlines()) for p in paths}
-        fields = {"_id": 1, "source": 1, "seen_count": 1, "sightings": 1, "payload": 1}
+        assert db[RAW].count_documents({"feed.by": tagger.version}) == stats.landed
+        fields = {"_id": 1, "source": 1, "seen_count": 1, "sightings": 1, "payload": 1, "feed": 1}
         assert list(db[RAW].find({}, fields).sort("_id")) == list(
             serial_db[RAW].find({}, fields).sort("_id")
         )
