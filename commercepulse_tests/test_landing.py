@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from commercepulse.mongo.indexes import QUARANTINE, RAW
@@ -242,11 +243,13 @@ def test_cli_user_errors_are_messages_not_tracebacks(env, tmp_path):
     assert out.returncode == 2 and "does not exist" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_cli_ingest_live_tags_each_event_for_the_feed(db, env, tmp_path):
-    """`commercepulse ingest live` lands like ingest_job does: each event tagged by the rules of
-    DATA_DIR's mappings, so the vendor feed counts those days without classifying them again."""
-    from commercepulse.generate.writers import write_live
+def test_cli_ingest_live_lands_untagged_and_the_feed_counts_its_days(db, env, tmp_path):
+    """`commercepulse ingest live` (the bulk path) lands without feed tags, keeping its rate; the
+    vendor feed classifies those days itself and counts them as it counts tagged ones."""
+    from commercepulse.generate.writers import write_fx, write_live
+    from commercepulse.staging.feed import feed_figures
     from commercepulse.staging.feed_tags import FeedTagger
+    from commercepulse.staging.fx import load_rates
 
     [path] = write_live(tmp_path / "live", seed=6, start=date(2025, 6, 1), days=1, events=300)
     out = subprocess.run(
@@ -256,9 +259,22 @@ def test_cli_ingest_live_tags_each_event_for_the_feed(db, env, tmp_path):
         env=settings_env(env),
     )
     assert out.returncode == 0, out.stderr
-    landed = json.loads(out.stdout)["landed"]
-    version = FeedTagger(str(env.data_dir)).version
-    assert landed > 0 and db[RAW].count_documents({"feed.by": version}) == landed
+    assert json.loads(out.stdout)["landed"] == db[RAW].count_documents({}) > 0
+    assert db[RAW].count_documents({"feed": {"$exists": True}}) == 0
+    write_fx(tmp_path, 2025)
+    tagger = FeedTagger(str(tmp_path))
+    day, end = date(2025, 6, 1), date(2025, 6, 2)
+    untagged = feed_figures(db, day, end, load_rates(tmp_path), 24.0, tags=tagger.version)
+    from commercepulse.mongo.client import get_database
+
+    tagged_db = get_database(env.mongo_uri, f"{db.name}_tagged")
+    try:
+        ingest_live(tagged_db, [path], tagger=tagger)
+        assert tagged_db[RAW].count_documents({"feed.by": tagger.version}) > 0
+        tagged = feed_figures(tagged_db, day, end, load_rates(tmp_path), 24.0, tags=tagger.version)
+        pd.testing.assert_frame_equal(untagged, tagged)
+    finally:
+        db.client.drop_database(tagged_db.name)
 
 
 def test_files_landed_by_worker_processes_store_what_one_process_stores(db, env, tmp_path):

@@ -278,7 +278,10 @@ class RawWriter:
         self._rejects: list[Rejection] = []
         self._held: list[tuple[list[Landing], list[Rejection]]] = []  # batches awaiting tags
         self._held_events = 0
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        # room for a whole tagged group of batches, so the reader never waits for the writer to
+        # drain one before it reads on (reading and writing overlap as without a tagger)
+        held = -(-TAG_EVENTS // batch_size) if tagger is not None else 0
+        self._queue: queue.Queue = queue.Queue(maxsize=2 + held)
         self._error: BaseException | None = None
         # lines quarantined earlier may land now (a fixed file): their records are closed as they land
         self._open_quarantine = self.quarantine.find_one(OPEN, {"_id": 1}) is not None
