@@ -105,23 +105,23 @@ class TreeMemory:
         return (max(m for m, _ in inside), max(t for _, t in inside)) if inside else (0, 0)
 
 
-def _rss_mb(pid: int) -> int:
+def _proc_mb(pid: int, file: str, field: str) -> int:
+    """A size field (kB) of /proc/PID/FILE in MB; 0 once the process is gone."""
     try:
-        with open(f"/proc/{pid}/status") as status:
-            kb = next((int(line.split()[1]) for line in status if line.startswith("VmRSS")), 0)
+        with open(f"/proc/{pid}/{file}") as lines:
+            kb = next((int(line.split()[1]) for line in lines if line.startswith(field)), 0)
     except OSError:
         return 0
     return kb // 1024
+
+
+def _rss_mb(pid: int) -> int:
+    return _proc_mb(pid, "status", "VmRSS")
 
 
 def _pss_mb(pid: int) -> int:
     """Proportional set size: the process's private pages plus its share of shared ones."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            kb = next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
-    except OSError:
-        return 0
-    return kb // 1024
+    return _proc_mb(pid, "smaps_rollup", "Pss:")
 
 
 def generate(work: Path, days: int, events: int) -> int:
