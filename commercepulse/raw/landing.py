@@ -127,7 +127,7 @@ Tagger = Callable[[list[dict]], list[dict]]
 #: The field a tagger's tag is stored in.
 TAG_FIELD = "feed"
 #: Envelopes tagged per call: a tagger's per-call cost (pandas) is amortized over more events
-#: (measured for the feed tagger: 27 µs an event in calls of 5,000, 15 µs in calls of 20,000).
+#: (the feed tagger, measured alone: 27 µs an event in calls of 5,000, 15 µs in calls of 20,000).
 TAG_EVENTS = 20_000
 
 
