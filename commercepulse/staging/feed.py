@@ -116,7 +116,7 @@ def feed_figures(
     """vendor_feed_daily rows (without the judgement columns) for ingestion days [start, end).
 
     With `tags` (the rules version of today's `feed_tags.FeedTagger`), the events' counts come out
-    of one aggregation of the tags stored at landing; a day holding an event without a current
+    of aggregations of the tags stored at landing (spans of whole days); a day holding an event without a current
     tag is classified again, as without `tags`: one read of the day's first-landed events
     (classified by the staging rules, figures only), in chunks of about CHUNK_EVENTS events, by
     `processes` worker processes given the server's `address` (a window of one chunk, or of fewer
@@ -125,12 +125,13 @@ def feed_figures(
     lo, hi = start.isoformat(), end.isoformat()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read") as reader:
         sightings = reader.submit(_lines, db, lo, hi)
+        counts = _first_landed_counts(db, lo, hi)
         frames, stale = [], None
         if tags is not None:
-            frames, stale = _tagged_figures(db, lo, hi, tags, late_hours, processes)
+            frames, stale = _tagged_figures(db, counts, tags, late_hours, processes)
         if stale is None or stale:
             figures = _classified_figures(
-                db, reader, lo, hi, stale, rates, late_hours, shapes, processes, address
+                db, reader, counts, stale, rates, late_hours, shapes, processes, address
             )
             frames += figures
         lines_read = sightings.result()
@@ -168,8 +169,7 @@ def feed_figures(
 def _classified_figures(
     db: Database,
     reader: ThreadPoolExecutor,
-    lo: str,
-    hi: str,
+    counts: dict[str, int],
     days: set[str] | None,
     rates: pd.DataFrame,
     late_hours: float,
@@ -177,9 +177,8 @@ def _classified_figures(
     processes: int,
     address: str | None,
 ) -> list[pd.DataFrame]:
-    """Figures of the ingestion days in [lo, hi) (only `days`, if given), their first-landed
-    events read back and classified here or by worker processes."""
-    counts = _first_landed_counts(db, lo, hi)
+    """Figures of the ingestion days of `counts` (first-landed events per day; only `days`, if
+    given), their first-landed events read back and classified here or by worker processes."""
     if days is not None:
         counts = {day: n for day, n in counts.items() if day in days}
     chunks = chunk_days(counts, CHUNK_EVENTS)
@@ -233,15 +232,15 @@ def _tag_pipeline(lo: str, hi: str, tags: str) -> list[dict]:
 
 
 def _tagged_figures(
-    db: Database, lo: str, hi: str, tags: str, late_hours: float, processes: int
+    db: Database, counts: dict[str, int], tags: str, late_hours: float, processes: int
 ) -> tuple[list[pd.DataFrame], set[str]]:
-    """Figures of the days of [lo, hi) whose events all carry a current tag, and the other days.
+    """Figures of the days of `counts` (first-landed events per day) whose events all carry a
+    current tag, and the other days.
 
     The window is aggregated in spans of about TAG_CHUNK_EVENTS first-landed events (whole days),
     up to `processes` at a time (each aggregation is one server thread); each span's groups (its
     lags: one number per event) become figures before more are asked for, so memory holds a few
     spans, whatever the window."""
-    counts = _first_landed_counts(db, lo, hi)
     spans = [
         (first, (date.fromisoformat(last) + DAY).isoformat())
         for first, last in chunk_days(counts, TAG_CHUNK_EVENTS)
