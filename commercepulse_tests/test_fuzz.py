@@ -217,3 +217,21 @@ def test_any_line_parses_to_a_landing_a_rejection_or_a_blank(raw):
         assert item.reason and item.raw_text is not None
     if item is None:
         assert not raw.strip()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.binary(max_size=80)
+    | st.lists(
+        st.sampled_from([b"0", b"7", b"9", b"a", b"-", b".", b"\xd9", b"\x00"]), max_size=60
+    ).map(b"".join)
+)
+def test_the_wide_integer_prefilter_finds_exactly_the_runs_of_19_digits(raw):
+    """`has_long_integer` (a translate and a substring search) flags exactly the lines the regex
+    `\\d{19}` (ASCII digits) flags, so no wide integer reaches orjson's rounding parse."""
+    import re
+
+    from commercepulse.raw.landing import has_long_integer
+
+    for line in (raw, raw + b"1234567890123456789", b"x" + raw * 3):
+        assert has_long_integer(line) == bool(re.search(rb"[0-9]{19}", line))

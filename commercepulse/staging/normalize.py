@@ -8,10 +8,8 @@ explodes into several `stg_shipments` rows of the same event).
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,6 +17,7 @@ import orjson
 import pandas as pd
 from bson.decimal128 import Decimal128
 
+from commercepulse.gcpause import paused_gc
 from commercepulse.ids import clean_ids, is_blank
 from commercepulse.mapping import (
     EVENT_KINDS,
@@ -120,21 +119,6 @@ def figure_fields(shape: Shape) -> list[str]:
     wanted = {"order_id", TIME_FIELD[shape.kind], *shape.required, *shape.any_of}
     wanted.update(FIGURE_EXTRA_FIELDS.get(shape.kind, ()))
     return [name for name in shape.fields if name in wanted]
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic GC passes while normalizing: the work allocates millions of short-lived,
-    acyclic objects while the extracted payloads are alive, so each pass would re-scan them
-    all for nothing (measured: 1.28 s -> 0.95 s for 108k events beside 108k live documents).
-    Reference counting still frees everything; collection resumes afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def normalize(
