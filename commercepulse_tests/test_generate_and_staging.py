@@ -219,3 +219,29 @@ def test_window_extraction_uses_the_event_time_index(db, datapack):
     text = json.dumps(plan["queryPlanner"]["winningPlan"], default=str)
     assert "IXSCAN" in text and "COLLSCAN" not in text
     assert len(extract_window(db, start, end)) == 86  # independently: 86 events dated 2025-01-14
+
+
+def test_usd_payment_with_an_unparseable_time_is_unmapped_not_a_crash(db, tmp_path):
+    """A USD amount is converted at its own day's rate; a payment whose own time is garbage has no
+    day, so it goes to stg_unmapped (SPEC: unparseable = unmapped) instead of failing the whole
+    staging window in the FX join (it did: merge_asof on a null day)."""
+    (tmp_path / "fx_rates_2025.csv").write_text("date,USDNGN\n2025-01-14,1500.0\n")
+    base = {
+        "event_type": "payment_succeeded",
+        "event_time": "2025-01-15T10:00:00Z",
+        "vendor": "vendor_c",
+        "ingested_at": "2025-01-15T10:05:00Z",
+    }
+    pay = {"order": "O-1", "timestamp": 1736935200, "state": "SUCCESS", "amt": 2, "ccy": "USD"}
+    lines = [
+        {**base, "event_id": "good", "payload": {**pay, "txn": "T1"}},
+        {**base, "event_id": "bad", "payload": {**pay, "txn": "T2", "timestamp": "yesterday"}},
+    ]
+    (tmp_path / "e.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
+    ingest_live(db, [tmp_path / "e.jsonl"])
+    frames = normalize(extract_window(db, *ALL), load_rates(tmp_path))
+    pays = frames["stg_payments"].set_index("event_id")
+    assert list(pays.index) == ["good"]
+    assert pays.loc["good", "amount_ngn"] == 3000.0
+    unmapped = frames["stg_unmapped"].set_index("event_id")
+    assert unmapped.loc["bad", "reason"] == "unparseable paid_time"

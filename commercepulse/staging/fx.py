@@ -53,7 +53,8 @@ def convert(
     )
     ccy = currency.astype("string").str.upper()
     ngn = (ccy == "NGN").fillna(False).to_numpy()
-    usd = (ccy == "USD").fillna(False).to_numpy()
+    # a row whose own time is unparseable has no rate date: it goes to stg_unmapped (normalize)
+    usd = ((ccy == "USD").fillna(False) & when.notna()).to_numpy()
     values = pd.to_numeric(amount, errors="coerce").astype("float64")
     out.loc[ngn, "amount_ngn"] = values[ngn]
     out.loc[ngn, "fx_rate"] = 1.0
