@@ -131,10 +131,14 @@ TAG_FIELD = "feed"
 TAG_EVENTS = 20_000
 
 
-def with_tag(raw: RawBSONDocument, tag: dict) -> RawBSONDocument:
-    """The encoded document with `TAG_FIELD: tag` appended (BSON: length, elements, NUL), without
+def tag_element(tag: dict) -> bytes:
+    """`TAG_FIELD: tag` as one encoded BSON element (an embedded document)."""
+    return b"\x03" + TAG_FIELD.encode() + b"\x00" + bson.encode(tag)
+
+
+def with_tag(raw: RawBSONDocument, element: bytes) -> RawBSONDocument:
+    """The encoded document with a `tag_element` appended (BSON: length, elements, NUL), without
     encoding the event again."""
-    element = b"\x03" + TAG_FIELD.encode() + b"\x00" + bson.encode(tag)
     data = raw.raw
     return RawBSONDocument(
         (len(data) + len(element)).to_bytes(4, "little", signed=True)
@@ -338,8 +342,12 @@ class RawWriter:
                     exc_info=True,
                 )
             else:
+                elements: dict[tuple, bytes] = {}  # a batch holds a dozen distinct tags
                 for item, tag in zip(held, tags, strict=True):
-                    item.raw = with_tag(item.raw, tag)
+                    key = tuple(tag.items())
+                    if key not in elements:
+                        elements[key] = tag_element(tag)
+                    item.raw = with_tag(item.raw, elements[key])
         for item in held:
             item.doc = None
 

@@ -102,7 +102,16 @@ class FeedTagger:
         )
         classes = classify(events, self.shapes())
         by = self.version
+        tags = {  # one tag object per outcome, shared by the events that have it
+            (frame, paid): {"by": by, "frame": frame, "paid": True}
+            if paid
+            else {"by": by, "frame": frame}
+            for frame in KIND_COLUMNS.values()
+            for paid in (False, True)
+        }
         return [
-            {"by": by, "frame": frame, "paid": True} if paid else {"by": by, "frame": frame}
-            for frame, paid in zip(classes["frame"], classes["paid"])
+            tags[key]
+            for key in zip(
+                classes["frame"].to_numpy().tolist(), classes["paid"].to_numpy().tolist()
+            )
         ]

@@ -160,11 +160,10 @@ def _normalize(
     parts: dict[str, list[pd.DataFrame]] = defaultdict(list)
     unmapped: list[tuple[int, str]] = []
 
+    groups: list[tuple[str, Shape, list[int], dict[str, list]]] = []
+
     def emit(kind: str, shape: Shape, rows: list[int], raw: dict[str, list]) -> None:
-        base = env.iloc[rows].reset_index(drop=True)
-        base["vendor"] = pd.array([shape.vendor] * len(rows), dtype="string")
-        base["order_id"] = clean_ids(raw["order_id"])
-        builders[kind](base, raw, shape, parts, rates)
+        groups.append((kind, shape, rows, raw))
 
     keys = pd.DataFrame({"kind": kinds, "vendor": events["vendor"]})
     for (kind, vendor), positions in keys.groupby(
@@ -200,6 +199,12 @@ def _normalize(
             shape = shapes[kind][matched]
             emit(kind, shape, idx, _fields(shape, [payloads[i] for i in idx], only))
 
+    for (kind, shape, rows, raw), own_time in zip(groups, _own_times(groups), strict=True):
+        base = env.iloc[rows].reset_index(drop=True)
+        base["vendor"] = pd.array([shape.vendor] * len(rows), dtype="string")
+        base["order_id"] = clean_ids(raw["order_id"])
+        builders[kind](base, raw, own_time, shape, parts, rates)
+
     frames = {name: _concat(parts.get(name, []), name) for name in FRAMES if name != "stg_unmapped"}
     # Rows whose own time cannot be parsed are unmapped, not silently dated.
     bad_time: list[tuple[int, str]] = []
@@ -221,6 +226,19 @@ def _normalize(
     if builders is BUILDERS:
         frames["stg_payments"] = _flag_resent_payments(frames["stg_payments"])
     return frames
+
+
+def _own_times(groups: list[tuple[str, Shape, list[int], dict[str, list]]]) -> list[pd.Series]:
+    """Each group's own time (its kind's TIME_FIELD), parsed by one `parse_times` call for all
+    groups: pandas' per-call cost is paid once per batch, not once per kind and vendor (a value's
+    parse never depends on its neighbours). A batch of 2,000 events has about 15 groups."""
+    columns = [raw[TIME_FIELD[kind]] for kind, _, _, raw in groups]
+    parsed = parse_times([value for column in columns for value in column])
+    bounds = np.cumsum([0, *map(len, columns)])
+    return [
+        parsed.iloc[start:end].reset_index(drop=True)
+        for start, end in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
 
 
 def _fitting(shape: Shape, raw: dict[str, list]) -> list[bool]:
@@ -258,9 +276,9 @@ def _money(
     frame["fx_rate_date"] = fx["fx_rate_date"].to_numpy()
 
 
-def _build_orders(base, raw, shape, parts, rates) -> None:
+def _build_orders(base, raw, own_time, shape, parts, rates) -> None:
     frame = base
-    frame["order_time"] = parse_times(raw["order_time"])
+    frame["order_time"] = own_time
     frame["customer_id"] = clean_ids(raw["customer_id"])
     frame["email"] = clean_ids(raw["email"]).str.lower()
     frame["phone"] = clean_ids(raw["phone"])
@@ -303,9 +321,9 @@ def _build_orders(base, raw, shape, parts, rates) -> None:
     parts["stg_order_items"].append(lines)
 
 
-def _build_payments(base, raw, shape, parts, rates) -> None:
+def _build_payments(base, raw, own_time, shape, parts, rates) -> None:
     frame = base
-    frame["paid_time"] = parse_times(raw["paid_time"])
+    frame["paid_time"] = own_time
     frame["status"] = _payment_status(raw)
     _money(frame, raw["amount"], raw["currency"], frame["paid_time"], rates, "amount")
     frame["method"] = _text(raw["method"])
@@ -318,9 +336,9 @@ def _payment_status(raw: dict[str, list]) -> pd.Series:
     return status.fillna("SUCCESS")  # payment_succeeded without a status field
 
 
-def _build_refunds(base, raw, shape, parts, rates) -> None:
+def _build_refunds(base, raw, own_time, shape, parts, rates) -> None:
     frame = base
-    frame["refund_time"] = parse_times(raw["refund_time"])
+    frame["refund_time"] = own_time
     _money(frame, raw["amount"], raw["currency"], frame["refund_time"], rates, "amount")
     frame["reason"] = _text(raw["reason"])
     frame["refunded_items"] = pd.Series(
@@ -330,13 +348,13 @@ def _build_refunds(base, raw, shape, parts, rates) -> None:
     parts["stg_refunds"].append(frame)
 
 
-def _build_shipments(base, raw, shape, parts, rates) -> None:
+def _build_shipments(base, raw, own_time, shape, parts, rates) -> None:
     histories = [h if isinstance(h, list) and h else None for h in raw["history"]]
     if not any(histories):  # live events: one status each, no explosion needed
         frame = base
         frame["history_index"] = pd.Series(np.zeros(len(frame), dtype="int64"))
         frame["status"] = _text(raw["status"]).str.strip().str.upper()
-        frame["status_time"] = parse_times(raw["status_time"])
+        frame["status_time"] = own_time
         frame["tracking"] = _text(raw["tracking"])
         frame["carrier"] = _text(raw["carrier"])
         parts["stg_shipments"].append(frame)
@@ -356,9 +374,9 @@ def _build_shipments(base, raw, shape, parts, rates) -> None:
     parts["stg_shipments"].append(frame)
 
 
-def _build_updates(base, raw, shape, parts, rates) -> None:
+def _build_updates(base, raw, own_time, shape, parts, rates) -> None:
     frame = base
-    frame["update_time"] = parse_times(raw["update_time"])
+    frame["update_time"] = own_time
     frame["change"] = _text(raw["change"])
     frame["notes"] = _text(raw["notes"])
     parts["stg_order_updates"].append(frame)
@@ -382,8 +400,8 @@ def _time_only(kind: str, frame_name: str, extra: Callable | None = None) -> Cal
     `extra(frame, raw)`."""
     time_col = TIME_FIELD[kind]
 
-    def build(base, raw, shape, parts, rates) -> None:
-        base[time_col] = parse_times(raw[time_col])
+    def build(base, raw, own_time, shape, parts, rates) -> None:
+        base[time_col] = own_time
         if extra is not None:
             extra(base, raw)
         parts[frame_name].append(base)
