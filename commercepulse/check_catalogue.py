@@ -196,6 +196,16 @@ def _anonymous_event_share(i: RuleInputs, start: date, end: date) -> Outcome:
     return quality.anonymous_event_share(i.warehouse, start, end, i.settings)
 
 
+def _duplicate_behaviour_events_by_day(
+    i: RuleInputs, start: date, end: date
+) -> dict[date, Outcome]:
+    return quality.duplicate_behaviour_events_by_day(i.warehouse, start, end, i.settings)
+
+
+def _anonymous_event_share_by_day(i: RuleInputs, start: date, end: date) -> dict[date, Outcome]:
+    return quality.anonymous_event_share_by_day(i.warehouse, start, end, i.settings)
+
+
 def _order_status_backwards(i: RuleInputs, start: date, end: date) -> Outcome:
     return quality.order_status_backwards(i.warehouse, i.settings)
 
@@ -269,10 +279,12 @@ CHECKS: tuple[CheckSpec, ...] = (
               _revenue_drift, by_day=_revenue_drift_by_day, windowed=False),
     CheckSpec("silver_behaviour_events", "duplicate_behaviour_events",
               "Repeated behavioural records / records, for events first ingested that day (WARN).",
-              _duplicate_behaviour_events, PER_DAY, INGESTION, additive=False),
+              _duplicate_behaviour_events, PER_DAY, INGESTION, additive=False,
+              by_day=_duplicate_behaviour_events_by_day),
     CheckSpec("silver_behaviour_events", "anonymous_event_share",
               "Behavioural events without user_id / events, first ingested that day (WARN).",
-              _anonymous_event_share, PER_DAY, INGESTION, additive=False),
+              _anonymous_event_share, PER_DAY, INGESTION, additive=False,
+              by_day=_anonymous_event_share_by_day),
     CheckSpec("silver_orders", "order_status_backwards",
               "Orders whose status went back to an earlier stage; cancellations after payment counted (WARN).",
               _order_status_backwards, windowed=False),

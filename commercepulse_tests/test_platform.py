@@ -15,6 +15,7 @@ from commercepulse.generate.platform import N_USERS, VENDOR_CUSTOMERS, write_pla
 from commercepulse.generate.world import SKUS
 from commercepulse.generate.writers import write_live
 from commercepulse.mongo.indexes import PLATFORM_QUARANTINE, PLATFORM_RAW
+from commercepulse.platform import quality
 from commercepulse.platform.bronze import ingest_platform
 from commercepulse.warehouse.gold_sql import KPI_AOV, KPI_RETENTION
 from commercepulse_tests import platform_independent as ind
@@ -282,6 +283,16 @@ def test_funnel_on_hand_built_sessions(env, db):
     assert not dup.passed and dup.metadata["figure"].value == round(
         1 / 15, 6
     )  # above the 5 % threshold
+    # the reports judge a window's days from one grouped read: the same outcome as the rule
+    # judged on each day alone (D3 has no event: unjudged, as a day alone)
+    wh, window = warehouse_of(env), (date.fromisoformat(D1), date.fromisoformat(D3) + timedelta(1))
+    for rule, by_day in (
+        (quality.duplicate_behaviour_events, quality.duplicate_behaviour_events_by_day),
+        (quality.anonymous_event_share, quality.anonymous_event_share_by_day),
+    ):
+        grouped = by_day(wh, *window, env)
+        assert list(grouped) == [window[0] + timedelta(n) for n in range(3)]
+        assert grouped == {day: rule(wh, day, day + timedelta(1), env) for day in grouped}
 
 
 def test_price_change_never_revalues_an_order_and_late_category_correction_is_versioned(env, db):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
+
 from commercepulse.checks.rules import ERROR, WARN, Outcome, Thresholds
+from commercepulse.days import days_between
 from commercepulse.warehouse.base import Warehouse
 
 #: SCD2 tables and the entity key their versions belong to.
@@ -15,23 +18,38 @@ SCD2_TABLES = {
 }
 
 _FIRST_SEEN = "first_ingestion_day >= $start AND first_ingestion_day < $end"
+_COUNTS = """count(*) AS events, coalesce(sum(copies), 0) AS records,
+             count(CASE WHEN user_id IS NULL THEN 1 END) AS anonymous"""
 
 
-def _events_in_window(wh: Warehouse, start: date, end: date):
-    return wh.query(
-        f"""SELECT count(*) AS events, coalesce(sum(copies), 0) AS records,
-                               count(CASE WHEN user_id IS NULL THEN 1 END) AS anonymous
-                        FROM silver_behaviour_events WHERE {_FIRST_SEEN}""",
+def _events_in_window(wh: Warehouse, start: date, end: date) -> tuple[int, int, int]:
+    """(distinct events, Bronze records, anonymous events) first seen in [start, end)."""
+    row = wh.query(
+        f"SELECT {_COUNTS} FROM silver_behaviour_events WHERE {_FIRST_SEEN}",
         {"start": start, "end": end},
     ).iloc[0]
+    return int(row["events"]), int(row["records"]), int(row["anonymous"])
 
 
-def duplicate_behaviour_events(
-    wh: Warehouse, start: date, end: date, settings: Thresholds
-) -> Outcome:
-    """Bronze behavioural records repeating an event_id / records, for events first seen in the window."""
-    row = _events_in_window(wh, start, end)
-    records, events = int(row["records"]), int(row["events"])
+def _events_by_day(wh: Warehouse, start: date, end: date) -> dict[date, tuple[int, int, int]]:
+    """The same counts for every day of [start, end), from one grouped read (a report of a year
+    judged each day with its own query: 730 queries for the two rules below)."""
+    frame = wh.query(
+        f"""SELECT first_ingestion_day AS day, {_COUNTS} FROM silver_behaviour_events
+            WHERE {_FIRST_SEEN} GROUP BY first_ingestion_day""",
+        {"start": start, "end": end},
+    )
+    counts = {
+        pd.Timestamp(day).date(): (int(events), int(records), int(anonymous))
+        for day, events, records, anonymous in zip(
+            frame["day"], frame["events"], frame["records"], frame["anonymous"], strict=True
+        )
+    }
+    return {day: counts.get(day, (0, 0, 0)) for day in days_between(start, end)}
+
+
+def _duplicate_outcome(counts: tuple[int, int, int], settings: Thresholds) -> Outcome:
+    events, records, _ = counts
     figure = round((records - events) / records, 6) if records else 0.0
     return Outcome(
         "duplicate_behaviour_events",
@@ -44,10 +62,8 @@ def duplicate_behaviour_events(
     )
 
 
-def anonymous_event_share(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
-    """Distinct behavioural events without user_id / events, for events first seen in the window."""
-    row = _events_in_window(wh, start, end)
-    events, anonymous = int(row["events"]), int(row["anonymous"])
+def _anonymous_outcome(counts: tuple[int, int, int], settings: Thresholds) -> Outcome:
+    events, _, anonymous = counts
     figure = round(anonymous / events, 6) if events else 0.0
     return Outcome(
         "anonymous_event_share",
@@ -58,6 +74,34 @@ def anonymous_event_share(wh: Warehouse, start: date, end: date, settings: Thres
         {"events": events, "anonymous_events": anonymous},
         unjudged="" if events else "no behavioural event first ingested that day",
     )
+
+
+def duplicate_behaviour_events(
+    wh: Warehouse, start: date, end: date, settings: Thresholds
+) -> Outcome:
+    """Bronze behavioural records repeating an event_id / records, for events first seen in the window."""
+    return _duplicate_outcome(_events_in_window(wh, start, end), settings)
+
+
+def duplicate_behaviour_events_by_day(
+    wh: Warehouse, start: date, end: date, settings: Thresholds
+) -> dict[date, Outcome]:
+    """`duplicate_behaviour_events` of every day of [start, end), from one read."""
+    by_day = _events_by_day(wh, start, end)
+    return {day: _duplicate_outcome(counts, settings) for day, counts in by_day.items()}
+
+
+def anonymous_event_share(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
+    """Distinct behavioural events without user_id / events, for events first seen in the window."""
+    return _anonymous_outcome(_events_in_window(wh, start, end), settings)
+
+
+def anonymous_event_share_by_day(
+    wh: Warehouse, start: date, end: date, settings: Thresholds
+) -> dict[date, Outcome]:
+    """`anonymous_event_share` of every day of [start, end), from one read."""
+    by_day = _events_by_day(wh, start, end)
+    return {day: _anonymous_outcome(counts, settings) for day, counts in by_day.items()}
 
 
 def scd2_integrity(wh: Warehouse, table: str) -> Outcome:
