@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
@@ -83,12 +84,24 @@ def duplicate_behaviour_events(
     return _duplicate_outcome(_events_in_window(wh, start, end), settings)
 
 
+def _judged_by_day(
+    outcome: Callable[[tuple[int, int, int], Thresholds], Outcome],
+    wh: Warehouse,
+    start: date,
+    end: date,
+    settings: Thresholds,
+) -> dict[date, Outcome]:
+    """`outcome` of every day of [start, end), from one read of the counts."""
+    return {
+        day: outcome(counts, settings) for day, counts in _events_by_day(wh, start, end).items()
+    }
+
+
 def duplicate_behaviour_events_by_day(
     wh: Warehouse, start: date, end: date, settings: Thresholds
 ) -> dict[date, Outcome]:
     """`duplicate_behaviour_events` of every day of [start, end), from one read."""
-    by_day = _events_by_day(wh, start, end)
-    return {day: _duplicate_outcome(counts, settings) for day, counts in by_day.items()}
+    return _judged_by_day(_duplicate_outcome, wh, start, end, settings)
 
 
 def anonymous_event_share(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
@@ -100,8 +113,7 @@ def anonymous_event_share_by_day(
     wh: Warehouse, start: date, end: date, settings: Thresholds
 ) -> dict[date, Outcome]:
     """`anonymous_event_share` of every day of [start, end), from one read."""
-    by_day = _events_by_day(wh, start, end)
-    return {day: _anonymous_outcome(counts, settings) for day, counts in by_day.items()}
+    return _judged_by_day(_anonymous_outcome, wh, start, end, settings)
 
 
 def scd2_integrity(wh: Warehouse, table: str) -> Outcome:
