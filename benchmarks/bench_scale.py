@@ -233,13 +233,17 @@ def run_world(name: str) -> dict:
         reports_dir=work / "reports",
     )
     started = time.perf_counter()
-    with TreeMemory() as tree:
-        result = run_all(settings, say=lambda line: print(line, file=sys.stderr, flush=True))
-    wall = time.perf_counter() - started
-    peak = vm_hwm_mb()
-    steps, step_peaks = job_steps(result["run_ids"], tree)
-    get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
-    stop_local_postgres(settings.home / "postgres")
+    try:
+        with TreeMemory() as tree:
+            result = run_all(settings, say=lambda line: print(line, file=sys.stderr, flush=True))
+        wall = time.perf_counter() - started
+        peak = vm_hwm_mb()
+        steps, step_peaks = job_steps(result["run_ids"], tree)
+    finally:  # a failed world leaves no database, PostgreSQL server or gigabytes behind
+        get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
+        stop_local_postgres(settings.home / "postgres")
+        if sys.exc_info()[0] is not None:
+            shutil.rmtree(work, ignore_errors=True)
     jobs: dict[str, float] = {}
     for label, seconds in result["timings"].items():
         job = label.split(" ", 1)[0]
