@@ -337,3 +337,69 @@ def test_a_failing_tagger_never_stops_an_event_from_landing(db, tmp_path):
     stats = ingest_live(db, [path], tagger=broken)
     assert (stats.landed, stats.quarantined) == (3, 0)
     assert db[RAW].count_documents({"feed": {"$exists": True}}) == 0
+
+
+def _day_file(tmp_path, events: int):
+    path = tmp_path / "2025-01-15" / "events.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "event_id": f"s{n}",
+                    "event_type": "order_created",
+                    "event_time": "2025-01-15T10:00:00+01:00",
+                    "vendor": "vendor_a",
+                    "payload": {"order_id": f"o{n}"},
+                }
+            )
+            + "\n"
+            for n in range(events)
+        )
+    )
+    return path
+
+
+def test_two_ingestions_of_one_file_in_the_same_millisecond_count_each_event_once(db, tmp_path):
+    """Two processes that start at once may take the same landing time to the millisecond; the
+    second must still count the file's events as repeats, not as its own retried writes."""
+    from commercepulse.days import utc_now
+    from commercepulse.raw.landing import land_all
+    from commercepulse.raw.live import _items
+
+    path = _day_file(tmp_path, 50)
+    now = utc_now()
+    first = land_all(db, _items(path, now), now)
+    second = land_all(db, _items(path, now), now)
+    assert (first.landed, first.duplicates) == (50, 0)
+    assert (second.landed, second.duplicates) == (0, 50)
+    assert db[RAW].count_documents({}) == 50
+    assert db[RAW].count_documents({"seen_count": 1}) == 50  # the same line, read twice
+
+
+def test_a_batch_sent_again_after_a_lost_reply_counts_its_own_writes_as_landed(
+    db, tmp_path, monkeypatch
+):
+    """The server writes the batch, then the connection drops before the reply: the retry sees
+    the batch's ids as duplicates; they are this ingestion's own writes, landed once."""
+    from pymongo.collection import Collection
+    from pymongo.errors import AutoReconnect
+
+    from commercepulse.raw import landing
+
+    insert_many = Collection.insert_many
+    lost = []
+
+    def write_then_drop(self, documents, *args, **kwargs):
+        result = insert_many(self, documents, *args, **kwargs)
+        if not lost:
+            lost.append(len(documents))
+            raise AutoReconnect("reply lost")
+        return result
+
+    monkeypatch.setattr(Collection, "insert_many", write_then_drop)
+    monkeypatch.setattr(landing, "RETRY_DELAYS", (0.0,))
+    stats = ingest_live(db, [_day_file(tmp_path, 40)])
+    assert lost == [40]
+    assert (stats.landed, stats.duplicates, stats.quarantined) == (40, 0, 0)
+    assert db[RAW].count_documents({"seen_count": 1}) == 40

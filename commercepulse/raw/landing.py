@@ -362,9 +362,9 @@ class RawWriter:
                 self._error = exc
 
     def _write(self, items: list[Landing], rejects: list[Rejection]) -> None:
-        duplicate_idx, failed = self._insert(items) if items else ([], {})
+        duplicate_idx, retried, failed = self._insert(items) if items else ([], set(), {})
         stored = self._stored_sources(items, duplicate_idx)
-        own = {i for i in duplicate_idx if self._is_own(items[i], stored.get(items[i].event_id))}
+        own = {i for i in retried if self._is_own(items[i], stored.get(items[i].event_id))}
         duplicate_idx = [
             i for i in duplicate_idx if i not in own
         ]  # a retried insert that had already landed
@@ -403,28 +403,34 @@ class RawWriter:
         if self._on_batch:
             self._on_batch(len(items) + len(rejects) - len(failed))
 
-    def _insert(self, items: list[Landing]) -> tuple[list[int], dict[int, str]]:
-        """Insert a batch, unordered; returns (indexes that hit an existing event id, indexes MongoDB
-        rejected with why). Transient failures (failover, a restarting server) are retried with
-        backoff: ids already written come back as duplicates and are sorted out by the caller."""
-        pending, duplicates, failed = list(range(len(items))), [], {}
-        for delay in (*RETRY_DELAYS, None):
+    def _insert(self, items: list[Landing]) -> tuple[list[int], set[int], dict[int, str]]:
+        """Insert a batch, unordered; returns (indexes that hit an existing event id, those of them
+        that hit it on a retry, indexes MongoDB rejected with why). Transient failures (failover, a
+        restarting server) are retried with backoff: ids an earlier attempt wrote come back as
+        duplicates on the retry and are sorted out by the caller. A duplicate on the first attempt
+        is never this ingestion's own write, even when another ingestion landed the same line
+        within the same millisecond."""
+        pending, duplicates, retried, failed = list(range(len(items))), [], set(), {}
+        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
             try:
                 self.raw.insert_many([items[i].raw for i in pending], ordered=False)
-                return duplicates, failed
+                return duplicates, retried, failed
             except BulkWriteError as exc:
                 retry = []
                 for err in exc.details.get("writeErrors", []):
                     index = pending[err["index"]]
                     if err.get("code") == DUPLICATE_KEY:
                         duplicates.append(index)
+                        if attempt:
+                            retried.add(index)
                     elif err.get("code") in RETRYABLE_CODES:
                         retry.append(index)
                     else:
                         failed[index] = f"write rejected by MongoDB: {err.get('errmsg')}"
                 if not retry and not exc.details.get("writeConcernErrors"):
-                    return duplicates, failed
-                pending = retry or pending
+                    return duplicates, retried, failed
+                settled = set(duplicates) | failed.keys()  # decided: never sent again
+                pending = retry or [i for i in pending if i not in settled]
                 error: Exception = exc
             except ConnectionFailure as exc:  # the whole batch's fate is unknown: send it again
                 error = exc
@@ -439,7 +445,7 @@ class RawWriter:
                 delay,
             )
             time.sleep(delay)
-        return duplicates, failed
+        return duplicates, retried, failed
 
     def _stored_sources(self, items: list[Landing], duplicate_idx: list[int]) -> dict[str, dict]:
         """The stored copies' first landing time and source, for the ids that came back as duplicates."""
