@@ -177,3 +177,17 @@ def test_a_step_that_meets_a_bad_service_fails_with_the_line_as_its_description(
     assert kpis, failures.keys()
     for data in kpis.values():
         assert data.user_failure_data is not None and data.user_failure_data.description == line
+
+
+def test_duckdb_out_of_memory_names_the_setting_to_raise(tmp_path):
+    """A statement beyond DUCKDB_MEMORY_LIMIT fails with the setting and what to do, not with
+    DuckDB's advice about threads and pragmas; the warehouse stays usable."""
+    from commercepulse.errors import ConfigurationError
+    from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"), memory_limit="8MB")
+    with pytest.raises(ConfigurationError, match=r"DUCKDB_MEMORY_LIMIT=8MB allows .*Raise"):
+        warehouse.query(
+            "SELECT string_agg(CAST(x AS VARCHAR), ',' ORDER BY x DESC) AS s FROM range(3000000) t(x)"
+        )
+    assert warehouse.query("SELECT 1 AS one")["one"].tolist() == [1]

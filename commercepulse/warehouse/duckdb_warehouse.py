@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 from pydantic import Field
 
+from commercepulse.errors import ConfigurationError
 from commercepulse.warehouse.base import STATEMENT_EVENTS, Warehouse
 from commercepulse.warehouse.tables import ALL_TABLES, Table
 
@@ -174,11 +175,25 @@ class DuckDBWarehouse(Warehouse):
         shared = _thread_dict(_SESSIONS, "connections").get(self.path)
         if shared is None:
             shared = self._scoped()
-        if shared is not None:
-            yield shared
-            return
-        with self._open() as con:
-            yield con
+        with self._memory_advice():
+            if shared is not None:
+                yield shared
+                return
+            with self._open() as con:
+                yield con
+
+    @contextmanager
+    def _memory_advice(self) -> Iterator[None]:
+        """DuckDB's out-of-memory error names threads and pragmas; the user's lever is one setting."""
+        try:
+            yield
+        except duckdb.OutOfMemoryException as exc:
+            raise ConfigurationError(
+                f"DuckDB needed more memory than DUCKDB_MEMORY_LIMIT={self.memory_limit} allows "
+                f"({str(exc).splitlines()[0]}). Raise DUCKDB_MEMORY_LIMIT (the default, 384MB, "
+                "carries a year of 20,000 events a day) and re-run the failed step: every step "
+                "is idempotent."
+            ) from exc
 
     @contextmanager
     def _open(self) -> Iterator[duckdb.DuckDBPyConnection]:
