@@ -160,10 +160,8 @@ def _normalize(
     parts: dict[str, list[pd.DataFrame]] = defaultdict(list)
     unmapped: list[tuple[int, str]] = []
 
+    # (kind, shape, rows, fields): built once every group is known, their times parsed at once
     groups: list[tuple[str, Shape, list[int], dict[str, list]]] = []
-
-    def emit(kind: str, shape: Shape, rows: list[int], raw: dict[str, list]) -> None:
-        groups.append((kind, shape, rows, raw))
 
     keys = pd.DataFrame({"kind": kinds, "vendor": events["vendor"]})
     for (kind, vendor), positions in keys.groupby(
@@ -179,13 +177,15 @@ def _normalize(
             raw = _fields(shape, [payloads[i] for i in rows], only)
             ok = _fitting(shape, raw)
             if all(ok):
-                emit(kind, shape, rows, raw)
+                groups.append((kind, shape, rows, raw))
                 continue
-            emit(
-                kind,
-                shape,
-                [i for i, k in zip(rows, ok) if k],
-                {name: [v for v, k in zip(values, ok) if k] for name, values in raw.items()},
+            groups.append(
+                (
+                    kind,
+                    shape,
+                    [i for i, k in zip(rows, ok) if k],
+                    {name: [v for v, k in zip(values, ok) if k] for name, values in raw.items()},
+                )
             )
             leftovers = [i for i, k in zip(rows, ok) if not k]
         by_shape: dict[str, list[int]] = defaultdict(list)
@@ -197,7 +197,7 @@ def _normalize(
                 by_shape[match.vendor].append(i)
         for matched, idx in by_shape.items():
             shape = shapes[kind][matched]
-            emit(kind, shape, idx, _fields(shape, [payloads[i] for i in idx], only))
+            groups.append((kind, shape, idx, _fields(shape, [payloads[i] for i in idx], only)))
 
     for (kind, shape, rows, raw), own_time in zip(groups, _own_times(groups), strict=True):
         base = env.iloc[rows].reset_index(drop=True)
