@@ -12,6 +12,9 @@ from html.parser import HTMLParser
 
 import dagster as dg
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from commercepulse.checks import rules
 from commercepulse.mongo.client import get_database
@@ -443,3 +446,122 @@ def a_broken_file_is_diagnosed_in_the_check_and_the_report(crafted):
         (found,) = [c for c in report["checks"] if c["check"] == check]
         assert found["passed"] is False and wanted in json.dumps(found["rows"])
         assert wanted in (settings.reports_dir / day.isoformat() / "report.html").read_text()
+
+
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["NGN", "USD", "GHS", None]), min_size=1, max_size=4),
+        min_size=1,
+        max_size=12,
+    )
+)
+@examples(max_examples=60, deadline=None, derandomize=True)
+def test_one_currency_test_agrees_with_counting_distinct_currencies(orders):
+    """`rules.ONE_CCY` (min = max, spillable) says what `count(DISTINCT currency) = 1` said, NULLs
+    and NULL-only orders included."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE x (order_id INTEGER, currency VARCHAR)")
+    rows = [(i, c) for i, currencies in enumerate(orders) for c in currencies]
+    con.executemany("INSERT INTO x VALUES (?, ?)", rows)
+    got = con.execute(
+        f"SELECT order_id, {rules.ONE_CCY}, count(DISTINCT x.currency) = 1 FROM x GROUP BY 1"
+    ).fetchall()
+    assert len(got) == len(orders)
+    assert all(one is expected for _, one, expected in got), got
+
+
+#: `rules.OVER_REFUNDS` as it stood until 2026-12-02 (touched orders joined to every payment, a
+#: DISTINCT currency count): the oracle for its rewrite, which must return the same rows.
+OVER_REFUNDS_BEFORE = f"""
+WITH touched AS ({rules.TOUCHED_ORDERS}),
+pay AS (SELECT x.vendor, x.order_id, count(DISTINCT x.currency) AS ccys, min(x.currency) AS ccy,
+               sum(x.amount) AS paid, sum(x.amount_ngn) AS paid_ngn
+        FROM stg_payments x JOIN touched USING (vendor, order_id)
+        WHERE x.status = 'SUCCESS' AND x.duplicate_of IS NULL GROUP BY x.vendor, x.order_id),
+ref AS (SELECT x.vendor, x.order_id, count(DISTINCT x.currency) AS ccys, min(x.currency) AS ccy,
+               sum(x.amount) AS refunded, sum(x.amount_ngn) AS refunded_ngn
+        FROM stg_refunds x JOIN touched USING (vendor, order_id) GROUP BY x.vendor, x.order_id),
+cmp AS (SELECT pay.vendor, pay.order_id, pay.paid_ngn, ref.refunded_ngn,
+               (pay.ccys = 1 AND ref.ccys = 1 AND pay.ccy = ref.ccy) AS same_currency,
+               pay.ccy AS currency, pay.paid, ref.refunded
+        FROM pay JOIN ref ON ref.vendor = pay.vendor AND ref.order_id = pay.order_id)
+SELECT vendor, order_id, same_currency, currency, paid, refunded, paid_ngn, refunded_ngn FROM cmp
+WHERE CASE WHEN same_currency THEN refunded > paid + 0.005 ELSE refunded_ngn > paid_ngn * (1 + $tolerance) + 0.005 END"""
+
+MONEY_ROW = st.tuples(
+    st.sampled_from(["vendor_a", "vendor_b"]),
+    st.sampled_from(["O-1", "O-2", "O-3"]),
+    st.integers(0, 4),  # day offset
+    st.sampled_from(["NGN", "USD", None]),
+    st.sampled_from([10.0, 50.0, 100.0, 250.0]),
+)
+
+
+@given(
+    st.lists(st.tuples(MONEY_ROW, st.sampled_from(["SUCCESS", "FAILED"]), st.booleans())),
+    st.lists(MONEY_ROW),
+    st.integers(0, 4),
+)
+@examples(max_examples=40, deadline=None, derandomize=True)
+def test_over_refunds_rewrite_returns_the_rows_of_the_previous_statement(payments, refunds, first):
+    """Any payments and refunds (mixed currencies, NULL currencies, failed and duplicate
+    payments, orders of two vendors sharing ids) and any window: the same findings."""
+    import duckdb
+    import pandas as pd
+
+    from commercepulse.warehouse.duckdb_warehouse import ddl
+    from commercepulse.warehouse.tables import ALL_TABLES
+
+    day0 = date(2025, 3, 1)
+    con = duckdb.connect()
+    for table in (
+        "stg_orders",
+        "stg_payments",
+        "stg_refunds",
+        "stg_shipments",
+        "stg_order_updates",
+    ):
+        con.execute(ddl(ALL_TABLES[table]))
+
+    def frame(rows, **extra):
+        out = []
+        for i, (vendor, order_id, offset, currency, amount, *more) in enumerate(rows):
+            t = pd.Timestamp(day0 + timedelta(days=offset), tz="UTC")
+            out.append(
+                {
+                    "event_id": f"e{i}",
+                    "vendor": vendor,
+                    "order_id": order_id,
+                    "event_time": t,
+                    "event_date": t.date(),
+                    "ingested_at": t,
+                    "is_late": False,
+                    "source_kind": "live",
+                    "currency": currency,
+                    "amount": amount,
+                    "amount_ngn": amount * (1600.0 if currency == "USD" else 1.0),
+                    **{k: f(more, i, t) for k, f in extra.items()},
+                }
+            )
+        return pd.DataFrame(out)
+
+    pays = frame(  # noqa: F841 (DuckDB reads the frame by its name)
+        [(*row, status, dup) for row, status, dup in payments],
+        paid_time=lambda more, i, t: t,
+        status=lambda more, i, t: more[0],
+        duplicate_of=lambda more, i, t: "e0" if more[1] and i else None,
+    )
+    refs = frame(refunds, refund_time=lambda more, i, t: t, lists_items=lambda more, i, t: False)  # noqa: F841
+    if len(pays):
+        con.execute("INSERT INTO stg_payments BY NAME SELECT * FROM pays")
+    if len(refs):
+        con.execute("INSERT INTO stg_refunds BY NAME SELECT * FROM refs")
+    params = {"start": day0 + timedelta(days=first), "end": day0 + timedelta(days=first + 2)}
+    params["tolerance"] = 0.02
+
+    def rows(sql):
+        return sorted(con.execute(sql, params).fetchall(), key=lambda r: (r[0], r[1]))
+
+    assert rows(rules.OVER_REFUNDS) == rows(OVER_REFUNDS_BEFORE)
