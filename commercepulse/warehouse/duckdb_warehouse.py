@@ -190,9 +190,9 @@ class DuckDBWarehouse(Warehouse):
         except duckdb.OutOfMemoryException as exc:
             raise ConfigurationError(
                 f"DuckDB needed more memory than DUCKDB_MEMORY_LIMIT={self.memory_limit} allows "
-                f"({str(exc).splitlines()[0]}). Raise DUCKDB_MEMORY_LIMIT (the default, 384MB, "
-                "carries a year of 20,000 events a day) and re-run the failed step: every step "
-                "is idempotent."
+                f"({str(exc).splitlines()[0]}). Raise DUCKDB_MEMORY_LIMIT (the default, "
+                f"{type(self).model_fields['memory_limit'].default}, carries a year of 20,000 "
+                "events a day) and re-run the failed step: every step is idempotent."
             ) from exc
 
     @contextmanager
