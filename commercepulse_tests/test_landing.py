@@ -277,6 +277,36 @@ def test_cli_ingest_live_lands_untagged_and_the_feed_counts_its_days(db, env, tm
         db.client.drop_database(tagged_db.name)
 
 
+def test_landing_commands_print_every_count_to_a_file_and_exit_zero(db, env, tmp_path):
+    """The landing commands end with `os._exit` (skipping pymongo's slow exit handler): their
+    counts must still reach a redirected stdout whole, and the exit code stay 0."""
+    from commercepulse.generate.writers import write_bootstrap, write_live
+
+    [path] = write_live(tmp_path / "live", seed=8, start=date(2025, 6, 1), days=1, events=200)
+    write_bootstrap(tmp_path, seed=8, orders=50)
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    for args, lines_read in (
+        (["ingest", "live", str(path)], len(lines)),
+        (["ingest", "bootstrap", str(tmp_path / "bootstrap")], None),
+    ):
+        before = db[RAW].count_documents({})
+        out_file = tmp_path / "out.txt"
+        with out_file.open("w") as out:
+            done = subprocess.run(
+                [sys.executable, "-m", "commercepulse.cli", *args],
+                stdout=out,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=settings_env(env),
+            )
+        assert done.returncode == 0, done.stderr
+        counts = dict(pair.split("=") for pair in out_file.read_text().split())
+        assert out_file.read_text().endswith("\n")
+        assert int(counts["landed"]) == db[RAW].count_documents({}) - before > 0
+        if lines_read is not None:
+            assert int(counts["lines_read"]) == lines_read
+
+
 def test_files_landed_by_worker_processes_store_what_one_process_stores(db, env, tmp_path):
     """Three days landed by two processes (parts finishing in any order) store the same documents,
     sightings and counts as the same files landed one after another, and report each file once."""
@@ -365,12 +395,12 @@ def test_two_ingestions_of_one_file_in_the_same_millisecond_count_each_event_onc
     second must still count the file's events as repeats, not as its own retried writes."""
     from commercepulse.days import utc_now
     from commercepulse.raw.landing import land_all
-    from commercepulse.raw.live import _items
+    from commercepulse.raw.live import file_items
 
     path = _day_file(tmp_path, 50)
     now = utc_now()
-    first = land_all(db, _items(path, now), now)
-    second = land_all(db, _items(path, now), now)
+    first = land_all(db, file_items(path, now), now)
+    second = land_all(db, file_items(path, now), now)
     assert (first.landed, first.duplicates) == (50, 0)
     assert (second.landed, second.duplicates) == (0, 50)
     assert db[RAW].count_documents({}) == 50

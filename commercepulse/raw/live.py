@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -27,7 +28,6 @@ from commercepulse.raw.landing import (
     iter_lines,
     land_all,
     land_files,
-    split_lines,
 )
 
 DAY_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -124,23 +124,37 @@ def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
     return files
 
 
-#: A file larger than this is landed in parts by several processes (when workers > 1).
+#: A file larger than this is landed in shares by several processes (when workers > 1).
 PART_BYTES = 8 * 1024 * 1024
+#: The event id's value in a line, as written (a quoted string or a bare literal).
+EVENT_ID_VALUE = re.compile(rb'"event_id"\s*:\s*("(?:[^"\\]|\\.)*"|[^,}\s]+)')
 
 
-def _items(
+def line_share(raw: bytes, number: int, shares: int) -> int:
+    """Which of `shares` workers lands this line: every copy of an event goes to the same one
+    (by its id as written), so a repeat meets the writer that sent its first copy and is never
+    sent as an insert (RawWriter._known_repeats). Any fixed choice lands the same documents;
+    this one only decides how much work MongoDB redoes for repeats."""
+    found = EVENT_ID_VALUE.search(raw)
+    if found is None:
+        return number % shares
+    return zlib.crc32(found.group(1)) % shares
+
+
+def file_items(
     path: Path,
     now: datetime,
-    start: int = 0,
-    end: int | None = None,
-    first_line: int = 1,
+    share: int = 0,
+    shares: int = 1,
     on_bytes: Callable[[int], None] | None = None,
 ) -> Iterator[Item]:
+    """The file's lines parsed, or with `shares` > 1 only those of `share` (see `line_share`)."""
     day, key = file_key(path)
-    for number, raw in iter_lines(str(path), start, end, first_line):
+    for number, raw in iter_lines(str(path)):
         if on_bytes:
             on_bytes(len(raw) + 1)
-        yield parse_line(raw, Sighting(day, key, number), now)
+        if shares == 1 or line_share(raw, number, shares) == share:
+            yield parse_line(raw, Sighting(day, key, number), now)
 
 
 def ingest_live(
@@ -153,24 +167,21 @@ def ingest_live(
     total, _ = land_files(
         db,
         [("live", path) for path in expand_paths(paths)],
-        lambda path, now: _items(path, now, on_bytes=on_bytes),
+        lambda path, now: file_items(path, now, on_bytes=on_bytes),
         tagger=tagger,
     )
     return total
 
 
-def _land_part(
-    task: tuple[str, str, str, int, int, int, datetime], tagger: Tagger | None = None
+def _land_share(
+    task: tuple[str, str, str, int, int, datetime], tagger: Tagger | None = None
 ) -> IngestStats:
-    """One part of a file, landed by a worker process with its own connection."""
-    uri, database, path, start, end, first_line, now = task
+    """One share of a file's lines, landed by a worker process with its own connection."""
+    uri, database, path, share, shares, now = task
     from commercepulse.mongo.client import get_database
 
     return land_all(
-        get_database(uri, database),
-        _items(Path(path), now, start, end, first_line),
-        now,
-        tagger=tagger,
+        get_database(uri, database), file_items(Path(path), now, share, shares), now, tagger=tagger
     )
 
 
@@ -182,22 +193,22 @@ def ingest_live_parallel(
     on_part: Callable[[int], None] | None = None,
     on_file: Callable[[Path, IngestStats], None] | None = None,
     tagger: Tagger | None = None,
+    part_bytes: int = PART_BYTES,
 ) -> IngestStats:
-    """Land the files with `workers` processes, big files cut into parts at line ends: parsing and
-    encoding are CPU-bound, so they scale with cores. The result does not depend on the order the
-    parts land in (the first copy of an event by ingestion day, file and line is the one kept).
+    """Land the files with `workers` processes, each big file's lines shared out by event id
+    (`line_share`): parsing and encoding are CPU-bound, so they scale with cores. The result does
+    not depend on the order the shares land in (the first copy of an event by ingestion day, file
+    and line is the one kept).
 
-    `on_part(bytes)` follows progress; `on_file(path, stats)` is called once a file's parts have
-    all landed; `tagger` (picklable, for the workers) tags each landing event."""
+    `on_part(bytes)` follows progress; `on_file(path, stats)` is called once a file's shares have
+    all landed; `tagger` (picklable, for the workers) tags each landing event; a file of
+    `part_bytes` or more is shared out among the workers."""
     files = expand_paths(paths)
     tasks = []
     for path in files:
-        now = utc_now()  # one landing time per file, shared by its parts
-        parts = max(1, min(workers, os.path.getsize(path) // PART_BYTES + 1))
-        tasks += [
-            (uri, database, str(path), start, end, line, now)
-            for start, end, line in split_lines(str(path), parts)
-        ]
+        now = utc_now()  # one landing time per file, shared by its shares
+        shares = max(1, min(workers, os.path.getsize(path) // part_bytes + 1))
+        tasks += [(uri, database, str(path), share, shares, now) for share in range(shares)]
     total = IngestStats(files=len(files))
     pending = Counter(task[2] for task in tasks)
     per_file: dict[str, IngestStats] = {}
@@ -205,7 +216,7 @@ def ingest_live_parallel(
     def landed(task: tuple, stats: IngestStats) -> None:
         total.merge(stats)
         if on_part:
-            on_part(task[4] - task[3])
+            on_part(os.path.getsize(task[2]) // task[4])
         per_file.setdefault(task[2], IngestStats(files=1)).merge(stats)
         pending[task[2]] -= 1
         if on_file and not pending[task[2]]:
@@ -216,15 +227,15 @@ def ingest_live_parallel(
 
         db = get_database(uri, database)
         for task in tasks:
-            items = _items(Path(task[2]), task[6], *task[3:6])
-            landed(task, land_all(db, items, task[6], tagger=tagger))
+            items = file_items(Path(task[2]), task[5], task[3], task[4])
+            landed(task, land_all(db, items, task[5], tagger=tagger))
         return total
     from concurrent.futures import as_completed
 
     from commercepulse.processes import worker_pool
 
     with worker_pool(min(workers, len(tasks))) as pool:
-        futures = {pool.submit(_land_part, task, tagger): task for task in tasks}
+        futures = {pool.submit(_land_share, task, tagger): task for task in tasks}
         for future in as_completed(futures):
             landed(futures[future], future.result())
     return total
