@@ -125,6 +125,8 @@ class World:
             "end": end,
             "run_id": "world",
             "reported_at": pd.Timestamp("2025-06-01", tz="UTC"),
+            "part": 0,  # fact_orders' key bucket: one bucket (see window_statements)
+            "parts": 1,
         }
         statements = [s for name in WINDOW_STATEMENTS for s in WINDOW_STATEMENTS[name]]
         statements += [

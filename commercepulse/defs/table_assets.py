@@ -30,13 +30,21 @@ STAGED_IN_WINDOW = (
 def window_statements(
     statements: Sequence[str], start: date, end: date, run_id: str, parts: int = 1
 ) -> list[tuple[str, dict]]:
-    """The window's statements, those that read the window once per sub-window (`parts` of them;
-    each replaces or merges only what its sub-window touches, recomputed from all staging: the
-    same end state), then the others once (e.g. a whole-table link)."""
-    windowed = [sql for sql in statements if "$start" in sql]
+    """The window's statements, those that read the window once per part (`parts` of them; each
+    replaces or merges only what its part touches, recomputed from all staging: the same end
+    state), then the others once (e.g. a whole-table link). A statement that reads `$part` takes
+    the whole window each time and a bucket of its keys (`fact_orders`: no row is merged twice in
+    one transaction); the others take consecutive sub-windows of its days."""
+    keyed = [sql for sql in statements if "$part" in sql]
+    windowed = [sql for sql in statements if "$start" in sql and "$part" not in sql]
     once = [sql for sql in statements if "$start" not in sql]
-    out: list[tuple[str, dict]] = []
-    step = timedelta(days=max(1, -(-(end - start).days // max(parts, 1))))
+    parts = max(parts, 1)
+    out: list[tuple[str, dict]] = [
+        (sql, {"start": start, "end": end, "run_id": run_id, "part": part, "parts": parts})
+        for part in range(parts)
+        for sql in keyed
+    ]
+    step = timedelta(days=max(1, -(-(end - start).days // parts)))
     first = start
     while first < end:
         last = min(first + step, end)

@@ -131,6 +131,12 @@ class BigQueryWarehouse(Warehouse):
     def dataset_id(self) -> str:
         return f"{self.project}.{self.dataset}"
 
+    def statement_events(self) -> int:
+        """No limit: a window's statements run as one script with one set of parameters, so
+        sub-windows (each its own `@start`/`@end`) cannot share it, and BigQuery's memory is not
+        this process's. A window too big for one job is split into runs (multi-run backfill)."""
+        return 2**62
+
     @contextmanager
     def client(self) -> Iterator[bigquery.Client]:
         with (self.connect or self._default_client)() as client:

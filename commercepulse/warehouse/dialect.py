@@ -5,7 +5,9 @@ sqlglot carries the spelling differences (FILTER-free aggregates, LOGICAL_OR, MI
 PERCENTILE_CONT, DATE_DIFF argument order, `@name` parameters, UNION DISTINCT...). Two
 things sqlglot cannot know are handled here, as a small table of rewrites:
 - `INSERT INTO t BY NAME <select>` (DuckDB) becomes an explicit column list;
-- `date_diff` in sub-day units is a TIMESTAMP difference (TIMESTAMP_DIFF in BigQuery).
+- `date_diff` in sub-day units is a TIMESTAMP difference (TIMESTAMP_DIFF in BigQuery);
+- `hash(text)` (a key bucket) is FARM_FINGERPRINT with the sign bit cleared (a non-negative
+  INT64, as DuckDB's hash is unsigned).
 """
 
 from __future__ import annotations
@@ -33,6 +35,15 @@ def _timestamp_diffs(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _hashes(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "HASH":
+        if len(node.expressions) != 1:
+            raise UntranslatableSQL("hash() takes one text argument here (concat the key parts)")
+        fingerprint = exp.Anonymous(this="FARM_FINGERPRINT", expressions=node.expressions)
+        return exp.paren(exp.BitwiseAnd(this=fingerprint, expression=exp.Literal.number(2**63 - 1)))
+    return node
+
+
 @lru_cache(maxsize=1024)
 def to_bigquery(sql: str) -> str:
     """The BigQuery text of one DuckDB statement (cached: statements are constants)."""
@@ -44,7 +55,7 @@ def to_bigquery(sql: str) -> str:
             raise UntranslatableSQL(f"INSERT INTO {table} BY NAME needs named select columns")
         sql = f"INSERT INTO {table} ({', '.join(names)}) {select}"
     try:
-        tree = sqlglot.parse_one(sql, read="duckdb").transform(_timestamp_diffs)
+        tree = sqlglot.parse_one(sql, read="duckdb").transform(_timestamp_diffs).transform(_hashes)
         return tree.sql(dialect="bigquery", unsupported_level=sqlglot.ErrorLevel.RAISE)
     except sqlglot.errors.SqlglotError as exc:
         raise UntranslatableSQL(f"{exc}\n--- in ---\n{sql}") from exc
