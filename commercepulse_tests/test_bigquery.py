@@ -7,6 +7,7 @@ import hashlib
 import os
 import time
 import uuid
+from contextlib import nullcontext
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -232,6 +233,32 @@ def test_multi_statement_writes_are_one_transaction():
     sql, params = captured[0]
     assert sql.startswith("BEGIN TRANSACTION;") and sql.rstrip().endswith("COMMIT TRANSACTION;")
     assert params == [("start", "DATE"), ("end", "DATE")]
+
+
+def test_a_big_window_is_one_script_and_a_parameter_never_takes_two_values():
+    """A script shares one parameter set: a window is never split into sub-windows on BigQuery
+    (each would need its own @start and @end), and statements that disagree on a parameter are
+    refused rather than run with the last value."""
+    from commercepulse.defs.table_assets import window_statements
+
+    warehouse = BigQueryWarehouse(project="p", dataset="d")
+    year_of_events = 20_000 * 365
+    parts = -(-year_of_events // warehouse.statement_events())
+    assert parts == 1  # as window_asset derives it from the staged count
+
+    class Recording(BigQueryWarehouse):
+        def client(self):
+            return nullcontext(None)
+
+        def _script(self, client, texts, params):
+            pass
+
+    split = window_statements(wsql.FACT_PAYMENTS, date(2023, 1, 1), date(2023, 3, 1), "r", 2)
+    with pytest.raises(ValueError, match="@start cannot be both"):
+        Recording(project="p", dataset="d").execute(split)
+    Recording(project="p", dataset="d").execute(
+        window_statements(wsql.FACT_PAYMENTS, date(2023, 1, 1), date(2023, 3, 1), "r", 1)
+    )
 
 
 def test_every_statement_translates_with_explicit_insert_columns():

@@ -206,8 +206,14 @@ class BigQueryWarehouse(Warehouse):
         params: dict[str, Any] = {}
         texts = []
         for sql, values in statements:
-            texts.append(to_bigquery(sql))
-            params.update(values)
+            text = to_bigquery(sql)
+            texts.append(text)
+            for name, value in values.items():
+                if f"@{name}" in text and params.setdefault(name, value) != value:
+                    raise ValueError(
+                        f"one script shares its parameters: @{name} cannot be both "
+                        f"{params[name]!r} and {value!r} (run the statements separately)"
+                    )
         with self.client() as client:
             self._script(client, texts, params)
 

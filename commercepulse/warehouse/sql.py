@@ -56,19 +56,20 @@ SELECT event_id, history_index, event_date, status_time, vendor, order_id, statu
 FROM stg_shipments WHERE {WINDOW}""",
 )
 
-_TOUCHED = " UNION ".join(
-    f"SELECT vendor, order_id FROM {t} WHERE {WINDOW} AND order_id IS NOT NULL"
-    for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates")
-)
-
 #: The window's orders of one key bucket: a big window's `fact_orders` runs as `$parts` MERGEs over
 #: disjoint buckets of its orders, not over sub-windows of its days. An order touched on days of
 #: two sub-windows was merged twice in one transaction, the second time updating a row the first
 #: inserted, and DuckDB 1.5.5 can fail there ("Attempted to dereference shared_ptr that is
-#: NULL!" in LocalStorage::Update; it did on a year at 20k events a day).
+#: NULL!" in LocalStorage::Update; it did on a year at 20k events a day). Each table's rows are
+#: bucketed before the UNION, so its distinct set holds one bucket's keys.
+_TOUCHED = " UNION ".join(
+    f"SELECT vendor, order_id FROM {t} WHERE {WINDOW} AND order_id IS NOT NULL"
+    " AND hash(concat(vendor, '|', order_id)) % $parts = $part"
+    for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates")
+)
+
 ORDER_STATE = f"""
-WITH touched AS (SELECT vendor, order_id FROM ({_TOUCHED})
-                 WHERE hash(concat(vendor, '|', order_id)) % $parts = $part),
+WITH touched AS ({_TOUCHED}),
 o AS (SELECT x.* FROM stg_orders x JOIN touched USING (vendor, order_id) WHERE true
       QUALIFY row_number() OVER (PARTITION BY x.vendor, x.order_id ORDER BY x.order_time DESC, x.event_id DESC) = 1),
 pay AS (SELECT x.vendor, x.order_id, min(CASE WHEN x.status = 'SUCCESS' THEN x.paid_time END) AS first_paid_time,
