@@ -482,17 +482,40 @@ def completeness_counts(
     return raw, staged, unmapped
 
 
-def completeness_by_day(db: Database, wh: Warehouse, start: date, end: date) -> dict[date, Outcome]:
-    """`completeness` of every day of [start, end) with three grouped queries (raw, staged, unmapped)."""
-    raw = event_counts_by_day(db, utc_midnight(start), utc_midnight(end))
-    union = " UNION ".join(
+#: Distinct staged events per business day of a window (stg_order_items repeats its order's id).
+STAGED_BY_DAY = (
+    "SELECT event_date AS d, count(*) AS n FROM ("
+    + " UNION ".join(
         f"SELECT event_id, event_date FROM {t} WHERE event_date >= $start AND event_date < $end"
         for t in FRAMES
         if t not in ("stg_unmapped", "stg_order_items")
     )
-    staged = wh.query(
-        f"SELECT event_date AS d, count(DISTINCT event_id) AS n FROM ({union}) GROUP BY 1",
-        _window(start, end),
+    + ") GROUP BY 1"
+)
+#: Days counted by one statement of a whole-window count (bounds its distinct set).
+COUNT_SPAN_DAYS = 31
+
+
+def day_spans(start: date, end: date, days: int) -> list[tuple[date, date]]:
+    """[start, end) cut into consecutive spans of at most `days` days."""
+    spans, first = [], start
+    while first < end:
+        spans.append((first, min(first + timedelta(days=days), end)))
+        first = spans[-1][1]
+    return spans
+
+
+def completeness_by_day(db: Database, wh: Warehouse, start: date, end: date) -> dict[date, Outcome]:
+    """`completeness` of every day of [start, end) with three grouped queries (raw, staged, unmapped)."""
+    raw = event_counts_by_day(db, utc_midnight(start), utc_midnight(end))
+    # an event has one event_date, so the distinct (event_id, event_date) pairs of a day are its
+    # distinct events: counted a month at a time, the distinct set is a month's, not the
+    # window's (a year at 20k events a day: ~7.5M ids, the refresh's peak memory)
+    staged = pd.concat(
+        [
+            wh.query(STAGED_BY_DAY, _window(first, last))
+            for first, last in day_spans(start, end, COUNT_SPAN_DAYS) or [(start, end)]
+        ]
     )
     unmapped = wh.query(
         "SELECT event_date AS d, count(*) AS n FROM stg_unmapped "

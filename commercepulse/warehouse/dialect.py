@@ -6,8 +6,8 @@ PERCENTILE_CONT, DATE_DIFF argument order, `@name` parameters, UNION DISTINCT...
 things sqlglot cannot know are handled here, as a small table of rewrites:
 - `INSERT INTO t BY NAME <select>` (DuckDB) becomes an explicit column list;
 - `date_diff` in sub-day units is a TIMESTAMP difference (TIMESTAMP_DIFF in BigQuery);
-- `hash(text)` (a key bucket) is FARM_FINGERPRINT with the sign bit cleared (a non-negative
-  INT64, as DuckDB's hash is unsigned).
+- `hash(a, b, ...)` (a key bucket) is FARM_FINGERPRINT of the values joined by `|`, with the
+  sign bit cleared, and UBIGINT is INT64 (DuckDB's hash is unsigned).
 """
 
 from __future__ import annotations
@@ -37,10 +37,16 @@ def _timestamp_diffs(node: exp.Expression) -> exp.Expression:
 
 def _hashes(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Anonymous) and node.name.upper() == "HASH":
-        if len(node.expressions) != 1:
-            raise UntranslatableSQL("hash() takes one text argument here (concat the key parts)")
-        fingerprint = exp.Anonymous(this="FARM_FINGERPRINT", expressions=node.expressions)
+        parts: list[exp.Expression] = []
+        for arg in node.expressions:
+            text = exp.func("COALESCE", exp.cast(arg, "STRING"), exp.Literal.string(""))
+            parts += [exp.Literal.string("|"), text] if parts else [text]
+        fingerprint = exp.Anonymous(
+            this="FARM_FINGERPRINT", expressions=[exp.Anonymous(this="CONCAT", expressions=parts)]
+        )
         return exp.paren(exp.BitwiseAnd(this=fingerprint, expression=exp.Literal.number(2**63 - 1)))
+    if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.UBIGINT:
+        return exp.DataType.build("BIGINT")  # INT64: the bucket arithmetic of `hash`
     return node
 
 

@@ -64,7 +64,7 @@ FROM stg_shipments WHERE {WINDOW}""",
 #: bucketed before the UNION, so its distinct set holds one bucket's keys.
 _TOUCHED = " UNION ".join(
     f"SELECT vendor, order_id FROM {t} WHERE {WINDOW} AND order_id IS NOT NULL"
-    " AND hash(concat(vendor, '|', order_id)) % $parts = $part"
+    " AND hash(vendor, order_id) % CAST($parts AS UBIGINT) = CAST($part AS UBIGINT)"
     for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates")
 )
 
