@@ -20,6 +20,15 @@ def days_between(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days)]
 
 
+def day_spans(start: date, end: date, days: int) -> list[tuple[date, date]]:
+    """[start, end) cut into consecutive [first, last) spans of at most `days` days."""
+    spans, first = [], start
+    while first < end:
+        spans.append((first, min(first + timedelta(days=days), end)))
+        first = spans[-1][1]
+    return spans
+
+
 def contiguous_ranges(days: list[str], bridge: int = 1) -> list[tuple[str, str]]:
     """Sorted ISO days -> inclusive (first, last) spans; days at most `bridge` days apart share a
     span (1: consecutive days only). A range run costs a run's overhead (about a second), an

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pymongo.database import Database
 
-from commercepulse.days import days_between, utc_midnight
+from commercepulse.days import day_spans, days_between, utc_midnight
 from commercepulse.mapping import SHAPES
 from commercepulse.mongo.indexes import RAW
 from commercepulse.raw.quarantine import open_counts, open_counts_by_day, reason_class
@@ -496,17 +496,9 @@ STAGED_BY_DAY = (
 COUNT_SPAN_DAYS = 31
 
 
-def day_spans(start: date, end: date, days: int) -> list[tuple[date, date]]:
-    """[start, end) cut into consecutive spans of at most `days` days."""
-    spans, first = [], start
-    while first < end:
-        spans.append((first, min(first + timedelta(days=days), end)))
-        first = spans[-1][1]
-    return spans
-
-
 def completeness_by_day(db: Database, wh: Warehouse, start: date, end: date) -> dict[date, Outcome]:
-    """`completeness` of every day of [start, end) with three grouped queries (raw, staged, unmapped)."""
+    """`completeness` of every day of [start, end) with grouped queries: raw, staged (a month per
+    statement), unmapped."""
     raw = event_counts_by_day(db, utc_midnight(start), utc_midnight(end))
     # an event has one event_date, so the distinct (event_id, event_date) pairs of a day are its
     # distinct events: counted a month at a time, the distinct set is a month's, not the

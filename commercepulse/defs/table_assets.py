@@ -2,10 +2,11 @@
 table recomputed by SQL when its inputs change (shared by the warehouse, KPI and Gold domains)."""
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
+from commercepulse.days import day_spans
 from commercepulse.defs.metadata import latest_rows, row_count, table_metadata_spec
 from commercepulse.defs.partitions import DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.retries import user_errors
@@ -44,13 +45,9 @@ def window_statements(
         for part in range(parts)
         for sql in keyed
     ]
-    step = timedelta(days=max(1, -(-(end - start).days // parts)))
-    first = start
-    while first < end:
-        last = min(first + step, end)
+    for first, last in day_spans(start, end, max(1, -(-(end - start).days // parts))):
         params = {"start": first, "end": last, "run_id": run_id}
         out += [(sql, params) for sql in windowed]
-        first = last
     return out + [(sql, {"run_id": run_id}) for sql in once]
 
 
