@@ -238,7 +238,7 @@ def test_a_window_split_into_parts_leaves_every_table_as_one_statement_does(data
     data pack's year, 12 parts leave every fact and dim exactly as the one-part run built them."""
     from datetime import date
 
-    from commercepulse.defs.table_assets import window_statements
+    from commercepulse.defs.table_assets import run_plan, window_statements
     from commercepulse.warehouse.sql import WINDOW_STATEMENTS
 
     def content(name: str) -> list[tuple]:
@@ -257,7 +257,7 @@ def test_a_window_split_into_parts_leaves_every_table_as_one_statement_does(data
             assert by_keys == set(range(12)) and not by_days
         else:
             assert len(by_days) == 12 and not by_keys
-        wh.execute(parts)
+        run_plan(wh, parts)  # as the assets run it: fact_orders commits bucket by bucket
     assert {name: content(name) for name in WINDOW_STATEMENTS} == before
     # fact_orders' parts are disjoint buckets of the window's orders: no order is merged twice in
     # one transaction (DuckDB 1.5.5 can fail updating a row the same transaction inserted)
@@ -273,3 +273,30 @@ def test_a_window_split_into_parts_leaves_every_table_as_one_statement_does(data
     together = pd.concat(buckets)
     assert not together.duplicated().any()
     assert sorted(together.itertuples(index=False)) == sorted(whole.itertuples(index=False))
+
+
+def test_bucket_merges_commit_one_by_one_and_the_rest_of_a_plan_all_or_nothing(tmp_path):
+    """DuckDB keeps a transaction's merged rows in memory until it commits, so `fact_orders`'
+    bucket MERGEs commit one by one (each leaves its orders right); a window's other statements
+    still replace it all or nothing."""
+    from datetime import date
+
+    import duckdb
+
+    from commercepulse.defs.table_assets import run_plan
+    from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+    wh = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    wh.execute([("CREATE TABLE t (k INTEGER)", {})])
+    bucket = "INSERT INTO t SELECT CAST($part AS INTEGER)"
+    broken = "INSERT INTO t SELECT CAST('x' || $part AS INTEGER)"
+    plan = [(bucket, {"part": 0, "parts": 3}), (bucket, {"part": 1, "parts": 3})]
+    with pytest.raises(duckdb.ConversionException):
+        run_plan(wh, [*plan, (broken, {"part": 2, "parts": 3})])
+    assert sorted(wh.query("SELECT k FROM t")["k"]) == [0, 1]
+    window = {"start": date(2024, 1, 1), "end": date(2024, 1, 2), "run_id": "x"}
+    with pytest.raises(duckdb.ConversionException):
+        run_plan(
+            wh, [("DELETE FROM t WHERE k >= 0", window), (broken.replace("part", "run_id"), window)]
+        )
+    assert sorted(wh.query("SELECT k FROM t")["k"]) == [0, 1]

@@ -16,6 +16,7 @@ from pymongo.database import Database
 
 from commercepulse.defs.topology import RunTopology
 from commercepulse.errors import ConfigurationError
+from commercepulse.heap import keep_big_buffers_mapped, return_free_heap
 from commercepulse.mongo.client import get_database, resolve_uri
 from commercepulse.settings import CheckThresholds, Settings, load_settings, worker_processes
 from commercepulse.warehouse.base import Warehouse
@@ -125,12 +126,18 @@ def mongo_resource(settings: Settings) -> MongoResource:
 
 def scoped_warehouse(engine: Warehouse) -> dg.ResourceDefinition:
     """The warehouse as a resource that lives as long as the run (or sensor tick) using it: an
-    engine that keeps a connection for the run (DuckDB) closes it when the run ends."""
+    engine that keeps a connection for the run (DuckDB) closes it when the run ends. The run's
+    process keeps big frame buffers out of its heap, and gives the heap's free pages back when
+    the run ends: `commercepulse run` runs every job in one process (heap.py)."""
 
     @dg.resource(description=f"warehouse: {type(engine).__name__}")
     def warehouse(_context) -> Iterator[Warehouse]:
-        with engine.run_scope():
-            yield engine
+        keep_big_buffers_mapped()
+        try:
+            with engine.run_scope():
+                yield engine
+        finally:
+            return_free_heap()
 
     return warehouse
 

@@ -51,6 +51,15 @@ def window_statements(
     return out + [(sql, {"run_id": run_id}) for sql in once]
 
 
+def run_plan(warehouse: Warehouse, plan: Sequence[tuple[str, dict]]) -> None:
+    """A window's plan: its bucket MERGEs (first in it) may commit one by one
+    (`Warehouse.execute_each`), the other statements run in one transaction."""
+    if merges := [step for step in plan if "part" in step[1]]:
+        warehouse.execute_each(merges)
+    if rest := [step for step in plan if "part" not in step[1]]:
+        warehouse.execute(rest)
+
+
 def window_asset(
     name: str, statements: Sequence[str], deps: Sequence, group: str
 ) -> dg.AssetsDefinition:
@@ -75,7 +84,9 @@ def window_asset(
                 warehouse.query(STAGED_IN_WINDOW, {"start": start, "end": end})["n"].iat[0]
             )
             parts = -(-staged // warehouse.statement_events())
-            warehouse.execute(window_statements(statements, start, end, context.run.run_id, parts))
+            run_plan(
+                warehouse, window_statements(statements, start, end, context.run.run_id, parts)
+            )
             return dg.MaterializeResult(
                 metadata=row_count(name, warehouse)
                 | {"window": f"{start}..{end}", "window_parts": parts}

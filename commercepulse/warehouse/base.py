@@ -53,6 +53,13 @@ class Warehouse(BaseModel):
         """Run statements in one transaction (all or nothing)."""
         raise NotImplementedError
 
+    def execute_each(self, statements: Sequence[Statement]) -> None:
+        """Run statements each of which leaves its table right on its own (`fact_orders`' bucket
+        MERGEs: every row merged is its order's whole state, recomputed from all staging), so an
+        engine may commit them one by one; a failure leaves the earlier ones, and a re-run
+        converges. By default: one transaction."""
+        self.execute(statements)
+
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         raise NotImplementedError
 

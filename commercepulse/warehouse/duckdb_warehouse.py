@@ -241,6 +241,14 @@ class DuckDBWarehouse(Warehouse):
                 con.execute("ROLLBACK")
                 raise
 
+    def execute_each(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """A transaction per statement: DuckDB holds a transaction's merged rows in memory until
+        it commits. The year × 20k world's `fact_orders` (1.9M orders, 19 bucket MERGEs) on a
+        copy of its warehouse, in a bare process: one transaction peaked at 714 MB and ran out of
+        memory at 320MB; a commit per MERGE 656 MB, and 592 MB at 320MB."""
+        for statement in statements:
+            self.execute([statement])
+
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         with self.connect() as con:
             return con.execute(sql, dict(params or {})).df()
