@@ -67,7 +67,7 @@ class Settings(BaseSettings, CheckThresholds):
     reports_dir: Path = Path("reports")
     duckdb_path: Path | None = None
     duckdb_memory_limit: str = Field(
-        "384MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+        "320MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
     )
     partitions_start: str = "2023-01-01"  # first business day (event time)
     ingestion_start: str = "2024-01-01"  # first ingestion day of the live stream and platform files

@@ -319,7 +319,7 @@ ONE_CCY = "(min(x.currency) IS NOT NULL AND min(x.currency) = max(x.currency))"
 #: Refunded orders the window touched, then only their payments (the same rows: the comparison is
 #: an inner join on them). Joining every payment to every touched order, as before, held two hash
 #: tables of all orders for a year's window: out of memory at DUCKDB_MEMORY_LIMIT=256MB, and once
-#: at the default 384MB; this statement alone ran over the year × 20k world's history at 128MB.
+#: at 384MB (then the default); this statement alone ran over the year × 20k world's history at 128MB.
 OVER_REFUNDS = f"""
 WITH ref AS (SELECT x.vendor, x.order_id, {ONE_CCY} AS one_ccy, min(x.currency) AS ccy,
                sum(x.amount) AS refunded, sum(x.amount_ngn) AS refunded_ngn

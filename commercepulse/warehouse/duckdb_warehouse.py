@@ -116,7 +116,7 @@ class DuckDBWarehouse(Warehouse):
 
     path: str
     # DuckDB spills to disk beyond this instead of growing with the window (validated: SET takes no parameters)
-    memory_limit: str = Field("384MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    memory_limit: str = Field("320MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
     def statement_events(self) -> int:
         """STATEMENT_EVENTS per GB (10^9 bytes) of `memory_limit`, at least 100,000."""
