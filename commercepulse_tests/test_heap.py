@@ -14,9 +14,9 @@ import pytest
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
 
 #: frees one 4 MiB buffer (glibc then raises its mmap threshold past 1 MiB unless it is fixed),
-#: then allocates 64 buffers of 1 MiB, each followed by a 64 KiB block kept alive (it pins the heap), and frees the
-#: big ones: the heap's bytes (main arena), its free bytes and the resident anonymous memory
-#: (MiB), then the same after a trim
+#: then allocates 64 buffers of 1 MiB, each followed by a 64 KiB block kept alive (it pins the
+#: heap), and frees the big ones: the heap's bytes (main arena), its free bytes and the resident
+#: anonymous memory (MiB), then the same after a trim
 CHILD = textwrap.dedent(
     """
     import ctypes, json, sys
