@@ -1,0 +1,81 @@
+"""DuckDB at its memory limit: the warehouse's connection hands evicted memory back to the
+system before it allocates more, so a statement that reads more than the limit stays nearer it.
+
+Each side runs in a fresh interpreter (the allocator's state lasts for the process), on the same
+file: a table of 3M rows (~50 MB on disk, several times the 64MB limit in memory), grouped and
+anti-joined, as the whole-history checks do."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import duckdb
+import pytest
+
+from commercepulse.warehouse.duckdb_warehouse import ALLOCATOR_FLUSH, DuckDBWarehouse
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/status")
+
+LIMIT = "64MB"
+#: prints how many MiB the process's peak RSS grew by while it ran the two statements
+CHILD = textwrap.dedent(
+    """
+    import sys
+    import duckdb
+    from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+    path, mode, limit = sys.argv[1:4]
+    def peak_mib():
+        with open("/proc/self/status") as status:
+            return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) >> 10
+    statements = [
+        "SELECT count(*) FROM (SELECT k, count(*) AS c, max(s) AS m FROM t GROUP BY k)",
+        "SELECT count(*) FROM t a WHERE NOT EXISTS (SELECT 1 FROM t b WHERE b.k = a.k + 1)",
+    ]
+    if mode == "warehouse":
+        warehouse = DuckDBWarehouse(path=path, memory_limit=limit)
+        with warehouse.connect() as con:
+            con.execute("SET threads = 2")
+            before = peak_mib()
+            for sql in statements:
+                con.execute(sql).fetchall()
+    else:
+        con = duckdb.connect(path)
+        con.execute(f"SET memory_limit = '{limit}'")
+        con.execute("SET threads = 2")
+        before = peak_mib()
+        for sql in statements:
+            con.execute(sql).fetchall()
+    print(peak_mib() - before)
+    """
+)
+
+
+def peak_growth(path: str, mode: str) -> int:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, path, mode, LIMIT], check=True, capture_output=True, text=True
+    )
+    return int(out.stdout.split()[-1])
+
+
+def test_warehouse_connection_flushes_evicted_memory(tmp_path):
+    path = str(tmp_path / "w.duckdb")
+    DuckDBWarehouse(path=path, memory_limit=LIMIT).query("SELECT 1 AS one")  # the tables' DDL
+    with duckdb.connect(path) as con:
+        con.execute(
+            "CREATE TABLE t AS SELECT i AS k, md5(CAST(i AS VARCHAR)) AS s FROM range(3000000) r(i)"
+        )
+    setting = "SELECT value FROM duckdb_settings() WHERE name = 'allocator_bulk_deallocation_flush_threshold'"
+    with DuckDBWarehouse(path=path, memory_limit=LIMIT).connect() as con:
+        applied = con.execute(setting).fetchone()[0]
+    with duckdb.connect() as bare:
+        bare.execute(f"SET allocator_bulk_deallocation_flush_threshold = '{ALLOCATOR_FLUSH}'")
+        assert applied == bare.execute(setting).fetchone()[0]
+
+    default = peak_growth(path, "default")
+    warehouse = peak_growth(path, "warehouse")
+    # measured (8 runs each): DuckDB's default setting grew the peak by 96–132 MiB, the
+    # warehouse's connection by 70–81 MiB
+    assert warehouse <= default - 10, (warehouse, default)
