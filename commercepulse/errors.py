@@ -12,6 +12,7 @@ import re
 #: What a setting accepts, where the validator's own words would not say it plainly.
 ACCEPTS = {
     "duckdb_memory_limit": "a size such as 1GB, 512MB or 2GiB",
+    "duckdb_allocator_flush": "a size such as 2MB, or empty for DuckDB's default",
     "mongo_db": 'a MongoDB database name: not empty, none of / \\ . " $ * < > : | ? or spaces',
     "warehouse": "duckdb or bigquery",
     "dagster_storage": "postgres or sqlite",

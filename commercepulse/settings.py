@@ -69,6 +69,10 @@ class Settings(BaseSettings, CheckThresholds):
     duckdb_memory_limit: str = Field(
         "320MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
     )
+    # opt-in: DuckDB hands evicted memory back (less memory at the limit, slower small runs)
+    duckdb_allocator_flush: str = Field(
+        "", pattern=r"^(\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB))?$"
+    )
     partitions_start: str = "2023-01-01"  # first business day (event time)
     ingestion_start: str = "2024-01-01"  # first ingestion day of the live stream and platform files
 

@@ -90,7 +90,9 @@ def build_warehouse(settings: Settings) -> Warehouse:
             connect=client.get_client,
         )
     return DuckDBWarehouse(
-        path=str(settings.warehouse_path), memory_limit=settings.duckdb_memory_limit
+        path=str(settings.warehouse_path),
+        memory_limit=settings.duckdb_memory_limit,
+        allocator_flush=settings.duckdb_allocator_flush,
     )
 
 

@@ -101,14 +101,6 @@ def added_columns(table: Table) -> list[str]:
 #: 30 days × 20k events committed in 11.6 s, against 0.8 s with this threshold plus 1.2 s for
 #: the checkpoint made when the run's connection closes.
 CHECKPOINT_THRESHOLD = "256MB"
-#: Evicted memory DuckDB frees at once beyond which its allocator (jemalloc) hands outstanding
-#: pages back before the next big allocation. DuckDB's default, 512 MiB, exceeds the whole
-#: DUCKDB_MEMORY_LIMIT, so it never fired: a step that reads the whole history at the limit kept
-#: its evicted blocks resident on top of the new ones. Replayed on a copy of the year × 20k
-#: warehouse (bare process, 320MB): `fact_orders` 559–581 MB → 516–525 MB, the fact_orders
-#: `key_integrity` check 579–585 MB → 518–520 MB, both in the same time; 256KB saved more but
-#: ran `fact_orders` 35 % slower.
-ALLOCATOR_FLUSH = "2MB"
 
 
 def _insert(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
@@ -125,6 +117,11 @@ class DuckDBWarehouse(Warehouse):
     path: str
     # DuckDB spills to disk beyond this instead of growing with the window (validated: SET takes no parameters)
     memory_limit: str = Field("320MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    # Evicted memory freed at once beyond which DuckDB's allocator (jemalloc) hands its pages back
+    # before the next allocation; "" keeps DuckDB's 512 MiB, more than the whole limit, so evicted
+    # pages stay resident. 2MB: the year × 20k world 673 MB instead of 718 MB, 30 × 20k 565–588 MB
+    # instead of 623–629 MB, but the data pack's run 27.9–29.8 s instead of 25.5–26.2 s (README).
+    allocator_flush: str = Field("", pattern=r"^(\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB))?$")
 
     def statement_events(self) -> int:
         """STATEMENT_EVENTS per GB (10^9 bytes) of `memory_limit`, at least 100,000."""
@@ -227,7 +224,10 @@ class DuckDBWarehouse(Warehouse):
             con.execute(f"SET memory_limit = '{self.memory_limit}'")
             con.execute("SET preserve_insertion_order = false")
             con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
-            con.execute(f"SET allocator_bulk_deallocation_flush_threshold = '{ALLOCATOR_FLUSH}'")
+            if self.allocator_flush:
+                con.execute(
+                    f"SET allocator_bulk_deallocation_flush_threshold = '{self.allocator_flush}'"
+                )
             if self.path not in _INITIALISED:
                 for table in ALL_TABLES.values():
                     con.execute(ddl(table))
