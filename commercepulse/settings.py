@@ -10,6 +10,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: A size DuckDB's SET takes (validated here: SET takes no parameters).
+SIZE = r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
+
 
 class CheckThresholds(BaseModel):
     """The late threshold and every check threshold (fractions 0-1 unless said otherwise): part of
@@ -66,13 +69,9 @@ class Settings(BaseSettings, CheckThresholds):
     data_dir: Path = Path("data")
     reports_dir: Path = Path("reports")
     duckdb_path: Path | None = None
-    duckdb_memory_limit: str = Field(
-        "320MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
-    )
+    duckdb_memory_limit: str = Field("320MB", pattern=f"^{SIZE}$")
     # opt-in: DuckDB hands evicted memory back (less memory at the limit, slower small runs)
-    duckdb_allocator_flush: str = Field(
-        "", pattern=r"^(\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB))?$"
-    )
+    duckdb_allocator_flush: str = Field("", pattern=f"^({SIZE})?$")
     partitions_start: str = "2023-01-01"  # first business day (event time)
     ingestion_start: str = "2024-01-01"  # first ingestion day of the live stream and platform files
 

@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import Field
 
 from commercepulse.errors import ConfigurationError
+from commercepulse.settings import SIZE
 from commercepulse.warehouse.base import STATEMENT_EVENTS, Warehouse
 from commercepulse.warehouse.tables import ALL_TABLES, Table
 
@@ -116,12 +117,12 @@ class DuckDBWarehouse(Warehouse):
 
     path: str
     # DuckDB spills to disk beyond this instead of growing with the window (validated: SET takes no parameters)
-    memory_limit: str = Field("320MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    memory_limit: str = Field("320MB", pattern=f"^{SIZE}$")
     # Evicted memory freed at once beyond which DuckDB's allocator (jemalloc) hands its pages back
     # before the next allocation; "" keeps DuckDB's 512 MiB, more than the whole limit, so evicted
     # pages stay resident. 2MB: the year × 20k world 673 MB instead of 718 MB, 30 × 20k 565–588 MB
     # instead of 623–629 MB, but the data pack's run 27.9–29.8 s instead of 25.5–26.2 s (README).
-    allocator_flush: str = Field("", pattern=r"^(\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB))?$")
+    allocator_flush: str = Field("", pattern=f"^({SIZE})?$")
 
     def statement_events(self) -> int:
         """STATEMENT_EVENTS per GB (10^9 bytes) of `memory_limit`, at least 100,000."""
