@@ -148,3 +148,17 @@ def datapack_copy(datapack_world, tmp_path):
     yield copy, result
     db.client.drop_database(name)
     indexes._done.discard((id(db.client), name))
+
+
+@pytest.fixture(scope="module")
+def module_env(tmp_path_factory, mongo_home, mongo_uri) -> Settings:
+    """Settings shared by a module's run worlds (each world takes its own database and files)."""
+    base = tmp_path_factory.mktemp("fault_env")
+    return Settings(
+        mongo_uri=mongo_uri,
+        mongo_db=f"f_{uuid.uuid4().hex[:8]}",
+        commercepulse_home=mongo_home,
+        duckdb_path=base / "unused.duckdb",
+        data_dir=base,
+        reports_dir=base / "reports",
+    )

@@ -40,7 +40,14 @@ def run_requests(
         instance=instance, definitions=defs, cursor=cursor, resources=defs.resources
     ) as context:  # the resources live as long as the tick, as in the daemon
         result = defs.get_sensor_def(sensor)(context)
-        requests = [] if result is None or isinstance(result, dg.SkipReason) else list(result)
+        if isinstance(result, dg.SensorResult):
+            if result.cursor is not None:
+                context.update_cursor(result.cursor)
+            requests = list(result.run_requests or [])
+        elif result is None or isinstance(result, dg.SkipReason):
+            requests = []
+        else:
+            requests = list(result)
     return requests, context.cursor
 
 
@@ -171,7 +178,7 @@ def test_new_day_file_flows_to_refreshed_kpis_and_nothing_fails(datapack_copy, t
 def late_payment_file(data, landed_day: str, paid_day: str, order_id: str, event_id: str) -> None:
     """A day file holding one late payment (777 NGN) for an already-reported business day."""
     folder = data / "live_events" / landed_day
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     payment = {
         "event_id": event_id,
         "event_type": "payment_succeeded",

@@ -206,21 +206,6 @@ def clean_run(small_data, tmp_path_factory, request):
     get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)
 
 
-@pytest.fixture(scope="module")
-def module_env(tmp_path_factory, mongo_home, mongo_uri):
-    from commercepulse.settings import Settings
-
-    base = tmp_path_factory.mktemp("fault_env")
-    return Settings(
-        mongo_uri=mongo_uri,
-        mongo_db=f"f_{uuid.uuid4().hex[:8]}",
-        commercepulse_home=mongo_home,
-        duckdb_path=base / "unused.duckdb",
-        data_dir=base,
-        reports_dir=base / "reports",
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "stage, delay",

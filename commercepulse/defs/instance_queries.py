@@ -52,6 +52,25 @@ def latest_materialization(
     return records[0] if records else None
 
 
+_STARTED: dict[str, float] = {}
+
+
+def run_started(instance: dg.DagsterInstance, record: dg.EventLogRecord) -> float:
+    """When the run that wrote `record` started (what it read is at least that recent); the
+    record's own time for a write without a run."""
+    run_id = record.run_id
+    if not run_id:
+        return record.timestamp
+    if run_id not in _STARTED:
+        run = instance.get_run_record_by_id(run_id)
+        if run is None or not run.start_time:
+            return record.timestamp
+        if len(_STARTED) > 10_000:
+            _STARTED.clear()
+        _STARTED[run_id] = run.start_time
+    return _STARTED[run_id]
+
+
 def landings_after(instance: dg.DagsterInstance, after: int) -> Iterator[dg.EventLogRecord]:
     """Materialization records of the landing assets stored after `after`, oldest first per asset."""
     for asset in LANDING_ASSETS:
@@ -60,43 +79,76 @@ def landings_after(instance: dg.DagsterInstance, after: int) -> Iterator[dg.Even
         )
 
 
-def landed_days(
-    instance: dg.DagsterInstance, after: int
-) -> tuple[dict[str, int], dict[str, int], int]:
-    """For landings after `after`: {business day: storage id of the latest landing that touched it},
-    {ingestion day: storage id of its latest landing}, and the latest storage id seen."""
-    business: dict[str, int] = {}
-    ingestion: dict[str, int] = {}
+#: A day touched: (storage id, time) of the latest record that touched it.
+Touch = tuple[int, float]
+
+
+def _touch(found: dict[str, Touch], day: str, record: dg.EventLogRecord) -> None:
+    if record.storage_id > found.get(day, (0, 0.0))[0]:
+        found[day] = (record.storage_id, record.timestamp)
+
+
+def touched_days(
+    instance: dg.DagsterInstance, after: int, partitioned: tuple[str, ...] = ()
+) -> tuple[dict[str, Touch], dict[str, Touch], int]:
+    """For the landings stored after `after`: {business day: its latest touch} and {ingestion day:
+    its latest touch}, the latter also touched by materializations of the `partitioned` assets
+    (a landing's per-day figures, re-executed on their own); and the latest storage id seen."""
+    business: dict[str, Touch] = {}
+    ingestion: dict[str, Touch] = {}
     latest = after
     for record in landings_after(instance, after):
         latest = max(latest, record.storage_id)
         metadata = record.asset_materialization.metadata if record.asset_materialization else {}
         for day in business_days_of(metadata):
-            business[day] = max(business.get(day, 0), record.storage_id)
+            _touch(business, day, record)
         if record.partition_key:
-            ingestion[record.partition_key] = max(
-                ingestion.get(record.partition_key, 0), record.storage_id
-            )
+            _touch(ingestion, record.partition_key, record)
+    for asset in partitioned:
+        for record in materialization_records(
+            instance, dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), after_storage_id=after)
+        ):
+            latest = max(latest, record.storage_id)
+            if record.partition_key:
+                _touch(ingestion, record.partition_key, record)
     return business, ingestion, latest
 
 
-def rebuilt_since(instance: dg.DagsterInstance, days: dict[str, int], asset: str) -> set[str]:
-    """The days whose `asset` partition was materialized after the landing that touched them."""
-    if not days:
+def done_after(
+    instance: dg.DagsterInstance, assets: list[dg.AssetKey], touched: dict[str, Touch]
+) -> set[str]:
+    """The touched days whose partition of every one of `assets` was materialized by a run that
+    started after the touch: what that run read includes it. A retry, a re-execution from the UI
+    or a hand-launched materialization counts like the sensor's own run."""
+    done: set[str] | None = None
+    if not touched or not assets:
         return set()
-    records = materialization_records(
-        instance,
-        dg.AssetRecordsFilter(
-            asset_key=dg.AssetKey(asset),
-            asset_partitions=sorted(days),
-            after_storage_id=min(days.values()),
-        ),
-    )
-    return {
-        r.partition_key
-        for r in records
-        if r.partition_key in days and r.storage_id > days[r.partition_key]
-    }
+    for asset in assets:
+        records = materialization_records(
+            instance,
+            dg.AssetRecordsFilter(
+                asset_key=asset,
+                asset_partitions=sorted(touched),
+                after_storage_id=min(sid for sid, _ in touched.values()),
+            ),
+        )
+        ok = {
+            r.partition_key
+            for r in records
+            if r.partition_key in touched
+            and r.storage_id > touched[r.partition_key][0]
+            and run_started(instance, r) >= touched[r.partition_key][1]
+        }
+        done = ok if done is None else done & ok
+        if not done:
+            return set()
+    return done or set()
+
+
+def low_water(due: dict[str, Touch], latest: int) -> int:
+    """The storage id below which every touch is done: a level-triggered sensor's cursor (the
+    next tick reads touches after it, so what is still due is read again)."""
+    return min(sid for sid, _ in due.values()) - 1 if due else latest
 
 
 def refreshes_behind(
@@ -200,19 +252,15 @@ def stale_checks(
 
 def days_awaiting_rebuild(
     instance: dg.DagsterInstance, staged: str, valid, after: int
-) -> dict[str, tuple[int, float]]:
+) -> dict[str, Touch]:
     """The business days (valid partitions, `valid(days)`) touched by a landing stored after
-    `after` whose `staged` partition has not been materialized since that landing: {day: (storage
-    id, time) of the latest landing that touched it}. Judged day by day: a staging of other days
-    after the landing (a rebuild already running when it landed) does not count for it."""
-    latest: dict[str, tuple[int, float]] = {}
-    for record in landings_after(instance, after):
-        metadata = record.asset_materialization.metadata if record.asset_materialization else {}
-        for day in business_days_of(metadata):
-            if record.storage_id > latest.get(day, (0, 0.0))[0]:
-                latest[day] = (record.storage_id, record.timestamp)
-    todo = {day: latest[day][0] for day in valid(sorted(latest))}
-    return {day: latest[day] for day in set(todo) - rebuilt_since(instance, todo, staged)}
+    `after` whose `staged` partition has not been rebuilt since (by a run started after it): {day:
+    (storage id, time) of the latest landing that touched it}. Judged day by day: a staging of
+    other days after the landing (a rebuild already running when it landed) does not count."""
+    business, _, _ = touched_days(instance, after)
+    todo = {day: business[day] for day in valid(sorted(business))}
+    done = done_after(instance, [dg.AssetKey(staged)], todo)
+    return {day: touch for day, touch in todo.items() if day not in done}
 
 
 #: Recent planned rebuilds read per refresh tick (a day's rebuild is planned within seconds of

@@ -23,7 +23,8 @@ MARKER = "# written by commercepulse (delete this line to keep your own settings
 
 def dagster_yaml(storage: str, url: str | None, concurrent_runs: int = 1) -> str:
     """The instance configuration: storage, a run queue of `concurrent_runs` (1 for DuckDB, which
-    takes one writer) polled every second, sensors evaluated in threads, no telemetry."""
+    takes one writer) polled every second, sensors evaluated in threads, run monitoring and run
+    retries as in production, the library's warnings in the run logs, no telemetry."""
     if storage == "postgres" and url:
         store = f'storage:\n  postgres:\n    postgres_url: "{url}"\n'
     elif storage == "postgres":
@@ -37,6 +38,12 @@ def dagster_yaml(storage: str, url: str | None, concurrent_runs: int = 1) -> str
         "sensors:\n  use_threads: true\n  num_workers: 4\n"
         "auto_materialize:\n  use_threads: true\n  num_workers: 2\n"
         "run_monitoring:\n  enabled: true\n  start_timeout_seconds: 180\n  max_resume_run_attempts: 0\n"
+        "  poll_interval_seconds: 10\n"
+        # as deploy/dagster.yaml: a run that fails outside its steps (a killed worker, a lost
+        # launch) is retried from its failure; the sensors cap the retries per run (defs/work.py)
+        "run_retries:\n  enabled: true\n  max_retries: 2\n  retry_on_asset_or_op_failure: false\n"
+        # the library's warnings (a warehouse held by another process) in the run's own log
+        "python_logs:\n  managed_python_loggers: [commercepulse]\n  python_log_level: WARNING\n"
         "telemetry:\n  enabled: false\n"
     )
 

@@ -81,6 +81,10 @@ def render_html(
         if report.get("partial_day")
         else ""
     )
+    waiting = "".join(
+        f"<p class='partial'>Not finished: {html.escape(line)}.</p>"
+        for line in report.get("unfinished_work", [])
+    )
     pictures = "".join(
         f"<figure><img alt='{name}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
         f"<figcaption>{name}</figcaption></figure>"
@@ -95,7 +99,7 @@ tr td:first-child{{text-align:left}}.FAIL{{color:#b00;font-weight:bold}}.PASS{{c
 figure{{display:inline-block;margin:0 1em 1em 0}}img{{max-width:100%}}
 .notes{{font-size:.85em;color:#555;margin-top:-1em}}.partial{{background:#fff4d6;padding:.4em .8em}}</style></head>
 <body><h1>CommercePulse data quality — {day}</h1>
-<p>{len(checks)} checks, {failed} failing. <small>generated at {generated_at}</small></p>{partial}
+<p>{len(checks)} checks, {failed} failing. <small>generated at {generated_at}</small></p>{partial}{waiting}
 <h2>Checks</h2>{_table(checks).replace("<td>FAIL</td>", "<td class='FAIL'>FAIL</td>").replace("<td>PASS</td>", "<td class='PASS'>PASS</td>")}
 {findings}{pictures}{sections}</body></html>
 """

@@ -268,10 +268,13 @@ def write_reports(
     reports_dir: Path,
     settings: rules.Thresholds,
     workers: int | None = None,
+    unfinished: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The report folders of `days` (sorted), from one read of their window. A day whose figures
     and chart inputs equal its last report's is left as it is; charts of the others are drawn by
-    `workers` processes (default: one per core). Returns the folders and the counts."""
+    `workers` processes (default: one per core). `unfinished`: {day: lines} of the automation's
+    work on that day still waiting after a failure (shown on its report). Returns the folders
+    and the counts."""
     if not days:
         return {"folders": [], "written": 0, "unchanged": 0, "charts_drawn": 0}
     start, end = days[0], days[-1] + DAY
@@ -287,6 +290,7 @@ def write_reports(
             "checks": [o.as_dict() for o in outcomes[day]],
             "kpis": kpis.day(day),
             **({"partial_day": why} if (why := edges.partial(day)) else {}),
+            **({"unfinished_work": lines} if (lines := (unfinished or {}).get(str(day))) else {}),
         }
         digest = _digest(report, charts.digests(day))
         if not _unchanged(Path(reports_dir) / day.isoformat(), digest):
@@ -317,9 +321,9 @@ def write_window_reports(
     reports_dir: Path,
     settings: rules.Thresholds,
     workers: int | None = None,
+    unfinished: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The report folder of every processed day of [start, end); charts drawn by `workers`
     processes (default: one per core)."""
-    return write_reports(
-        db, warehouse, processed_days(warehouse, start, end), reports_dir, settings, workers
-    )
+    days = processed_days(warehouse, start, end)
+    return write_reports(db, warehouse, days, reports_dir, settings, workers, unfinished)

@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import Field
 
 from commercepulse.errors import ConfigurationError
+from commercepulse.process_identity import alive, command_of
 from commercepulse.settings import SIZE
 from commercepulse.warehouse.base import STATEMENT_EVENTS, Warehouse
 from commercepulse.warehouse.tables import ALL_TABLES, Table
@@ -59,6 +60,49 @@ def writer_lock(path: str) -> Iterator[None]:
                 fcntl.flock(state[1], fcntl.LOCK_UN)
                 os.close(state[1])
                 state[1] = -1
+
+
+#: "Conflicting lock is held in /usr/bin/python3.11 (PID 6525)": DuckDB names the holder.
+_HOLDER = re.compile(r"lock is held in (?P<command>.*?) \(PID (?P<pid>\d+)\)")
+#: Seconds between the messages that say who still holds the file.
+HOLDER_MESSAGE_EVERY_S = 30.0
+
+
+def _connect_waiting(path: str) -> duckdb.DuckDBPyConnection:
+    """A connection to `path`, waited for while another process holds the file.
+
+    A holder outside `writer_lock` is a process of someone else's: an analyst's notebook, the
+    DuckDB CLI, a BI tool (readers, mostly). It is waited for as long as it runs, with a message
+    every HOLDER_MESSAGE_EVERY_S naming it (PID and command where the OS says), so a run never
+    fails because a notebook was left open. A lock error that names no live holder is retried
+    for about two minutes, then raised."""
+    delay, started, said, anonymous = 0.1, time.monotonic(), 0.0, 0
+    while True:
+        try:
+            con = duckdb.connect(path)
+            if said:
+                log.warning("warehouse %s free after %.0f s", path, time.monotonic() - started)
+            return con
+        except duckdb.IOException as exc:
+            found = _HOLDER.search(str(exc))
+            pid = int(found["pid"]) if found else None
+            if pid is None or pid == os.getpid() or not alive(pid):
+                anonymous += 1
+                if anonymous >= 60:
+                    raise
+            elif time.monotonic() - said >= HOLDER_MESSAGE_EVERY_S or not said:
+                said = time.monotonic()
+                command = command_of(pid) or found["command"]
+                log.warning(
+                    "warehouse %s is held by another process, PID %d (%s), for %.0f s: waiting "
+                    "for it to close its connection (an analyst's notebook or the DuckDB CLI?)",
+                    path,
+                    pid,
+                    command,
+                    said - started,
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
 
 
 def _thread_dict(local: threading.local, name: str) -> dict:
@@ -210,16 +254,7 @@ class DuckDBWarehouse(Warehouse):
     @contextmanager
     def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A configured connection; retried while a process outside `writer_lock` holds the file."""
-        delay = 0.1
-        for attempt in range(60):
-            try:
-                con = duckdb.connect(self.path)
-                break
-            except duckdb.IOException:
-                if attempt == 59:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 1.5, 2.0)
+        con = _connect_waiting(self.path)
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute(f"SET memory_limit = '{self.memory_limit}'")

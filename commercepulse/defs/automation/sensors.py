@@ -14,6 +14,9 @@ counts a refresh already queued as handling a newer update). This sensor decides
   right behind that run (the queue runs one at a time) and reads what it wrote;
 - otherwise: refresh the tables some input of which was materialized after their last refresh
   started (a manual materialization, a replay), and judge the checks whose asset changed.
+
+Level-triggered: what is stale stays stale until a refresh succeeds, so a refresh that failed or
+was killed is requested again (a new attempt, with back-off; `defs/work.py`).
 Blocking checks run in the same run before the tables that read their assets.
 """
 
@@ -39,6 +42,7 @@ from commercepulse.defs.instance_queries import (
 )
 from commercepulse.defs.landing_contract import RECONCILE, trigger
 from commercepulse.defs.partitions import valid_days
+from commercepulse.defs.work import attempt_tags, attempts_of, decide
 
 #: Runs that change no input of a refresh.
 NOT_INPUTS = {"reports_job", "explain_job", refresh_job.name}
@@ -92,11 +96,15 @@ def refresh_whole_history(context: dg.SensorEvaluationContext):
             )
         ).encode()
     ).hexdigest()[:16]
+    work = f"refresh:{digest}"
+    decision = decide(attempts_of(context.instance, [work])[work])
+    if decision.action != "run":
+        return dg.SkipReason(f"the refresh of what changed: {decision.reason}")
     return [
         dg.RunRequest(
-            run_key=f"refresh:{digest}",
+            run_key=f"{work}:{decision.attempt}",
             asset_selection=sorted(tables),
             asset_check_keys=sorted(checks),
-            tags=trigger("refresh_whole_history"),
+            tags={**trigger("refresh_whole_history"), **attempt_tags(work, decision.attempt)},
         )
     ]

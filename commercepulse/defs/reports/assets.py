@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from commercepulse.defs.automation.recovery import unfinished_work
 from commercepulse.defs.freshness.checks import VERDICTS
 from commercepulse.defs.partitions import DAILY, SINGLE_RUN, window_days
 from commercepulse.defs.resources import MongoResource, ProjectSettings
@@ -43,9 +44,21 @@ def quality_reports(
     """REPORTS_DIR/YYYY-MM-DD/: quality.json, report.html and PNG charts per processed day; and
     REPORTS_DIR/index.html, the quality overview of the last 60 report days."""
     start, end = window_days(context)
+    waiting = unfinished_work(context.instance)
+    by_day: dict[str, list[str]] = {}
+    for work in waiting:
+        if work.day:
+            by_day.setdefault(work.day, []).append(work.line())
     with mongo_retries(context):
         result = write_window_reports(
-            mongo.db(), warehouse, start, end, settings.reports_path, settings, settings.processes
+            mongo.db(),
+            warehouse,
+            start,
+            end,
+            settings.reports_path,
+            settings,
+            settings.processes,
+            by_day,
         )
     folders = result["folders"]
     now = datetime.now(UTC)
@@ -54,7 +67,9 @@ def quality_reports(
         for key, judge in VERDICTS.items()
         for verdict in [judge(context.instance, settings, now)]
     }
-    overview = write_overview(settings.reports_path, settings.ui_base_url, freshness)
+    overview = write_overview(
+        settings.reports_path, settings.ui_base_url, freshness, [w.line() for w in waiting]
+    )
     context.log.info(
         f"{len(folders)} report(s) under {settings.reports_path}: {result['written']} written, "
         f"{result['unchanged']} unchanged; {result['charts_drawn']} distinct chart(s) drawn"

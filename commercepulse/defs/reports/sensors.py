@@ -1,4 +1,10 @@
-"""Reports follow landings by themselves, once the KPIs are refreshed after them."""
+"""Reports follow landings by themselves, once the KPIs are refreshed after them.
+
+Level-triggered like the rebuilds: a day's report is due until `quality_reports` of that day is
+materialized by a run started after the latest touch of the day: a landing (its business days and
+its ingestion day) or a new materialization of the day's ingestion figures (a re-execution from
+the UI that finished a landing's feed figures counts). The cursor is a low-water mark.
+"""
 
 import dagster as dg
 
@@ -6,51 +12,67 @@ from commercepulse.days import contiguous_ranges
 from commercepulse.defs.instance_queries import (
     KPI_REVENUE,
     SENSOR_INTERVAL,
-    landed_days,
+    done_after,
     latest_materialization,
-    rebuilt_since,
+    low_water,
     refreshes_behind,
+    touched_days,
 )
-from commercepulse.defs.landing_contract import trigger
+from commercepulse.defs.landing_contract import LANDED_THROUGH, trigger
 from commercepulse.defs.partitions import day_range_request, valid_days
 from commercepulse.defs.reports.jobs import reports_job
+from commercepulse.defs.warehouse.sensors import plan_attempts
+from commercepulse.defs.work import attempt_tags
 
 REPORTS = "quality_reports"
+PLANNER = "report_touched_days"
+#: An ingestion day's figures the report shows: a new materialization rewrites its report.
+INGESTION_FIGURES = ("vendor_feed_daily", "kpi_late_arrivals")
 
 
 @dg.sensor(
-    name="report_touched_days",
+    name=PLANNER,
     minimum_interval_seconds=SENSOR_INTERVAL,
     default_status=dg.DefaultSensorStatus.RUNNING,
     job=reports_job,
     description="Once the KPIs are refreshed after a landing, rewrites the daily reports of the "
-    "days it touched (its business days and ingestion day), unless reported since.",
+    "days it touched (its business days and ingestion day) until a report after it succeeds.",
 )
 def report_touched_days(context: dg.SensorEvaluationContext):
-    after = int(context.cursor or 0)
-    business, ingestion, latest = landed_days(context.instance, after)
+    instance = context.instance
+    business, ingestion, latest = touched_days(
+        instance, int(context.cursor or 0), INGESTION_FIGURES
+    )
     days = {
-        day: max(business.get(day, 0), ingestion.get(day, 0))
+        day: max(business.get(day, (0, 0.0)), ingestion.get(day, (0, 0.0)))
         for day in set(business) | set(ingestion)
     }
-    valid = set(valid_days(sorted(days)))
-    todo = {day: sid for day, sid in days.items() if day in valid}
-    reported = rebuilt_since(context.instance, todo, REPORTS)
-    todo = {day: sid for day, sid in todo.items() if day not in reported}
-    if not todo:
-        context.update_cursor(str(latest))
-        return dg.SkipReason("no landed day is waiting for its report")
-    refreshed = latest_materialization(context.instance, KPI_REVENUE)
-    if (
-        refreshed is None
-        or refreshed.storage_id < max(todo.values())
-        or refreshes_behind(context.instance, context.repository_def.asset_graph)[0]
-    ):
-        return dg.SkipReason("waiting for the KPI refresh after the latest landing")
-    context.update_cursor(str(latest))
-    return [
-        day_range_request(
-            f"reports:{first}:{last}:{latest}", first, last, trigger("report_touched_days")
+    touched = {day: days[day] for day in valid_days(sorted(days))}
+    done = done_after(instance, [dg.AssetKey(REPORTS)], touched)
+    due = {day: touch for day, touch in touched.items() if day not in done}
+    cursor = str(low_water(due, latest))
+    if not due:
+        return dg.SensorResult(cursor=cursor, skip_reason="no landed day is waiting for its report")
+    landed = max((business[d][0] for d in due if d in business), default=0)
+    refreshed = latest_materialization(instance, KPI_REVENUE)
+    if (refreshed is None and landed) or (refreshed and refreshed.storage_id < landed):
+        return dg.SensorResult(
+            cursor=cursor, skip_reason="waiting for the KPI refresh after the latest landing"
         )
-        for first, last in contiguous_ranges(sorted(todo), bridge=31)
+    if refreshes_behind(instance, context.repository_def.asset_graph)[0]:
+        return dg.SensorResult(cursor=cursor, skip_reason="waiting for the KPI refresh")
+    run, waiting, attempt = plan_attempts(instance, due, PLANNER)
+    requests = [
+        day_range_request(
+            f"reports:{first}:{last}:{latest}:{attempt}",
+            first,
+            last,
+            {**trigger(PLANNER), LANDED_THROUGH: str(latest), **attempt_tags(None, attempt)},
+        )
+        for first, last in contiguous_ranges(run, bridge=31)
     ]
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=cursor,
+        skip_reason=None if requests else "; ".join(waiting[:5]),
+    )

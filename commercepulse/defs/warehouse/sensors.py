@@ -1,14 +1,53 @@
-"""Touched business days are rebuilt by themselves: a landing's business days, late data included."""
+"""Touched business days are rebuilt by themselves: a landing's business days, late data included.
+
+Level-triggered: a day a landing touched is due until every asset of `business_day_job` holds a
+materialization of it from a run started after that landing (the sensor's run, Dagster's retry,
+a re-execution from the UI). The cursor is a low-water mark: the storage id below which every
+landing's days are rebuilt, so a day whose run failed or was killed is read again next tick and
+gets another attempt (with back-off, see `defs/work.py`), never forgotten.
+"""
+
+import time
 
 import dagster as dg
 
 from commercepulse.days import contiguous_ranges
-from commercepulse.defs.instance_queries import SENSOR_INTERVAL, landed_days, rebuilt_since
-from commercepulse.defs.landing_contract import LANDED_THROUGH, RECONCILE, trigger
+from commercepulse.defs.instance_queries import (
+    SENSOR_INTERVAL,
+    done_after,
+    low_water,
+    touched_days,
+)
+from commercepulse.defs.landing_contract import LANDED_THROUGH, RECONCILE, TRIGGER, trigger
 from commercepulse.defs.partitions import day_range_request, valid_days
 from commercepulse.defs.warehouse.jobs import business_day_job
+from commercepulse.defs.work import attempt_tags, attempts_by_day, decide
 
-STAGED = "stg_orders"  # staging materializes its seven frames together: one stands for all
+
+def job_assets(repository: dg.RepositoryDefinition, job: str) -> list[dg.AssetKey]:
+    """The partitioned assets a job materializes: all must be rebuilt for a day to count."""
+    graph = repository.asset_graph
+    return sorted(
+        key
+        for key in repository.get_job(job).asset_layer.selected_asset_keys
+        if graph.has(key) and graph.get(key).is_partitioned
+    )
+
+
+def plan_attempts(
+    instance: dg.DagsterInstance, due: dict, planner: str
+) -> tuple[list[str], list[str], int]:
+    """(days to run now, why the others wait, the attempt number for the run) for due days."""
+    attempts = attempts_by_day(instance, (TRIGGER, planner), due, LANDED_THROUGH)
+    now, run, waiting, attempt = time.time(), [], [], 1
+    for day in sorted(due):
+        decision = decide(attempts[day], now)
+        if decision.action == "run":
+            run.append(day)
+            attempt = max(attempt, decision.attempt)
+        else:
+            waiting.append(f"{day}: {decision.reason}")
+    return run, waiting, attempt
 
 
 @dg.sensor(
@@ -16,18 +55,29 @@ STAGED = "stg_orders"  # staging materializes its seven frames together: one sta
     minimum_interval_seconds=SENSOR_INTERVAL,
     default_status=dg.DefaultSensorStatus.RUNNING,
     job=business_day_job,
-    description="Rebuilds exactly the business days a landing touched (late data included), "
-    "unless they were rebuilt after it; consecutive days go as one range run.",
+    description="Rebuilds exactly the business days a landing touched (late data included) until "
+    "a rebuild after it succeeds; consecutive days go as one range run, retried with back-off.",
 )
 def reconcile_business_days(context: dg.SensorEvaluationContext):
-    after = int(context.cursor or 0)
-    days, _, latest = landed_days(context.instance, after)
-    todo = valid_days(sorted(set(days) - rebuilt_since(context.instance, days, STAGED)))
-    for first, last in contiguous_ranges(todo):
-        run_key = (
-            f"reconcile:{first}:{latest}" if first == last else f"reconcile:{first}:{last}:{latest}"
+    instance = context.instance
+    business, _, latest = touched_days(instance, int(context.cursor or 0))
+    touched = {day: business[day] for day in valid_days(sorted(business))}
+    done = done_after(instance, job_assets(context.repository_def, business_day_job.name), touched)
+    due = {day: touch for day, touch in touched.items() if day not in done}
+    days, waiting, attempt = plan_attempts(instance, due, RECONCILE)
+    requests = [
+        day_range_request(
+            f"reconcile:{first}:{last}:{latest}:{attempt}",
+            first,
+            last,
+            {**trigger(RECONCILE), LANDED_THROUGH: str(latest), **attempt_tags(None, attempt)},
         )
-        yield day_range_request(
-            run_key, first, last, {**trigger(RECONCILE), LANDED_THROUGH: str(latest)}
-        )
-    context.update_cursor(str(latest))
+        for first, last in contiguous_ranges(days)
+    ]
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=str(low_water(due, latest)),
+        skip_reason=None
+        if requests
+        else ("; ".join(waiting[:5]) or "every landed business day is rebuilt"),
+    )

@@ -1,0 +1,172 @@
+"""Level-triggered automation, driven as the daemon drives it against a real instance: a run that
+dies or fails leaves its work due and the next tick tries again; a dead worker is failed at once;
+work that can never succeed ends, after its attempts, in a red check naming it and its error,
+and nothing else waits behind it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import dagster as dg
+import pytest
+
+from commercepulse.defs import work
+from commercepulse.defs.automation.recovery import CHECK, gave_up_evaluation, unfinished_work
+from commercepulse_tests.harness import definitions
+from commercepulse_tests.test_automation import PAID_DAY, late_payment_file, launch, run_requests
+
+NEW_DAY = "2025-01-16"
+
+
+@pytest.fixture
+def live_only(datapack_copy, tmp_path, monkeypatch):
+    """The data pack's warehouse and instance-free settings over an empty DATA_DIR, no back-off."""
+    settings, _ = datapack_copy
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(settings.data_dir / "fx_rates_2023.csv", data)
+    monkeypatch.setattr(work, "BACKOFF_S", 0.0)
+    settings = settings.model_copy(update={"data_dir": data})
+    return settings, definitions(settings), data
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def started_as_daemon(defs, instance, request: dg.RunRequest, job: str) -> dg.DagsterRun:
+    """A run of `request` in STARTED, its worker's PID reported, as a launched run looks."""
+    run = instance.create_run_for_job(
+        defs.resolve_job_def(job),
+        tags={
+            **request.tags,
+            **({"dagster/partition": request.partition_key} if request.partition_key else {}),
+        },
+        status=dg.DagsterRunStatus.STARTED,
+    )
+    pid = dead_pid()
+    instance.report_engine_event(f"Started process for run (pid: {pid}).", run)
+    return run
+
+
+def recovery_tick(defs, instance):
+    with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+        return defs.get_sensor_def("run_recovery")(context)
+
+
+def test_a_killed_landing_is_failed_at_once_and_its_file_lands_on_the_next_attempt(
+    live_only, instance
+):
+    settings, defs, data = live_only
+    late_payment_file(data, NEW_DAY, PAID_DAY, "ORD-250112-00002", "killed-1")
+    (first,), cursor = run_requests(defs, instance, "new_data_files")
+    assert first.partition_key == NEW_DAY and first.tags[work.ATTEMPT] == "1"
+    # the daemon launched it; then the whole tree was killed: its worker is gone
+    killed = started_as_daemon(defs, instance, first, "ingest_job")
+    assert run_requests(defs, instance, "new_data_files", cursor)[0] == []  # in flight: wait
+    recovery_tick(defs, instance)
+    assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+    # its file is still due: a second attempt under a new run key
+    (second,), cursor = run_requests(defs, instance, "new_data_files", cursor)
+    assert second.partition_key == NEW_DAY and second.tags[work.ATTEMPT] == "2"
+    assert second.run_key != first.run_key
+    assert second.tags[work.MAX_RETRIES_TAG] == str(work.MAX_ATTEMPTS - 2)
+    assert [u.subject for u in unfinished_work(instance)] == [f"ingest_job {NEW_DAY}"]
+    assert launch(defs, instance, second).success
+    assert run_requests(defs, instance, "new_data_files", cursor)[0] == []
+    assert run_requests(defs, instance, "new_data_files")[0] == []  # a fresh cursor agrees
+    assert unfinished_work(instance) == []
+
+
+def test_a_killed_rebuild_is_not_forgotten(live_only, instance):
+    settings, defs, data = live_only
+    late_payment_file(data, NEW_DAY, PAID_DAY, "ORD-250112-00002", "killed-2")
+    (landing,), _ = run_requests(defs, instance, "new_data_files")
+    assert launch(defs, instance, landing).success
+    (rebuild,), planned = run_requests(defs, instance, "reconcile_business_days")
+    assert rebuild.partition_key == PAID_DAY
+    killed = started_as_daemon(defs, instance, rebuild, "business_day_job")
+    assert run_requests(defs, instance, "reconcile_business_days", planned)[0] == []
+    recovery_tick(defs, instance)
+    assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+    (again,), planned = run_requests(defs, instance, "reconcile_business_days", planned)
+    assert again.partition_key == PAID_DAY and again.tags[work.ATTEMPT] == "2"
+    assert launch(defs, instance, again, sensor_job="business_day_job").success
+    assert run_requests(defs, instance, "reconcile_business_days", planned)[0] == []
+    assert run_requests(defs, instance, "reconcile_business_days")[0] == []
+
+
+def test_a_file_that_can_never_land_ends_in_the_red_check_and_blocks_nothing(live_only, instance):
+    settings, defs, data = live_only
+    broken = data / "live_events" / NEW_DAY / "events.jsonl"
+    broken.mkdir(parents=True)  # a directory where the day's file should be
+    cursor, attempts = None, 0
+    while True:
+        requests, cursor = run_requests(defs, instance, "new_data_files", cursor)
+        if not requests:
+            break
+        (request,) = requests
+        attempts += 1
+        assert not launch(defs, instance, request).success
+    assert attempts == work.MAX_ATTEMPTS
+    verdict = gave_up_evaluation(instance)
+    assert not verdict.passed and verdict.severity == dg.AssetCheckSeverity.ERROR
+    assert f"ingest_job {NEW_DAY}" in verdict.description
+    assert "No live events file" in verdict.description
+    assert len(verdict.metadata["runs"].value) == work.MAX_ATTEMPTS
+    result = recovery_tick(defs, instance)
+    (evaluation,) = result.asset_events
+    assert evaluation.check_name == CHECK.name and not evaluation.passed
+    # another day's file lands as usual beside it
+    late_payment_file(data, "2025-01-17", "2025-01-13", "ORD-250113-00002", "fine-1")
+    requests, cursor = run_requests(defs, instance, "new_data_files", cursor)
+    assert [r.partition_key for r in requests] == ["2025-01-17"]
+    assert launch(defs, instance, requests[0]).success
+    # the bad file fixed: it lands, and the check passes again
+    broken.rmdir()
+    late_payment_file(data, NEW_DAY, PAID_DAY, "ORD-250112-00002", "fixed-1")
+    requests, cursor = run_requests(defs, instance, "new_data_files", cursor)
+    assert [r.partition_key for r in requests] == [NEW_DAY]
+    assert launch(defs, instance, requests[0]).success
+    assert gave_up_evaluation(instance).passed
+
+
+def test_a_notebook_holding_the_warehouse_is_waited_for_and_named(tmp_path, caplog):
+    """A reader in another process (an analyst's notebook) holds the DuckDB file: the platform's
+    connection waits for it, longer than the two minutes a bare lock error got, saying which
+    PID and command holds it, then proceeds once it closes."""
+    import logging
+    import sys
+    import time
+
+    import duckdb
+
+    from commercepulse.warehouse import duckdb_warehouse
+
+    path = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(path)).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('open', flush=True); time.sleep(4); c.close()",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "open"
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="commercepulse.warehouse"):
+        con = duckdb_warehouse._connect_waiting(str(path))
+    con.close()
+    holder.wait()
+    assert time.monotonic() - started >= 2
+    said = [r.getMessage() for r in caplog.records]
+    assert any(f"PID {holder.pid}" in line and "python" in line for line in said), said
+    assert any("free after" in line for line in said), said
