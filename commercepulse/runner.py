@@ -20,7 +20,7 @@ import dagster as dg
 
 from commercepulse.data_files import has_input, live_days, platform_days
 from commercepulse.days import contiguous_ranges, utc_midnight
-from commercepulse.defs.landing_contract import trigger
+from commercepulse.defs.landing_contract import in_this_process, trigger
 from commercepulse.defs.partitions import INGESTION_DAILY, day_range, valid_days
 from commercepulse.defs.resources import build_resources, run_topology, warehouse_location
 from commercepulse.instance.home import event_batching_environment, pooled, prepare_dagster_home
@@ -214,7 +214,7 @@ def run_all(
                 instance=instance,
                 run_config=QUIET,
                 raise_on_error=False,
-                tags={**TRIGGER, **range_},
+                tags={**TRIGGER, **in_this_process(), **range_},
                 partition_key=partition_key,
             )
             run_ids.append(result.run_id)

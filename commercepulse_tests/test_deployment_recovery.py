@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from commercepulse.mongo.client import get_database
 from commercepulse_tests.dagster_dev import free_port, wait_for
 from commercepulse_tests.test_faults import (
     differences,
@@ -40,7 +41,7 @@ def full_data(tmp_path_factory) -> Path:
     data = tmp_path_factory.mktemp("heal_data")
     write_bootstrap(data, seed=3, orders=150, year=2023)
     write_fx(data, 2025)
-    write_live(data / "live_events", seed=9, start=FIRST, days=DAYS, events=300)
+    write_live(data / "live_events", seed=9, start=FIRST, days=DAYS, events=3000)
     return data
 
 
@@ -98,19 +99,17 @@ def instance_of(env: dict):
         del os.environ["DAGSTER_PG_URL"]
 
 
-def run_in(env: dict, job: str, statuses: list) -> str | None:
+def run_in(instance, job: str, statuses: list) -> str | None:
     import dagster as dg
 
-    with instance_of(env) as instance:
-        runs = instance.get_runs(filters=dg.RunsFilter(job_name=job, statuses=statuses), limit=1)
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=job, statuses=statuses), limit=1)
     return runs[0].run_id if runs else None
 
 
-def worker_of(env: dict, run_id: str) -> int | None:
+def worker_of(instance, run_id: str) -> int | None:
     from commercepulse.defs.automation.recovery import worker_pid
 
-    with instance_of(env) as instance:
-        found = worker_pid(instance, run_id)
+    found = worker_pid(instance, run_id)
     return found[0] if found else None
 
 
@@ -153,6 +152,16 @@ def settled(env: dict, days: list[str], quiet: dict) -> bool:
     return time.monotonic() - quiet["since"] >= 10
 
 
+#: The audit log of what the platform showed and when: days landed one by one, with refreshes
+#: between them, record restatements that one run over every file never shows. Every figure
+#: table must be equal; these depend on arrival order by design.
+HISTORY = {"kpi_restatements", "revenue_snapshots", "revenue_snapshot_events"}
+
+
+def without_history(state: dict) -> dict:
+    return {name: rows for name, rows in state.items() if name not in HISTORY}
+
+
 KILLS = {
     # job, status to catch it in, kill the whole tree (else only the run's worker)
     "landing_starting": ("ingest_job", "STARTING", True),
@@ -181,7 +190,7 @@ def test_the_deployment_converges_after_a_kill(
     days = sorted(p.name for p in (full_data / "live_events").iterdir())
     for day in days[:-LATER]:
         copy_in(full_data, data, day, halves=False)
-    settings, env = world(module_env, data, tmp_path, "healed", postgres_instances)
+    settings, env = world(module_env, data, tmp_path, f"healed_{kill}", postgres_instances)
     code, output = main_job(env)
     assert code == 0, output[-3000:]
     log = tmp_path / "dagster-dev.log"
@@ -190,20 +199,21 @@ def test_the_deployment_converges_after_a_kill(
         for i, day in enumerate(days[-LATER:]):
             copy_in(full_data, data, day, halves=i == 1)
             time.sleep(2)
-        caught = wait_for(
-            f"a {job} run in {status}",
-            lambda: run_in(env, job, [getattr(dg.DagsterRunStatus, status)]),
-            timeout=240,
-            every=0.05,
-        )
-        if whole_tree:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        else:
-            pid = wait_for(
-                "its worker's PID", lambda: worker_of(env, caught), timeout=60, every=0.05
+        with instance_of(env) as instance:  # one instance: a poll every 20 ms catches a short run
+            caught = wait_for(
+                f"a {job} run in {status}",
+                lambda: run_in(instance, job, [getattr(dg.DagsterRunStatus, status)]),
+                timeout=240,
+                every=0.02,
             )
-            os.kill(pid, signal.SIGKILL)
+            if whole_tree:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+            else:
+                pid = wait_for(
+                    "its worker's PID", lambda: worker_of(instance, caught), timeout=60, every=0.02
+                )
+                os.kill(pid, signal.SIGKILL)
         killed_at = time.monotonic()
         if not whole_tree:
             quiet: dict = {}
@@ -231,6 +241,7 @@ def test_the_deployment_converges_after_a_kill(
         f"\n{kill}: the last day in refreshed KPIs {to_kpis:.1f} s and everything settled "
         f"{healed:.1f} s after the {'restart' if whole_tree else 'kill'}"
     )
-    state = warehouse_state(settings)
-    assert state == clean, differences(state, clean)
+    state = without_history(warehouse_state(settings))
+    assert state == without_history(clean), differences(state, without_history(clean))
     assert to_kpis <= HEAL_S, f"{kill}: {to_kpis:.0f} s to refreshed KPIs; log: {log}"
+    get_database(settings.mongo_uri, settings.mongo_db).client.drop_database(settings.mongo_db)

@@ -5,6 +5,7 @@ and nothing else waits behind it."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -170,3 +171,69 @@ def test_a_notebook_holding_the_warehouse_is_waited_for_and_named(tmp_path, capl
     said = [r.getMessage() for r in caplog.records]
     assert any(f"PID {holder.pid}" in line and "python" in line for line in said), said
     assert any("free after" in line for line in said), said
+
+
+def test_a_run_left_started_by_a_killed_cli_is_failed(live_only, instance):
+    """`commercepulse run` executes its runs in its own process, naming it in a tag: killed, its
+    run would stay STARTED and hold back the refresh; the recovery sensor fails it."""
+    from commercepulse.defs.landing_contract import PROCESS
+
+    settings, defs, data = live_only
+    run = instance.create_run_for_job(
+        defs.resolve_job_def("business_day_job"),
+        tags={PROCESS: str(dead_pid()), "dagster/partition": PAID_DAY},
+        status=dg.DagsterRunStatus.STARTED,
+    )
+    alive = instance.create_run_for_job(
+        defs.resolve_job_def("business_day_job"),
+        tags={PROCESS: str(os.getpid()), "dagster/partition": PAID_DAY},
+        status=dg.DagsterRunStatus.STARTED,
+    )
+    recovery_tick(defs, instance)
+    assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED
+    instance.delete_run(alive.run_id)
+
+
+def test_a_day_whose_figures_were_redone_alone_gets_its_report_rewritten(live_only, instance):
+    """A landing whose feed figures failed, finished by a re-execution of those steps alone (no
+    new landing): the day's report is due again and rewritten once the KPIs are current; the
+    overview names work still waiting after a failure."""
+    settings, defs, data = live_only
+    late_payment_file(data, NEW_DAY, PAID_DAY, "ORD-250112-00002", "redo-1")
+    (landing,), _ = run_requests(defs, instance, "new_data_files")
+    assert launch(defs, instance, landing).success
+    (rebuild,), _ = run_requests(defs, instance, "reconcile_business_days")
+    assert launch(defs, instance, rebuild, sensor_job="business_day_job").success
+    (refresh,), _ = run_requests(defs, instance, "refresh_whole_history")
+    assert launch(defs, instance, refresh, "refresh_job").success
+    (reports,), cursor = run_requests(defs, instance, "report_touched_days")
+    assert launch(defs, instance, reports, sensor_job="reports_job").success
+    assert run_requests(defs, instance, "report_touched_days", cursor)[0] == []
+    # the feed figures of the ingestion day materialized again on their own
+    feed = defs.resolve_job_def("ingest_job").get_subset(
+        asset_selection={dg.AssetKey("vendor_feed_daily")}
+    )
+    assert feed.execute_in_process(instance=instance, partition_key=NEW_DAY).success
+    (again,), cursor = run_requests(defs, instance, "report_touched_days", cursor)
+    assert NEW_DAY in run_partition_keys_of(again)
+    # a failed report attempt is listed on the overview the next report run writes
+    failed = instance.create_run_for_job(
+        defs.resolve_job_def("reports_job"),
+        tags={**again.tags, "dagster/partition": NEW_DAY},
+        status=dg.DagsterRunStatus.STARTED,
+    )
+    instance.report_run_failed(failed, "killed")
+    assert launch(defs, instance, dg.RunRequest(partition_key=PAID_DAY), "reports_job").success
+    overview = (settings.reports_dir / "index.html").read_text()
+    assert "Not finished after a failure" in overview and f"report of {NEW_DAY}" in overview
+
+
+def run_partition_keys_of(request: dg.RunRequest) -> list[str]:
+    """The days a requested run covers (its partition, or its range tags)."""
+    from types import SimpleNamespace
+
+    from commercepulse.defs.partitions import PARTITION, run_partition_keys
+
+    pk = {PARTITION: request.partition_key} if request.partition_key else {}
+    return run_partition_keys(SimpleNamespace(tags={**request.tags, **pk}))

@@ -104,6 +104,23 @@ def decide(attempts: Attempts, now: float | None = None) -> Decision:
     return Decision("run", attempt=attempts.count + 1)
 
 
+def retry_pending_for(instance: dg.DagsterInstance, jobs: set[str]) -> bool:
+    """A failed run of one of `jobs` that Dagster said it will retry, whose retry does not exist
+    yet (a refresh waits for it rather than run twice)."""
+    since = _utc(time.time() - RETRY_GRACE_S)
+    failed = instance.get_run_records(
+        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE], updated_after=since)
+    )
+    return any(
+        r.dagster_run.job_name in jobs
+        and r.dagster_run.tags.get(WILL_RETRY_TAG) == "true"
+        and not instance.get_runs(
+            filters=dg.RunsFilter(tags={PARENT_TAG: r.dagster_run.run_id}), limit=1
+        )
+        for r in failed
+    )
+
+
 def attempt_tags(work: str | None, attempt: int) -> dict[str, str]:
     """Tags of a requested attempt: its work, its number, and Dagster's retries capped at what is
     left of the budget."""

@@ -4,7 +4,8 @@ Dead runs. The local deployment launches runs with Dagster's DefaultRunLauncher,
 monitoring cannot see a dead worker (it has no health check) and fails a run stuck in STARTING
 only after `start_timeout_seconds`. The `run_recovery` sensor looks at every in-flight run each
 tick: a run whose worker process (the PID its "Started process for run" event names) is gone, or
-was replaced by another process of that id, is marked failed at once; a run still STARTING
+was replaced by another process of that id, is marked failed at once (a run the CLI executes
+in its own process names that process in its `commercepulse/process` tag); a run still STARTING
 without a worker, launched before this code server started and older than START_GRACE_S, was
 lost with the previous server (a restart of `dagster dev`) and is failed too. Failing it lets the
 sensors try its work again and Dagster's run retries retry it. Under other launchers (Kubernetes,
@@ -26,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from commercepulse import process_identity
-from commercepulse.defs.landing_contract import TRIGGER
+from commercepulse.defs.landing_contract import PROCESS, TRIGGER
 from commercepulse.defs.partitions import run_partition_keys
 from commercepulse.defs.work import ATTEMPT, ENDED_BADLY, MAX_ATTEMPTS, last_error
 
@@ -66,12 +67,17 @@ def dead_runs(
     for record in instance.get_run_records(filters=dg.RunsFilter(statuses=IN_PROGRESS)):
         run = record.dagster_run
         found = worker_pid(instance, run.run_id)
+        if found is None and PROCESS in run.tags:  # executed in the CLI's own process
+            found = int(run.tags[PROCESS]), record.create_timestamp.timestamp()
         if found is not None:
             pid, seen = found
             if not process_identity.same_process_alive(pid, seen):
                 out.append((record, f"its worker process (PID {pid}) is gone"))
             continue
-        launched = record.create_timestamp.timestamp()
+        # when it was launched (a run created before a restart may be launched after it)
+        launched = (
+            instance.get_run_stats(run.run_id).launch_time or record.create_timestamp.timestamp()
+        )
         if (
             run.status == dg.DagsterRunStatus.STARTING
             and launched < server_started

@@ -42,7 +42,8 @@ from commercepulse.defs.instance_queries import (
 )
 from commercepulse.defs.landing_contract import RECONCILE, trigger
 from commercepulse.defs.partitions import valid_days
-from commercepulse.defs.work import attempt_tags, attempts_of, decide
+from commercepulse.defs.warehouse.jobs import business_day_job
+from commercepulse.defs.work import attempt_tags, attempts_of, decide, retry_pending_for
 
 #: Runs that change no input of a refresh.
 NOT_INPUTS = {"reports_job", "explain_job", refresh_job.name}
@@ -69,6 +70,8 @@ def refresh_whole_history(context: dg.SensorEvaluationContext):
         return dg.SkipReason("a refresh is queued or running; what changes meanwhile follows it")
     if any(r.job_name in LANDINGS for r in runs):
         return dg.SkipReason("a landing is in progress: its business days' rebuild comes first")
+    if retry_pending_for(context.instance, LANDINGS | {business_day_job.name}):
+        return dg.SkipReason("a failed landing or rebuild is about to be retried: it comes first")
     feeding = [r for r in runs if r.job_name not in NOT_INPUTS]
     refreshed = latest_materialization(context.instance, KPI_REVENUE)
     waiting = days_awaiting_rebuild(
