@@ -14,10 +14,11 @@ DUMP = re.compile(r"^(orders|payments|refunds|shipments)_\d{4}\.json$")
 
 @dataclass(frozen=True)
 class DataFile:
-    """One input file and the landing it feeds: `job` for partition `day` (None: unpartitioned)."""
+    """One input file: its `kind` (live, platform, bootstrap: which landing it feeds) and its
+    partition `day` (None: unpartitioned)."""
 
     path: Path
-    job: str
+    kind: str
     day: str | None
 
     @property
@@ -27,7 +28,7 @@ class DataFile:
 
 def live_files(data_dir: Path) -> list[DataFile]:
     return [
-        DataFile(p, "ingest_job", p.parent.name)
+        DataFile(p, "live", p.parent.name)
         for p in sorted((data_dir / "live_events").glob("*/events.jsonl"))
         if DAY.match(p.parent.name)
     ]
@@ -35,7 +36,7 @@ def live_files(data_dir: Path) -> list[DataFile]:
 
 def platform_files(data_dir: Path) -> list[DataFile]:
     return [
-        DataFile(p, "platform_job", p.stem)
+        DataFile(p, "platform", p.stem)
         for p in sorted((data_dir / "platform").glob("*/*.jsonl"))
         if DAY.match(p.stem)
     ]
@@ -44,9 +45,7 @@ def platform_files(data_dir: Path) -> list[DataFile]:
 def bootstrap_files(data_dir: Path) -> list[DataFile]:
     folder = data_dir / "bootstrap"
     return [
-        DataFile(p, "bootstrap_job", None)
-        for p in sorted(folder.glob("*.json"))
-        if DUMP.match(p.name)
+        DataFile(p, "bootstrap", None) for p in sorted(folder.glob("*.json")) if DUMP.match(p.name)
     ]
 
 

@@ -20,6 +20,14 @@ import dagster as dg
 
 from commercepulse.data_files import has_input, live_days, platform_days
 from commercepulse.days import contiguous_ranges, utc_midnight
+from commercepulse.defs.job_names import (
+    BOOTSTRAP_JOB,
+    BUSINESS_DAY_JOB,
+    INGEST_JOB,
+    PLATFORM_JOB,
+    REFRESH_JOB,
+    REPORTS_JOB,
+)
 from commercepulse.defs.landing_contract import in_this_process, trigger
 from commercepulse.defs.partitions import INGESTION_DAILY, day_range, valid_days
 from commercepulse.defs.resources import build_resources, run_topology, warehouse_location
@@ -40,14 +48,7 @@ def demo_window(today: date | None = None) -> tuple[date, date]:
     return last - timedelta(days=DEMO_LIVE_DAYS - 1), last
 
 
-MAIN_JOBS = (
-    "bootstrap_job",
-    "ingest_job",
-    "platform_job",
-    "business_day_job",
-    "refresh_job",
-    "reports_job",
-)
+MAIN_JOBS = (BOOTSTRAP_JOB, INGEST_JOB, PLATFORM_JOB, BUSINESS_DAY_JOB, REFRESH_JOB, REPORTS_JOB)
 TRIGGER = trigger("commercepulse run")
 #: Business days at most this far apart go in one range run (the empty days between cost little).
 BRIDGE_DAYS = 31
@@ -185,23 +186,27 @@ def run_all(
         "platform": ingestion_days(platform_days(data_dir), "platform", say),
     }
 
+    def business() -> list[tuple[str, str]]:
+        state["business"] = business_days(db)
+        return contiguous_ranges(state["business"], bridge=BRIDGE_DAYS)
+
+    def report_days() -> list[tuple[str, str]]:
+        state["reports"] = (
+            sorted(set(state.get("business", [])) | set(state["live"])) if reports else []
+        )
+        return contiguous_ranges(state["reports"], bridge=BRIDGE_DAYS)
+
+    #: job -> its runs: None for one unpartitioned run, else the (first, last) ranges ([]: none)
+    spans_of: dict[str, Callable[[], list[tuple[str, str]] | None]] = {
+        BOOTSTRAP_JOB: lambda: None if (data_dir / "bootstrap").is_dir() else [],
+        INGEST_JOB: lambda: contiguous_ranges(state["live"]),
+        PLATFORM_JOB: lambda: contiguous_ranges(state["platform"]),
+        BUSINESS_DAY_JOB: business,
+        REPORTS_JOB: report_days,
+    }
+
     def partitions(job: str) -> list[tuple[str, str]] | None:
-        """None: one unpartitioned run; else the (first, last) ranges to run; [] = nothing to do."""
-        if job == "bootstrap_job":
-            return None if (data_dir / "bootstrap").is_dir() else []
-        if job == "ingest_job":
-            return contiguous_ranges(state["live"])
-        if job == "platform_job":
-            return contiguous_ranges(state["platform"])
-        if job == "business_day_job":
-            state["business"] = business_days(db)
-            return contiguous_ranges(state["business"], bridge=BRIDGE_DAYS)
-        if job == "reports_job":
-            state["reports"] = (
-                sorted(set(state.get("business", [])) | set(state["live"])) if reports else []
-            )
-            return contiguous_ranges(state["reports"], bridge=BRIDGE_DAYS)
-        return None
+        return spans_of[job]() if job in spans_of else None
 
     for job in job_order(defs, MAIN_JOBS):
         spans = partitions(job)

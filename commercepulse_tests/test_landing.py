@@ -415,7 +415,7 @@ def test_a_batch_sent_again_after_a_lost_reply_counts_its_own_writes_as_landed(
     from pymongo.collection import Collection
     from pymongo.errors import AutoReconnect
 
-    from commercepulse.raw import landing
+    from commercepulse.raw.landing import retries
 
     insert_many = Collection.insert_many
     lost = []
@@ -428,7 +428,7 @@ def test_a_batch_sent_again_after_a_lost_reply_counts_its_own_writes_as_landed(
         return result
 
     monkeypatch.setattr(Collection, "insert_many", write_then_drop)
-    monkeypatch.setattr(landing, "RETRY_DELAYS", (0.0,))
+    monkeypatch.setattr(retries, "RETRY_DELAYS", (0.0,))
     stats = ingest_live(db, [_day_file(tmp_path, 40)])
     assert lost == [40]
     assert (stats.landed, stats.duplicates, stats.quarantined) == (40, 0, 0)

@@ -9,16 +9,17 @@ import dagster as dg
 from pymongo.errors import ConnectionFailure
 
 from commercepulse.errors import ConfigurationError, ServiceUnreachableError
-from commercepulse.raw.landing import TransientWriteError
+from commercepulse.raw.landing.retries import STEP_RETRY_DELAYS, TransientWriteError
 
-MAX_RETRIES = 3
+MAX_RETRIES = len(STEP_RETRY_DELAYS)
 
 
 @contextmanager
 def mongo_retries(
     context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
 ) -> Iterator[None]:
-    """Wrap the MongoDB work of a step: transient failures request a retry (2, 4, 8 s later);
+    """Wrap the MongoDB work of a step: transient failures request a retry (STEP_RETRY_DELAYS:
+    2, 4, 8 s later, the policy of `raw/landing/retries.py`);
     a setting the user must fix fails the step at once with its one line."""
     try:
         yield
@@ -46,7 +47,7 @@ def _retry_or_fail(context, exc: BaseException) -> Exception:
     context.log.warning(
         f"MongoDB unavailable ({type(exc).__name__}): retry {attempt + 1} of {MAX_RETRIES}"
     )
-    return dg.RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=2 ** (attempt + 1))
+    return dg.RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=STEP_RETRY_DELAYS[attempt])
 
 
 @contextmanager

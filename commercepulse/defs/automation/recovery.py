@@ -27,6 +27,14 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from commercepulse import process_identity
+from commercepulse.defs.job_names import (
+    BOOTSTRAP_JOB,
+    BUSINESS_DAY_JOB,
+    INGEST_JOB,
+    PLATFORM_JOB,
+    REFRESH_JOB,
+    REPORTS_JOB,
+)
 from commercepulse.defs.landing_contract import PROCESS, TRIGGER
 from commercepulse.defs.partitions import run_partition_keys
 from commercepulse.defs.work import ATTEMPT, ENDED_BADLY, MAX_ATTEMPTS, last_error
@@ -132,12 +140,12 @@ def attempt_number(run: dg.DagsterRun) -> int:
 
 #: Runs started another way (the CLI, the UI, a backfill) that finish the same work.
 JOB_KINDS = {
-    "ingest_job": "landing",
-    "platform_job": "landing",
-    "bootstrap_job": "landing",
-    "business_day_job": "rebuild",
-    "reports_job": "report",
-    "refresh_job": "refresh",
+    BOOTSTRAP_JOB: "landing",
+    INGEST_JOB: "landing",
+    PLATFORM_JOB: "landing",
+    BUSINESS_DAY_JOB: "rebuild",
+    REPORTS_JOB: "report",
+    REFRESH_JOB: "refresh",
 }
 
 

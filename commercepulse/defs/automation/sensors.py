@@ -27,28 +27,37 @@ import dagster as dg
 from commercepulse.check_catalogue import HISTORY
 from commercepulse.defs.asset_checks import check_keys
 from commercepulse.defs.automation.jobs import refresh_job
-from commercepulse.defs.instance_queries import (
+from commercepulse.defs.automation.refresh_queries import (
     BACKFILL_TAG,
-    KPI_REVENUE,
-    SENSOR_INTERVAL,
     days_awaiting_rebuild,
-    in_flight_runs,
-    latest_materialization,
-    refreshes_behind,
-    run_assets,
     stale_checks,
     unplanned_days,
     whole_history_after,
 )
+from commercepulse.defs.instance_queries import (
+    KPI_REVENUE,
+    SENSOR_INTERVAL,
+    in_flight_runs,
+    latest_materialization,
+    refreshes_behind,
+    run_assets,
+)
+from commercepulse.defs.job_names import (
+    BOOTSTRAP_JOB,
+    BUSINESS_DAY_JOB,
+    EXPLAIN_JOB,
+    INGEST_JOB,
+    REFRESH_JOB,
+    REPORTS_JOB,
+)
 from commercepulse.defs.landing_contract import RECONCILE, trigger
 from commercepulse.defs.partitions import valid_days
-from commercepulse.defs.warehouse.jobs import business_day_job
 from commercepulse.defs.work import attempt_tags, attempts_of, decide, retry_pending_for
 
 #: Runs that change no input of a refresh.
-NOT_INPUTS = {"reports_job", "explain_job", refresh_job.name}
+NOT_INPUTS = {REPORTS_JOB, EXPLAIN_JOB, REFRESH_JOB}
 #: Landings: a business-day rebuild follows them, and the refresh follows that.
-LANDINGS = {"ingest_job", "bootstrap_job"}
+LANDINGS = {INGEST_JOB, BOOTSTRAP_JOB}
 STAGED = "stg_orders"  # staging materializes its frames together: one stands for all
 
 
@@ -66,11 +75,11 @@ def refresh_whole_history(context: dg.SensorEvaluationContext):
     runs = in_flight_runs(context.instance)
     if any(BACKFILL_TAG in r.tags for r in runs):
         return dg.SkipReason("a backfill is in progress: one refresh once its last run has ended")
-    if any(r.job_name == refresh_job.name for r in runs):
+    if any(r.job_name == REFRESH_JOB for r in runs):
         return dg.SkipReason("a refresh is queued or running; what changes meanwhile follows it")
     if any(r.job_name in LANDINGS for r in runs):
         return dg.SkipReason("a landing is in progress: its business days' rebuild comes first")
-    if retry_pending_for(context.instance, LANDINGS | {business_day_job.name}):
+    if retry_pending_for(context.instance, LANDINGS | {BUSINESS_DAY_JOB}):
         return dg.SkipReason("a failed landing or rebuild is about to be retried: it comes first")
     feeding = [r for r in runs if r.job_name not in NOT_INPUTS]
     refreshed = latest_materialization(context.instance, KPI_REVENUE)

@@ -8,6 +8,7 @@ recorded on the KPI asset (an observation), so it stays beside the figure it exp
 import dagster as dg
 from pydantic import Field
 
+from commercepulse.defs.job_names import EXPLAIN_JOB
 from commercepulse.defs.metadata import md_table
 from commercepulse.defs.resources import MongoResource
 from commercepulse.defs.retries import mongo_retries
@@ -92,6 +93,7 @@ def explain_figure(
 
 
 @dg.job(
+    name=EXPLAIN_JOB,
     description="Explain a KPI figure from the UI: Launchpad config kpi, key (a day or a SKU; "
     "empty = the latest), vendor. The run and the KPI's page show the rows behind it.",
     tags={"commercepulse/kind": "explain"},

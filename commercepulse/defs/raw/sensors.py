@@ -16,6 +16,7 @@ import dagster as dg
 
 from commercepulse.data_files import all_files, content_hash
 from commercepulse.defs.instance_queries import SENSOR_INTERVAL, in_flight_runs, run_started
+from commercepulse.defs.job_names import LANDING_JOB_OF
 from commercepulse.defs.landing_contract import trigger
 from commercepulse.defs.partitions import INGESTION_DAILY, run_partition_keys, valid_days
 from commercepulse.defs.platform.jobs import platform_job
@@ -102,13 +103,13 @@ def new_data_files(context: dg.SensorEvaluationContext, settings: ProjectSetting
         if not entry[2].startswith(UNREADABLE) and landed_since(
             context.instance,
             repository.asset_graph,
-            repository.get_job(file.job),
+            repository.get_job(LANDING_JOB_OF[file.kind]),
             file.day,
             entry[1] / 1e9,
         ):
             entry[3] = entry[2]  # confirmed: a touch without change lands nothing
             continue
-        due.setdefault((file.job, file.day), []).append(entry[2][:12])
+        due.setdefault((LANDING_JOB_OF[file.kind], file.day), []).append(entry[2][:12])
     requests, waiting = _requests(context.instance, due)
     return dg.SensorResult(
         run_requests=requests,

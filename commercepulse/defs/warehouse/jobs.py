@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from commercepulse.defs.job_names import BUSINESS_DAY_JOB
 from commercepulse.defs.warehouse.assets import dim_date
 
 #: Staging and the partitioned facts/dims: what a business day's (re)build runs. No checks: they
@@ -11,7 +12,7 @@ BUSINESS_DAY = (
     dg.AssetSelection.groups("staging", "warehouse") - dg.AssetSelection.assets(dim_date)
 ).without_checks()
 business_day_job = dg.define_asset_job(
-    "business_day_job",
+    BUSINESS_DAY_JOB,
     selection=BUSINESS_DAY,
     description="Staging, facts and dims for business-day partitions (late data: only the touched "
     "days).",

@@ -1,249 +1,52 @@
-"""Idempotent landing of events into MongoDB `events_raw` (SPEC §3).
-
-Design for the bare `insert_many` rate: each event is encoded to BSON once, in the reading
-thread, and handed to a writer thread as `RawBSONDocument`s; the writer does one unordered
-`insert_many` per batch. The event id is the `_id`, so a repeat is a duplicate-key error
-(no read before write). Repeats are then recorded in one bulk update per batch: a sighting
-`{day, file, line}` is added to the document's set, so re-reading the same line (a re-run, a
-crash half-way) changes nothing, while a genuinely repeated line raises `seen_count`.
-"""
+"""The writer: batches of landings inserted from a background thread, repeats recorded as
+sightings in one bulk update, rejected lines quarantined; and the per-file landing loop."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 import bson
-import orjson
-from bson.decimal128 import Decimal128
-from bson.errors import InvalidDocument
-from bson.raw_bson import RawBSONDocument
-from pymongo import InsertOne, UpdateMany, UpdateOne
+from pymongo import UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, OperationFailure
 
 from commercepulse.days import utc_now
 from commercepulse.gcpause import paused_gc
 from commercepulse.mongo.indexes import QUARANTINE, RAW
-
-DUPLICATE_KEY = 11000
-BATCH_SIZE = 5000
-#: Characters of a server's reason kept in a quarantine record (its field paths can be long).
-REASON_KEEP = 300
-#: Event ids a writer remembers having sent (~150 bytes each): repeats of them skip the insert.
-SENT_IDS_KEPT = 500_000
-#: Server error codes of a write that may succeed when sent again (elections, shutdowns, timeouts).
-RETRYABLE_CODES = {6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436}
-RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # ~15 s: longer than a replica-set election
-log = logging.getLogger("commercepulse.landing")
-
-
-class TransientWriteError(RuntimeError):
-    """MongoDB stayed unreachable through every retry of a write."""
-
-
-def with_retries(write: Callable[[], Any], what: str) -> Any:
-    """Run an idempotent write, retrying transient connection failures with backoff."""
-    for delay in (*RETRY_DELAYS, None):
-        try:
-            return write()
-        except ConnectionFailure as exc:
-            if delay is None:
-                raise TransientWriteError(
-                    f"MongoDB unavailable ({what}): {exc}; the landing is idempotent: run "
-                    "the same ingestion again once the server is back"
-                ) from exc
-            log.warning(
-                "MongoDB unavailable (%s, %s): retrying in %.1f s", what, type(exc).__name__, delay
-            )
-            time.sleep(delay)
-
-
-@dataclass
-class IngestStats:
-    """What one ingestion did. Invariant: lines_read = landed + duplicates + quarantined."""
-
-    files: int = 0
-    lines_read: int = 0
-    landed: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    blank_lines: int = 0
-    business_days: set[str] = field(default_factory=set)
-
-    def summary(self) -> dict[str, Any]:
-        """For a log line: the counts, and how many business days were touched."""
-        return self.as_dict() | {"business_days": len(self.business_days)}
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "files": self.files,
-            "lines_read": self.lines_read,
-            "landed": self.landed,
-            "duplicates": self.duplicates,
-            "quarantined": self.quarantined,
-            "blank_lines": self.blank_lines,
-            "business_days": sorted(self.business_days),
-        }
-
-    def merge(self, other: IngestStats) -> None:
-        for name in ("files", "lines_read", "landed", "duplicates", "quarantined", "blank_lines"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.business_days |= other.business_days
-
-
-@dataclass(frozen=True)
-class Sighting:
-    """Where a line was read: the ingestion day, the file key and the 1-based line (or record)."""
-
-    day: str
-    file: str
-    line: int
-
-    def as_doc(self) -> dict[str, Any]:
-        return {"day": self.day, "file": self.file, "line": self.line}
-
-
-@dataclass
-class Landing:
-    """One event ready to write: its BSON bytes plus what the writer needs without decoding.
-    `doc`: the envelope, kept until a tagger has tagged it (see `Tagger`)."""
-
-    event_id: str
-    raw: RawBSONDocument
-    sighting: Sighting
-    business_day: str
-    doc: dict | None = None
-
-
-#: Tags a batch of envelopes (one small document each, stored in the event's TAG_FIELD): what
-#: downstream counts of the event, decided while the landing holds it (staging.feed_tags).
-Tagger = Callable[[list[dict]], list[dict]]
-#: The field a tagger's tag is stored in.
-TAG_FIELD = "feed"
-#: Envelopes tagged per call: a tagger's per-call cost (pandas) is amortized over more events
-#: (the feed tagger, measured alone: 27 µs an event in calls of 5,000, 15 µs in calls of 20,000).
-TAG_EVENTS = 20_000
-
-
-def tag_element(tag: dict) -> bytes:
-    """`TAG_FIELD: tag` as one encoded BSON element (an embedded document)."""
-    return b"\x03" + TAG_FIELD.encode() + b"\x00" + bson.encode(tag)
-
-
-def with_tag(raw: RawBSONDocument, element: bytes) -> RawBSONDocument:
-    """The encoded document with a `tag_element` appended (BSON: length, elements, NUL), without
-    encoding the event again."""
-    data = raw.raw
-    return RawBSONDocument(
-        (len(data) + len(element)).to_bytes(4, "little", signed=True)
-        + data[4:-1]
-        + element
-        + b"\x00"
-    )
-
-
-@dataclass
-class Rejection:
-    """A line that cannot land: kept whole in `events_quarantine` with the reason."""
-
-    sighting: Sighting
-    reason: str
-    raw_text: str
-    raw_bytes: bytes | None = None
-
-    def as_doc(self, now: datetime) -> dict[str, Any]:
-        """The quarantine record; a line too long for one MongoDB document keeps its first
-        QUARANTINE_KEEP characters, its length and digest (the file still holds it whole)."""
-        key = f"{self.sighting.file}:{self.sighting.line}"
-        doc: dict[str, Any] = {
-            "_id": hashlib.sha1(key.encode()).hexdigest(),
-            "file": self.sighting.file,
-            "line": self.sighting.line,
-            "day": self.sighting.day,
-            "reason": self.reason,
-            "raw_text": self.raw_text[:QUARANTINE_KEEP],
-            "quarantined_at": now,
-        }
-        if len(self.raw_text) > QUARANTINE_KEEP:
-            doc.update(
-                truncated=True,
-                raw_length=len(self.raw_text),
-                raw_sha256=hashlib.sha256(
-                    self.raw_text.encode("utf-8", "surrogatepass")
-                ).hexdigest(),
-            )
-        if self.raw_bytes is not None:
-            doc["raw_bytes"] = bson.Binary(self.raw_bytes[:QUARANTINE_KEEP])
-        return doc
-
-
-def envelope(
-    *,
-    event_id: str,
-    event_type: str,
-    event_time: datetime,
-    vendor: str | None,
-    payload: Any,
-    ingested_at: datetime,
-    kind: str,
-    sighting: Sighting,
-    now: datetime,
-) -> dict[str, Any]:
-    """The stored document (SPEC §3): the payload verbatim plus envelope and audit fields."""
-    return {
-        "_id": event_id,
-        "event_id": event_id,
-        "event_type": event_type,
-        "event_time": event_time,
-        "vendor": vendor,
-        "payload": payload,
-        "ingested_at": ingested_at,
-        "source": {
-            "kind": kind,
-            "file": sighting.file,
-            "line": sighting.line,
-            "ingestion_day": sighting.day,
-        },
-        "seen_count": 1,
-        "first_seen_at": now,
-        "last_seen_at": now,
-        "sightings": [sighting.as_doc()],
-    }
-
-
-#: Characters of a rejected line kept in its quarantine record (a record must fit in 16 MB).
-QUARANTINE_KEEP = 1_000_000
-#: MongoDB's document limit, less room for the audit fields a repeat adds.
-MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 64 * 1024
-
-
-#: A quarantine record whose line has not landed since (see raw/quarantine.py).
-OPEN = {"resolved_at": {"$exists": False}}
-
-#: What the first copy of an event decides; repeats only add sightings.
-ENVELOPE_FIELDS = (
-    "event_type",
-    "event_time",
-    "vendor",
-    "payload",
-    "ingested_at",
-    "source",
+from commercepulse.raw.landing import retries
+from commercepulse.raw.landing.codec import tag_element, with_tag
+from commercepulse.raw.landing.quarantine import (
+    DUPLICATE_KEY,
+    OPEN,
+    _rejected,
+    quarantine,
+    resolve_landed,
+)
+from commercepulse.raw.landing.records import (
+    ENVELOPE_FIELDS,
+    TAG_EVENTS,
     TAG_FIELD,
+    IngestStats,
+    Landing,
+    Rejection,
+    Sighting,
+    Tagger,
+)
+from commercepulse.raw.landing.retries import (
+    RETRYABLE_CODES,
+    TransientWriteError,
+    log,
+    with_retries,
 )
 
-
-def _rejected(reason: str) -> str:
-    """A quarantine reason for a document the server refused (its field paths can be long)."""
-    return f"write rejected by MongoDB: {reason[:REASON_KEEP]}"
+BATCH_SIZE = 5000
+#: Event ids a writer remembers having sent (~150 bytes each): repeats of them skip the insert.
+SENT_IDS_KEPT = 500_000
 
 
 def _order(sighting: Sighting) -> tuple[str, str, int]:
@@ -255,15 +58,6 @@ def _stored_order(stored: dict | None) -> tuple[str, str, int]:
         return ("", "", -1)  # nothing stored to compare with: nothing is "earlier"
     source = stored["source"]
     return source.get("ingestion_day") or "", source["file"], source["line"]
-
-
-def encode(doc: dict[str, Any]) -> RawBSONDocument:
-    """BSON-encode once; raises (OverflowError, InvalidDocument) for values BSON cannot hold,
-    and InvalidDocument for a document larger than MongoDB stores."""
-    data = bson.encode(doc)
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise InvalidDocument(f"document of {len(data):,} bytes exceeds MongoDB's 16 MB limit")
-    return RawBSONDocument(data)
 
 
 class RawWriter:
@@ -415,11 +209,13 @@ class RawWriter:
             item = items[index]
             rejects.append(Rejection(item.sighting, reason, item.raw.raw.hex()))
         if rejects:
-            with_retries(lambda: self._quarantine(rejects), "quarantine rejected lines")
+            with_retries(
+                lambda: quarantine(self.quarantine, rejects, self.now), "quarantine rejected lines"
+            )
         landed = [item for i, item in enumerate(items) if i not in failed] + repeats
         if self._open_quarantine and landed:
             with_retries(
-                lambda: self._resolve_quarantined(landed),
+                lambda: resolve_landed(self.quarantine, landed, self.now),
                 "close quarantine records of landed lines",
             )
         self.stats.duplicates += len(duplicate_idx) + len(repeats)
@@ -446,7 +242,7 @@ class RawWriter:
         is never this ingestion's own write, even when another ingestion landed the same line
         within the same millisecond."""
         pending, duplicates, retried, failed = list(range(len(items))), [], set(), {}
-        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+        for attempt, delay in enumerate((*retries.delays(), None)):
             try:
                 self.raw.insert_many([items[i].raw for i in pending], ordered=False)
                 return duplicates, retried, failed
@@ -567,32 +363,6 @@ class RawWriter:
             ops.append(UpdateOne({"_id": item.event_id, "$or": later}, replace))
         return ops
 
-    def _resolve_quarantined(self, landed: list[Landing]) -> None:
-        lines: dict[str, list[int]] = {}
-        for item in landed:
-            lines.setdefault(item.sighting.file, []).append(item.sighting.line)
-        self.quarantine.bulk_write(
-            [
-                UpdateMany(
-                    {"file": file, "line": {"$in": numbers}, **OPEN},
-                    {"$set": {"resolved_at": self.now, "resolution": "landed"}},
-                )
-                for file, numbers in lines.items()
-            ],
-            ordered=False,
-        )
-
-    def _quarantine(self, rejects: list[Rejection]) -> None:
-        ops = [InsertOne(r.as_doc(self.now)) for r in rejects]
-        try:
-            self.quarantine.bulk_write(ops, ordered=False)
-        except BulkWriteError as exc:
-            others = [
-                e for e in exc.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY
-            ]
-            if others:
-                raise
-
 
 def land_all(
     db: Database,
@@ -625,65 +395,6 @@ def land_all(
     finally:
         stats = writer.close()
     return stats
-
-
-#: A run of 19+ digits, maybe an integer wider than 64 bits, which orjson would read as a float
-#: (digits lost): found as 19 zeros once every digit reads as a zero (a substring search, 0.4 µs a
-#: line, against 3.1 µs for the regex `\d{19}`). The rare line it flags is parsed exactly.
-DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-LONG_INTEGER = b"0" * 19
-
-
-def has_long_integer(raw: bytes) -> bool:
-    """Whether `raw` holds a run of 19 or more ASCII digits."""
-    return LONG_INTEGER in raw.translate(DIGITS_AS_ZERO)
-
-
-INT64 = (-(2**63), 2**63 - 1)
-
-
-def _exact_int(literal: str) -> int | Decimal128 | str:
-    """An integer exactly as written: int64 as is, wider ones as Decimal128 (34 digits) or text."""
-    value = int(literal)
-    if INT64[0] <= value <= INT64[1]:
-        return value
-    return Decimal128(literal) if len(literal.lstrip("-")) <= 34 else literal
-
-
-def _exact_loads(text: str) -> Any:
-    """JSON with integers too wide for a double kept exact (the rare path: see LONG_INTEGER)."""
-    return json.loads(text, parse_int=_exact_int)
-
-
-def decode_object(raw: bytes, sighting: Sighting) -> tuple[dict, str] | Rejection | None:
-    """A line as (JSON object, its text); a Rejection saying why not; None for a blank line."""
-    if not raw.strip():
-        return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return Rejection(
-            sighting,
-            f"invalid UTF-8: {exc.reason} at byte {exc.start}",
-            raw.decode("utf-8", errors="replace"),
-            raw,
-        )
-    try:
-        value = _exact_loads(text) if has_long_integer(raw) else orjson.loads(raw)
-    except (orjson.JSONDecodeError, ValueError, RecursionError) as exc:
-        return Rejection(sighting, f"invalid JSON: {exc}", text)
-    if not isinstance(value, dict):
-        return Rejection(sighting, f"not a JSON object but a {type(value).__name__}", text)
-    return value, text
-
-
-def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, line bytes) streaming: no BOM, no trailing CR/LF."""
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            yield number, line.rstrip(b"\r\n")
 
 
 Item = Landing | Rejection | None
