@@ -160,3 +160,10 @@ def alive(pids: list[int]) -> list[int]:
     """Those of `pids` still running (a zombie has ended)."""
     table = processes()
     return [pid for pid in pids if pid in table and table[pid][1] != "Z"]
+
+
+def rule_inputs(db, wh, settings):
+    """What a rule reads (`RuleInputs`) from an open database, a warehouse and settings."""
+    from commercepulse.checks.spec import RuleInputs
+
+    return RuleInputs(lambda: db, wh, settings)

@@ -301,9 +301,10 @@ def test_business_day_job_writes_no_check_results_and_refresh_judges_history(
 ):
     from datetime import date, timedelta
 
-    from commercepulse.checks import rules
+    from commercepulse.checks import fact_rules
     from commercepulse.checks.windows import FAILING_DAYS_SHOWN
     from commercepulse_tests import independent as ind
+    from commercepulse_tests.harness import rule_inputs
 
     settings, _ = datapack_copy
     defs, wh = definitions(settings), warehouse_of(settings)
@@ -332,8 +333,10 @@ def test_business_day_job_writes_no_check_results_and_refresh_judges_history(
         FAILING_DAYS_SHOWN, orphans.metadata["days_failing"].value
     ) and days == sorted(days)
     for day in days[:3]:
-        alone = rules.payments_without_order(
-            wh, date.fromisoformat(day), date.fromisoformat(day) + timedelta(1), settings
+        alone = fact_rules.payments_without_order(
+            rule_inputs(None, wh, settings),
+            date.fromisoformat(day),
+            date.fromisoformat(day) + timedelta(1),
         )
         assert alone.figure == per_day[day] > 0
     assert all(

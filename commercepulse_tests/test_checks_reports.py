@@ -16,13 +16,14 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from commercepulse.checks import rules
+from commercepulse.checks import fact_rules, raw_rules
 from commercepulse.mongo.client import get_database
 from commercepulse.runner import run_all
 from commercepulse_tests import independent as ind
 from commercepulse_tests.harness import (
     definitions,
     evaluations,
+    rule_inputs,
     run_job,
     settings_env,
     warehouse_of,
@@ -129,16 +130,19 @@ def crafted(env, tmp_path, datapack):
 def outcomes(settings, world, day):
     wh, db = world.warehouse, world.db
     end = day + timedelta(days=1)
+    inputs = rule_inputs(db, wh, settings)
+    # the crafted world is two days old: judge every orphan, none may predate the data
+    no_edge = rule_inputs(db, wh, settings.model_copy(update={"check_orphan_edge_days": 0}))
     return {
-        # the crafted world is two days old: judge every orphan, none may predate the data
-        "payments_without_order": rules.payments_without_order(
-            wh, day, end, settings.model_copy(update={"check_orphan_edge_days": 0})
-        ),
-        "refunds_without_payment": rules.refunds_without_payment(wh, day, end, settings),
-        "over_refunded_orders": rules.over_refunded_orders(wh, day, end, settings),
-        "schema_drift": rules.schema_drift(wh, day, end, settings),
-        "completeness": rules.completeness(*rules.completeness_counts(db, wh, day, end)),
-        **{f"key_integrity:{t}": rules.key_integrity(wh, t, day, end) for t in rules.FACT_WINDOW},
+        "payments_without_order": fact_rules.payments_without_order(no_edge, day, end),
+        "refunds_without_payment": fact_rules.refunds_without_payment(inputs, day, end),
+        "over_refunded_orders": fact_rules.over_refunded_orders(inputs, day, end),
+        "schema_drift": raw_rules.schema_drift(inputs, day, end),
+        "completeness": raw_rules.completeness(*raw_rules.completeness_counts(db, wh, day, end)),
+        **{
+            f"key_integrity:{t}": fact_rules.judge_keys(wh, t, day, end)
+            for t in fact_rules.FACT_WINDOW
+        },
     }
 
 
@@ -151,7 +155,9 @@ def test_checks_fail_on_crafted_bad_day_and_pass_on_clean_day(crafted):
     )
     assert bad["payments_without_order"].details["sample_orders"] == ["vendor_a/O-404"]
     # with the default edge (30 days) a payment in the data's first days may pay an earlier order
-    edge = rules.payments_without_order(world.warehouse, BAD, CLEAN, settings)
+    edge = fact_rules.payments_without_order(
+        rule_inputs(world.db, world.warehouse, settings), BAD, CLEAN
+    )
     assert (edge.passed, edge.figure, edge.rows[0]["class"]) == (
         True,
         0,
@@ -207,9 +213,9 @@ def test_completeness_and_key_integrity_catch_tampering(crafted):
     ki = tampered["key_integrity:fact_refunds"]
     assert (ki.passed, ki.figure, ki.details["duplicate_keys"]) == (False, 1, 1)
     # dim_date is judged after its rebuild, on its own: a fact date it lacks is named
-    assert rules.dim_date_coverage(wh).passed
+    assert fact_rules.dim_date_coverage(rule_inputs(None, wh, settings), date.min, date.max).passed
     wh.execute([("DELETE FROM dim_date WHERE date = $day", {"day": BAD})])
-    gap = rules.dim_date_coverage(wh)
+    gap = fact_rules.dim_date_coverage(rule_inputs(None, wh, settings), date.min, date.max)
     assert (gap.passed, gap.figure, gap.details) == (False, 1, {"missing_days": [BAD.isoformat()]})
 
 
@@ -254,14 +260,20 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     wh, db = warehouse_of(settings), get_database(settings.mongo_uri, settings.mongo_db)
     # payments without an order, independently from the raw files
     expected = ind.payments_without_order(datapack)
-    got = rules.payments_without_order(wh, date(2000, 1, 1), date(2100, 1, 1), settings)
+    got = fact_rules.payments_without_order(
+        rule_inputs(None, wh, settings), date(2000, 1, 1), date(2100, 1, 1)
+    )
     classes = ind.payments_without_order_classes(datapack, 30, "UNKNOWN")
     assert got.details["payments_without_order"] == expected == sum(classes.values())
     assert got.details["by_class"] == classes and got.figure == classes["true_orphan"]
     assert {r["class"] for r in got.rows[: classes["true_orphan"]]} == {"true_orphan"}
     day = date(2025, 1, 15)
-    dup = rules.duplicate_event_rate(wh, day, day + timedelta(days=1), settings)
-    late = rules.late_arriving_pct(wh, day, day + timedelta(days=1), settings)
+    dup = raw_rules.duplicate_event_rate(
+        rule_inputs(None, wh, settings), day, day + timedelta(days=1)
+    )
+    late = raw_rules.late_arriving_pct(
+        rule_inputs(None, wh, settings), day, day + timedelta(days=1)
+    )
     assert dup.figure == round(106 / 2106, 6) and (
         dup.details["duplicate_lines"],
         dup.details["lines"],
@@ -284,7 +296,8 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     assert report["kpis"]["daily_revenue"][0]["gross_revenue_ngn"] == kpi["gross_revenue_ngn"]
     assert report["kpis"]["daily_revenue"][0]["net_revenue_ngn"] == kpi["net_revenue_ngn"]
     checks = {c["check"]: c for c in report["checks"]}
-    from commercepulse.check_catalogue import CHECKS, report_name
+    from commercepulse.checks.catalogue import JUDGED as CHECKS
+    from commercepulse.checks.catalogue import report_name
     from commercepulse.reports.writer import DataEdges
 
     # the live stream's days are partial at its edges (SPEC is silent: README → Data rules)
@@ -411,7 +424,9 @@ def a_broken_file_is_diagnosed_in_the_check_and_the_report(crafted):
     unmapped record names the vendor and the mapping file that fixes it."""
     settings, world, _, _ = crafted
     file = f"live_events/{CLEAN.isoformat()}/events.jsonl"
-    quarantined = rules.quarantine_open(world.db, settings)
+    quarantined = raw_rules.quarantine_open(
+        rule_inputs(world.db, world.warehouse, settings), date.min, date.max
+    )
     assert (quarantined.passed, quarantined.figure) == (False, 2)
     assert [(r["file:line"], r["vendor"], r["reason"].split(":")[0]) for r in quarantined.rows] == [
         (f"{file}:11", "vendor_a", "invalid JSON"),
@@ -420,7 +435,9 @@ def a_broken_file_is_diagnosed_in_the_check_and_the_report(crafted):
     assert quarantined.rows[0]["text"] == BROKEN_LINES[0][:200] + "…" * (len(BROKEN_LINES[0]) > 200)
     assert quarantined.rows_title == "open quarantine records (2)"
 
-    drift = rules.schema_drift(world.warehouse, BAD, BAD + timedelta(days=1), settings)
+    drift = raw_rules.schema_drift(
+        rule_inputs(world.db, world.warehouse, settings), BAD, BAD + timedelta(days=1)
+    )
     (row,) = drift.rows
     assert (row["vendor"], row["event_type"], row["events"], row["unknown_keys"]) == (
         "vendor_z",
@@ -457,7 +474,7 @@ def a_broken_file_is_diagnosed_in_the_check_and_the_report(crafted):
 )
 @examples(max_examples=60, deadline=None, derandomize=True)
 def test_one_currency_test_agrees_with_counting_distinct_currencies(orders):
-    """`rules.ONE_CCY` (min = max, spillable) says what `count(DISTINCT currency) = 1` said, NULLs
+    """`fact_rules.ONE_CCY` (min = max, spillable) says what `count(DISTINCT currency) = 1` said, NULLs
     and NULL-only orders included."""
     import duckdb
 
@@ -466,16 +483,16 @@ def test_one_currency_test_agrees_with_counting_distinct_currencies(orders):
     rows = [(i, c) for i, currencies in enumerate(orders) for c in currencies]
     con.executemany("INSERT INTO x VALUES (?, ?)", rows)
     got = con.execute(
-        f"SELECT order_id, {rules.ONE_CCY}, count(DISTINCT x.currency) = 1 FROM x GROUP BY 1"
+        f"SELECT order_id, {fact_rules.ONE_CCY}, count(DISTINCT x.currency) = 1 FROM x GROUP BY 1"
     ).fetchall()
     assert len(got) == len(orders)
     assert all(one is expected for _, one, expected in got), got
 
 
-#: `rules.OVER_REFUNDS` as it stood until 2026-12-02 (touched orders joined to every payment, a
+#: `fact_rules.OVER_REFUNDS` as it stood until 2026-12-02 (touched orders joined to every payment, a
 #: DISTINCT currency count): the oracle for its rewrite, which must return the same rows.
 OVER_REFUNDS_BEFORE = f"""
-WITH touched AS ({rules.TOUCHED_ORDERS}),
+WITH touched AS ({fact_rules.TOUCHED_ORDERS}),
 pay AS (SELECT x.vendor, x.order_id, count(DISTINCT x.currency) AS ccys, min(x.currency) AS ccy,
                sum(x.amount) AS paid, sum(x.amount_ngn) AS paid_ngn
         FROM stg_payments x JOIN touched USING (vendor, order_id)
@@ -584,4 +601,4 @@ def test_over_refunds_rewrite_returns_the_rows_of_the_previous_statement(payment
     def rows(sql):
         return sorted(con.execute(sql, params).fetchall(), key=lambda r: (r[0], r[1]))
 
-    assert rows(rules.OVER_REFUNDS) == rows(OVER_REFUNDS_BEFORE)
+    assert rows(fact_rules.OVER_REFUNDS) == rows(OVER_REFUNDS_BEFORE)

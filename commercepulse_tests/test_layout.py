@@ -153,9 +153,10 @@ def test_the_landing_contract_is_spelled_in_one_module():
 def test_one_catalogue_of_checks_for_the_definitions_and_the_reports():
     """Every registered asset check is a row of the catalogue and every row is registered once;
     the daily report judges the same rows (so a registered check always reaches the report).
-    The two freshness checks and the recovery check judge the present, not a day, so they are no
-    report rows."""
-    from commercepulse.check_catalogue import CHECKS, report_name
+    The two freshness checks and the recovery check judge the present, not a day: they are the
+    catalogue's clock rows, built beside their sensors, and no report row."""
+    from commercepulse.checks.catalogue import CHECKS, JUDGED, report_name
+    from commercepulse.checks.spec import CLOCK
     from commercepulse.definitions import defs
     from commercepulse.defs.automation.recovery import CHECK
     from commercepulse.defs.freshness.checks import VERDICTS
@@ -164,6 +165,8 @@ def test_one_catalogue_of_checks_for_the_definitions_and_the_reports():
         f"{k.asset_key.to_user_string()}:{k.name}"
         for k in defs().resolve_asset_graph().asset_check_keys
     ]
-    clock = sorted(k.to_user_string() for k in [*VERDICTS, CHECK])
-    assert sorted(registered) == sorted([spec.key for spec in CHECKS] + clock)
+    assert sorted(registered) == sorted(spec.key for spec in CHECKS)
+    clock = sorted(spec.key for spec in CHECKS if spec.scope == CLOCK)
+    assert clock == sorted(k.to_user_string() for k in [*VERDICTS, CHECK])
+    assert not {spec.key for spec in JUDGED} & set(clock)
     assert len({report_name(spec) for spec in CHECKS}) == len(CHECKS)

@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 
 import orjson
 
-from commercepulse.check_catalogue import CHECKS, report_name
+from commercepulse.checks.catalogue import JUDGED as CHECKS
+from commercepulse.checks.catalogue import report_name
 from commercepulse.reports.overview import OVERVIEW_DAYS, write_overview
 
 

@@ -11,15 +11,21 @@ import orjson
 import pandas as pd
 import pytest
 
+from commercepulse.checks import platform_rules
 from commercepulse.generate.platform import N_USERS, VENDOR_CUSTOMERS, write_platform
 from commercepulse.generate.world import SKUS
 from commercepulse.generate.writers import write_live
 from commercepulse.mongo.indexes import PLATFORM_QUARANTINE, PLATFORM_RAW
-from commercepulse.platform import quality
 from commercepulse.platform.bronze import ingest_platform
 from commercepulse.warehouse.gold_sql import KPI_AOV, KPI_RETENTION
 from commercepulse_tests import platform_independent as ind
-from commercepulse_tests.harness import definitions, evaluations, run_job, warehouse_of
+from commercepulse_tests.harness import (
+    definitions,
+    evaluations,
+    rule_inputs,
+    run_job,
+    warehouse_of,
+)
 
 D1, D2, D3 = "2025-02-03", "2025-02-04", "2025-02-05"
 
@@ -286,13 +292,17 @@ def test_funnel_on_hand_built_sessions(env, db):
     # the reports judge a window's days from one grouped read: the same outcome as the rule
     # judged on each day alone (D3 has no event: unjudged, as a day alone)
     wh, window = warehouse_of(env), (date.fromisoformat(D1), date.fromisoformat(D3) + timedelta(1))
+    inputs = rule_inputs(None, wh, env)
     for rule, by_day in (
-        (quality.duplicate_behaviour_events, quality.duplicate_behaviour_events_by_day),
-        (quality.anonymous_event_share, quality.anonymous_event_share_by_day),
+        (
+            platform_rules.duplicate_behaviour_events,
+            platform_rules.duplicate_behaviour_events_by_day,
+        ),
+        (platform_rules.anonymous_event_share, platform_rules.anonymous_event_share_by_day),
     ):
-        grouped = by_day(wh, *window, env)
+        grouped = by_day(inputs, *window)
         assert list(grouped) == [window[0] + timedelta(n) for n in range(3)]
-        assert grouped == {day: rule(wh, day, day + timedelta(1), env) for day in grouped}
+        assert grouped == {day: rule(inputs, day, day + timedelta(1)) for day in grouped}
 
 
 def test_price_change_never_revalues_an_order_and_late_category_correction_is_versioned(env, db):
@@ -375,7 +385,7 @@ def test_price_change_never_revalues_an_order_and_late_category_correction_is_ve
     for name in ("silver_products:scd2_integrity", "dim_product_history:scd2_integrity"):
         assert checks[name].passed, checks[name].metadata
     # tampering: a second current row for the key fails the ERROR check
-    from commercepulse.platform import quality
+    from commercepulse.checks import platform_rules
 
     wh.execute(
         [
@@ -385,7 +395,7 @@ def test_price_change_never_revalues_an_order_and_late_category_correction_is_ve
             )
         ]
     )
-    outcome = quality.scd2_integrity(wh, "dim_product_history")
+    outcome = platform_rules.judge_scd2(wh, "dim_product_history")
     assert not outcome.passed and outcome.details["keys_without_one_current"] == 1
     assert outcome.details["overlapping"] == 1
 
@@ -449,7 +459,7 @@ def test_users_scd2_and_customer_link_by_normalized_email(env, db):
             )
         ]
     )
-    from commercepulse.platform import quality
+    from commercepulse.checks import platform_rules
     from commercepulse.warehouse.gold_sql import CUSTOMER_USER_LINK
 
     wh.execute([(CUSTOMER_USER_LINK, {})])
@@ -459,7 +469,9 @@ def test_users_scd2_and_customer_link_by_normalized_email(env, db):
         2,
     )  # earliest created
     assert pd.isna(linked.loc["x@y", "user_id"]) and linked.loc["x@y", "linked_users"] == 0
-    outcome = quality.customer_email_conflicts(wh, env)
+    outcome = platform_rules.customer_email_conflicts(
+        rule_inputs(None, wh, env), date.min, date.max
+    )
     assert (
         not outcome.passed
         and outcome.figure == 1
@@ -774,7 +786,7 @@ def test_platform_assets_and_checks_are_defined():
 def test_whole_history_checks_never_read_as_one_partitions_verdict():
     """The platform job runs only per-day checks; refresh_job runs the whole-history ones. A whole-
     table verdict that a UI run over partitions records under a partition says it judged all history."""
-    from commercepulse.checks.rules import Outcome
+    from commercepulse.checks.outcome import Outcome
     from commercepulse.definitions import defs as load
     from commercepulse.defs.asset_checks import evaluation
     from commercepulse.defs.automation.jobs import refresh_job

@@ -8,12 +8,12 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from commercepulse.checks import rules
+from commercepulse.checks import fact_rules, platform_rules, raw_rules
 from commercepulse.checks.windows import history_outcome, outcomes_by_day
-from commercepulse.platform import quality
 from commercepulse.settings import Settings
 from commercepulse.timeparse import parse_time, parse_times
 from commercepulse.warehouse.gold_sql import PAID_ORDER_CLOCK_SKEW_SECONDS
+from commercepulse_tests.harness import rule_inputs
 from commercepulse_tests.worlds import world
 
 D1, D2 = "2025-03-25", "2025-03-26"
@@ -203,7 +203,9 @@ def test_order_without_created_takes_its_lines_time_links_to_its_session_and_is_
     )
     sessions = platform.warehouse.table("fact_sessions").set_index("session_id")
     assert sessions.loc["S-1", "paid_order_id"] == "PO-1"
-    outcome = quality.orders_without_created(platform.warehouse, Settings())
+    outcome = platform_rules.orders_without_created(
+        rule_inputs(None, platform.warehouse, Settings()), date.min, date.max
+    )
     assert not outcome.passed and outcome.figure == 3
     assert (
         outcome.details["created_from_lines"],
@@ -321,7 +323,7 @@ def test_over_refunded_order_touched_on_three_days_is_one_finding(env):
         con.execute("INSERT INTO stg_refunds BY NAME SELECT * FROM refunds")
 
     def rule(start: date, end: date):
-        return rules.over_refunded_orders(wh, start, end, Settings())
+        return fact_rules.over_refunded_orders(rule_inputs(None, wh, Settings()), start, end)
 
     start, end = day, day + timedelta(days=3)
     outcome = history_outcome(outcomes_by_day(rule, start, end, additive=True), rule(start, end))
@@ -346,20 +348,24 @@ def test_events_landed_after_their_day_was_staged_are_pending_not_missing(mongo_
     with world(mongo_uri, mongo_home) as w:
         w.live_day("2025-01-14", [order(1), order(2)])
         w.build_vendor()
-        assert rules.completeness_by_day(w.db, w.warehouse, day, day + timedelta(days=1))[
-            day
-        ].passed
+        assert raw_rules.completeness_by_day(
+            rule_inputs(w.db, w.warehouse, Settings()), day, day + timedelta(days=1)
+        )[day].passed
         time.sleep(0.01)
         w.live_day(
             "2025-01-15", [order(3)]
         )  # lands after the day was staged: its rebuild is pending
         ingest_live(w.db, [w.data_dir / "live_events" / "2025-01-15"])
-        pending = rules.completeness_by_day(w.db, w.warehouse, day, day + timedelta(days=1))[day]
+        pending = raw_rules.completeness_by_day(
+            rule_inputs(w.db, w.warehouse, Settings()), day, day + timedelta(days=1)
+        )[day]
         assert pending.passed and pending.figure == 0
         assert pending.details["landed_after_staging"] == 1 and pending.details["raw_events"] == 3
         # a staged event lost from staging is a failure, whatever is in flight beside it
         w.warehouse.execute([("DELETE FROM stg_orders WHERE event_id = 'o1'", {})])
-        lost = rules.completeness_by_day(w.db, w.warehouse, day, day + timedelta(days=1))[day]
+        lost = raw_rules.completeness_by_day(
+            rule_inputs(w.db, w.warehouse, Settings()), day, day + timedelta(days=1)
+        )[day]
         assert not lost.passed and lost.figure == 1 and lost.details["landed_after_staging"] == 1
 
 

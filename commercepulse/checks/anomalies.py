@@ -22,9 +22,9 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from commercepulse.checks.rules import WARN, Outcome, Thresholds
+from commercepulse.checks.outcome import WARN, Outcome, Thresholds
+from commercepulse.checks.spec import INGESTION, PER_DAY, CheckSpec, RuleInputs
 from commercepulse.days import days_between
-from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.tables import ALL_TABLES
 
 #: The judged metrics and the floor of their scale (counts in events, rates as fractions, minutes).
@@ -188,10 +188,21 @@ JUDGED = (
 )
 
 
-def feed_outcomes(
-    wh: Warehouse, start: date, end: date, settings: Thresholds
-) -> dict[date, Outcome]:
+def vendor_feed_anomalies(i: RuleInputs, start: date, end: date) -> dict[date, Outcome]:
     """The check's outcome for every ingestion day of [start, end) (asset check and daily report)."""
-    return feed_anomalies_by_day(
-        wh.query(JUDGED, {"start": start, "end": end}), days_between(start, end), settings
-    )
+    judged = i.warehouse.query(JUDGED, {"start": start, "end": end})
+    return feed_anomalies_by_day(judged, days_between(start, end), i.settings)
+
+
+ROWS = (
+    CheckSpec(
+        asset="vendor_feed_daily",
+        name="vendor_feed_anomalies",
+        description="Vendor days far from the vendor's own trailing history (robust z over median "
+        "and MAD of the last CHECK_FEED_WINDOW_DAYS days), and payloads that bring a new key or "
+        "lose a usual one against the same days (WARN).",
+        by_day=vendor_feed_anomalies,
+        scope=PER_DAY,
+        calendar=INGESTION,
+    ),
+)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 
-from commercepulse.checks.rules import Outcome
+from commercepulse.checks.outcome import Outcome
 
 DAY = timedelta(days=1)
 FAILING_DAYS_SHOWN = 60

@@ -1,4 +1,4 @@
-"""Asset checks from the check catalogue (`check_catalogue.py`: one row per check, also read by
+"""Asset checks from the check catalogue (`checks/catalogue.py`: one row per check, also read by
 the daily reports).
 
 One factory (`asset_checks`) builds a domain's checks; each result carries its figure, threshold
@@ -21,16 +21,9 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from commercepulse.check_catalogue import (
-    CHECKS,
-    HISTORY,
-    INGESTION,
-    PER_DAY,
-    CheckSpec,
-    RuleInputs,
-    checks_of,
-)
-from commercepulse.checks.rules import ERROR, Outcome
+from commercepulse.checks.catalogue import CHECKS, checks_of
+from commercepulse.checks.outcome import ERROR, Outcome
+from commercepulse.checks.spec import HISTORY, INGESTION, PER_DAY, CheckSpec, RuleInputs
 from commercepulse.checks.windows import history_outcome
 from commercepulse.defs.check_targets import latest_materializations, latest_of_asset
 from commercepulse.defs.metadata import md_table

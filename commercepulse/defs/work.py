@@ -18,8 +18,10 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from commercepulse.days import contiguous_ranges
 from commercepulse.defs.instance_queries import IN_FLIGHT
-from commercepulse.defs.partitions import run_partition_keys
+from commercepulse.defs.landing_contract import LANDED_THROUGH, TRIGGER, trigger
+from commercepulse.defs.partitions import day_range_request, run_partition_keys
 
 #: The tag naming the work a run does (a file's content, a refresh's digest).
 WORK = "commercepulse/work"
@@ -164,6 +166,34 @@ def attempts_by_day(
             if day in since and through >= since[day][0]:
                 found[day].runs.append(record)
     return found
+
+
+def day_attempts(
+    instance: dg.DagsterInstance,
+    due: dict[str, tuple[int, float]],
+    planner: str,
+    key: str,
+    latest: int,
+    bridge: int = 0,
+) -> tuple[list[dg.RunRequest], list[str]]:
+    """Range runs over the due days that get an attempt now (days at most `bridge` apart in one
+    run), planned by the sensor `planner` from the landings up to storage id `latest`; and why the
+    other days wait."""
+    attempts = attempts_by_day(instance, (TRIGGER, planner), due, LANDED_THROUGH)
+    now, run, waiting, attempt = time.time(), [], [], 1
+    for day in sorted(due):
+        decision = decide(attempts[day], now)
+        if decision.action == "run":
+            run.append(day)
+            attempt = max(attempt, decision.attempt)
+        else:
+            waiting.append(f"{day}: {decision.reason}")
+    tags = {**trigger(planner), LANDED_THROUGH: str(latest), **attempt_tags(None, attempt)}
+    requests = [
+        day_range_request(f"{key}:{first}:{last}:{latest}:{attempt}", first, last, tags)
+        for first, last in contiguous_ranges(run, bridge=bridge)
+    ]
+    return requests, waiting
 
 
 def last_error(instance: dg.DagsterInstance, run_id: str) -> str:

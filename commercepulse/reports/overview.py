@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 
-from commercepulse.check_catalogue import CHECKS, report_name
+from commercepulse.checks.catalogue import JUDGED as CHECKS
+from commercepulse.checks.catalogue import report_name
 
 OVERVIEW_DAYS = 60
 DAY_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")

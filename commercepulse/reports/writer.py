@@ -20,8 +20,9 @@ import orjson
 import pandas as pd
 from pymongo.database import Database
 
-from commercepulse.check_catalogue import RuleInputs, outcomes_for_days
-from commercepulse.checks import rules
+from commercepulse.checks.catalogue import outcomes_for_days
+from commercepulse.checks.outcome import Outcome, Thresholds
+from commercepulse.checks.spec import RuleInputs
 from commercepulse.reports.chart_inputs import CHART_DAYS, CHART_NAMES, inputs
 from commercepulse.reports.html_page import render_html
 from commercepulse.reports.sections import CAUSED_SECTION
@@ -33,8 +34,8 @@ REPORT_VERSION = 6
 
 
 def window_outcomes(
-    db: Database, wh: Warehouse, start: date, end: date, settings: rules.Thresholds
-) -> dict[date, list[rules.Outcome]]:
+    db: Database, wh: Warehouse, start: date, end: date, settings: Thresholds
+) -> dict[date, list[Outcome]]:
     """Every catalogued check's outcome for every day of [start, end): the same table the asset
     checks are built from, each rule judging the window with a few queries (per-day variants
     where a rule has one, counting rules split only where they find something)."""
@@ -266,7 +267,7 @@ def write_reports(
     warehouse: Warehouse,
     days: list[date],
     reports_dir: Path,
-    settings: rules.Thresholds,
+    settings: Thresholds,
     workers: int | None = None,
     unfinished: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
@@ -307,7 +308,7 @@ def write_reports(
 
 
 def write_day_report(
-    db: Database, wh: Warehouse, day: date, reports_dir: Path, settings: rules.Thresholds
+    db: Database, wh: Warehouse, day: date, reports_dir: Path, settings: Thresholds
 ) -> Path:
     """Write (or keep, when unchanged) the report folder of `day`; returns it."""
     return write_reports(db, wh, [day], reports_dir, settings)["folders"][0]
@@ -319,7 +320,7 @@ def write_window_reports(
     start: date,
     end: date,
     reports_dir: Path,
-    settings: rules.Thresholds,
+    settings: Thresholds,
     workers: int | None = None,
     unfinished: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:

@@ -52,7 +52,7 @@ KIND_FRAME = {
 
 def _exact(value: Any) -> str:
     """JSON for what orjson cannot write: an integer wider than 64 bits, landed exact as
-    Decimal128 (raw/landing.py), is written as its digits in a string, never rounded."""
+    Decimal128 (raw/landing/codec.py), is written as its digits in a string, never rounded."""
     if isinstance(value, Decimal128):
         return str(value.to_decimal())
     raise TypeError(f"{type(value).__name__} is not JSON serializable")

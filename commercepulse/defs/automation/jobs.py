@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from commercepulse.check_catalogue import HISTORY
+from commercepulse.checks.spec import HISTORY
 from commercepulse.defs.asset_checks import check_keys
 from commercepulse.defs.job_names import REFRESH_JOB
 from commercepulse.defs.table_assets import WHOLE_HISTORY

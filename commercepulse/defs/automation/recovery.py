@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from commercepulse import process_identity
+from commercepulse.checks.catalogue import row
 from commercepulse.defs.job_names import (
     BOOTSTRAP_JOB,
     BUSINESS_DAY_JOB,
@@ -237,10 +238,7 @@ def gave_up_evaluation(
 @dg.asset_check(
     asset=CHECK.asset_key,
     name=CHECK.name,
-    description=f"Fails (ERROR) while a data file, business day, refresh or report has failed "
-    f"{MAX_ATTEMPTS} attempts and automation stopped trying: names it, its runs and the last "
-    "error. Passes once a later run of it succeeds (a re-execution from the UI counts). Judged by "
-    "the run_recovery sensor; can be run by hand.",
+    description=row(CHECK.to_user_string()).description,
 )
 def automation_gave_up(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
     verdict = gave_up_evaluation(context.instance)

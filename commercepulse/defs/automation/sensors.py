@@ -24,7 +24,7 @@ import hashlib
 
 import dagster as dg
 
-from commercepulse.check_catalogue import HISTORY
+from commercepulse.checks.spec import HISTORY
 from commercepulse.defs.asset_checks import check_keys
 from commercepulse.defs.automation.jobs import refresh_job
 from commercepulse.defs.automation.refresh_queries import (

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
+from commercepulse.checks.catalogue import row
 from commercepulse.defs.instance_queries import (
     KPI_REVENUE,
     latest_materialization,
@@ -111,13 +112,8 @@ def _result(verdict: Verdict) -> dg.AssetCheckResult:
     )
 
 
-DESCRIPTIONS = {
-    INGESTION_KEY: "The live ingestion days have landed: day D is expected by "
-    "FRESHNESS_DEADLINE_HOUR (UTC) of D+1; fails while any of the last FRESHNESS_LOOKBACK_DAYS "
-    "due days is missing, naming them (ERROR; judged on the clock by the freshness sensor).",
-    KPI_KEY: "The KPIs were refreshed after the last landing, or within KPI_FRESH_MINUTES of it "
-    "(ERROR; judged on the clock by the freshness sensor).",
-}
+#: check key -> its description, from its catalogue row
+DESCRIPTIONS = {key: row(key.to_user_string()).description for key in VERDICTS}
 
 
 def _clock_check(key: dg.AssetCheckKey) -> dg.AssetChecksDefinition:

@@ -8,7 +8,6 @@ the UI that finished a landing's feed figures counts). The cursor is a low-water
 
 import dagster as dg
 
-from commercepulse.days import contiguous_ranges
 from commercepulse.defs.instance_queries import (
     KPI_REVENUE,
     SENSOR_INTERVAL,
@@ -18,11 +17,9 @@ from commercepulse.defs.instance_queries import (
     refreshes_behind,
     touched_days,
 )
-from commercepulse.defs.landing_contract import LANDED_THROUGH, trigger
-from commercepulse.defs.partitions import day_range_request, valid_days
+from commercepulse.defs.partitions import valid_days
 from commercepulse.defs.reports.jobs import reports_job
-from commercepulse.defs.warehouse.sensors import plan_attempts
-from commercepulse.defs.work import attempt_tags
+from commercepulse.defs.work import day_attempts
 
 REPORTS = "quality_reports"
 PLANNER = "report_touched_days"
@@ -61,16 +58,7 @@ def report_touched_days(context: dg.SensorEvaluationContext):
         )
     if refreshes_behind(instance, context.repository_def.asset_graph)[0]:
         return dg.SensorResult(cursor=cursor, skip_reason="waiting for the KPI refresh")
-    run, waiting, attempt = plan_attempts(instance, due, PLANNER)
-    requests = [
-        day_range_request(
-            f"reports:{first}:{last}:{latest}:{attempt}",
-            first,
-            last,
-            {**trigger(PLANNER), LANDED_THROUGH: str(latest), **attempt_tags(None, attempt)},
-        )
-        for first, last in contiguous_ranges(run, bridge=31)
-    ]
+    requests, waiting = day_attempts(instance, due, PLANNER, "reports", latest, bridge=31)
     return dg.SensorResult(
         run_requests=requests,
         cursor=cursor,

@@ -7,21 +7,18 @@ landing's days are rebuilt, so a day whose run failed or was killed is read agai
 gets another attempt (with back-off, see `defs/work.py`), never forgotten.
 """
 
-import time
-
 import dagster as dg
 
-from commercepulse.days import contiguous_ranges
 from commercepulse.defs.instance_queries import (
     SENSOR_INTERVAL,
     done_after,
     low_water,
     touched_days,
 )
-from commercepulse.defs.landing_contract import LANDED_THROUGH, RECONCILE, TRIGGER, trigger
-from commercepulse.defs.partitions import day_range_request, valid_days
+from commercepulse.defs.landing_contract import RECONCILE
+from commercepulse.defs.partitions import valid_days
 from commercepulse.defs.warehouse.jobs import business_day_job
-from commercepulse.defs.work import attempt_tags, attempts_by_day, decide
+from commercepulse.defs.work import day_attempts
 
 
 def job_assets(repository: dg.RepositoryDefinition, job: str) -> list[dg.AssetKey]:
@@ -32,22 +29,6 @@ def job_assets(repository: dg.RepositoryDefinition, job: str) -> list[dg.AssetKe
         for key in repository.get_job(job).asset_layer.selected_asset_keys
         if graph.has(key) and graph.get(key).is_partitioned
     )
-
-
-def plan_attempts(
-    instance: dg.DagsterInstance, due: dict, planner: str
-) -> tuple[list[str], list[str], int]:
-    """(days to run now, why the others wait, the attempt number for the run) for due days."""
-    attempts = attempts_by_day(instance, (TRIGGER, planner), due, LANDED_THROUGH)
-    now, run, waiting, attempt = time.time(), [], [], 1
-    for day in sorted(due):
-        decision = decide(attempts[day], now)
-        if decision.action == "run":
-            run.append(day)
-            attempt = max(attempt, decision.attempt)
-        else:
-            waiting.append(f"{day}: {decision.reason}")
-    return run, waiting, attempt
 
 
 @dg.sensor(
@@ -64,16 +45,7 @@ def reconcile_business_days(context: dg.SensorEvaluationContext):
     touched = {day: business[day] for day in valid_days(sorted(business))}
     done = done_after(instance, job_assets(context.repository_def, business_day_job.name), touched)
     due = {day: touch for day, touch in touched.items() if day not in done}
-    days, waiting, attempt = plan_attempts(instance, due, RECONCILE)
-    requests = [
-        day_range_request(
-            f"reconcile:{first}:{last}:{latest}:{attempt}",
-            first,
-            last,
-            {**trigger(RECONCILE), LANDED_THROUGH: str(latest), **attempt_tags(None, attempt)},
-        )
-        for first, last in contiguous_ranges(days)
-    ]
+    requests, waiting = day_attempts(instance, due, RECONCILE, "reconcile", latest)
     return dg.SensorResult(
         run_requests=requests,
         cursor=str(low_water(due, latest)),

@@ -1,4 +1,6 @@
-"""Data-quality rules of the platform sources (same Outcome shape as checks/rules.py)."""
+"""Rules on the platform's own sources: behavioural duplicates and anonymous events per
+ingestion day, SCD2 windows, orders whose status went backwards, customers sharing an email,
+platform orders without a CREATED record. The file ends with their catalogue rows."""
 
 from __future__ import annotations
 
@@ -7,7 +9,15 @@ from datetime import date
 
 import pandas as pd
 
-from commercepulse.checks.rules import ERROR, WARN, Outcome, Thresholds
+from commercepulse.checks.outcome import ERROR, WARN, Outcome, Thresholds
+from commercepulse.checks.spec import (
+    INGESTION,
+    PER_DAY,
+    CheckSpec,
+    DailyRule,
+    RuleInputs,
+    WindowRule,
+)
 from commercepulse.days import days_between
 from commercepulse.warehouse.base import Warehouse
 
@@ -77,46 +87,46 @@ def _anonymous_outcome(counts: tuple[int, int, int], settings: Thresholds) -> Ou
     )
 
 
-def duplicate_behaviour_events(
-    wh: Warehouse, start: date, end: date, settings: Thresholds
-) -> Outcome:
+def duplicate_behaviour_events(i: RuleInputs, start: date, end: date) -> Outcome:
     """Bronze behavioural records repeating an event_id / records, for events first seen in the window."""
-    return _duplicate_outcome(_events_in_window(wh, start, end), settings)
+    return _duplicate_outcome(_events_in_window(i.warehouse, start, end), i.settings)
 
 
 def _judged_by_day(
     outcome: Callable[[tuple[int, int, int], Thresholds], Outcome],
-    wh: Warehouse,
-    start: date,
-    end: date,
-    settings: Thresholds,
-) -> dict[date, Outcome]:
-    """`outcome` of every day of [start, end), from one read of the counts."""
-    return {
-        day: outcome(counts, settings) for day, counts in _events_by_day(wh, start, end).items()
-    }
+) -> DailyRule:
+    """`outcome` of every day of a window, from one read of the counts."""
+
+    def daily(i: RuleInputs, start: date, end: date) -> dict[date, Outcome]:
+        counts = _events_by_day(i.warehouse, start, end)
+        return {day: outcome(day_counts, i.settings) for day, day_counts in counts.items()}
+
+    return daily
 
 
-def duplicate_behaviour_events_by_day(
-    wh: Warehouse, start: date, end: date, settings: Thresholds
-) -> dict[date, Outcome]:
-    """`duplicate_behaviour_events` of every day of [start, end), from one read."""
-    return _judged_by_day(_duplicate_outcome, wh, start, end, settings)
+#: `duplicate_behaviour_events` of every day of a window, from one read.
+duplicate_behaviour_events_by_day = _judged_by_day(_duplicate_outcome)
 
 
-def anonymous_event_share(wh: Warehouse, start: date, end: date, settings: Thresholds) -> Outcome:
+def anonymous_event_share(i: RuleInputs, start: date, end: date) -> Outcome:
     """Distinct behavioural events without user_id / events, for events first seen in the window."""
-    return _anonymous_outcome(_events_in_window(wh, start, end), settings)
+    return _anonymous_outcome(_events_in_window(i.warehouse, start, end), i.settings)
 
 
-def anonymous_event_share_by_day(
-    wh: Warehouse, start: date, end: date, settings: Thresholds
-) -> dict[date, Outcome]:
-    """`anonymous_event_share` of every day of [start, end), from one read."""
-    return _judged_by_day(_anonymous_outcome, wh, start, end, settings)
+#: `anonymous_event_share` of every day of a window, from one read.
+anonymous_event_share_by_day = _judged_by_day(_anonymous_outcome)
 
 
-def scd2_integrity(wh: Warehouse, table: str) -> Outcome:
+def scd2_integrity(table: str) -> WindowRule:
+    """The scd2_integrity rule of one SCD2 table (the whole table, whatever the window)."""
+
+    def rule(i: RuleInputs, start: date, end: date) -> Outcome:
+        return judge_scd2(i.warehouse, table)
+
+    return rule
+
+
+def judge_scd2(wh: Warehouse, table: str) -> Outcome:
     """Per key: no overlapping or gapped validity windows, exactly one current row (ERROR)."""
     key = SCD2_TABLES[table]
     row = wh.query(f"""
@@ -136,8 +146,9 @@ def scd2_integrity(wh: Warehouse, table: str) -> Outcome:
     return Outcome("scd2_integrity", bad == 0, bad, 0, ERROR, details)
 
 
-def order_status_backwards(wh: Warehouse, settings: Thresholds) -> Outcome:
+def order_status_backwards(i: RuleInputs, start: date, end: date) -> Outcome:
     """Platform orders whose lifecycle went back to an earlier stage (e.g. PAID after SHIPPED)."""
+    wh, settings = i.warehouse, i.settings  # the whole table, whatever the window
     rows = wh.query(
         "SELECT order_id, status FROM silver_orders WHERE status_went_backwards ORDER BY order_id"
     )
@@ -159,8 +170,9 @@ def order_status_backwards(wh: Warehouse, settings: Thresholds) -> Outcome:
     )
 
 
-def customer_email_conflicts(wh: Warehouse, settings: Thresholds) -> Outcome:
+def customer_email_conflicts(i: RuleInputs, start: date, end: date) -> Outcome:
     """Vendor customers whose normalized email belongs to several platform users (linked to the earliest)."""
+    wh, settings = i.warehouse, i.settings  # the whole table, whatever the window
     rows = wh.query("""SELECT customer_key, email_norm, user_id, linked_users FROM dim_customer
                        WHERE linked_users > 1 ORDER BY email_norm, customer_key""")
     linked = int(
@@ -189,9 +201,10 @@ def customer_email_conflicts(wh: Warehouse, settings: Thresholds) -> Outcome:
     )
 
 
-def orders_without_created(wh: Warehouse, settings: Thresholds) -> Outcome:
+def orders_without_created(i: RuleInputs, start: date, end: date) -> Outcome:
     """Platform orders with no CREATED lifecycle record: their creation time is taken from their
     lines (or their earliest lifecycle record); orders known only from their lines are counted too."""
+    wh, settings = i.warehouse, i.settings  # the whole table, whatever the window
     rows = wh.query("""SELECT order_id, created_from, status IS NULL AS lines_only FROM fact_platform_orders
                        WHERE created_from <> 'CREATED' ORDER BY order_id""")
     limit = settings.check_orders_without_created_max
@@ -208,3 +221,66 @@ def orders_without_created(wh: Warehouse, settings: Thresholds) -> Outcome:
             "sample_orders": rows["order_id"].head(10).tolist(),
         },
     )
+
+
+#: Where the catalogue lists them: the email check beside the vendor checks, the rest after
+#: the revenue check (see `checks/catalogue.py`).
+EMAIL_ROW = CheckSpec(
+    asset="dim_customer",
+    name="customer_email_conflicts",
+    description="Customers whose normalized email several platform users share; the earliest is "
+    "linked (WARN).",
+    rule=customer_email_conflicts,
+    windowed=False,
+)
+ROWS = (
+    CheckSpec(
+        asset="silver_behaviour_events",
+        name="duplicate_behaviour_events",
+        description="Repeated behavioural records / records, for events first ingested that day "
+        "(WARN).",
+        rule=duplicate_behaviour_events,
+        by_day=duplicate_behaviour_events_by_day,
+        scope=PER_DAY,
+        calendar=INGESTION,
+        additive=False,
+    ),
+    CheckSpec(
+        asset="silver_behaviour_events",
+        name="anonymous_event_share",
+        description="Behavioural events without user_id / events, first ingested that day (WARN).",
+        rule=anonymous_event_share,
+        by_day=anonymous_event_share_by_day,
+        scope=PER_DAY,
+        calendar=INGESTION,
+        additive=False,
+    ),
+    CheckSpec(
+        asset="silver_orders",
+        name="order_status_backwards",
+        description="Orders whose status went back to an earlier stage; cancellations after "
+        "payment counted (WARN).",
+        rule=order_status_backwards,
+        windowed=False,
+    ),
+    CheckSpec(
+        asset="fact_platform_orders",
+        name="orders_without_created",
+        description="Platform orders without a CREATED record: created_at taken from their lines "
+        "or earliest status; orders known only from their lines counted (WARN).",
+        rule=orders_without_created,
+        windowed=False,
+    ),
+    *(
+        CheckSpec(
+            asset=table,
+            name="scd2_integrity",
+            description="No overlapping or gapped validity windows, exactly one current row per "
+            "key (ERROR, blocking).",
+            rule=scd2_integrity(table),
+            blocking=True,
+            windowed=False,
+        )
+        for table in SCD2_TABLES
+    ),
+)
