@@ -14,8 +14,8 @@ from pathlib import Path
 import bson
 
 from benchmarks.common import BENCH_HOME, drop, fresh_db, uri
-from commercepulse.days import utc_now
 from commercepulse.generate.writers import write_live
+from commercepulse.lib.days import utc_now
 from commercepulse.mongo.indexes import INDEXES, RAW
 from commercepulse.raw.landing import Sighting
 from commercepulse.raw.live import file_key, ingest_live, parse_line

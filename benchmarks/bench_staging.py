@@ -19,7 +19,7 @@ from commercepulse.staging.extract import PROJECTION, extract_window, window_fil
 from commercepulse.staging.fx import load_rates
 from commercepulse.staging.normalize import normalize
 from commercepulse.warehouse.frames import conform
-from commercepulse.warehouse.tables import STAGING
+from commercepulse.warehouse.schema import STAGING
 
 TRANSFORM_RUNS = 5
 

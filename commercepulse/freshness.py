@@ -15,11 +15,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 @dataclass(frozen=True)
 class Verdict:
-    """A freshness check's result: passed, one line, and the figures behind it."""
+    """A freshness check's result: passed, one line, the figures behind it, and how serious a
+    failure is (ERROR: a day missing or KPIs stale; WARN: a day that landed, but late)."""
 
     passed: bool
     description: str
     details: dict = field(default_factory=dict)
+    severity: str = "ERROR"
 
 
 def deadline_of(day: date, deadline_hour: int) -> datetime:
@@ -62,8 +64,15 @@ def day_freshness(
         )
     details["landed_at"] = landed_at.isoformat()
     late = landed_at - deadline
-    when = f"{_hours(late)} after its deadline" if late > timedelta(0) else "on time"
-    return Verdict(True, f"ingestion day {day} landed {when}", details)
+    if late > timedelta(0):
+        details["late_by_hours"] = round(late.total_seconds() / 3600, 1)
+        return Verdict(
+            False,
+            f"ingestion day {day} landed late, {_hours(late)} after its deadline",
+            details,
+            severity="WARN",
+        )
+    return Verdict(True, f"ingestion day {day} landed on time", details)
 
 
 def ingestion_freshness(

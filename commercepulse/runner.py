@@ -19,7 +19,6 @@ from pathlib import Path
 import dagster as dg
 
 from commercepulse.data_files import has_input, live_days, platform_days
-from commercepulse.days import contiguous_ranges, utc_midnight
 from commercepulse.defs.job_names import (
     BOOTSTRAP_JOB,
     BUSINESS_DAY_JOB,
@@ -32,6 +31,7 @@ from commercepulse.defs.landing_contract import in_this_process, trigger
 from commercepulse.defs.partitions import INGESTION_DAILY, day_range, valid_days
 from commercepulse.defs.resources import build_resources, run_topology, warehouse_location
 from commercepulse.instance.home import event_batching_environment, pooled, prepare_dagster_home
+from commercepulse.lib.days import contiguous_ranges, utc_midnight
 from commercepulse.settings import Settings
 from commercepulse.staging.extract import days_with_events
 from commercepulse.warehouse.base import Warehouse

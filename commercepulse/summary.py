@@ -92,25 +92,26 @@ def print_explanation(result, out: Console) -> None:
         + (f" vendor {result.vendor}" if result.vendor else "")
         + f": {result.figure}"
     )
-    table = RichTable(show_lines=False)
-    for name in (
-        "role",
-        "fact",
-        "vendor",
-        "order",
-        "time",
-        "contribution",
-        "run",
-        "raw events (file:line, ingestion day)",
-    ):
-        table.add_column(name, overflow="fold")
-    for row in result.rows:
-        events = "; ".join(
+    events_of = [
+        [
             f"{e['event_id']} {e.get('file')}:{e.get('line')} ({e.get('ingestion_day') or '-'})"
             if not e.get("missing")
             else f"{e['event_id']} (not in events_raw)"
             for e in row["events"]
-        )
+        ]
+        for row in result.rows
+    ]
+    table = RichTable(show_lines=False)
+    for name in ("role", "fact", "vendor", "order", "time", "contribution", "run"):
+        table.add_column(name, overflow="fold")
+    # one raw event a line, never broken: a path cut in two ("events.j / sonl:1955") cannot be
+    # copied; the other columns give way (a terminal too narrow for it lets it run past the edge)
+    longest = max((len(line) for lines in events_of for line in lines), default=10)
+    table.add_column(
+        "raw events (file:line, ingestion day)", no_wrap=True, overflow="ignore", min_width=longest
+    )
+    for row, lines in zip(result.rows, events_of, strict=True):
+        events = "\n".join(lines)
         contribution = row["contribution"]
         table.add_row(
             row["role"],

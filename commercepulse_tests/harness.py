@@ -142,7 +142,7 @@ def processes() -> dict[int, tuple[int, str, bytes]]:
 
 
 def fork_servers(owner: int) -> list[int]:
-    """The multiprocessing fork servers `owner` started (`commercepulse.processes.worker_pool`)."""
+    """The multiprocessing fork servers `owner` started (`commercepulse.lib.processes.worker_pool`)."""
     return [
         pid
         for pid, (parent, _, command) in processes().items()

@@ -24,8 +24,8 @@ import pandas as pd
 
 from commercepulse.checks.outcome import WARN, Outcome, Thresholds
 from commercepulse.checks.spec import INGESTION, PER_DAY, CheckSpec, RuleInputs
-from commercepulse.days import days_between
-from commercepulse.warehouse.tables import ALL_TABLES
+from commercepulse.lib.days import days_between
+from commercepulse.warehouse.schema import ALL_TABLES
 
 #: The judged metrics and the floor of their scale (counts in events, rates as fractions, minutes).
 METRICS: dict[str, float] = {

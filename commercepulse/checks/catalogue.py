@@ -17,7 +17,7 @@ from commercepulse.checks import fact_rules, platform_rules, raw_rules, revenue_
 from commercepulse.checks.anomalies import ROWS as FEED_ROWS
 from commercepulse.checks.outcome import Outcome
 from commercepulse.checks.spec import CLOCK, CheckSpec, RuleInputs
-from commercepulse.days import days_between
+from commercepulse.lib.days import days_between
 
 #: Judged from the Dagster instance by a sensor (and by hand from the UI); their verdicts live in
 #: `defs/freshness/checks.py` and `defs/automation/recovery.py`. No day's report judges them.
@@ -27,7 +27,8 @@ CLOCK_ROWS = (
         name="ingestion_freshness",
         description="The live ingestion days have landed: day D is expected by "
         "FRESHNESS_DEADLINE_HOUR (UTC) of D+1; fails while any of the last FRESHNESS_LOOKBACK_DAYS "
-        "due days is missing, naming them (ERROR; judged on the clock by the freshness sensor).",
+        "due days is missing, naming them (ERROR); the latest landed after its deadline is "
+        "'late' (WARN). Judged on the clock by the freshness sensor.",
         scope=CLOCK,
     ),
     CheckSpec(

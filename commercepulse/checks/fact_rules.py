@@ -23,7 +23,7 @@ from commercepulse.checks.outcome import (
 )
 from commercepulse.checks.spec import CheckSpec, RuleInputs, WindowRule
 from commercepulse.warehouse.base import Warehouse
-from commercepulse.warehouse.tables import FACTS
+from commercepulse.warehouse.schema import FACTS
 
 #: The classes of a successful payment whose order was never seen, most benign first.
 UNKNOWN_ORDER, BEFORE_WINDOW, TRUE_ORPHAN = (

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from commercepulse.days import days_between
+from commercepulse.lib.days import days_between
 from commercepulse.settings import CheckThresholds
 from commercepulse.warehouse.base import Warehouse
 

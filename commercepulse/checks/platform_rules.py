@@ -18,7 +18,7 @@ from commercepulse.checks.spec import (
     RuleInputs,
     WindowRule,
 )
-from commercepulse.days import days_between
+from commercepulse.lib.days import days_between
 from commercepulse.warehouse.base import Warehouse
 
 #: SCD2 tables and the entity key their versions belong to.

@@ -23,13 +23,13 @@ from commercepulse.checks.outcome import (
     window,
 )
 from commercepulse.checks.spec import INGESTION, PER_DAY, CheckSpec, DailyRule, RuleInputs
-from commercepulse.days import day_spans, days_between, utc_midnight
-from commercepulse.mapping import SHAPES
+from commercepulse.lib.days import day_spans, days_between, utc_midnight
 from commercepulse.mongo.indexes import RAW
 from commercepulse.raw.quarantine import open_counts, open_counts_by_day, reason_class
 from commercepulse.raw.quarantine import records as quarantine_records
 from commercepulse.staging.extract import event_counts_by_day
 from commercepulse.staging.normalize import FRAMES
+from commercepulse.vendors.mapping import SHAPES
 from commercepulse.warehouse.base import Warehouse
 
 #: kpi_late_arrivals rows of ingestion days [$start, $end): the vendor feed's sums per day.
@@ -331,7 +331,7 @@ def drift_fix(vendor: str, event_type: str, reason: str, keys: str, staged: set[
             "(README → How to add …); its unmapped events are re-staged when the file appears"
         )
     where = (
-        "its shape in commercepulse/mapping.py"
+        "its shape in commercepulse/vendors/mapping.py"
         if vendor in BUILT_IN_VENDORS
         else f"DATA_DIR/mappings/{vendor}.json"
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from commercepulse.checks.outcome import WARN, Outcome, Thresholds
 from commercepulse.checks.spec import CheckSpec, RuleInputs
-from commercepulse.days import days_between
+from commercepulse.lib.days import days_between
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.restatements import restatements
 

@@ -11,7 +11,7 @@ from pymongo.database import Database
 
 from commercepulse.checks.outcome import Outcome, Thresholds
 from commercepulse.checks.windows import outcomes_by_day
-from commercepulse.days import days_between
+from commercepulse.lib.days import days_between
 from commercepulse.warehouse.base import Warehouse
 
 PER_DAY, HISTORY = "per_day", "history"  # a result per partition / one over the whole history

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 import dagster as dg
 
 from commercepulse.warehouse.base import Warehouse
-from commercepulse.warehouse.tables import ALL_TABLES
+from commercepulse.warehouse.schema import ALL_TABLES
 
 
 def table_metadata_spec(name: str) -> dict:

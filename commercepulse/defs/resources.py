@@ -16,7 +16,7 @@ from pymongo.database import Database
 
 from commercepulse.defs.topology import RunTopology
 from commercepulse.errors import ConfigurationError
-from commercepulse.heap import keep_big_buffers_mapped, return_free_heap
+from commercepulse.lib.heap import keep_big_buffers_mapped, return_free_heap
 from commercepulse.mongo.client import get_database, resolve_uri
 from commercepulse.settings import CheckThresholds, Settings, load_settings, worker_processes
 from commercepulse.warehouse.base import Warehouse

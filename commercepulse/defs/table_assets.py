@@ -6,12 +6,12 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from commercepulse.days import day_spans
 from commercepulse.defs.metadata import latest_rows, row_count, table_metadata_spec
 from commercepulse.defs.partitions import DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.retries import user_errors
+from commercepulse.lib.days import day_spans
 from commercepulse.warehouse.base import Warehouse
-from commercepulse.warehouse.tables import ALL_TABLES
+from commercepulse.warehouse.schema import ALL_TABLES
 
 #: Tag of the whole-history tables: `refresh_job` selects them; the `refresh_whole_history` sensor
 #: refreshes those whose inputs changed, in one run after the work that changes them.

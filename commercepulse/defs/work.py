@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from commercepulse.days import contiguous_ranges
 from commercepulse.defs.instance_queries import IN_FLIGHT
 from commercepulse.defs.landing_contract import LANDED_THROUGH, TRIGGER, trigger
 from commercepulse.defs.partitions import day_range_request, run_partition_keys
+from commercepulse.lib.days import contiguous_ranges
 
 #: The tag naming the work a run does (a file's content, a refresh's digest).
 WORK = "commercepulse/work"
@@ -174,11 +174,11 @@ def day_attempts(
     planner: str,
     key: str,
     latest: int,
-    bridge: int = 0,
+    bridge: int = 1,
 ) -> tuple[list[dg.RunRequest], list[str]]:
-    """Range runs over the due days that get an attempt now (days at most `bridge` apart in one
-    run), planned by the sensor `planner` from the landings up to storage id `latest`; and why the
-    other days wait."""
+    """Range runs over the due days that get an attempt now (days at most `bridge` apart share a
+    run; 1: consecutive days), planned by the sensor `planner` from the landings up to storage id
+    `latest`; and why the other days wait."""
     attempts = attempts_by_day(instance, (TRIGGER, planner), due, LANDED_THROUGH)
     now, run, waiting, attempt = time.time(), [], [], 1
     for day in sorted(due):

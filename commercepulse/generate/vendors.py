@@ -1,4 +1,4 @@
-"""How each vendor writes a canonical record (the inverse of `commercepulse.mapping`).
+"""How each vendor writes a canonical record (the inverse of `commercepulse.vendors.mapping`).
 
 Each writer takes canonical values and a `drift` flag and returns the vendor payload in the
 base or the drifted spelling observed in the real stream (SPEC §2.3). Everything is

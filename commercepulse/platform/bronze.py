@@ -18,7 +18,8 @@ from bson.errors import InvalidDocument
 from pymongo.database import Database
 
 from commercepulse.errors import InputError
-from commercepulse.ids import is_blank
+from commercepulse.lib.ids import is_blank
+from commercepulse.lib.timeparse import parse_time
 from commercepulse.mongo.indexes import PLATFORM_QUARANTINE, PLATFORM_RAW
 from commercepulse.platform.sources import SOURCES, Source
 from commercepulse.raw.landing import (
@@ -32,7 +33,6 @@ from commercepulse.raw.landing import (
     iter_lines,
     land_files,
 )
-from commercepulse.timeparse import parse_time
 
 DAY_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.jsonl$")
 

@@ -15,14 +15,14 @@ from datetime import date
 import pandas as pd
 from pymongo.database import Database
 
-from commercepulse.ids import clean_ids
+from commercepulse.lib.ids import clean_ids
+from commercepulse.lib.timeparse import parse_times
 from commercepulse.mongo.indexes import PLATFORM_RAW
 from commercepulse.platform.sources import SOURCES, Source
 from commercepulse.staging.schemas import validate
-from commercepulse.timeparse import parse_times
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.frames import conform
-from commercepulse.warehouse.tables import SILVER
+from commercepulse.warehouse.schema import SILVER
 
 KEYS_PER_QUERY = 20_000
 STAGE_RANK = {"CREATED": 1, "PAID": 2, "SHIPPED": 3}  # CANCELLED ends a lifecycle from any stage

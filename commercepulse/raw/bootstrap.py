@@ -22,7 +22,7 @@ from bson.errors import InvalidDocument
 from pymongo.database import Database
 
 from commercepulse.errors import InputError
-from commercepulse.mapping import DUMP_EVENT_TYPES, TIME_FIELD, match_shape, resolve
+from commercepulse.lib.timeparse import parse_times, to_pydatetimes
 from commercepulse.raw.landing import (
     BATCH_SIZE,
     IngestStats,
@@ -33,7 +33,7 @@ from commercepulse.raw.landing import (
     envelope,
     land_files,
 )
-from commercepulse.timeparse import parse_times, to_pydatetimes
+from commercepulse.vendors.mapping import DUMP_EVENT_TYPES, TIME_FIELD, match_shape, resolve
 
 DUMP_FILE = re.compile(r"^(orders|payments|refunds|shipments)_(\d{4})\.json$")
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from bson.errors import InvalidDocument
 from pymongo.database import Database
 
-from commercepulse.days import utc_now
 from commercepulse.errors import InputError
+from commercepulse.lib.days import utc_now
 from commercepulse.raw.landing import (
     IngestStats,
     Item,
@@ -232,7 +232,7 @@ def ingest_live_parallel(
         return total
     from concurrent.futures import as_completed
 
-    from commercepulse.processes import worker_pool
+    from commercepulse.lib.processes import worker_pool
 
     with worker_pool(min(workers, len(tasks))) as pool:
         futures = {pool.submit(_land_share, task, tagger): task for task in tasks}

@@ -21,7 +21,7 @@ from typing import Any
 from pymongo import UpdateOne
 from pymongo.database import Database
 
-from commercepulse.days import utc_now
+from commercepulse.lib.days import utc_now
 from commercepulse.mongo.indexes import QUARANTINE, ensure_indexes
 from commercepulse.raw.landing import OPEN, Landing, Rejection, Sighting, iter_lines, land_all
 

@@ -343,7 +343,7 @@ def render_many(series: list[tuple], workers: int) -> list[dict[str, bytes]]:
     for starting the processes."""
     if workers <= 1 or len(series) < 2 * POOL_MIN_DAYS_PER_WORKER:
         return render_days(series)
-    from commercepulse.processes import worker_pool
+    from commercepulse.lib.processes import worker_pool
 
     workers = min(workers, len(series) // POOL_MIN_DAYS_PER_WORKER)
     size = -(-len(series) // workers)

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from commercepulse.reports.sections import SECTIONS
-from commercepulse.warehouse.tables import ALL_TABLES
+from commercepulse.warehouse.schema import ALL_TABLES
 
 
 def _table(rows: list[dict[str, Any]], notes: dict[str, str] | None = None) -> str:

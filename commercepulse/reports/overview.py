@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 table.grid{border-collapse:collapse;font-size:12px}
 .grid td,.grid th{border:1px solid #fff;padding:0}
 .grid th.day{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;padding:2px}
+.grid th.gap{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;color:#888;background:#f4f4f4}
+.grid td.gap{background:#f4f4f4}
 .grid td.name{padding:2px 8px;white-space:nowrap;text-align:left}
 .grid a.cell{display:block;width:14px;height:18px}
 .pass{background:#2e7d32}.warn{background:#f9a825}.fail{background:#c62828}.none{background:#bdbdbd}
@@ -96,6 +99,20 @@ def _unfinished(lines: list[str]) -> str:
     return f"<h2>Not finished after a failure</h2><ul class='legend'>{items}</ul>"
 
 
+def _gaps(names: list[str]) -> dict[str, int]:
+    """{report day: days without a report just before it} where the report days jump."""
+    out = {}
+    for before, day in zip(names, names[1:]):
+        missing = (date.fromisoformat(day) - date.fromisoformat(before)).days - 1
+        if missing > 0:
+            out[day] = missing
+    return out
+
+
+def _gap_head(missing: int) -> str:
+    return f"<th class='gap' title='{missing} day(s) without a report'>⋯ {missing} d ⋯</th>"
+
+
 def overview_html(
     days: list[tuple[str, dict[str, Any]]],
     ui_base_url: str,
@@ -103,13 +120,20 @@ def overview_html(
     unfinished: list[str] | None = None,
 ) -> str:
     names = [d for d, _ in days]
-    head = "".join(f"<th class='day'>{d}</th>" for d in names)
+    gaps = _gaps(names)
+    head = "".join(
+        f"{_gap_head(gaps[d])}<th class='day'>{d}</th>"
+        if d in gaps
+        else f"<th class='day'>{d}</th>"
+        for d in names
+    )
     rows = []
     for spec in CHECKS:
         name = report_name(spec)
         entries = [{c["check"]: c for c in report["checks"]}.get(name) for _, report in days]
         cells = "".join(
-            f"<td><a class='cell {_state(e)}' href='{d}/report.html' "
+            ("<td class='gap'></td>" if d in gaps else "")
+            + f"<td><a class='cell {_state(e)}' href='{d}/report.html' "
             f"title='{html.escape(f'{name} on {d}: {STATES[_state(e)][1]}', quote=True)}'>"
             f"<span hidden>{_state(e)}</span></a></td>"
             for d, e in zip(names, entries)

@@ -22,14 +22,14 @@ import orjson
 import pandas as pd
 from pymongo.database import Database
 
-from commercepulse.mapping import SHAPES_BY_KIND, ShapesByKind
+from commercepulse.lib.processes import bounded_map, worker_pool, worth_workers
 from commercepulse.mongo.indexes import RAW
-from commercepulse.processes import bounded_map, worker_pool, worth_workers
 from commercepulse.raw.landing import TAG_FIELD
 from commercepulse.staging.extract import chunk_days, extract_ingestion_days
 from commercepulse.staging.feed_tags import KIND_COLUMNS
 from commercepulse.staging.normalize import normalize
-from commercepulse.warehouse.tables import ALL_TABLES
+from commercepulse.vendors.mapping import SHAPES_BY_KIND, ShapesByKind
+from commercepulse.warehouse.schema import ALL_TABLES
 
 COLUMNS = ALL_TABLES["vendor_feed_daily"].names
 UNKNOWN = "unknown"

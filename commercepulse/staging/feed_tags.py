@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from commercepulse import ids, mapping, timeparse
-from commercepulse.mapping import SHAPES_BY_KIND, ShapesByKind
-from commercepulse.mapping_files import shapes_for
+from commercepulse.lib import ids, timeparse
 from commercepulse.staging import normalize as normalize_module
 from commercepulse.staging.normalize import normalize
+from commercepulse.vendors import mapping
+from commercepulse.vendors.mapping import SHAPES_BY_KIND, ShapesByKind
+from commercepulse.vendors.mapping_files import shapes_for
 
 #: Canonical frame -> the feed column (and tag frame name) counting its events.
 KIND_COLUMNS = {

@@ -17,9 +17,11 @@ import orjson
 import pandas as pd
 from bson.decimal128 import Decimal128
 
-from commercepulse.gcpause import paused_gc
-from commercepulse.ids import clean_ids, is_blank
-from commercepulse.mapping import (
+from commercepulse.lib.gcpause import paused_gc
+from commercepulse.lib.ids import clean_ids, is_blank
+from commercepulse.lib.timeparse import parse_times
+from commercepulse.staging.fx import convert
+from commercepulse.vendors.mapping import (
     EVENT_KINDS,
     SHAPES_BY_KIND,
     TIME_FIELD,
@@ -29,8 +31,6 @@ from commercepulse.mapping import (
     resolve_column,
     unknown_keys,
 )
-from commercepulse.staging.fx import convert
-from commercepulse.timeparse import parse_times
 
 FRAMES = (
     "stg_orders",

@@ -8,7 +8,7 @@ from dagster_pandas.constraints import ConstraintViolationException
 from dagster_pandas.validation import validate_constraints
 
 from commercepulse.warehouse.frames import conform
-from commercepulse.warehouse.tables import ALL_TABLES, STAGING, Table
+from commercepulse.warehouse.schema import ALL_TABLES, STAGING, Table
 
 
 def empty_frame(name: str) -> pd.DataFrame:

@@ -20,17 +20,17 @@ from pathlib import Path
 import pandas as pd
 from pymongo.database import Database
 
-from commercepulse.days import utc_midnight
-from commercepulse.mapping import ShapesByKind
-from commercepulse.mapping_files import FOLDER, fingerprint, shapes_for
-from commercepulse.processes import bounded_map, worker_pool, worth_workers
+from commercepulse.lib.days import utc_midnight
+from commercepulse.lib.processes import bounded_map, worker_pool, worth_workers
 from commercepulse.staging.extract import chunk_days, event_counts_by_day, extract_window
 from commercepulse.staging.fx import load_rates
 from commercepulse.staging.normalize import FRAMES, normalize
 from commercepulse.staging.schemas import SchemaViolation, validate
+from commercepulse.vendors.mapping import ShapesByKind
+from commercepulse.vendors.mapping_files import FOLDER, fingerprint, shapes_for
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.frames import conform
-from commercepulse.warehouse.tables import STAGING
+from commercepulse.warehouse.schema import STAGING
 
 CHUNK_EVENTS = 25_000  # raw events normalized at once: bounds memory, amortizes per-frame overhead
 #: A smaller window is staged in the step's process: starting workers (a fork server: ~2 s once)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from commercepulse.warehouse.tables import ALL_TABLES
+from commercepulse.warehouse.schema import ALL_TABLES
 
 Statement = tuple[str, Mapping[str, Any]]
 

@@ -27,7 +27,7 @@ from commercepulse.errors import ServiceUnreachableError, service_message
 from commercepulse.warehouse.base import Statement, Warehouse
 from commercepulse.warehouse.dialect import to_bigquery
 from commercepulse.warehouse.frames import conform
-from commercepulse.warehouse.tables import ALL_TABLES, Table
+from commercepulse.warehouse.schema import ALL_TABLES, Table
 
 BQ_TYPES = {
     "STRING": "STRING",

@@ -19,10 +19,10 @@ import pandas as pd
 from pydantic import Field
 
 from commercepulse.errors import ConfigurationError
-from commercepulse.process_identity import alive, command_of
+from commercepulse.lib.process_identity import alive, command_of
 from commercepulse.settings import SIZE
 from commercepulse.warehouse.base import STATEMENT_EVENTS, Warehouse
-from commercepulse.warehouse.tables import ALL_TABLES, Table
+from commercepulse.warehouse.schema import ALL_TABLES, Table
 
 _INITIALISED: set[str] = set()
 _SESSIONS = threading.local()  # path -> the connection of an open `session()` in this thread

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from commercepulse.warehouse.tables import PANDAS_DTYPES, Table
+from commercepulse.warehouse.schema import PANDAS_DTYPES, Table
 
 
 def conform(frame: pd.DataFrame, table: Table) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from commercepulse.warehouse.base import Warehouse
-from commercepulse.warehouse.tables import AUDIT_TABLES
+from commercepulse.warehouse.schema import AUDIT_TABLES
 
 COLUMNS = AUDIT_TABLES["kpi_restatements"].names
 MAX_IDS = 5  # event ids quoted in the one-line description (all of them are in `event_ids`)

@@ -16,7 +16,7 @@ day has 28 ids created by two vendors).
 from __future__ import annotations
 
 from commercepulse.warehouse.gold_sql import CUSTOMER_USER_LINK
-from commercepulse.warehouse.tables import FACTS
+from commercepulse.warehouse.schema import FACTS
 
 WINDOW = "event_date >= $start AND event_date < $end"
 

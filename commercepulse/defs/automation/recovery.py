@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from commercepulse import process_identity
 from commercepulse.checks.catalogue import row
 from commercepulse.defs.job_names import (
     BOOTSTRAP_JOB,
@@ -39,6 +38,7 @@ from commercepulse.defs.job_names import (
 from commercepulse.defs.landing_contract import PROCESS, TRIGGER
 from commercepulse.defs.partitions import run_partition_keys
 from commercepulse.defs.work import ATTEMPT, ENDED_BADLY, MAX_ATTEMPTS, last_error
+from commercepulse.lib import process_identity
 
 #: Seconds a run may stay STARTING without a worker before a lost launch is assumed.
 START_GRACE_S = 15.0

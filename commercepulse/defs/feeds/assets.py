@@ -6,19 +6,19 @@ import dagster as dg
 import pandas as pd
 
 from commercepulse.checks.anomalies import judge
-from commercepulse.days import days_between
 from commercepulse.defs.asset_checks import asset_checks
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.partitions import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
-from commercepulse.mapping_files import shapes_for
+from commercepulse.lib.days import days_between
 from commercepulse.staging.feed import feed_figures
 from commercepulse.staging.feed_tags import FeedTagger
 from commercepulse.staging.fx import load_rates
+from commercepulse.vendors.mapping_files import shapes_for
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.frames import conform
-from commercepulse.warehouse.tables import ALL_TABLES
+from commercepulse.warehouse.schema import ALL_TABLES
 
 FEEDS_GROUP = "feeds"
 TABLE = ALL_TABLES["vendor_feed_daily"]

@@ -4,14 +4,14 @@ their ingestion days' feed figures recomputed."""
 
 import dagster as dg
 
-from commercepulse.days import contiguous_ranges
 from commercepulse.defs.feeds.jobs import feeds_job
 from commercepulse.defs.instance_queries import SENSOR_INTERVAL
 from commercepulse.defs.landing_contract import landing_metadata, trigger
 from commercepulse.defs.partitions import INGESTION_DAILY, day_range_request, valid_days
 from commercepulse.defs.resources import MongoResource, ProjectSettings
-from commercepulse.mapping_files import FOLDER, fingerprint
+from commercepulse.lib.days import contiguous_ranges
 from commercepulse.raw.audit import landing_days_of
+from commercepulse.vendors.mapping_files import FOLDER, fingerprint
 from commercepulse.warehouse.base import Warehouse
 
 UNMAPPED_EVENTS = "SELECT event_id, event_date FROM stg_unmapped"

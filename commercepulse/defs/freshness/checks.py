@@ -97,7 +97,7 @@ def evaluation(key: dg.AssetCheckKey, verdict: Verdict) -> dg.AssetCheckEvaluati
         asset_key=key.asset_key,
         check_name=key.name,
         passed=verdict.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
+        severity=dg.AssetCheckSeverity(verdict.severity),
         description=verdict.description,
         metadata=verdict.details,
     )
@@ -106,7 +106,7 @@ def evaluation(key: dg.AssetCheckKey, verdict: Verdict) -> dg.AssetCheckEvaluati
 def _result(verdict: Verdict) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=verdict.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
+        severity=dg.AssetCheckSeverity(verdict.severity),
         description=verdict.description,
         metadata=verdict.details,
     )

@@ -11,8 +11,8 @@ from commercepulse.explain import EXPLAINERS
 from commercepulse.staging.feed import FEED_OF_DAYS, late_arrivals
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.restatements import restatements
+from commercepulse.warehouse.schema import ALL_TABLES, KPIS
 from commercepulse.warehouse.sql import KPI_STATEMENTS
-from commercepulse.warehouse.tables import ALL_TABLES, KPIS
 
 KPI_GROUP = "kpis"
 KPI_DEPS = {

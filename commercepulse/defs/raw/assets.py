@@ -3,12 +3,12 @@ day, with the checks that judge each ingestion day."""
 
 import dagster as dg
 
-from commercepulse.days import days_between
 from commercepulse.defs.asset_checks import asset_checks
 from commercepulse.defs.landing_contract import landing_metadata
 from commercepulse.defs.partitions import INGESTION_DAILY, SINGLE_RUN, window_days
 from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
+from commercepulse.lib.days import days_between
 from commercepulse.raw.bootstrap import ingest_bootstrap
 from commercepulse.raw.landing import IngestStats
 from commercepulse.raw.live import ingest_live_parallel

@@ -9,7 +9,9 @@ known for sure: each file's size, mtime and digest, and the digest confirmed lan
 """
 
 import json
-import time
+import time as clock
+from datetime import UTC, date, datetime, time
+from math import ceil
 from pathlib import Path
 
 import dagster as dg
@@ -89,6 +91,7 @@ def new_data_files(context: dg.SensorEvaluationContext, settings: ProjectSetting
     repository = context.repository_def
     files = all_files(settings.data_path)
     valid = set(valid_days([f.day for f in files if f.day], INGESTION_DAILY))
+    early = not_begun([f.day for f in files if f.day and f.day not in valid], datetime.now(UTC))
     files = [f for f in files if f.day is None or f.day in valid]
     known = json.loads(context.cursor or "{}")
     cursor: dict[str, list] = {}
@@ -111,6 +114,7 @@ def new_data_files(context: dg.SensorEvaluationContext, settings: ProjectSetting
             continue
         due.setdefault((LANDING_JOB_OF[file.kind], file.day), []).append(entry[2][:12])
     requests, waiting = _requests(context.instance, due)
+    waiting = "; ".join(w for w in (waiting, early) if w)
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps(cursor),
@@ -120,6 +124,22 @@ def new_data_files(context: dg.SensorEvaluationContext, settings: ProjectSetting
     )
 
 
+def not_begun(days: list[str], now: datetime) -> str:
+    """What the files of days that have not begun in UTC wait for ("2026-12-08 waits for its UTC
+    day, 47 min"): day folders are UTC days (a vendor in Lagos, UTC+1, names tomorrow's file an
+    hour early); each lands when its day begins and its partition exists."""
+    out = []
+    for day in sorted(set(days)):
+        try:
+            begins = datetime.combine(date.fromisoformat(day), time.min, UTC)
+        except ValueError:
+            continue
+        if begins > now:
+            minutes = ceil((begins - now).total_seconds() / 60)
+            out.append(f"{day} waits for its UTC day, {minutes} min")
+    return "; ".join(out)
+
+
 def _requests(
     instance: dg.DagsterInstance, due: dict[tuple[str, str | None], list[str]]
 ) -> tuple[list[dg.RunRequest], str]:
@@ -127,7 +147,7 @@ def _requests(
     works = {key: f"{key[0]}:{key[1] or '-'}:{'-'.join(sorted(d))}" for key, d in due.items()}
     attempts = attempts_of(instance, works.values())
     busy = in_flight_partitions(instance) if due else set()
-    requests, waiting, now = [], [], time.time()
+    requests, waiting, now = [], [], clock.time()
     for (job, day), work in sorted(works.items(), key=lambda kv: kv[1]):
         decision = decide(attempts[work], now)
         if decision.action == "run" and (job, day) in busy:

@@ -12,7 +12,7 @@ from commercepulse.staging.normalize import FRAMES
 from commercepulse.staging.schemas import SchemaViolation
 from commercepulse.staging.stage import stage_window
 from commercepulse.warehouse.base import Warehouse
-from commercepulse.warehouse.tables import STAGING
+from commercepulse.warehouse.schema import STAGING
 
 STAGING_GROUP = "staging"
 #: A business day's events may have landed on any ingestion day (late data, dumps): staging

@@ -8,8 +8,8 @@ from commercepulse.defs.partitions import WAREHOUSE_KIND
 from commercepulse.defs.table_assets import WHOLE_HISTORY, window_asset
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.calendar import calendar
+from commercepulse.warehouse.schema import ALL_TABLES
 from commercepulse.warehouse.sql import DATE_BOUNDS, WINDOW_STATEMENTS
-from commercepulse.warehouse.tables import ALL_TABLES
 
 WAREHOUSE_GROUP = "warehouse"
 FACT_DEPS = {

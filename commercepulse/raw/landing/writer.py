@@ -15,8 +15,8 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, OperationFailure
 
-from commercepulse.days import utc_now
-from commercepulse.gcpause import paused_gc
+from commercepulse.lib.days import utc_now
+from commercepulse.lib.gcpause import paused_gc
 from commercepulse.mongo.indexes import QUARANTINE, RAW
 from commercepulse.raw.landing import retries
 from commercepulse.raw.landing.codec import tag_element, with_tag

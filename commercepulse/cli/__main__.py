@@ -1,0 +1,5 @@
+"""`python -m commercepulse.cli`."""
+
+from commercepulse.cli import main
+
+main()

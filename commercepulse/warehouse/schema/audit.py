@@ -1,0 +1,61 @@
+"""Audit tables: what the platform reported and when (revenue snapshots, restatements)."""
+
+from __future__ import annotations
+
+from commercepulse.warehouse.schema.base import C, Table
+
+AUDIT_TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "revenue_snapshots",
+            "each day's net revenue as reported by each run that changed it",
+            (
+                C("date", "DATE", nullable=False),
+                C("run_id", "STRING", nullable=False),
+                C("reported_at", "TIMESTAMP", nullable=False),
+                C("gross_revenue_ngn", "FLOAT64"),
+                C("refunds_ngn", "FLOAT64"),
+                C("net_revenue_ngn", "FLOAT64"),
+            ),
+            key=("date", "run_id"),
+        ),
+        Table(
+            "revenue_snapshot_events",
+            "the payments and refunds behind each revenue snapshot (what a restatement changed)",
+            (
+                C("date", "DATE", nullable=False),
+                C("run_id", "STRING", "the snapshot's run", False),
+                C("event_id", "STRING", nullable=False),
+                C("kind", "STRING", "payment or refund", False),
+                C("amount_ngn", "FLOAT64", "its contribution to net revenue (refunds negative)"),
+            ),
+            key=("date", "run_id", "event_id"),
+        ),
+        Table(
+            "kpi_restatements",
+            "each change of an already-reported day's net revenue, with the events that caused it",
+            (
+                C("date", "DATE", nullable=False),
+                C("kpi", "STRING", "the restated figure", False),
+                C("run_id", "STRING", "the run that reported the new value", False),
+                C("restated_at", "TIMESTAMP"),
+                C("first_reported_ngn", "FLOAT64", "value as first reported"),
+                C("first_run_id", "STRING"),
+                C("before_ngn", "FLOAT64", "value reported just before"),
+                C("now_ngn", "FLOAT64", "value this run reported"),
+                C("delta_ngn", "FLOAT64", "now - before"),
+                C("events_added", "INT64"),
+                C("events_removed", "INT64"),
+                C(
+                    "event_ids",
+                    "STRING",
+                    "comma-separated: the events added (+), removed (-) or re-valued (~)",
+                ),
+                C("landed_days", "STRING", "ingestion days of the added events"),
+                C("description", "STRING", "one line for people"),
+            ),
+            key=("date", "run_id"),
+        ),
+    )
+}
