@@ -198,6 +198,8 @@ ROWS = (
     CheckSpec(
         asset="vendor_feed_daily",
         name="vendor_feed_anomalies",
+        what="vendor day(s) far from their normal",
+        action="look at the vendor's day in vendor_feed_daily; ask the vendor what changed",
         description="Vendor days far from the vendor's own trailing history (robust z over median "
         "and MAD of the last CHECK_FEED_WINDOW_DAYS days), and payloads that bring a new key or "
         "lose a usual one against the same days (WARN).",

@@ -146,6 +146,11 @@ def _refunds_without_payment(rows) -> Outcome:
                 f"{v}/{o}" for v, o in rows[["vendor", "order_id"]].head(10).itertuples(index=False)
             ]
         },
+        rows=tuple(
+            {"vendor": r.vendor, "order_id": r.order_id, "day": as_date(r.event_date).isoformat()}
+            for r in rows.head(SHOWN_ROWS).itertuples()
+        ),
+        rows_title=shown_title("unpaid-order refund", min(len(rows), SHOWN_ROWS), len(rows)),
     )
 
 
@@ -323,6 +328,8 @@ ROWS = (
     CheckSpec(
         asset="fact_payments",
         name="payments_without_order",
+        what="true orphan payment(s): successful, their order id never seen",
+        action="ask the vendor for the missing order_created events",
         description="Successful payments whose order id has no order_created event anywhere, "
         "classified: unknown order id, order before the data window (within "
         "CHECK_ORPHAN_EDGE_DAYS of the source's first order), true orphan; true orphans are judged "
@@ -333,6 +340,8 @@ ROWS = (
     CheckSpec(
         asset="fact_refunds",
         name="refunds_without_payment",
+        what="refund(s) of orders with no successful payment",
+        action="look for the payment in the vendor's feed (a late one heals it); a refund with none is money out with none in",
         description="Refunds of orders with no successful payment (WARN).",
         rule=refunds_without_payment,
         by_day=refunds_without_payment_by_day,
@@ -340,6 +349,8 @@ ROWS = (
     CheckSpec(
         asset="fact_orders",
         name="over_refunded_orders",
+        what="order(s) refunded beyond what was paid",
+        action="check the refunds against the payments with the vendor",
         description="Paid orders refunded beyond what was paid, in the original currency (ERROR "
         "finding, not blocking).",
         rule=over_refunded_orders,
@@ -349,6 +360,8 @@ ROWS = (
         CheckSpec(
             asset=table,
             name="key_integrity",
+            what="duplicate or null key(s)",
+            action="rebuild the days (business_day_job); if it stays, the fact's SQL lost its key",
             description=f"Unique non-null keys of {table} (ERROR, blocking); order and customer "
             "orphans reported.",
             rule=key_integrity(table),
@@ -360,6 +373,8 @@ ROWS = (
     CheckSpec(
         asset="dim_date",
         name="covers_fact_dates",
+        what="fact date(s) missing from dim_date",
+        action="refresh dim_date (refresh_job)",
         description="Every date a fact carries (order, payment, refund, shipment, daily) is a "
         "dim_date row (ERROR finding, not blocking).",
         rule=dim_date_coverage,

@@ -41,6 +41,10 @@ class Outcome:
     rows: tuple[dict[str, Any], ...] = ()
     #: what `rows` are, said above the table ("first 20 of 143 open records")
     rows_title: str = ""
+    #: what the figure counts, in words ("refunds of orders with no successful payment")
+    what: str = ""
+    #: what to do about a failure, in words
+    action: str = ""
 
     @property
     def clean(self) -> bool:
@@ -57,6 +61,8 @@ class Outcome:
             **({"details": self.details} if self.details else {}),
             **({"judged": False, "not_judged_because": self.unjudged} if self.unjudged else {}),
             **({"rows": list(self.rows), "rows_title": self.rows_title} if self.rows else {}),
+            **({"explanation": self.why()} if not self.passed else {}),
+            **({"action": self.action} if self.action and not self.passed else {}),
         }
 
     def renamed(self, name: str) -> Outcome:
@@ -66,17 +72,25 @@ class Outcome:
     def description(self) -> str | None:
         """What the UI shows beside the verdict: why it failed, or that there was nothing to judge."""
         if not self.passed:
-            return self.why()
+            return self.advice()
         return f"nothing judged: {self.unjudged}" if self.unjudged else None
 
     def why(self) -> str:
-        """One line for people: the figure against its threshold (and on how many days)."""
+        """One sentence for people: what was found and how many, against its threshold (and on
+        how many days), with what was found in words."""
         days = self.details.get("days_failing")
         return (
-            f"{self.figure} (threshold {self.threshold})"
+            (f"{self.figure} {self.what}" if self.what else f"{self.figure}")
+            + f" (threshold {self.threshold})"
             + (f" on {days} day(s)" if days else "")
             + (f": {self.note}" if self.note else "")
         )
+
+    def advice(self) -> str | None:
+        """The failure's sentence and what to do about it (None when it passed)."""
+        if self.passed:
+            return None
+        return self.why() + (f". What to do: {self.action}" if self.action else "")
 
 
 def window(start: date, end: date) -> dict[str, date]:

@@ -9,7 +9,7 @@ from datetime import date
 
 import pandas as pd
 
-from commercepulse.checks.outcome import ERROR, WARN, Outcome, Thresholds
+from commercepulse.checks.outcome import ERROR, SHOWN_ROWS, WARN, Outcome, Thresholds, shown_title
 from commercepulse.checks.spec import (
     INGESTION,
     PER_DAY,
@@ -167,6 +167,10 @@ def order_status_backwards(i: RuleInputs, start: date, end: date) -> Outcome:
             "sample_orders": rows["order_id"].head(10).tolist(),
             "cancelled_after_payment": after_payment,
         },
+        rows=tuple(
+            {"order_id": r.order_id, "status": r.status} for r in rows.head(SHOWN_ROWS).itertuples()
+        ),
+        rows_title=shown_title("backwards order", min(len(rows), SHOWN_ROWS), len(rows)),
     )
 
 
@@ -220,6 +224,13 @@ def orders_without_created(i: RuleInputs, start: date, end: date) -> Outcome:
             "known_only_from_lines": int(rows["lines_only"].astype(bool).sum()),
             "sample_orders": rows["order_id"].head(10).tolist(),
         },
+        rows=tuple(
+            {"order_id": r.order_id, "created_from": r.created_from}
+            for r in rows.head(SHOWN_ROWS).itertuples()
+        ),
+        rows_title=shown_title(
+            "CREATED-less platform order", min(len(rows), SHOWN_ROWS), len(rows)
+        ),
     )
 
 
@@ -228,6 +239,8 @@ def orders_without_created(i: RuleInputs, start: date, end: date) -> Outcome:
 EMAIL_ROW = CheckSpec(
     asset="dim_customer",
     name="customer_email_conflicts",
+    what="customer(s) whose e-mail several platform users share",
+    action="check whether the users are one person; the earliest user is linked meanwhile",
     description="Customers whose normalized email several platform users share; the earliest is "
     "linked (WARN).",
     rule=customer_email_conflicts,
@@ -237,6 +250,8 @@ ROWS = (
     CheckSpec(
         asset="silver_behaviour_events",
         name="duplicate_behaviour_events",
+        what="repeated records / records",
+        action="nothing, if the tracker re-sends by design; else check the tracker",
         description="Repeated behavioural records / records, for events first ingested that day "
         "(WARN).",
         rule=duplicate_behaviour_events,
@@ -248,6 +263,8 @@ ROWS = (
     CheckSpec(
         asset="silver_behaviour_events",
         name="anonymous_event_share",
+        what="anonymous events / events",
+        action="check the tracker sends user ids for signed-in users",
         description="Behavioural events without user_id / events, first ingested that day (WARN).",
         rule=anonymous_event_share,
         by_day=anonymous_event_share_by_day,
@@ -258,6 +275,8 @@ ROWS = (
     CheckSpec(
         asset="silver_orders",
         name="order_status_backwards",
+        what="order(s) whose status went back to an earlier stage",
+        action="check the order of the lifecycle feed's records",
         description="Orders whose status went back to an earlier stage; cancellations after "
         "payment counted (WARN).",
         rule=order_status_backwards,
@@ -266,6 +285,8 @@ ROWS = (
     CheckSpec(
         asset="fact_platform_orders",
         name="orders_without_created",
+        what="platform order(s) without a CREATED record",
+        action="ask for the missing CREATED records; created_at comes from the lines meanwhile",
         description="Platform orders without a CREATED record: created_at taken from their lines "
         "or earliest status; orders known only from their lines counted (WARN).",
         rule=orders_without_created,
@@ -275,6 +296,8 @@ ROWS = (
         CheckSpec(
             asset=table,
             name="scd2_integrity",
+            what="overlapping, gapped or extra current version(s)",
+            action="rebuild the table (its asset); if it stays, the SCD2 builder has a bug",
             description="No overlapping or gapped validity windows, exactly one current row per "
             "key (ERROR, blocking).",
             rule=scd2_integrity(table),

@@ -346,6 +346,8 @@ ROWS = (
     CheckSpec(
         asset="events_raw",
         name="duplicate_event_rate",
+        what="duplicate lines / lines",
+        action="nothing, if a vendor re-sends by design; else ask the vendor why lines repeat",
         description="Lines repeating an already-landed event id / valid lines, per ingestion day "
         "(figures of kpi_late_arrivals; WARN).",
         rule=duplicate_event_rate,
@@ -358,6 +360,8 @@ ROWS = (
     CheckSpec(
         asset="events_raw",
         name="late_arriving_pct",
+        what="late events / events",
+        action="nothing for the KPIs (late events restate their days); ask the vendor if it lasts",
         description="Late events / distinct live events first landed, per ingestion day (figures "
         "of kpi_late_arrivals; WARN).",
         rule=late_arriving_pct,
@@ -370,6 +374,8 @@ ROWS = (
     CheckSpec(
         asset="events_raw",
         name="quarantine_open",
+        what="open quarantine record(s)",
+        action="fix the file or the parser, then `commercepulse quarantine replay`",
         description="Lines in events_quarantine not landed since, by reason, with the first records "
         "(file:line, vendor, reason, text; WARN). Fix the file or the parser, then `commercepulse "
         "quarantine replay`. A day's report lists the lines of its own files.",
@@ -380,6 +386,8 @@ ROWS = (
     CheckSpec(
         asset="stg_unmapped",
         name="completeness",
+        what="raw event(s) neither staged nor unmapped",
+        action="rebuild the day (its business_day_job partition); if it stays, a staging rule drops events",
         description="Raw events of each business day = staged events + unmapped rows (ERROR, "
         "blocking).",
         by_day=completeness_by_day,
@@ -388,6 +396,8 @@ ROWS = (
     CheckSpec(
         asset="stg_unmapped",
         name="schema_drift",
+        what="record(s) no vendor shape fits",
+        action="add the new paths to the vendor's mapping (the finding names the file), or agree the shape with the vendor",
         description="Records no vendor shape fits (schema drift), with their unknown keys (WARN).",
         rule=schema_drift,
     ),

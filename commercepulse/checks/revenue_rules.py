@@ -89,6 +89,8 @@ ROWS = (
     CheckSpec(
         asset="kpi_daily_revenue",
         name="revenue_drift",
+        what="day(s) restated beyond materiality",
+        action="read the restatement line: late payments or refunds changed a reported day; tell whoever used its figure",
         description="Days whose net revenue was restated beyond materiality (max of "
         "CHECK_REVENUE_DRIFT_FLOOR_NGN and CHECK_REVENUE_DRIFT_MAX_SHARE of the day's reported "
         "net; WARN). Every restatement is in kpi_restatements.",

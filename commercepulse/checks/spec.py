@@ -4,7 +4,7 @@ every rule, and a catalogue row (`CheckSpec`). Dagster-free."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from pymongo.database import Database
@@ -42,7 +42,9 @@ DailyRule = Callable[[RuleInputs, date, date], dict[date, Outcome]]
 class CheckSpec:
     """One check. `windowed=False`: the rule judges the whole table whatever the window;
     `additive`: a window's findings are the sum of its days' (clean windows are not split);
-    `by_day`: every day's outcome at once; `reads`: other assets the rule reads."""
+    `by_day`: every day's outcome at once; `reads`: other assets the rule reads; `what`: what
+    the figure counts, in words, and `action`: what to do when it fails (the one sentence a
+    failing check explains itself with, in the UI and the report)."""
 
     asset: str
     name: str
@@ -55,6 +57,8 @@ class CheckSpec:
     additive: bool = True
     windowed: bool = True
     reads: tuple[str, ...] = ()
+    what: str = ""
+    action: str = ""
 
     @property
     def key(self) -> str:
@@ -64,7 +68,7 @@ class CheckSpec:
         """The rule over [start, end) (the whole table when not windowed)."""
         if self.rule is None:
             raise ValueError(f"{self.key} has no window rule, only a per-day one")
-        return (
+        return self.worded(
             self.rule(inputs, start, end)
             if self.windowed
             else self.rule(inputs, date.min, date.max)
@@ -73,8 +77,15 @@ class CheckSpec:
     def daily(self, inputs: RuleInputs, start: date, end: date) -> dict[date, Outcome]:
         """The outcome of every day of [start, end)."""
         if self.by_day is not None:
-            return self.by_day(inputs, start, end)
+            return {day: self.worded(o) for day, o in self.by_day(inputs, start, end).items()}
         if not self.windowed:
             whole = self.judge(inputs, start, end)
             return dict.fromkeys(days_between(start, end), whole)
-        return outcomes_by_day(lambda s, e: self.rule(inputs, s, e), start, end, self.additive)
+        judged = outcomes_by_day(lambda s, e: self.rule(inputs, s, e), start, end, self.additive)
+        return {day: self.worded(o) for day, o in judged.items()}
+
+    def worded(self, outcome: Outcome) -> Outcome:
+        """The outcome with this check's words (what the figure counts, what to do)."""
+        return replace(
+            outcome, what=outcome.what or self.what, action=outcome.action or self.action
+        )

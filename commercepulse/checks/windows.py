@@ -57,7 +57,13 @@ def history_outcome(per_day: dict[date, Outcome], whole: Outcome | None = None) 
     overall = {"all_days": whole.details} if whole is not None and whole.details else {}
     # the findings listed: the whole window's, else those of the first failing day
     listed = whole if whole is not None else next((o for o in failing.values()), sample)
-    found = {"rows": listed.rows, "rows_title": listed.rows_title, "note": listed.note}
+    found = {
+        "rows": listed.rows,
+        "rows_title": listed.rows_title,
+        "note": listed.note,
+        "what": listed.what,
+        "action": listed.action,
+    }
     if not failing:
         return Outcome(
             sample.name,

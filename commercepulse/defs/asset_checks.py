@@ -45,7 +45,7 @@ def metadata(outcome: Outcome) -> dict:
     found = (
         {"findings": md_table(list(outcome.rows[0]), (r.values() for r in outcome.rows),
                               outcome.rows_title)}
-        if outcome.rows
+        if outcome.rows and not outcome.passed  # a passing check shows its figure only
         else {}
     )  # fmt: skip
     return {

@@ -59,7 +59,10 @@ def render_html(
             else "PASS"
             if c.get("judged", True)
             else "NOT JUDGED",
-            "note": c.get("not_judged_because", ""),
+            "note": " What to do: ".join(
+                part for part in (c.get("explanation"), c.get("action")) if part
+            )
+            or c.get("not_judged_because", ""),
             "severity": c["severity"],
             "figure": c["figure"],
             "threshold": c["threshold"],
@@ -69,7 +72,7 @@ def render_html(
     findings = "".join(
         f"<h3>{html.escape(c['check'])}: {html.escape(c.get('rows_title', ''))}</h3>{_table(c['rows'])}"
         for c in report["checks"]
-        if c.get("rows")
+        if c.get("rows") and not c["passed"]  # a passing check shows its figure only
     )
     sections = "".join(
         f"<h2>{html.escape(SECTIONS.get(name, (name.replace('_', ' '), ''))[0])}</h2>"

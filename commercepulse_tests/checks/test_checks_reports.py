@@ -416,7 +416,10 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     )
     assert not evaluation.passed and evaluation.metadata["figure"].value == 1
     assert evaluation.metadata["material_days"].value == {big_day: float(amount)}
-    assert evaluation.description == f"1 (threshold 0): {big_line}"  # what the UI shows
+    # what the UI shows: what was found, how many, against what; the restatement; what to do
+    assert evaluation.description.startswith(
+        f"1 day(s) restated beyond materiality (threshold 0): {big_line}. What to do: "
+    )
 
 
 def a_broken_file_is_diagnosed_in_the_check_and_the_report(crafted):

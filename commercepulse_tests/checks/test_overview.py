@@ -103,3 +103,32 @@ def test_the_overview_keeps_the_last_days_only(tmp_path):
     page.feed(write_overview(tmp_path, "http://ui").read_text())
     days = {href.split("/")[0] for _, href in page.cells}
     assert len(days) == OVERVIEW_DAYS and "2025-01-06" in days and "2025-01-05" not in days
+
+
+def test_a_failing_check_explains_itself_and_a_passing_one_shows_its_figure_only():
+    """In the day's report and the check's metadata alike: a failing check says what it found,
+    how many, against what threshold, what to do, with its findings; a passing one its figure."""
+    from datetime import date
+
+    from commercepulse.checks.catalogue import row
+    from commercepulse.checks.outcome import WARN, Outcome
+    from commercepulse.defs.asset_checks import metadata
+    from commercepulse.reports.html_page import render_html
+
+    spec = row("fact_refunds:refunds_without_payment")
+    found = ({"vendor": "vendor_b", "order_id": "ORD-9", "day": "2025-01-14"},)
+    failing = spec.worded(
+        Outcome("refunds_without_payment", False, 1, 0, WARN, rows=found, rows_title="one")
+    )
+    passing = spec.worded(
+        Outcome("refunds_without_payment", True, 0, 5, WARN, rows=found, rows_title="one")
+    )
+    said = failing.description()
+    assert said.startswith(f"1 {spec.what} (threshold 0)") and f"What to do: {spec.action}" in said
+    assert passing.description() is None
+    assert "findings" in metadata(failing) and "findings" not in metadata(passing)
+    for outcome, shown in ((failing, True), (passing, False)):
+        report = {"date": "2025-01-14", "checks": [outcome.as_dict()], "kpis": {}}
+        page = render_html(date(2025, 1, 14), report, {}, "now")
+        assert ("ORD-9" in page) is shown
+        assert (spec.what in page) is shown
