@@ -99,6 +99,16 @@ def _unfinished(lines: list[str]) -> str:
     return f"<h2>Not finished after a failure</h2><ul class='legend'>{items}</ul>"
 
 
+def _cell_title(name: str, day: str, entry: dict[str, Any] | None) -> str:
+    """What a cell says on hover: the verdict, and for a failing check its own explanation."""
+    said = f"{name} on {day}: {STATES[_state(entry)][1]}"
+    if entry and entry.get("explanation"):
+        said += f" — {entry['explanation']}"
+        if entry.get("action"):
+            said += f". What to do: {entry['action']}"
+    return said
+
+
 def _gaps(names: list[str]) -> dict[str, int]:
     """{report day: days without a report just before it} where the report days jump."""
     out = {}
@@ -134,7 +144,7 @@ def overview_html(
         cells = "".join(
             ("<td class='gap'></td>" if d in gaps else "")
             + f"<td><a class='cell {_state(e)}' href='{d}/report.html' "
-            f"title='{html.escape(f'{name} on {d}: {STATES[_state(e)][1]}', quote=True)}'>"
+            f"title='{html.escape(_cell_title(name, d, e), quote=True)}'>"
             f"<span hidden>{_state(e)}</span></a></td>"
             for d, e in zip(names, entries)
         )

@@ -114,6 +114,7 @@ def test_a_failing_check_explains_itself_and_a_passing_one_shows_its_figure_only
     from commercepulse.checks.outcome import WARN, Outcome
     from commercepulse.defs.asset_checks import metadata
     from commercepulse.reports.html_page import render_html
+    from commercepulse.reports.overview import overview_html
 
     spec = row("fact_refunds:refunds_without_payment")
     found = ({"vendor": "vendor_b", "order_id": "ORD-9", "day": "2025-01-14"},)
@@ -127,6 +128,10 @@ def test_a_failing_check_explains_itself_and_a_passing_one_shows_its_figure_only
     assert said.startswith(f"1 {spec.what} (threshold 0)") and f"What to do: {spec.action}" in said
     assert passing.description() is None
     assert "findings" in metadata(failing) and "findings" not in metadata(passing)
+    cell = overview_html(
+        [("2025-01-14", {"checks": [{**failing.as_dict(), "check": report_name(spec)}]})], ""
+    )
+    assert f"1 {spec.what} (threshold 0)" in cell and "What to do:" in cell  # the cell's hover
     for outcome, shown in ((failing, True), (passing, False)):
         report = {"date": "2025-01-14", "checks": [outcome.as_dict()], "kpis": {}}
         page = render_html(date(2025, 1, 14), report, {}, "now")
