@@ -282,3 +282,42 @@ def test_consecutive_due_days_go_as_one_range_run(instance):
         for r in requests
     ]
     assert spans == [("2025-01-10", "2025-01-12"), ("2025-01-20", "2025-01-20")]
+
+
+def test_a_run_starting_on_a_code_server_that_is_gone_is_failed_at_once(
+    live_only, instance, monkeypatch
+):
+    """After a restart, a run left STARTING by the previous code server (its socket answers no
+    more) is failed on the first tick, without waiting out the start grace; one whose server
+    still answers (a code reload keeps the old server for its runs) is left to start."""
+    import json
+    import socket
+    import time
+
+    from commercepulse.defs.automation import recovery
+
+    settings, defs, data = live_only
+    live_path = f"/tmp/cp-live-{os.getpid()}.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(live_path)
+    server.listen(1)
+
+    def starting(path: str) -> dg.DagsterRun:
+        return instance.create_run_for_job(
+            defs.resolve_job_def("ingest_job"),
+            tags={recovery.GRPC_INFO: json.dumps({"host": "localhost", "socket": path})},
+            status=dg.DagsterRunStatus.STARTING,
+        )
+
+    gone, alive = starting(str(data / "gone.sock")), starting(live_path)
+    assert recovery.launcher_alive(gone) is False and recovery.launcher_alive(alive) is True
+    # this code server started after both launches (a restart of `dagster dev`)
+    monkeypatch.setattr(recovery.process_identity, "started_at", lambda pid: time.time() + 60)
+    try:
+        recovery_tick(defs, instance)
+    finally:
+        server.close()
+        os.unlink(live_path)
+    assert instance.get_run_by_id(gone.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTING
+    instance.delete_run(alive.run_id)

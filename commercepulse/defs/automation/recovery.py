@@ -6,8 +6,10 @@ only after `start_timeout_seconds`. The `run_recovery` sensor looks at every in-
 tick: a run whose worker process (the PID its "Started process for run" event names) is gone, or
 was replaced by another process of that id, is marked failed at once (a run the CLI executes
 in its own process names that process in its `commercepulse/process` tag); a run still STARTING
-without a worker, launched before this code server started and older than START_GRACE_S, was
-lost with the previous server (a restart of `dagster dev`) and is failed too. Failing it lets the
+without a worker, launched before this code server started, was lost with the previous server
+(a restart of `dagster dev`) and is failed too: at once when the server it was launched on no
+longer answers on its socket (Dagster's `.dagster/grpc_info` tag), else once it is older than
+START_GRACE_S. Failing it lets the
 sensors try its work again and Dagster's run retries retry it. Under other launchers (Kubernetes,
 ECS) Dagster's run monitoring does this (`deploy/dagster.yaml`).
 
@@ -20,6 +22,7 @@ the file or day, its runs and the last error (and the alert sensor posts it).
 import json
 import os
 import re
+import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -67,6 +70,32 @@ def worker_pid(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] |
     return None
 
 
+#: Where the DefaultRunLauncher launched a run: the code server's socket or port (Dagster's tag).
+GRPC_INFO = ".dagster/grpc_info"
+
+
+def launcher_alive(run: dg.DagsterRun) -> bool | None:
+    """Whether the code server that was asked to start the run still answers on its socket or
+    port (None: the run does not say where it was launched)."""
+    try:
+        where = json.loads(run.tags.get(GRPC_INFO, ""))
+    except ValueError:
+        return None
+    try:
+        if where.get("socket"):
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(0.5)
+                sock.connect(where["socket"])
+        elif where.get("port"):
+            with socket.create_connection((where.get("host") or "localhost", where["port"]), 0.5):
+                pass
+        else:
+            return None
+    except OSError:
+        return False
+    return True
+
+
 def dead_runs(
     instance: dg.DagsterInstance, server_started: float
 ) -> list[tuple[dg.RunRecord, str]]:
@@ -87,11 +116,10 @@ def dead_runs(
         launched = (
             instance.get_run_stats(run.run_id).launch_time or record.create_timestamp.timestamp()
         )
-        if (
-            run.status == dg.DagsterRunStatus.STARTING
-            and launched < server_started
-            and now - launched > START_GRACE_S
-        ):
+        if run.status != dg.DagsterRunStatus.STARTING or launched >= server_started:
+            continue
+        launcher = launcher_alive(run)
+        if launcher is False or (launcher is None and now - launched > START_GRACE_S):
             out.append((record, "it was launched by a code server that is gone (a restart)"))
     return out
 
