@@ -57,10 +57,6 @@ class Attempts:
         return any(r.dagster_run.status in IN_FLIGHT for r in self.runs)
 
     @property
-    def last_tried(self) -> float | None:
-        return max((r.create_timestamp.timestamp() for r in self.runs), default=None)
-
-    @property
     def failed(self) -> list[dg.RunRecord]:
         return [r for r in self.runs if r.dagster_run.status in ENDED_BADLY]
 
