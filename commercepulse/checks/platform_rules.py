@@ -9,7 +9,8 @@ from datetime import date
 
 import pandas as pd
 
-from commercepulse.checks.outcome import ERROR, SHOWN_ROWS, WARN, Outcome, Thresholds, shown_title
+from commercepulse.checks.normal import NormalRule
+from commercepulse.checks.outcome import ERROR, WARN, Outcome, Thresholds
 from commercepulse.checks.spec import (
     INGESTION,
     PER_DAY,
@@ -19,6 +20,7 @@ from commercepulse.checks.spec import (
     WindowRule,
 )
 from commercepulse.lib.days import days_between
+from commercepulse.lib.privacy import mask_email
 from commercepulse.warehouse.base import Warehouse
 
 #: SCD2 tables and the entity key their versions belong to.
@@ -146,92 +148,96 @@ def judge_scd2(wh: Warehouse, table: str) -> Outcome:
     return Outcome("scd2_integrity", bad == 0, bad, 0, ERROR, details)
 
 
-def order_status_backwards(i: RuleInputs, start: date, end: date) -> Outcome:
-    """Platform orders whose lifecycle went back to an earlier stage (e.g. PAID after SHIPPED)."""
-    wh, settings = i.warehouse, i.settings  # the whole table, whatever the window
-    rows = wh.query(
-        "SELECT order_id, status FROM silver_orders WHERE status_went_backwards ORDER BY order_id"
-    )
-    after_payment = int(
-        wh.query("SELECT count(*) AS n FROM silver_orders WHERE cancelled_after_payment")["n"].iat[
-            0
-        ]
-    )
-    return Outcome(
-        "order_status_backwards",
-        len(rows) <= settings.check_status_backwards_max,
-        len(rows),
-        settings.check_status_backwards_max,
-        WARN,
-        {
-            "sample_orders": rows["order_id"].head(10).tolist(),
-            "cancelled_after_payment": after_payment,
-        },
-        rows=tuple(
-            {"order_id": r.order_id, "status": r.status} for r in rows.head(SHOWN_ROWS).itertuples()
-        ),
-        rows_title=shown_title("backwards order", min(len(rows), SHOWN_ROWS), len(rows)),
+def _status_counts(i: RuleInputs, end: date) -> pd.DataFrame:
+    return i.warehouse.query(
+        """SELECT CAST(first_status_time AS DATE) AS day, count(*) AS base,
+                  sum(CASE WHEN status_went_backwards THEN 1 ELSE 0 END) AS found
+           FROM silver_orders WHERE CAST(first_status_time AS DATE) < $end GROUP BY 1""",
+        {"end": end},
     )
 
 
-def customer_email_conflicts(i: RuleInputs, start: date, end: date) -> Outcome:
-    """Vendor customers whose normalized email belongs to several platform users (linked to the earliest)."""
-    wh, settings = i.warehouse, i.settings  # the whole table, whatever the window
-    rows = wh.query("""SELECT customer_key, email_norm, user_id, linked_users FROM dim_customer
-                       WHERE linked_users > 1 ORDER BY email_norm, customer_key""")
-    linked = int(
-        wh.query("SELECT count(*) AS n FROM dim_customer WHERE user_id IS NOT NULL")["n"].iat[0]
-    )
-    return Outcome(
-        "customer_email_conflicts",
-        len(rows) <= settings.check_email_conflicts_max,
-        len(rows),
-        settings.check_email_conflicts_max,
-        WARN,
-        {
-            "linked_customers": linked,
-            "sample_emails": list(dict.fromkeys(rows["email_norm"]))[:10],
-            # each shared email once: the vendor customers on it, the user they are linked to, how many share it
-            "sample": [
-                {
-                    "email": email,
-                    "customer_keys": group["customer_key"].tolist(),
-                    "linked_user": group["user_id"].iat[0],
-                    "users": int(group["linked_users"].iat[0]),
-                }
-                for email, group in list(rows.groupby("email_norm", sort=True))[:10]
-            ],
-        },
+def _status_findings(i: RuleInputs, start: date, end: date) -> pd.DataFrame:
+    return i.warehouse.query(
+        """SELECT order_id, status, cancelled_after_payment FROM silver_orders
+           WHERE status_went_backwards AND CAST(first_status_time AS DATE) >= $start
+             AND CAST(first_status_time AS DATE) < $end ORDER BY order_id""",
+        {"start": start, "end": end},
     )
 
 
-def orders_without_created(i: RuleInputs, start: date, end: date) -> Outcome:
-    """Platform orders with no CREATED lifecycle record: their creation time is taken from their
-    lines (or their earliest lifecycle record); orders known only from their lines are counted too."""
-    wh, settings = i.warehouse, i.settings  # the whole table, whatever the window
-    rows = wh.query("""SELECT order_id, created_from, status IS NULL AS lines_only FROM fact_platform_orders
-                       WHERE created_from <> 'CREATED' ORDER BY order_id""")
-    limit = settings.check_orders_without_created_max
-    return Outcome(
-        "orders_without_created",
-        len(rows) <= limit,
-        len(rows),
-        limit,
-        WARN,
-        {
-            "created_from_lines": int((rows["created_from"] == "order_items").sum()),
-            "created_from_first_status": int((rows["created_from"] == "first_status").sum()),
-            "known_only_from_lines": int(rows["lines_only"].astype(bool).sum()),
-            "sample_orders": rows["order_id"].head(10).tolist(),
-        },
-        rows=tuple(
-            {"order_id": r.order_id, "created_from": r.created_from}
-            for r in rows.head(SHOWN_ROWS).itertuples()
-        ),
-        rows_title=shown_title(
-            "CREATED-less platform order", min(len(rows), SHOWN_ROWS), len(rows)
-        ),
+#: Platform orders (by the day of their first lifecycle record) whose status went back to an
+#: earlier stage (e.g. PAID after SHIPPED), judged against their normal share.
+order_status_backwards = NormalRule(
+    "order_status_backwards",
+    _status_counts,
+    _status_findings,
+    "orders",
+    "backwards order",
+)
+
+
+def _email_counts(i: RuleInputs, end: date) -> pd.DataFrame:
+    return i.warehouse.query(
+        """SELECT CAST(first_seen AS DATE) AS day, count(*) AS base,
+                  sum(CASE WHEN linked_users > 1 THEN 1 ELSE 0 END) AS found
+           FROM dim_customer WHERE email_norm IS NOT NULL AND CAST(first_seen AS DATE) < $end
+           GROUP BY 1""",
+        {"end": end},
     )
+
+
+def _email_findings(i: RuleInputs, start: date, end: date) -> pd.DataFrame:
+    """The shared e-mails masked (SPEC §10: no personal data in check metadata or reports)."""
+    found = i.warehouse.query(
+        """SELECT email_norm, user_id AS linked_user, linked_users AS users FROM dim_customer
+           WHERE linked_users > 1 AND CAST(first_seen AS DATE) >= $start
+             AND CAST(first_seen AS DATE) < $end ORDER BY email_norm, customer_key""",
+        {"start": start, "end": end},
+    )
+    email = found.pop("email_norm").map(mask_email)
+    return found.assign(email=email)[["email", "linked_user", "users"]]
+
+
+#: Vendor customers (by the day of their first order) whose normalized e-mail several platform
+#: users share (linked to the earliest), judged against their normal share.
+customer_email_conflicts = NormalRule(
+    "customer_email_conflicts",
+    _email_counts,
+    _email_findings,
+    "customers with an e-mail",
+    "customer on a shared e-mail",
+)
+
+
+def _created_counts(i: RuleInputs, end: date) -> pd.DataFrame:
+    return i.warehouse.query(
+        """SELECT CAST(created_at AS DATE) AS day, count(*) AS base,
+                  sum(CASE WHEN created_from <> 'CREATED' THEN 1 ELSE 0 END) AS found
+           FROM fact_platform_orders WHERE CAST(created_at AS DATE) < $end GROUP BY 1""",
+        {"end": end},
+    )
+
+
+def _created_findings(i: RuleInputs, start: date, end: date) -> pd.DataFrame:
+    return i.warehouse.query(
+        """SELECT order_id, created_from, status IS NULL AS known_only_from_lines
+           FROM fact_platform_orders
+           WHERE created_from <> 'CREATED' AND CAST(created_at AS DATE) >= $start
+             AND CAST(created_at AS DATE) < $end ORDER BY order_id""",
+        {"start": start, "end": end},
+    )
+
+
+#: Platform orders (by their creation day) with no CREATED lifecycle record, judged against their
+#: normal share: created_at is then taken from their lines (or earliest lifecycle record).
+orders_without_created = NormalRule(
+    "orders_without_created",
+    _created_counts,
+    _created_findings,
+    "platform orders",
+    "CREATED-less platform order",
+)
 
 
 #: Where the catalogue lists them: the email check beside the vendor checks, the rest after
@@ -239,12 +245,13 @@ def orders_without_created(i: RuleInputs, start: date, end: date) -> Outcome:
 EMAIL_ROW = CheckSpec(
     asset="dim_customer",
     name="customer_email_conflicts",
-    what="customer(s) whose e-mail several platform users share",
-    action="check whether the users are one person; the earliest user is linked meanwhile",
-    description="Customers whose normalized email several platform users share; the earliest is "
-    "linked (WARN).",
-    rule=customer_email_conflicts,
-    windowed=False,
+    what="customer(s) whose e-mail several platform users share, above their normal",
+    action="see which users share these e-mails now (a sign-up or import bug?); the earliest user "
+    "is linked meanwhile",
+    description="Customers first seen that day whose normalized email several platform users "
+    "share (the earliest is linked), judged against their normal share of the day's customers "
+    "(WARN when above its band).",
+    by_day=customer_email_conflicts,
 )
 ROWS = (
     CheckSpec(
@@ -275,22 +282,21 @@ ROWS = (
     CheckSpec(
         asset="silver_orders",
         name="order_status_backwards",
-        what="order(s) whose status went back to an earlier stage",
-        action="check the order of the lifecycle feed's records",
-        description="Orders whose status went back to an earlier stage; cancellations after "
-        "payment counted (WARN).",
-        rule=order_status_backwards,
-        windowed=False,
+        what="order(s) whose status went back to an earlier stage, above their normal",
+        action="check the order and timestamps of the lifecycle feed's records for these orders",
+        description="Orders (by their first lifecycle day) whose status went back to an earlier "
+        "stage, judged against their normal share of the day's orders (WARN when above its band).",
+        by_day=order_status_backwards,
     ),
     CheckSpec(
         asset="fact_platform_orders",
         name="orders_without_created",
-        what="platform order(s) without a CREATED record",
+        what="platform order(s) without a CREATED record, above their normal",
         action="ask for the missing CREATED records; created_at comes from the lines meanwhile",
-        description="Platform orders without a CREATED record: created_at taken from their lines "
-        "or earliest status; orders known only from their lines counted (WARN).",
-        rule=orders_without_created,
-        windowed=False,
+        description="Platform orders (by creation day) without a CREATED record (created_at taken "
+        "from their lines or earliest status), judged against their normal share of the day's "
+        "orders (WARN when above its band).",
+        by_day=orders_without_created,
     ),
     *(
         CheckSpec(

@@ -50,7 +50,8 @@ def outcomes_by_day(
 def history_outcome(per_day: dict[date, Outcome], whole: Outcome | None = None) -> Outcome:
     """One verdict over every day: passed when every day passed; the figure is the rule's own
     figure over the whole window (`whole`, when given: distinct findings), else the sum of the
-    failing days' figures; the failing days (and each one's figure and details) are listed, and
+    failing days' figures (of every day's counts when all passed: a count judged against its
+    normal passes with findings); the failing days (and each one's figure and details) are listed, and
     `whole` adds its details as `all_days`."""
     failing = {day: o for day, o in sorted(per_day.items()) if not o.passed}
     sample = next(iter(per_day.values()))
@@ -64,11 +65,13 @@ def history_outcome(per_day: dict[date, Outcome], whole: Outcome | None = None) 
         "what": listed.what,
         "action": listed.action,
     }
-    if not failing:
+    if not failing:  # the figure: findings within their normal still count
+        counts = [o.figure for o in per_day.values()]
+        total = sum(counts) if all(isinstance(c, int) for c in counts) else 0
         return Outcome(
             sample.name,
             True,
-            0,
+            whole.figure if whole is not None else total,
             sample.threshold,
             sample.severity,
             {"days_evaluated": len(per_day), **overall},

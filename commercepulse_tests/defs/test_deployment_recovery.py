@@ -127,29 +127,79 @@ def copy_in(full: Path, data: Path, day: str, halves: bool) -> None:
 
 def settled(env: dict, days: list[str], quiet: dict) -> bool:
     """Nothing in flight, every day landed, the KPIs refreshed after the last landing, the
-    reports after them, and no new run for 10 s."""
+    reports after them, and no new run for 10 s. What is not yet so is kept in quiet["why"]."""
     import dagster as dg
 
     from commercepulse.defs.instance_queries import IN_FLIGHT
 
     with instance_of(env) as instance:
-        if instance.get_runs(filters=dg.RunsFilter(statuses=IN_FLIGHT), limit=1):
+        flying = instance.get_runs(filters=dg.RunsFilter(statuses=IN_FLIGHT), limit=5)
+        if flying:
             quiet.clear()
+            quiet["why"] = "in flight: " + ", ".join(
+                f"{r.job_name} {r.status.value} {r.run_id[:8]}" for r in flying
+            )
             return False
-        if set(days) - set(instance.get_materialized_partitions(dg.AssetKey("events_raw"))):
+        missing = set(days) - set(instance.get_materialized_partitions(dg.AssetKey("events_raw")))
+        if missing:
+            quiet["why"] = f"days not landed: {sorted(missing)}"
             return False
 
         def latest(asset: str) -> float:
             found = instance.fetch_materializations(dg.AssetKey(asset), limit=1).records
             return found[0].timestamp if found else 0.0
 
-        if not latest("events_raw") < latest("kpi_daily_revenue") < latest("quality_reports"):
+        order = {a: latest(a) for a in ("events_raw", "kpi_daily_revenue", "quality_reports")}
+        if not order["events_raw"] < order["kpi_daily_revenue"] < order["quality_reports"]:
+            quiet["why"] = f"latest materializations out of order: {order}"
             return False
         count = instance.get_runs_count()
     if quiet.get("count") != count:
-        quiet.update(count=count, since=time.monotonic())
+        quiet.update(count=count, since=time.monotonic(), why="new runs")
         return False
     return time.monotonic() - quiet["since"] >= 10
+
+
+#: The tags that say why a run exists (its sensor, attempt, retries).
+TELLING_TAGS = ("commercepulse/", "dagster/retry", "dagster/will_retry", "dagster/parent")
+
+
+def settle(env: dict, days: list[str], log: Path) -> None:
+    """Wait for `settled`; on a timeout, fail with what was not settled, every run of the
+    instance and the end of the `dagster dev` log (a CI failure explains itself)."""
+    import dagster as dg
+
+    quiet: dict = {}
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if settled(env, days, quiet):
+            return
+        time.sleep(1)
+    with instance_of(env) as instance:
+        runs = [
+            f"{r.job_name} {r.status.value} {r.run_id[:8]} "
+            + str({k: v for k, v in r.tags.items() if k.startswith(TELLING_TAGS)})
+            for r in instance.get_runs(limit=20)
+        ]
+        failures = [
+            f"{r.event_log_entry.run_id[:8]}: {(r.event_log_entry.message or '')[:300]}"
+            for r in instance.fetch_run_status_changes(
+                dg.DagsterEventType.RUN_FAILURE, limit=10
+            ).records
+        ]
+    tail = [line for line in log.read_text(errors="replace").splitlines() if "skipped" in line][
+        -20:
+    ]
+    pytest.fail(
+        "timed out after 300 s waiting for the deployment to settle: "
+        + quiet.get("why", "?")
+        + "\nruns (newest first):\n"
+        + "\n".join(runs)
+        + "\nrun failures:\n"
+        + "\n".join(failures)
+        + "\nsensor skips:\n"
+        + "\n".join(tail)
+    )
 
 
 #: The audit log of what the platform showed and when: days landed one by one, with refreshes
@@ -216,18 +266,12 @@ def test_the_deployment_converges_after_a_kill(
                 os.kill(pid, signal.SIGKILL)
         killed_at = time.monotonic()
         if not whole_tree:
-            quiet: dict = {}
-            wait_for(
-                "the deployment to settle", lambda: settled(env, days, quiet), timeout=300, every=1
-            )
+            settle(env, days, log)
             healed = time.monotonic() - killed_at
     if whole_tree:
         with dagster_dev_process(env, log):
             restarted, restarted_at = time.monotonic(), time.time()
-            quiet = {}
-            wait_for(
-                "the deployment to settle", lambda: settled(env, days, quiet), timeout=300, every=1
-            )
+            settle(env, days, log)
             healed = time.monotonic() - restarted
     else:
         restarted_at = time.time() - (time.monotonic() - killed_at)

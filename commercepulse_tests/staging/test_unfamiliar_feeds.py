@@ -203,15 +203,21 @@ def test_order_without_created_takes_its_lines_time_links_to_its_session_and_is_
     )
     sessions = platform.warehouse.table("fact_sessions").set_index("session_id")
     assert sessions.loc["S-1", "paid_order_id"] == "PO-1"
-    outcome = platform_rules.orders_without_created(
-        rule_inputs(None, platform.warehouse, Settings()), date.min, date.max
-    )
-    assert not outcome.passed and outcome.figure == 3
-    assert (
-        outcome.details["created_from_lines"],
-        outcome.details["created_from_first_status"],
-        outcome.details["known_only_from_lines"],
-    ) == (2, 1, 1)
+    rule = platform_rules.orders_without_created
+    inputs = rule_inputs(None, platform.warehouse, Settings())
+    counts = rule.counts(inputs, date.max)
+    assert counts[["found", "base"]].values.tolist() == [[3, 3]]
+    found = rule.findings(inputs, date.min, date.max).set_index("order_id")
+    assert found["created_from"].to_dict() == {
+        "PO-1": "order_items",
+        "PO-2": "order_items",
+        "PO-3": "first_status",
+    }
+    assert found["known_only_from_lines"].astype(bool).to_dict() == {
+        "PO-1": False,
+        "PO-2": True,
+        "PO-3": False,
+    }
 
 
 # 4. Two lines for one SKU are two lines; an exact copy is one ---------------------------------------------
