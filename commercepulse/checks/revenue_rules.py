@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from commercepulse.checks.outcome import WARN, Outcome, Thresholds
+import pandas as pd
+
+from commercepulse.checks.outcome import WARN, Outcome, Thresholds, as_date
 from commercepulse.checks.spec import CheckSpec, RuleInputs
 from commercepulse.lib.days import days_between
 from commercepulse.warehouse.base import Warehouse
@@ -14,8 +16,9 @@ from commercepulse.warehouse.restatements import restatements
 
 
 def revenue_restatements(wh: Warehouse, settings: Thresholds, run_id: str | None = None):
-    """Each day whose net revenue now differs from its previous report (revenue_snapshots): the
-    drift, the materiality limit max(floor, share x |net before|) and whether it is beyond it."""
+    """Each day whose net revenue the latest report changed from the one before (revenue_snapshots;
+    only those `run_id` reported, when given): the drift, the materiality limit max(floor, share x
+    |net before|) and whether it is beyond it (what a run restated, shown with its verdict)."""
     rows = wh.query("""
         WITH ranked AS (SELECT date, run_id, net_revenue_ngn,
                                row_number() OVER (PARTITION BY date ORDER BY reported_at DESC, run_id DESC) AS k
@@ -40,47 +43,117 @@ def materiality(settings: Thresholds) -> str:
     )
 
 
+#: Snapshots and acknowledgements of every day, in time order (a restatement's state is read
+#: from them: an event's finding stays until restated back or acknowledged).
+TIMELINE = """
+    SELECT date, acknowledged_at AS happened_at, net_revenue_ngn AS net, 'ack' AS kind, run_id,
+           acknowledged_by, note
+    FROM revenue_acknowledgements
+    UNION ALL
+    SELECT date, reported_at, net_revenue_ngn, 'snapshot', run_id, NULL, NULL
+    FROM revenue_snapshots
+    ORDER BY date, happened_at, kind DESC"""
+
+
+def limit_of(net: float, settings: Thresholds) -> float:
+    """The materiality limit of a change from `net`."""
+    return round(
+        max(
+            settings.check_revenue_drift_floor_ngn,
+            abs(net) * settings.check_revenue_drift_max_share,
+        ),
+        2,
+    )
+
+
+def drift_states(wh: Warehouse, settings: Thresholds) -> pd.DataFrame:
+    """Per reported day: the accepted net (`baseline`), the net now, the drift from it, its limit,
+    whether a material restatement is open, and the latest acknowledgement.
+
+    Walking a day's snapshots in order: while nothing is open, a restatement within materiality
+    moves the accepted value with it (late data by less is expected); a material one opens the
+    day, and it stays open, whatever later snapshots say, until the net comes back within
+    materiality of the accepted value (restated back) or an analyst acknowledges it (the value
+    at that moment becomes the accepted one)."""
+    rows = []
+    for day, timeline in wh.query(TIMELINE).groupby("date", sort=True):
+        baseline = now = None
+        ack = ""
+        for event in timeline.itertuples():
+            if event.kind == "ack":
+                baseline = float(event.net)  # the value the analyst accepted
+                ack = (
+                    f"acknowledged {pd.Timestamp(event.happened_at):%Y-%m-%d %H:%M} UTC"
+                    + (f" by {event.acknowledged_by}" if event.acknowledged_by else "")
+                    + (f": {event.note}" if event.note else "")
+                )
+                continue
+            net = float(event.net)
+            if baseline is None:
+                baseline = net
+            elif abs(now - baseline) <= limit_of(baseline, settings) and abs(net - now) <= limit_of(
+                now, settings
+            ):
+                baseline = net  # nothing open and this change is immaterial: accepted
+            now = net
+        drift = round(now - baseline, 2) if now is not None else 0.0
+        limit = limit_of(baseline if baseline is not None else 0.0, settings)
+        rows.append((as_date(day), baseline, now, drift, limit, abs(drift) > limit, ack))
+    return pd.DataFrame(
+        rows, columns=["date", "baseline", "now", "drift", "limit", "open", "acknowledged"]
+    )
+
+
 def revenue_drift(i: RuleInputs, start: date, end: date) -> Outcome:
-    """Days whose reported net revenue was restated beyond materiality (late data restates days:
-    expected; every change, material or not, is kept in kpi_restatements). Judged over every day
-    the run restated (`i.run_id`; all days outside Dagster), whatever the window."""
-    wh, settings, run_id = i.warehouse, i.settings, i.run_id
-    changed = revenue_restatements(wh, settings, run_id)
-    material = changed[changed["material"]]
+    """Days whose net revenue stands restated beyond materiality from its accepted value (late
+    data restates days: expected; every change, material or not, is kept in kpi_restatements),
+    whatever the window: a finding stays until restated back or acknowledged."""
+    states = drift_states(i.warehouse, i.settings)
+    material = states[states["open"]]
+    restated = restatements(i.warehouse) if len(material) else pd.DataFrame(columns=["date"])
+    lines = []
+    for r in material.itertuples():
+        said = restated[[as_date(d) == r.date for d in restated["date"]]]["description"]
+        lines.append(said.iat[-1] if len(said) else f"{r.date} restated {r.drift:+,.2f} NGN")
+    changed = revenue_restatements(i.warehouse, i.settings, i.run_id)  # by this run
     details: dict[str, Any] = {
         "days_changed": {str(r.date.date()): float(r.drift) for r in changed.itertuples()},
-        "material_days": {str(r.date.date()): float(r.drift) for r in material.itertuples()},
-        "drift_ngn": round(float(changed["drift"].abs().sum()), 2),
-        "materiality": materiality(settings),
+        "material_days": {r.date.isoformat(): float(r.drift) for r in material.itertuples()},
+        "drift_ngn": round(float(material["drift"].abs().sum()), 2),
+        "materiality": materiality(i.settings),
+        "acknowledged_days": int((states["acknowledged"] != "").sum()),
     }
     if len(changed):
-        restated = restatements(wh)
-        if run_id is not None:
-            restated = restated[restated["run_id"] == run_id]
-        details["restated"] = restated["description"].tolist()
-        shown = restated[restated["date"].isin(material["date"])]["description"].tolist()
-    else:
-        shown = []
-    note = "; ".join(shown[:3]) + (f" and {len(shown) - 3} more day(s)" if len(shown) > 3 else "")
+        mine = restatements(i.warehouse)
+        details["restated"] = (
+            mine[mine["run_id"] == i.run_id]["description"].tolist()
+            if (i.run_id is not None)
+            else mine["description"].tolist()
+        )
+    note = "; ".join(lines[:3]) + (f" and {len(lines) - 3} more day(s)" if len(lines) > 3 else "")
     return Outcome("revenue_drift", material.empty, len(material), 0, WARN, details, note=note)
 
 
 def revenue_drift_by_day(i: RuleInputs, start: date, end: date) -> dict[date, Outcome]:
-    """Each day's own restatement against its materiality limit (the daily report's view)."""
-    changed = revenue_restatements(i.warehouse, i.settings)
-    of_day = {r.date.date(): r for r in changed.itertuples()}
+    """Each day's drift from its accepted net against its materiality limit (the daily report's
+    view): yellow while a material restatement is open, with its acknowledgement when there is one."""
+    states = {r.date: r for r in drift_states(i.warehouse, i.settings).itertuples()}
     floor = i.settings.check_revenue_drift_floor_ngn
+    restated = None
     out = {}
     for day in days_between(start, end):
-        row = of_day.get(day)
-        figure, limit = (float(row.drift), float(row.limit)) if row is not None else (0.0, floor)
+        state = states.get(day)
+        figure, limit = (float(state.drift), float(state.limit)) if state else (0.0, floor)
+        note = ""
+        if state is not None and state.open:
+            restated = restatements(i.warehouse) if restated is None else restated
+            said = restated[[as_date(d) == day for d in restated["date"]]]["description"]
+            note = said.iat[-1] if len(said) else ""
+        details = {"materiality": materiality(i.settings)}
+        if state is not None and state.acknowledged:
+            details["acknowledged"] = state.acknowledged
         out[day] = Outcome(
-            "revenue_drift",
-            abs(figure) <= limit,
-            figure,
-            limit,
-            WARN,
-            {"materiality": materiality(i.settings)},
+            "revenue_drift", abs(figure) <= limit, figure, limit, WARN, details, note=note
         )
     return out
 
@@ -90,10 +163,14 @@ ROWS = (
         asset="kpi_daily_revenue",
         name="revenue_drift",
         what="day(s) restated beyond materiality",
-        action="read the restatement line: late payments or refunds changed a reported day; tell whoever used its figure",
-        description="Days whose net revenue was restated beyond materiality (max of "
-        "CHECK_REVENUE_DRIFT_FLOOR_NGN and CHECK_REVENUE_DRIFT_MAX_SHARE of the day's reported "
-        "net; WARN). Every restatement is in kpi_restatements.",
+        action="read the restatement line: late payments or refunds changed a reported day; tell "
+        "whoever used its figure, then acknowledge it (`commercepulse acknowledge DAY --note …` "
+        "or the UI job acknowledge_restatement)",
+        description="Days whose net revenue stands restated beyond materiality (max of "
+        "CHECK_REVENUE_DRIFT_FLOOR_NGN and CHECK_REVENUE_DRIFT_MAX_SHARE of the accepted net) "
+        "from the value last accepted: the first report, then each immaterial restatement; a "
+        "day stays yellow until restated back or acknowledged (WARN). Every restatement is in "
+        "kpi_restatements, every acknowledgement in revenue_acknowledgements.",
         rule=revenue_drift,
         by_day=revenue_drift_by_day,
         windowed=False,

@@ -11,7 +11,7 @@ import typer
 from commercepulse.cli.common import err
 from commercepulse.cli.generate import generate_app
 from commercepulse.cli.ingest import ingest_app
-from commercepulse.cli.platform_commands import explain_cmd, report_cmd, run_cmd
+from commercepulse.cli.platform_commands import acknowledge_cmd, explain_cmd, report_cmd, run_cmd
 from commercepulse.cli.quarantine import quarantine_app
 from commercepulse.cli.services import instance_app, mongo_app
 
@@ -26,6 +26,7 @@ app.add_typer(quarantine_app, name="quarantine")
 app.command("run")(run_cmd)
 app.command("report")(report_cmd)
 app.command("explain")(explain_cmd)
+app.command("acknowledge")(acknowledge_cmd)
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """The top-level commands: `run` (the main job end to end), `report` (a day's report), `explain`
-(the rows and raw events behind a KPI figure)."""
+(the rows and raw events behind a KPI figure), `acknowledge` (accept a day's restated revenue)."""
 
 from __future__ import annotations
 
@@ -89,3 +89,49 @@ def explain_cmd(
         typer.echo(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
         print_explanation(result, Console(width=None if sys.stdout.isatty() else 160))
+
+
+def acknowledge_cmd(
+    day: Annotated[str, typer.Argument(help="the business day restated, YYYY-MM-DD")],
+    note: Annotated[str, typer.Option(help="why the restated figure is accepted")],
+    by: Annotated[str, typer.Option(help="who acknowledges it")] = "",
+) -> None:
+    """Accept a day's materially restated net revenue: `revenue_drift` judges the day against it
+    from now on (kept in revenue_acknowledgements; the same as materializing that asset's day in
+    the UI). The Dagster instance is told, so the check and the day's report follow under `make ui`."""
+    import dagster as dg
+
+    from commercepulse.checks.acknowledgements import acknowledge
+    from commercepulse.checks.spec import RuleInputs
+    from commercepulse.defs.kpis.acknowledgements import drift_evaluation
+    from commercepulse.defs.resources import build_warehouse
+    from commercepulse.errors import InputError
+    from commercepulse.instance.home import prepare_dagster_home
+
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        fail(f"DAY must be YYYY-MM-DD, got {day!r}")
+    settings = Settings()
+    warehouse = build_warehouse(settings)
+    try:
+        done = acknowledge(warehouse, settings, when, note, by)
+    except InputError as exc:
+        fail(str(exc))
+    prepare_dagster_home(settings)
+    with dg.DagsterInstance.get() as instance:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                "revenue_acknowledgements",
+                partition=day,
+                description="commercepulse acknowledge",
+                metadata={"accepted_ngn": done.accepted_ngn, "note": note, "by": by or "-"},
+            )
+        )
+        instance.report_runless_asset_event(
+            drift_evaluation(instance, RuleInputs(open_db, warehouse, settings))
+        )
+    typer.echo(done.line())
+    typer.echo(
+        f"The day's report follows by itself under `make ui`; else `commercepulse report --date {day}`."
+    )

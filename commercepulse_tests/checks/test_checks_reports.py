@@ -420,6 +420,54 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
         f"1 day(s) restated beyond materiality (threshold 0): {big_line}. What to do: "
     )
 
+    # the warning stays where it happened: a later refresh with nothing new keeps it yellow
+    again = evaluations(run_job(defs, "revenue_refresh", instance))[
+        "kpi_daily_revenue:revenue_drift"
+    ]
+    assert not again.passed and again.metadata["material_days"].value == {big_day: float(amount)}
+    assert again.metadata["days_changed"].value == {}  # that refresh restated nothing itself
+
+    # until an analyst acknowledges it (the UI's way: the asset's day with a note)
+    from commercepulse.checks import revenue_rules
+    from commercepulse.defs.kpis.acknowledgements import AcknowledgeConfig
+
+    ack = defs.get_implicit_global_asset_job_def().get_subset(
+        asset_selection={dg.AssetKey("revenue_acknowledgements")}
+    )
+    done = ack.execute_in_process(
+        instance=instance,
+        partition_key=big_day,
+        run_config={
+            "ops": {
+                "revenue_acknowledgements": {
+                    "config": AcknowledgeConfig(note="vendor_a settled late", by="ada").model_dump()
+                }
+            }
+        },
+    )
+    assert done.success
+    # judged again at once (a runless result), before any refresh
+    key = dg.AssetCheckKey(dg.AssetKey("kpi_daily_revenue"), "revenue_drift")
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+    assert latest.event.dagster_event.asset_check_evaluation_data.passed
+    after = evaluations(run_job(defs, "revenue_refresh", instance))[
+        "kpi_daily_revenue:revenue_drift"
+    ]
+    assert after.passed and after.metadata["acknowledged_days"].value == 1
+    day = date.fromisoformat(big_day)
+    drift = revenue_rules.revenue_drift_by_day(
+        rule_inputs(None, wh, settings), day, day + timedelta(days=1)
+    )[day]
+    assert drift.passed and drift.details["acknowledged"].endswith("by ada: vendor_a settled late")
+    # a second acknowledgement of a day with nothing open is refused, in one line
+    refused = ack.execute_in_process(
+        instance=instance,
+        partition_key=big_day,
+        run_config={"ops": {"revenue_acknowledgements": {"config": {"note": "again", "by": ""}}}},
+        raise_on_error=False,
+    )
+    assert not refused.success
+
 
 def a_broken_file_is_diagnosed_in_the_check_and_the_report(crafted):
     """(Part of the crafted-day test: one world build.) Quarantined lines are listed with file:line, vendor, reason and text; an unknown vendor's

@@ -321,3 +321,22 @@ def test_a_run_starting_on_a_code_server_that_is_gone_is_failed_at_once(
     assert instance.get_run_by_id(gone.run_id).status == dg.DagsterRunStatus.FAILURE
     assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTING
     instance.delete_run(alive.run_id)
+
+
+def test_a_run_created_and_never_submitted_is_failed_after_the_grace(live_only, instance):
+    """A daemon killed between creating a sensor's run and queueing it leaves it NOT_STARTED: it
+    would count as in flight forever and hold its work back. Past START_GRACE_S it is failed (its
+    work is tried again); a fresh one is left to its creator."""
+    import time
+
+    from commercepulse.defs.automation import recovery
+
+    settings, defs, data = live_only
+    run = instance.create_run_for_job(
+        defs.resolve_job_def("refresh_job"), status=dg.DagsterRunStatus.NOT_STARTED
+    )
+    assert recovery.dead_runs(instance, time.time()) == []  # just created: its creator submits it
+    later = time.time() + recovery.START_GRACE_S + 1
+    (found,) = recovery.dead_runs(instance, time.time(), now=later)
+    assert found[0].dagster_run.run_id == run.run_id and "never submitted" in found[1]
+    instance.delete_run(run.run_id)

@@ -9,7 +9,8 @@ in its own process names that process in its `commercepulse/process` tag); a run
 without a worker, launched before this code server started, was lost with the previous server
 (a restart of `dagster dev`) and is failed too: at once when the server it was launched on no
 longer answers on its socket (Dagster's `.dagster/grpc_info` tag), else once it is older than
-START_GRACE_S. Failing it lets the
+START_GRACE_S. A run left NOT_STARTED for START_GRACE_S (its sensor's daemon was killed between
+creating and queueing it) is failed as well. Failing it lets the
 sensors try its work again and Dagster's run retries retry it. Under other launchers (Kubernetes,
 ECS) Dagster's run monitoring does this (`deploy/dagster.yaml`).
 
@@ -50,6 +51,9 @@ LOOKBACK = timedelta(days=7)
 RETRY_NUMBER = "dagster/retry_number"
 STARTED_PROCESS = re.compile(r"Started process for run \(pid: (?P<pid>\d+)\)")
 IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+#: Created, never submitted: a daemon submits within milliseconds, so one older than
+#: START_GRACE_S was lost with the process that created it.
+UNSENT = [dg.DagsterRunStatus.NOT_STARTED]
 CHECK = dg.AssetCheckKey(dg.AssetKey("events_raw"), "automation_gave_up")
 #: What the runs of each planner do, as the overview and the check name it.
 KINDS = {
@@ -97,13 +101,19 @@ def launcher_alive(run: dg.DagsterRun) -> bool | None:
 
 
 def dead_runs(
-    instance: dg.DagsterInstance, server_started: float
+    instance: dg.DagsterInstance, server_started: float, now: float | None = None
 ) -> list[tuple[dg.RunRecord, str]]:
-    """In-flight runs whose worker is gone, with why."""
+    """In-flight runs whose worker is gone, or that were created and never submitted (a daemon
+    killed between creating a sensor's run and queueing it leaves it NOT_STARTED, counted as in
+    flight by everything, forever), with why."""
     out = []
-    now = time.time()
-    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=IN_PROGRESS)):
+    now = time.time() if now is None else now
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=IN_PROGRESS + UNSENT)):
         run = record.dagster_run
+        if run.status == dg.DagsterRunStatus.NOT_STARTED:
+            if now - record.create_timestamp.timestamp() > START_GRACE_S:
+                out.append((record, "it was created but never submitted (its creator stopped)"))
+            continue
         found = worker_pid(instance, run.run_id)
         if found is None and PROCESS in run.tags:  # executed in the CLI's own process
             found = int(run.tags[PROCESS]), record.create_timestamp.timestamp()
@@ -125,14 +135,16 @@ def dead_runs(
 
 
 def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
-    """Mark the dead runs failed (Dagster's run retries then retry them); their ids."""
-    if not isinstance(instance.run_launcher, dg.DefaultRunLauncher):
-        return []  # another launcher's workers live elsewhere: Dagster's run monitoring
+    """Mark the dead runs failed (Dagster's run retries then retry them); their ids. Under another
+    launcher its workers live elsewhere (Dagster's run monitoring): only unsent runs are ours."""
+    local = isinstance(instance.run_launcher, dg.DefaultRunLauncher)
     server_started = process_identity.started_at(os.getpid()) or 0.0
     failed = []
     for record, why in dead_runs(instance, server_started):
+        if not local and record.dagster_run.status != dg.DagsterRunStatus.NOT_STARTED:
+            continue
         current = instance.get_run_by_id(record.dagster_run.run_id)
-        if current is None or current.status not in IN_PROGRESS:
+        if current is None or current.status not in IN_PROGRESS + UNSENT:
             continue
         instance.report_run_failed(
             current, f"Marked failed by the run_recovery sensor: {why}. Its work stays due."

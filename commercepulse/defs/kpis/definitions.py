@@ -1,7 +1,9 @@
-"""The KPI domain: KPI tables, late arrivals per ingestion day, revenue drift."""
+"""The KPI domain: KPI tables, late arrivals per ingestion day, revenue drift and its
+acknowledgements."""
 
 import dagster as dg
 
+from commercepulse.defs.kpis.acknowledgements import revenue_acknowledgements
 from commercepulse.defs.kpis.assets import (
     KPI_ASSETS,
     KPI_CHECKS,
@@ -14,7 +16,12 @@ from commercepulse.defs.kpis.jobs import explain_job
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*KPI_ASSETS.values(), kpi_late_arrivals, kpi_restatements],
+        assets=[
+            *KPI_ASSETS.values(),
+            kpi_late_arrivals,
+            kpi_restatements,
+            revenue_acknowledgements,
+        ],
         asset_checks=KPI_CHECKS,
         jobs=[explain_job],
     )

@@ -23,8 +23,9 @@ from commercepulse.defs.work import day_attempts
 
 REPORTS = "quality_reports"
 PLANNER = "report_touched_days"
-#: An ingestion day's figures the report shows: a new materialization rewrites its report.
-INGESTION_FIGURES = ("vendor_feed_daily", "kpi_late_arrivals")
+#: A day's figures the report shows (an ingestion day's feed figures, a business day's
+#: acknowledged restatement): a new materialization rewrites its report.
+INGESTION_FIGURES = ("vendor_feed_daily", "kpi_late_arrivals", "revenue_acknowledgements")
 
 
 @dg.sensor(

@@ -1,4 +1,5 @@
-"""Audit tables: what the platform reported and when (revenue snapshots, restatements)."""
+"""Audit tables: what the platform reported and when (revenue snapshots, restatements), and what
+analysts accepted (acknowledged restatements)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,20 @@ AUDIT_TABLES: dict[str, Table] = {
                 C("description", "STRING", "one line for people"),
             ),
             key=("date", "run_id"),
+        ),
+        Table(
+            "revenue_acknowledgements",
+            "an analyst's acceptance of a day's restated net revenue: revenue_drift judges the "
+            "day against the accepted value from then on",
+            (
+                C("date", "DATE", "the business day acknowledged", False),
+                C("acknowledged_at", "TIMESTAMP", "when (UTC)", False),
+                C("net_revenue_ngn", "FLOAT64", "the day's net revenue as accepted", False),
+                C("acknowledged_by", "STRING", "who acknowledged it"),
+                C("note", "STRING", "why, in their words"),
+                C("run_id", "STRING", "the run that recorded it (CLI or UI job)"),
+            ),
+            key=("date", "acknowledged_at"),
         ),
     )
 }
