@@ -28,9 +28,10 @@ from commercepulse.defs.job_names import (
     REPORTS_JOB,
 )
 from commercepulse.defs.landing_contract import in_this_process, trigger
-from commercepulse.defs.partitions import INGESTION_DAILY, day_range, valid_days
+from commercepulse.defs.partitions import DAILY, INGESTION_DAILY, day_range, valid_days
 from commercepulse.defs.resources import build_resources, run_topology, warehouse_location
 from commercepulse.instance.home import event_batching_environment, pooled, prepare_dagster_home
+from commercepulse.lib.data_calendar import remember as remember_calendar
 from commercepulse.lib.days import contiguous_ranges, utc_midnight
 from commercepulse.settings import Settings
 from commercepulse.staging.extract import days_with_events
@@ -127,12 +128,20 @@ def job_order(defs: dg.Definitions, names: tuple[str, ...]) -> list[str]:
     return list(sorter.static_order())
 
 
-def business_days(db) -> list[str]:
-    return valid_days(
-        days_with_events(
-            db, utc_midnight(date(1970, 1, 1)), utc_midnight(date.today() + timedelta(days=2))
-        )
+def business_days(db, say: Callable[[str], None] = print) -> list[str]:
+    """The business days with events, within the calendar; days before its start are named, never
+    dropped in silence (they need PARTITIONS_START earlier)."""
+    found = days_with_events(
+        db, utc_midnight(date(1970, 1, 1)), utc_midnight(date.today() + timedelta(days=2))
     )
+    start = DAILY.start.date().isoformat()
+    early = sorted(d for d in found if d < start)
+    if early:
+        say(
+            f"  ! {len(early)} business day(s) with events before PARTITIONS_START "
+            f"({early[0]}…{early[-1]}) are not built: set PARTITIONS_START={early[0]} or earlier"
+        )
+    return valid_days(found)
 
 
 def why_of(defs: dg.Definitions, evaluation: dg.AssetCheckEvaluation) -> str:
@@ -176,6 +185,7 @@ def run_all(
     if not has_input(data_dir):
         say(f"→ {data_dir} has no input: generating demo data …")
         say(f"  {generate_demo(data_dir)}")
+    remember_calendar(settings.home, data_dir)  # the UI's calendars start where this data starts
     db = resources["mongo"].db()
     say(f"→ MongoDB ready: database {settings.mongo_db}")
     timings: dict[str, float] = {}
@@ -187,7 +197,7 @@ def run_all(
     }
 
     def business() -> list[tuple[str, str]]:
-        state["business"] = business_days(db)
+        state["business"] = business_days(db, say)
         return contiguous_ranges(state["business"], bridge=BRIDGE_DAYS)
 
     def report_days() -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: A size DuckDB's SET takes (validated here: SET takes no parameters).
@@ -75,8 +75,11 @@ class Settings(BaseSettings, CheckThresholds):
     duckdb_memory_limit: str = Field("320MB", pattern=f"^{SIZE}$")
     # opt-in: DuckDB hands evicted memory back (less memory at the limit, slower small runs)
     duckdb_allocator_flush: str = Field("", pattern=f"^({SIZE})?$")
-    partitions_start: str = "2023-01-01"  # first business day (event time)
-    ingestion_start: str = "2024-01-01"  # first ingestion day of the live stream and platform files
+    # first business day (event time) and first ingestion day (live and platform day folders);
+    # unset: where the data starts, remembered in COMMERCEPULSE_HOME/calendar.json
+    # (lib/data_calendar.py), else these defaults
+    partitions_start: str = "2023-01-01"
+    ingestion_start: str = "2024-01-01"
 
     # Dagster instance storage: a local PostgreSQL started by the project (default), the PostgreSQL of
     # DAGSTER_PG_URL (production), or SQLite files under DAGSTER_HOME
@@ -128,6 +131,18 @@ class Settings(BaseSettings, CheckThresholds):
         if bad:
             raise ValueError(f"owners must be 'team:<name>' or an e-mail, got {bad}")
         return owners
+
+    @model_validator(mode="after")
+    def _calendar_from_the_data(self) -> Settings:
+        """PARTITIONS_START / INGESTION_START not set: the starts remembered from the data."""
+        from commercepulse.lib.data_calendar import remembered
+
+        unset = {"partitions_start", "ingestion_start"} - self.model_fields_set
+        if unset:
+            for name, value in remembered(self.home).items():
+                if name in unset:
+                    object.__setattr__(self, name, value)
+        return self
 
     @property
     def home(self) -> Path:

@@ -3,6 +3,7 @@ database per test, and the data pack (tests that need it skip cleanly when it is
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import uuid
@@ -10,9 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from commercepulse.mongo import indexes
-from commercepulse.mongo.server import ensure_local_mongod, stop_local_mongod
-from commercepulse.settings import Settings
+# The tests' worlds span 2023 (the data pack's dumps) to 2026: one calendar for all of them, in this
+# process and every `dagster dev` / CLI subprocess (which inherit it), instead of the starts each
+# world's data would set (lib/data_calendar.py; `test_data_calendar.py` covers that).
+os.environ.setdefault("PARTITIONS_START", "2023-01-01")
+os.environ.setdefault("INGESTION_START", "2024-01-01")
+
+from commercepulse.mongo import indexes  # noqa: E402
+from commercepulse.mongo.server import ensure_local_mongod, stop_local_mongod  # noqa: E402
+from commercepulse.settings import Settings  # noqa: E402
 
 DATAPACK = Path(__file__).resolve().parents[2] / "shared" / "datapack"
 #: Fixtures built on the session's data-pack world (~30 s to build): `make test` runs on two

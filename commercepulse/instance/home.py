@@ -14,6 +14,7 @@ from pathlib import Path
 
 from commercepulse.errors import ServiceUnreachableError, mask_uri
 from commercepulse.instance.postgres import PostgresUnavailableError, ensure_local_postgres
+from commercepulse.lib.data_calendar import remember
 from commercepulse.settings import Settings
 
 log = logging.getLogger("commercepulse.instance")
@@ -84,6 +85,7 @@ def prepare_dagster_home(settings: Settings) -> Path:
         check_postgres(settings.dagster_pg_url)
     write_dagster_yaml(home, dagster_yaml(storage, url, settings.concurrent_runs))
     event_batching_environment()
+    remember(settings.home, settings.data_dir)  # the calendars start where the data starts
     return home
 
 
