@@ -1,6 +1,7 @@
 """Reports follow landings by themselves, once the KPIs are refreshed after them.
 
-Level-triggered like the rebuilds: a day's report is due until `quality_reports` of that day is
+Reports come last: while a landing, rebuild, feed or refresh run is queued or running, the
+sensor waits (their figures would land after the report). Level-triggered like the rebuilds: a day's report is due until `quality_reports` of that day is
 materialized by a run started after the latest touch of the day: a landing (its business days and
 its ingestion day) or a new materialization of the day's ingestion figures (a re-execution from
 the UI that finished a landing's feed figures counts). The cursor is a low-water mark.
@@ -12,16 +13,28 @@ from commercepulse.defs.instance_queries import (
     KPI_REVENUE,
     SENSOR_INTERVAL,
     done_after,
+    in_flight_runs,
     latest_materialization,
     low_water,
     refreshes_behind,
     touched_days,
+)
+from commercepulse.defs.job_names import (
+    BOOTSTRAP_JOB,
+    BUSINESS_DAY_JOB,
+    FEEDS_JOB,
+    INGEST_JOB,
+    PLATFORM_JOB,
+    REFRESH_JOB,
 )
 from commercepulse.defs.partitions import valid_days
 from commercepulse.defs.reports.jobs import reports_job
 from commercepulse.defs.work import day_attempts
 
 REPORTS = "quality_reports"
+#: Runs that change what a report shows: a report waits while one is queued or running (a
+#: refresh queued behind a rebuild would otherwise run after the report and leave it stale).
+FIGURES_JOBS = {INGEST_JOB, BOOTSTRAP_JOB, PLATFORM_JOB, BUSINESS_DAY_JOB, FEEDS_JOB, REFRESH_JOB}
 PLANNER = "report_touched_days"
 #: A day's figures the report shows (an ingestion day's feed figures, a business day's
 #: acknowledged restatement): a new materialization rewrites its report.
@@ -51,6 +64,12 @@ def report_touched_days(context: dg.SensorEvaluationContext):
     cursor = str(low_water(due, latest))
     if not due:
         return dg.SensorResult(cursor=cursor, skip_reason="no landed day is waiting for its report")
+    upstream = sorted({r.job_name for r in in_flight_runs(instance)} & FIGURES_JOBS)
+    if upstream:  # a report written now would be overwritten by their figures: it comes last
+        return dg.SensorResult(
+            cursor=cursor,
+            skip_reason=f"waiting for the {', '.join(upstream)} run(s) in flight: reports come last",
+        )
     landed = max((business[d][0] for d in due if d in business), default=0)
     refreshed = latest_materialization(instance, KPI_REVENUE)
     if (refreshed is None and landed) or (refreshed and refreshed.storage_id < landed):
