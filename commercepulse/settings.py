@@ -29,7 +29,7 @@ class CheckThresholds(BaseModel):
     check_orphan_edge_days: int = 30
     check_unmapped_max: int = 0
     # a restatement of a reported day's net revenue is material beyond
-    # max(CHECK_REVENUE_DRIFT_FLOOR_NGN, CHECK_REVENUE_DRIFT_MAX_SHARE x |the net as reported before|)
+    # max(CHECK_REVENUE_DRIFT_FLOOR_NGN, CHECK_REVENUE_DRIFT_MAX_SHARE x |the accepted net| (revenue_rules.drift_states))
     check_revenue_drift_max_share: float = 0.01
     check_revenue_drift_floor_ngn: float = 10_000.0
     # mixed-currency refunds vs payments are compared in NGN within this share (FX moves between the days)

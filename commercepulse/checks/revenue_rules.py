@@ -39,7 +39,7 @@ def revenue_restatements(wh: Warehouse, settings: Thresholds, run_id: str | None
 def materiality(settings: Thresholds) -> str:
     return (
         f"max({settings.check_revenue_drift_floor_ngn:,.0f} NGN, "
-        f"{settings.check_revenue_drift_max_share:.1%} of the day's net as reported before)"
+        f"{settings.check_revenue_drift_max_share:.1%} of the day's accepted net)"
     )
 
 
@@ -109,7 +109,7 @@ def revenue_drift(i: RuleInputs, start: date, end: date) -> Outcome:
     data restates days: expected; every change, material or not, is kept in kpi_restatements),
     whatever the window: a finding stays until restated back or acknowledged."""
     states = drift_states(i.warehouse, i.settings)
-    material = states[states["open"]]
+    material = states[states["open"].astype(bool)]
     restated = restatements(i.warehouse) if len(material) else pd.DataFrame(columns=["date"])
     lines = []
     for r in material.itertuples():
@@ -165,7 +165,7 @@ ROWS = (
         what="day(s) restated beyond materiality",
         action="read the restatement line: late payments or refunds changed a reported day; tell "
         "whoever used its figure, then acknowledge it (`commercepulse acknowledge DAY --note …` "
-        "or the UI job acknowledge_restatement)",
+        "or, in the UI, the day of the asset revenue_acknowledgements with a note)",
         description="Days whose net revenue stands restated beyond materiality (max of "
         "CHECK_REVENUE_DRIFT_FLOOR_NGN and CHECK_REVENUE_DRIFT_MAX_SHARE of the accepted net) "
         "from the value last accepted: the first report, then each immaterial restatement; a "
