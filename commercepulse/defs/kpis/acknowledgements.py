@@ -14,9 +14,10 @@ from commercepulse.checks.spec import RuleInputs
 from commercepulse.defs.asset_checks import evaluation
 from commercepulse.defs.check_targets import latest_of_asset
 from commercepulse.defs.metadata import table_metadata_spec
-from commercepulse.defs.partitions import DAILY, WAREHOUSE_KIND
+from commercepulse.defs.partitions import DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.errors import InputError
+from commercepulse.lib.days import days_between
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.schema import ALL_TABLES
 
@@ -39,6 +40,7 @@ def drift_evaluation(instance: dg.DagsterInstance, inputs: RuleInputs) -> dg.Ass
     group_name="kpis",
     kinds={WAREHOUSE_KIND},
     partitions_def=DAILY,
+    backfill_policy=SINGLE_RUN,
     description=ALL_TABLES["revenue_acknowledgements"].description
     + ". Materialize day D with a note to accept its restated net revenue.",
     metadata=table_metadata_spec("revenue_acknowledgements"),
@@ -50,20 +52,28 @@ def revenue_acknowledgements(
     warehouse: dg.ResourceParam[Warehouse],
     settings: ProjectSettings,
 ) -> dg.MaterializeResult:
-    day = date.fromisoformat(context.partition_key)
-    try:
-        done = acknowledge(warehouse, settings, day, config.note, config.by, context.run.run_id)
-    except InputError as exc:
-        raise dg.Failure(description=str(exc)) from exc
+    start, end = window_days(context)  # one day, or every open day of a range
+    done, refused = [], []
+    for day in days_between(start, end):
+        try:
+            done.append(
+                acknowledge(warehouse, settings, day, config.note, config.by, context.run.run_id)
+            )
+        except InputError as exc:
+            refused.append(str(exc))
+    if not done:
+        raise dg.Failure(description="; ".join(refused[:3]))
     inputs = RuleInputs(mongo.db, warehouse, settings, context.run.run_id)
     context.instance.report_runless_asset_event(drift_evaluation(context.instance, inputs))
-    context.log.info(done.line())
+    for line in [d.line() for d in done]:
+        context.log.info(line)
     return dg.MaterializeResult(
         metadata={
-            "accepted_ngn": done.accepted_ngn,
-            "drift_ngn": done.drift_ngn,
-            "from_ngn": done.baseline_ngn,
+            "acknowledged": [d.line() for d in done],
+            "accepted_ngn": sum(d.accepted_ngn for d in done),
+            "drift_ngn": sum(d.drift_ngn for d in done),
             "note": config.note,
             "by": config.by or "-",
+            "not_open": len(refused),
         }
     )
