@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from math import ceil
 from pathlib import Path
 
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -71,3 +73,24 @@ def content_hash(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def not_begun(days: list[str], now: datetime) -> list[str]:
+    """What the files of days that have not begun in UTC wait for ("2026-12-08 waits for its UTC
+    day, 47 min"): day folders are UTC days (a vendor in Lagos, UTC+1, names tomorrow's file an
+    hour early); each lands when its day begins and its partition exists."""
+    out = []
+    for day in sorted(set(days)):
+        try:
+            begins = datetime.combine(date.fromisoformat(day), time.min, UTC)
+        except ValueError:
+            continue
+        if begins > now:
+            minutes = ceil((begins - now).total_seconds() / 60)
+            out.append(f"{day} waits for its UTC day, {minutes} min")
+    return out
+
+
+def waiting_for_their_day(data_dir: Path, now: datetime) -> list[str]:
+    """`not_begun` of every day file under `data_dir`."""
+    return not_begun([f.day for f in all_files(data_dir) if f.day], now)

@@ -92,6 +92,16 @@ def _freshness(verdicts: dict[str, tuple[bool, str]]) -> str:
     return f"<h2>Freshness now</h2><ul class='legend'>{items}</ul>"
 
 
+def _not_begun(lines: list[str]) -> str:
+    if not lines:
+        return ""
+    items = "".join(f"<li><span class='none'></span>{html.escape(line)}</li>" for line in lines)
+    return (
+        "<h2>Files waiting for their UTC day</h2><p>Day folders are UTC days: each file lands "
+        f"when its day begins.</p><ul class='legend'>{items}</ul>"
+    )
+
+
 def _unfinished(lines: list[str]) -> str:
     if not lines:
         return ""
@@ -128,6 +138,7 @@ def overview_html(
     ui_base_url: str,
     freshness: dict[str, tuple[bool, str]] | None = None,
     unfinished: list[str] | None = None,
+    waiting: list[str] | None = None,
 ) -> str:
     names = [d for d, _ in days]
     gaps = _gaps(names)
@@ -165,7 +176,8 @@ def overview_html(
         f"({names[0] if names else '-'} … {names[-1] if names else '-'}). A cell opens that day's "
         "report; a check's name opens its page in the Dagster UI; the line is its figure over "
         "these days. The grid as a picture: <a href='overview.png'>overview.png</a>.</p>"
-        f"{_freshness(freshness or {})}{_unfinished(unfinished or [])}<h2>Checks by day</h2><ul class='legend'>{legend}</ul>"
+        f"{_freshness(freshness or {})}{_unfinished(unfinished or [])}{_not_begun(waiting or [])}"
+        f"<h2>Checks by day</h2><ul class='legend'>{legend}</ul>"
         f"<table class='grid'><thead><tr><th></th>{head}<th>figure</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
         f"<h2>Vendor feeds</h2>{_feeds(days)}</body></html>"
@@ -236,15 +248,19 @@ def write_overview(
     ui_base_url: str,
     freshness: dict[str, tuple[bool, str]] | None = None,
     unfinished: list[str] | None = None,
+    waiting: list[str] | None = None,
 ) -> Path | None:
     """Rewrite REPORTS_DIR/index.html and overview.png from the last OVERVIEW_DAYS reports;
     `freshness`: {check: (passed, line)} judged now (the freshness checks); `unfinished`: the
-    automation's work still waiting after a failure, a line each."""
+    automation's work still waiting after a failure, a line each; `waiting`: files whose UTC day
+    has not begun, a line each."""
     if not reports_dir.is_dir():
         return None
     days = _days(reports_dir)
     index = reports_dir / "index.html"
-    index.write_text(overview_html(days, ui_base_url, freshness, unfinished), encoding="utf-8")
+    index.write_text(
+        overview_html(days, ui_base_url, freshness, unfinished, waiting), encoding="utf-8"
+    )
     if days:
         _png(days, reports_dir / "overview.png")
     return index

@@ -252,15 +252,14 @@ def run_partition_keys_of(request: dg.RunRequest) -> list[str]:
 
 def test_tomorrows_file_waits_for_its_utc_day_and_says_how_long(live_only, instance):
     """A vendor in Lagos (UTC+1) names tomorrow's file an hour before the UTC day begins: it is
-    not landed yet, and the sensor's tick says how long it waits."""
+    not landed yet, and the sensor's tick and the quality overview say how long it waits."""
     from datetime import UTC, datetime, timedelta
 
-    from commercepulse.defs.raw.sensors import not_begun
+    from commercepulse.data_files import not_begun
 
-    assert (
-        not_begun(["2026-12-08", "2026-12-07"], datetime(2026, 12, 7, 23, 13, tzinfo=UTC))
-        == "2026-12-08 waits for its UTC day, 47 min"
-    )
+    assert not_begun(["2026-12-08", "2026-12-07"], datetime(2026, 12, 7, 23, 13, tzinfo=UTC)) == [
+        "2026-12-08 waits for its UTC day, 47 min"
+    ]
     settings, defs, data = live_only
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     late_payment_file(data, tomorrow, PAID_DAY, "ORD-250112-00002", "tomorrow-1")
@@ -270,6 +269,9 @@ def test_tomorrows_file_waits_for_its_utc_day_and_says_how_long(live_only, insta
         result = defs.get_sensor_def("new_data_files")(context)
     assert not result.run_requests
     assert f"{tomorrow} waits for its UTC day" in result.skip_reason.skip_message
+    overview = (settings.reports_dir / "index.html").read_text()
+    assert "Files waiting for their UTC day" in overview
+    assert f"{tomorrow} waits for its UTC day" in overview
 
 
 def test_consecutive_due_days_go_as_one_range_run(instance):

@@ -10,22 +10,24 @@ known for sure: each file's size, mtime and digest, and the digest confirmed lan
 
 import json
 import time as clock
-from datetime import UTC, date, datetime, time
-from math import ceil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
-from commercepulse.data_files import all_files, content_hash
+from commercepulse.data_files import all_files, content_hash, not_begun
 from commercepulse.defs.instance_queries import SENSOR_INTERVAL, in_flight_runs, run_started
 from commercepulse.defs.job_names import LANDING_JOB_OF
 from commercepulse.defs.landing_contract import trigger
 from commercepulse.defs.partitions import INGESTION_DAILY, run_partition_keys, valid_days
 from commercepulse.defs.platform.jobs import platform_job
 from commercepulse.defs.raw.jobs import bootstrap_job, ingest_job
+from commercepulse.defs.reports.overview_now import rewrite_overview
 from commercepulse.defs.resources import ProjectSettings
 from commercepulse.defs.work import attempt_tags, attempts_of, decide
 
+#: The cursor's entry of the days whose files wait for their UTC day (shown on the overview).
+WAITING = "~waiting"
 #: A file that cannot be read has this digest prefix; its landing fails and says why.
 UNREADABLE = "unreadable"
 
@@ -91,7 +93,9 @@ def new_data_files(context: dg.SensorEvaluationContext, settings: ProjectSetting
     repository = context.repository_def
     files = all_files(settings.data_path)
     valid = set(valid_days([f.day for f in files if f.day], INGESTION_DAILY))
-    early = not_begun([f.day for f in files if f.day and f.day not in valid], datetime.now(UTC))
+    now = datetime.now(UTC)
+    early_days = sorted({f.day for f in files if f.day and f.day not in valid})
+    early = "; ".join(not_begun(early_days, now))
     files = [f for f in files if f.day is None or f.day in valid]
     known = json.loads(context.cursor or "{}")
     cursor: dict[str, list] = {}
@@ -115,6 +119,11 @@ def new_data_files(context: dg.SensorEvaluationContext, settings: ProjectSetting
         due.setdefault((LANDING_JOB_OF[file.kind], file.day), []).append(entry[2][:12])
     requests, waiting = _requests(context.instance, due)
     waiting = "; ".join(w for w in (waiting, early) if w)
+    days_waiting = [d for d in early_days if d > now.date().isoformat()]
+    if days_waiting != known.get(WAITING, []):  # the overview says so now, not at the next report
+        rewrite_overview(context.instance, settings)
+    if days_waiting:
+        cursor[WAITING] = days_waiting
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps(cursor),
@@ -122,22 +131,6 @@ def new_data_files(context: dg.SensorEvaluationContext, settings: ProjectSetting
         if requests
         else (waiting or "every file has landed since its last change"),
     )
-
-
-def not_begun(days: list[str], now: datetime) -> str:
-    """What the files of days that have not begun in UTC wait for ("2026-12-08 waits for its UTC
-    day, 47 min"): day folders are UTC days (a vendor in Lagos, UTC+1, names tomorrow's file an
-    hour early); each lands when its day begins and its partition exists."""
-    out = []
-    for day in sorted(set(days)):
-        try:
-            begins = datetime.combine(date.fromisoformat(day), time.min, UTC)
-        except ValueError:
-            continue
-        if begins > now:
-            minutes = ceil((begins - now).total_seconds() / 60)
-            out.append(f"{day} waits for its UTC day, {minutes} min")
-    return "; ".join(out)
 
 
 def _requests(

@@ -1,15 +1,12 @@
 """The daily data-quality reports: one folder per processed day of the partition window."""
 
-from datetime import UTC, datetime
-
 import dagster as dg
 
 from commercepulse.defs.automation.recovery import unfinished_work
-from commercepulse.defs.freshness.checks import VERDICTS
 from commercepulse.defs.partitions import DAILY, SINGLE_RUN, window_days
+from commercepulse.defs.reports.overview_now import rewrite_overview
 from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
-from commercepulse.reports.overview import write_overview
 from commercepulse.reports.writer import write_window_reports
 from commercepulse.warehouse.base import Warehouse
 
@@ -61,15 +58,7 @@ def quality_reports(
             by_day,
         )
     folders = result["folders"]
-    now = datetime.now(UTC)
-    freshness = {
-        key.to_user_string(): (verdict.passed, verdict.description)
-        for key, judge in VERDICTS.items()
-        for verdict in [judge(context.instance, settings, now)]
-    }
-    overview = write_overview(
-        settings.reports_path, settings.ui_base_url, freshness, [w.line() for w in waiting]
-    )
+    overview = rewrite_overview(context.instance, settings, waiting)
     context.log.info(
         f"{len(folders)} report(s) under {settings.reports_path}: {result['written']} written, "
         f"{result['unchanged']} unchanged; {result['charts_drawn']} distinct chart(s) drawn"
