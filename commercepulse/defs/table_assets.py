@@ -16,6 +16,19 @@ from commercepulse.warehouse.schema import ALL_TABLES
 #: Tag of the whole-history tables: `refresh_job` selects them; the `refresh_whole_history` sensor
 #: refreshes those whose inputs changed, in one run after the work that changes them.
 WHOLE_HISTORY = {"commercepulse/scope": "whole_history"}
+#: Dependencies whose partitions do not pair day for day: silver_users is partitioned by
+#: ingestion day, and any of its days may hold a user of a customer.
+PARTITION_MAPPINGS = {("dim_customer", "silver_users"): dg.AllPartitionMapping()}
+
+
+def upstream_deps(table: str) -> list[str | dg.AssetDep]:
+    """The asset dependencies of a table: its spec's upstream tables (`warehouse/schema/`)."""
+    return [
+        dg.AssetDep(up, partition_mapping=PARTITION_MAPPINGS[(table, up)])
+        if (table, up) in PARTITION_MAPPINGS
+        else up
+        for up in ALL_TABLES[table].upstream
+    ]
 
 
 STAGED_IN_WINDOW = (

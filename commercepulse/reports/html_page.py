@@ -62,7 +62,8 @@ def render_html(
             "note": " What to do: ".join(
                 part for part in (c.get("explanation"), c.get("action")) if part
             )
-            or c.get("not_judged_because", ""),
+            or c.get("not_judged_because", "")
+            or c.get("details", {}).get("acknowledged", ""),  # an accepted restatement
             "severity": c["severity"],
             "figure": c["figure"],
             "threshold": c["threshold"],

@@ -172,12 +172,3 @@ GOLD_STATEMENTS: dict[str, list[str]] = {
     "kpi_aov": KPI_AOV,
     "kpi_retention": KPI_RETENTION,
 }
-GOLD_DEPS: dict[str, list[str]] = {
-    "dim_product_history": ["silver_products"],
-    "fact_platform_order_items": ["silver_order_items", "dim_product_history"],
-    "fact_platform_orders": ["silver_orders", "silver_order_items", "silver_users"],
-    "fact_sessions": ["silver_behaviour_events", "fact_platform_orders"],
-    "kpi_daily_funnel": ["fact_sessions"],
-    "kpi_aov": ["fact_payments", "fact_refunds"],
-    "kpi_retention": ["fact_orders"],
-}

@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -101,6 +101,10 @@ def runs_of(deployment: dict, job: str):
 
     with deployment_instance(deployment) as instance:
         return instance.get_runs(filters=dg.RunsFilter(job_name=job))
+
+
+def runs_of_day(deployment: dict, job: str, day: str):
+    return [r for r in runs_of(deployment, job) if r.tags.get("dagster/partition") == day]
 
 
 def kpis_refreshed_after(deployment: dict, since: float) -> float | None:
@@ -290,6 +294,7 @@ def test_the_analysts_path_in_the_browser(deployment):
         above = check_panel(page, url, "kpi_daily_revenue", "revenue_drift")
         assert "revenue_drift\nFailed" in above, above[:3000]  # yellow (WARN)
         assert "2025-01-15 net revenue restated +50,000,000.00 NGN by 1 late payment" in above
+        assert "What to do: read the restatement line" in above  # a failing check explains itself
         page.screenshot(path=str(shots / "revenue_drift_material.png"))
 
         # 4. a KPI page: every column described, the latest values beside them
@@ -360,7 +365,38 @@ def test_the_analysts_path_in_the_browser(deployment):
     ]
     assert failed == []
 
-    # 8. the on-call view: the live stream stopped in January 2025, so its latest due day is
+    # 8. a warning stays where it happened: the backfill's refresh restated nothing, and
+    # revenue_drift still names 2025-01-15 until an analyst acknowledges it (from the CLI here);
+    # then it is green at once, and the day's report says who accepted it and why
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = analyst_page(browser, {"width": 1600, "height": 1100})
+        still = check_panel(page, url, "kpi_daily_revenue", "revenue_drift")
+        assert "revenue_drift\nFailed" in still, still[:3000]
+        assert "2025-01-15 net revenue restated +50,000,000.00 NGN" in still
+        since = time.time()
+        said = subprocess.run(
+            [sys.executable, "-m", "commercepulse.cli", "acknowledge", "2025-01-15",
+             "--note", "vendor_a settled a backlog", "--by", "ada"],
+            env=deployment["env"], cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+        assert said.returncode == 0, said.stderr
+        assert "2025-01-15 net revenue" in said.stdout and "accepted" in said.stdout
+        green = check_panel(page, url, "kpi_daily_revenue", "revenue_drift")
+        assert "revenue_drift\nSucceeded" in green, green[:3000]
+        page.screenshot(path=str(shots / "revenue_drift_acknowledged.png"))
+        acknowledged = deployment["reports"] / "2025-01-15" / "report.html"
+        wait_for(
+            "the acknowledged day's report rewritten",
+            lambda: (
+                acknowledged.stat().st_mtime > since
+                and "by ada: vendor_a settled a backlog" in acknowledged.read_text()
+            ),
+            timeout=120,
+        )
+        browser.close()
+
+    # 9. the on-call view: the live stream stopped in January 2025, so its latest due day is
     # overdue; the freshness sensor records it and the alert names the owners. The overview
     # (REPORTS_DIR/index.html, linked from quality_reports) says the same at its top.
     alert = wait_for(
@@ -377,5 +413,34 @@ def test_the_analysts_path_in_the_browser(deployment):
         text = page.inner_text("body")
         assert "Freshness now" in text and "is overdue" in text and "vendor_feed_anomalies" in text
         page.screenshot(path=str(shots / "quality_overview.png"), full_page=True)
+        # realities SPEC expects every day are judged against their normal: never yellow here
+        normal = (
+            "fact_refunds:refunds_without_payment",
+            "dim_customer:customer_email_conflicts",
+            "silver_orders:order_status_backwards",
+            "fact_platform_orders:orders_without_created",
+        )
+        for key in normal:
+            cells = page.locator(f"tr:has(td.name a:text-is('{key}')) a.cell")
+            states = {cells.nth(i).get_attribute("class") for i in range(cells.count())}
+            assert states and not {"cell warn", "cell fail"} & states, (key, states)
+
+        # 10. tomorrow's file (a vendor in Lagos names it an hour before the UTC day begins):
+        # not landed, and the sensor's tick and the overview say how long it waits
+        tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+        drop_day(deployment, tomorrow, [order_line("ui-tomorrow-1", tomorrow, "ORD-UI-T", 900)])
+        wait_for(
+            "the overview names tomorrow's file",
+            lambda: f"{tomorrow} waits for its UTC day" in index.read_text(),
+            timeout=60,
+        )
+        page.goto(index.resolve().as_uri())
+        assert "Files waiting for their UTC day" in page.inner_text("body")
+        page.goto(f"{url}/locations/commercepulse/sensors/new_data_files", wait_until="networkidle")
+        page.wait_for_timeout(2000)
+        ticks = page.inner_text("body")
+        assert f"{tomorrow} waits for its UTC day" in ticks, ticks[:3000]
+        page.screenshot(path=str(shots / "tomorrows_file.png"), full_page=True)
         browser.close()
+        assert not runs_of_day(deployment, "ingest_job", tomorrow)
     print(json.dumps({**figures, "screenshots": str(shots)}))

@@ -6,36 +6,29 @@ import dagster as dg
 from commercepulse.defs.asset_checks import asset_checks
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.partitions import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
-from commercepulse.defs.table_assets import WHOLE_HISTORY, whole_asset
-from commercepulse.explain import EXPLAINERS
+from commercepulse.defs.table_assets import WHOLE_HISTORY, upstream_deps, whole_asset
 from commercepulse.staging.feed import FEED_OF_DAYS, late_arrivals
 from commercepulse.warehouse.base import Warehouse
+from commercepulse.warehouse.kpi_catalogue import VENDOR_KPIS
 from commercepulse.warehouse.restatements import restatements
 from commercepulse.warehouse.schema import ALL_TABLES, KPIS
-from commercepulse.warehouse.sql import KPI_STATEMENTS
 
 KPI_GROUP = "kpis"
-KPI_DEPS = {
-    "kpi_daily_revenue": ["fact_payments", "fact_refunds"],
-    "kpi_vendor_payment_success": ["fact_payments"],
-    "kpi_order_to_payment": ["fact_orders"],
-    "kpi_refund_rate": ["fact_orders", "kpi_daily_revenue"],
-    "kpi_top_products": ["fact_orders", "stg_order_items"],
-}
 KPI_ASSETS = {
     name: whole_asset(
         name,
-        statements,
-        KPI_DEPS[name],
+        kpi.statements,
+        upstream_deps(name),
         KPI_GROUP,
         metadata={
-            "explain": f"commercepulse explain {name} {EXPLAINERS[name].key.upper()} [--vendor V] [--json]: the fact rows, raw "
-            "events (file, line, ingestion day) and runs behind a figure"
+            "explain": f"commercepulse explain {name} {kpi.explainer.key.upper()} [--vendor V] "
+            "[--json]: the fact rows, raw events (file, line, ingestion day) and runs behind a "
+            "figure"
         }
-        if name in EXPLAINERS
+        if kpi.explainer
         else None,
     )
-    for name, statements in KPI_STATEMENTS.items()
+    for name, kpi in VENDOR_KPIS.items()
 }
 
 
@@ -44,7 +37,7 @@ KPI_ASSETS = {
     kinds={WAREHOUSE_KIND},
     partitions_def=INGESTION_DAILY,
     backfill_policy=SINGLE_RUN,
-    deps=["vendor_feed_daily"],
+    deps=upstream_deps("kpi_late_arrivals"),
     description=KPIS["kpi_late_arrivals"].description,
     metadata=table_metadata_spec("kpi_late_arrivals"),
 )
@@ -65,7 +58,7 @@ def kpi_late_arrivals(
 @dg.asset(
     group_name=KPI_GROUP,
     kinds={WAREHOUSE_KIND},
-    deps=[KPI_ASSETS["kpi_daily_revenue"]],
+    deps=upstream_deps("kpi_restatements"),
     tags=WHOLE_HISTORY,
     description=ALL_TABLES["kpi_restatements"].description,
     metadata=table_metadata_spec("kpi_restatements"),

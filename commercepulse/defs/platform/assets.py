@@ -10,13 +10,13 @@ from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.partitions import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.resources import MongoResource, ProjectSettings
 from commercepulse.defs.retries import mongo_retries
-from commercepulse.defs.table_assets import whole_asset
+from commercepulse.defs.table_assets import upstream_deps, whole_asset
 from commercepulse.lib.days import days_between
 from commercepulse.platform.bronze import ingest_platform, platform_files
 from commercepulse.platform.silver import SILVER_OF, rebuild_silver
 from commercepulse.staging.schemas import SchemaViolation
 from commercepulse.warehouse.base import Warehouse
-from commercepulse.warehouse.gold_sql import GOLD_DEPS, GOLD_STATEMENTS
+from commercepulse.warehouse.gold_sql import GOLD_STATEMENTS
 from commercepulse.warehouse.schema import SILVER
 
 BRONZE_GROUP, SILVER_GROUP, GOLD_GROUP = "platform_bronze", "platform_silver", "platform_gold"
@@ -101,7 +101,7 @@ def platform_silver(
 
 
 GOLD_ASSETS = {
-    name: whole_asset(name, statements, GOLD_DEPS[name], GOLD_GROUP)
+    name: whole_asset(name, statements, upstream_deps(name), GOLD_GROUP)
     for name, statements in GOLD_STATEMENTS.items()
 }
 

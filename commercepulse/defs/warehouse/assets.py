@@ -5,34 +5,15 @@ import dagster as dg
 from commercepulse.defs.asset_checks import asset_checks
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.partitions import WAREHOUSE_KIND
-from commercepulse.defs.table_assets import WHOLE_HISTORY, window_asset
+from commercepulse.defs.table_assets import WHOLE_HISTORY, upstream_deps, window_asset
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.calendar import calendar
 from commercepulse.warehouse.schema import ALL_TABLES
 from commercepulse.warehouse.sql import DATE_BOUNDS, WINDOW_STATEMENTS
 
 WAREHOUSE_GROUP = "warehouse"
-FACT_DEPS = {
-    "fact_payments": ["stg_payments"],
-    "fact_refunds": ["stg_refunds"],
-    "fact_shipments": ["stg_shipments"],
-    "fact_orders": [
-        "stg_orders",
-        "stg_payments",
-        "stg_refunds",
-        "stg_shipments",
-        "stg_order_updates",
-    ],
-    "fact_order_daily": ["stg_orders", "fact_payments", "fact_refunds"],
-    # silver_users: any of its partitions (ingestion days) may hold a user of a customer
-    "dim_customer": [
-        "stg_orders",
-        dg.AssetDep("silver_users", partition_mapping=dg.AllPartitionMapping()),
-    ],
-    "dim_product": ["stg_order_items"],
-}
 WINDOW_ASSETS = {
-    name: window_asset(name, WINDOW_STATEMENTS[name], FACT_DEPS[name], WAREHOUSE_GROUP)
+    name: window_asset(name, WINDOW_STATEMENTS[name], upstream_deps(name), WAREHOUSE_GROUP)
     for name in WINDOW_STATEMENTS
 }
 
@@ -41,7 +22,7 @@ WINDOW_ASSETS = {
     group_name=WAREHOUSE_GROUP,
     kinds={WAREHOUSE_KIND},
     tags=WHOLE_HISTORY,
-    deps=["stg_orders", "fact_orders", "fact_payments", "fact_refunds", "fact_shipments"],
+    deps=upstream_deps("dim_date"),
     description=ALL_TABLES["dim_date"].description,
     metadata=table_metadata_spec("dim_date"),
 )

@@ -57,6 +57,7 @@ AUDIT_TABLES: dict[str, Table] = {
                 C("description", "STRING", "one line for people"),
             ),
             key=("date", "run_id"),
+            upstream=("kpi_daily_revenue",),
         ),
         Table(
             "revenue_acknowledgements",

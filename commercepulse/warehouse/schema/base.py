@@ -1,4 +1,4 @@
-"""A table spec: columns with types and descriptions, key, partition column; and the columns
+"""A table spec: columns with types and descriptions, key, partition column, upstream tables; and the columns
 several tables share (the event envelope, the FX columns, the audit columns)."""
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ class Table:
     partition_col: str | None = None  # the column a partition window replaces
     cluster: tuple[str, ...] = ()
     partition_by: str | None = None  # BigQuery DAY partitioning when it differs from partition_col
+    #: the tables its rows are built from (its asset's dependencies, the lineage in the UI)
+    upstream: tuple[str, ...] = ()
 
     @property
     def time_partition(self) -> str | None:

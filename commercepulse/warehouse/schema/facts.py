@@ -33,6 +33,13 @@ FACTS: dict[str, Table] = {
             partition_col=None,
             cluster=("vendor", "order_id"),
             partition_by="order_date",
+            upstream=(
+                "stg_orders",
+                "stg_payments",
+                "stg_refunds",
+                "stg_shipments",
+                "stg_order_updates",
+            ),
         ),
         Table(
             "fact_payments",
@@ -57,6 +64,7 @@ FACTS: dict[str, Table] = {
             key=("event_id",),
             partition_col="event_date",
             cluster=("vendor", "order_id"),
+            upstream=("stg_payments",),
         ),
         Table(
             "fact_refunds",
@@ -78,6 +86,7 @@ FACTS: dict[str, Table] = {
             key=("event_id",),
             partition_col="event_date",
             cluster=("vendor", "order_id"),
+            upstream=("stg_refunds",),
         ),
         Table(
             "fact_shipments",
@@ -97,6 +106,7 @@ FACTS: dict[str, Table] = {
             key=("event_id", "history_index"),
             partition_col="event_date",
             cluster=("vendor", "order_id"),
+            upstream=("stg_shipments",),
         ),
         Table(
             "fact_order_daily",
@@ -116,6 +126,7 @@ FACTS: dict[str, Table] = {
             key=("date", "vendor"),
             partition_col="date",
             cluster=("vendor",),
+            upstream=("stg_orders", "fact_payments", "fact_refunds"),
         ),
         Table(
             "dim_customer",
@@ -142,6 +153,7 @@ FACTS: dict[str, Table] = {
                 ),
             ),
             key=("customer_key",),
+            upstream=("stg_orders", "silver_users"),
         ),
         Table(
             "dim_product",
@@ -155,6 +167,7 @@ FACTS: dict[str, Table] = {
                 C("lines", "INT64"),
             ),
             key=("sku",),
+            upstream=("stg_order_items",),
         ),
         Table(
             "dim_date",
@@ -169,6 +182,13 @@ FACTS: dict[str, Table] = {
                 C("is_weekend", "BOOL"),
             ),
             key=("date",),
+            upstream=(
+                "stg_orders",
+                "fact_orders",
+                "fact_payments",
+                "fact_refunds",
+                "fact_shipments",
+            ),
         ),
     )
 }

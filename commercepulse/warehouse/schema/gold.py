@@ -25,6 +25,7 @@ PLATFORM_GOLD: dict[str, Table] = {
                 *SCD2,
             ),
             key=("sku", "valid_from"),
+            upstream=("silver_products",),
         ),
         Table(
             "fact_platform_orders",
@@ -62,6 +63,7 @@ PLATFORM_GOLD: dict[str, Table] = {
             key=("order_id",),
             cluster=("order_id",),
             partition_by="order_date",
+            upstream=("silver_orders", "silver_order_items", "silver_users"),
         ),
         Table(
             "fact_platform_order_items",
@@ -81,6 +83,7 @@ PLATFORM_GOLD: dict[str, Table] = {
             key=("order_id", "line_no"),
             cluster=("sku",),
             partition_by="order_time",
+            upstream=("silver_order_items", "dim_product_history"),
         ),
         Table(
             "fact_sessions",
@@ -116,6 +119,7 @@ PLATFORM_GOLD: dict[str, Table] = {
             key=("session_id",),
             partition_col="session_date",
             cluster=("device_type",),
+            upstream=("silver_behaviour_events", "fact_platform_orders"),
         ),
     )
 }

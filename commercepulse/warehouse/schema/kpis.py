@@ -17,6 +17,7 @@ _VENDOR_KPIS: dict[str, Table] = {
                 C("net_revenue_ngn", "FLOAT64"),
             ),
             key=("date",),
+            upstream=("fact_payments", "fact_refunds"),
         ),
         Table(
             "kpi_vendor_payment_success",
@@ -29,6 +30,7 @@ _VENDOR_KPIS: dict[str, Table] = {
                 C("success_rate", "FLOAT64"),
             ),
             key=("date", "vendor"),
+            upstream=("fact_payments",),
         ),
         Table(
             "kpi_order_to_payment",
@@ -42,6 +44,7 @@ _VENDOR_KPIS: dict[str, Table] = {
                 C("negative_gaps", "INT64"),
             ),
             key=("date", "vendor"),
+            upstream=("fact_orders",),
         ),
         Table(
             "kpi_refund_rate",
@@ -55,6 +58,7 @@ _VENDOR_KPIS: dict[str, Table] = {
                 C("value_rate", "FLOAT64"),
             ),
             key=("date",),
+            upstream=("fact_orders", "kpi_daily_revenue"),
         ),
         Table(
             "kpi_late_arrivals",
@@ -70,6 +74,7 @@ _VENDOR_KPIS: dict[str, Table] = {
             ),
             key=("ingestion_date",),
             partition_col="ingestion_date",
+            upstream=("vendor_feed_daily",),
         ),
         Table(
             "vendor_feed_daily",
@@ -125,6 +130,7 @@ _VENDOR_KPIS: dict[str, Table] = {
                 C("revenue_ngn", "FLOAT64"),
             ),
             key=("rank",),
+            upstream=("fact_orders", "stg_order_items", "stg_orders"),
         ),
     )
 }
@@ -155,6 +161,7 @@ _PLATFORM_KPIS: dict[str, Table] = {
                 C("anonymous_sessions", "INT64"),
             ),
             key=("date", "device_type"),
+            upstream=("fact_sessions",),
         ),
         Table(
             "kpi_aov",
@@ -178,6 +185,7 @@ _PLATFORM_KPIS: dict[str, Table] = {
                 ),
             ),
             key=("date", "vendor"),
+            upstream=("fact_payments", "fact_refunds"),
         ),
         Table(
             "kpi_retention",
@@ -191,6 +199,7 @@ _PLATFORM_KPIS: dict[str, Table] = {
                 C("observed", "BOOL", "the month is within the data (else 0 is not final)"),
             ),
             key=("cohort_month", "months_since"),
+            upstream=("fact_orders",),
         ),
     )
 }
