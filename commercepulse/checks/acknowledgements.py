@@ -78,3 +78,24 @@ def acknowledge(
         ]
     )
     return Acknowledged(day, float(row["now"]), float(row["drift"]), float(row["baseline"]))
+
+
+def acknowledge_days(
+    wh: Warehouse,
+    settings: Thresholds,
+    days: list[date],
+    note: str,
+    by: str = "",
+    run_id: str = "",
+) -> tuple[list[Acknowledged], list[str]]:
+    """Acknowledge every open day of `days`; (what was accepted, why each other day was not).
+    InputError when none was open (one line: why for the first few)."""
+    done, refused = [], []
+    for day in days:
+        try:
+            done.append(acknowledge(wh, settings, day, note, by, run_id))
+        except InputError as exc:
+            refused.append(str(exc))
+    if not done:
+        raise InputError("; ".join(refused[:3]) or "no day given")
+    return done, refused

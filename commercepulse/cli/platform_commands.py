@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -92,46 +92,60 @@ def explain_cmd(
 
 
 def acknowledge_cmd(
-    day: Annotated[str, typer.Argument(help="the business day restated, YYYY-MM-DD")],
+    days: Annotated[
+        str,
+        typer.Argument(help="the business day restated, YYYY-MM-DD, or a range FIRST..LAST"),
+    ],
     note: Annotated[str, typer.Option(help="why the restated figure is accepted")],
     by: Annotated[str, typer.Option(help="who acknowledges it")] = "",
 ) -> None:
-    """Accept a day's materially restated net revenue: `revenue_drift` judges the day against it
-    from now on (kept in revenue_acknowledgements; the same as materializing that asset's day in
-    the UI). The Dagster instance is told, so the check and the day's report follow under `make ui`."""
+    """Accept a day's materially restated net revenue (or each open day of a range):
+    `revenue_drift` judges the day against it from now on (kept in revenue_acknowledgements; the
+    same as materializing that asset's days in the UI). The Dagster instance is told, so the
+    check and the days' reports follow under `make ui`."""
     import dagster as dg
 
-    from commercepulse.checks.acknowledgements import acknowledge
+    from commercepulse.checks.acknowledgements import acknowledge_days
     from commercepulse.checks.spec import RuleInputs
     from commercepulse.defs.kpis.acknowledgements import drift_evaluation
     from commercepulse.defs.resources import build_warehouse
     from commercepulse.errors import InputError
     from commercepulse.instance.home import prepare_dagster_home
+    from commercepulse.lib.days import days_between
 
+    first, _, last = days.partition("..")
     try:
-        when = date.fromisoformat(day)
+        start, end = date.fromisoformat(first), date.fromisoformat(last or first)
     except ValueError:
-        fail(f"DAY must be YYYY-MM-DD, got {day!r}")
+        fail(f"DAYS must be YYYY-MM-DD or FIRST..LAST, got {days!r}")
+    if end < start:
+        fail(f"the range {days} ends before it starts")
     settings = Settings()
     warehouse = build_warehouse(settings)
     try:
-        done = acknowledge(warehouse, settings, when, note, by)
+        done, refused = acknowledge_days(
+            warehouse, settings, days_between(start, end + timedelta(days=1)), note, by
+        )
     except InputError as exc:
         fail(str(exc))
     prepare_dagster_home(settings)
     with dg.DagsterInstance.get() as instance:
-        instance.report_runless_asset_event(
-            dg.AssetMaterialization(
-                "revenue_acknowledgements",
-                partition=day,
-                description="commercepulse acknowledge",
-                metadata={"accepted_ngn": done.accepted_ngn, "note": note, "by": by or "-"},
+        for accepted in done:
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(
+                    "revenue_acknowledgements",
+                    partition=accepted.day.isoformat(),
+                    description="commercepulse acknowledge",
+                    metadata={"accepted_ngn": accepted.accepted_ngn, "note": note, "by": by or "-"},
+                )
             )
-        )
         instance.report_runless_asset_event(
             drift_evaluation(instance, RuleInputs(open_db, warehouse, settings))
         )
-    typer.echo(done.line())
+    for accepted in done:
+        typer.echo(accepted.line())
+    if refused:
+        typer.echo(f"{len(refused)} day(s) had nothing open to acknowledge.")
     typer.echo(
-        f"The day's report follows by itself under `make ui`; else `commercepulse report --date {day}`."
+        "The days' reports follow by itself under `make ui`; else `commercepulse report --date D`."
     )

@@ -8,7 +8,7 @@ from datetime import date
 import dagster as dg
 from pydantic import Field
 
-from commercepulse.checks.acknowledgements import acknowledge
+from commercepulse.checks.acknowledgements import acknowledge_days
 from commercepulse.checks.catalogue import row
 from commercepulse.checks.spec import RuleInputs
 from commercepulse.defs.asset_checks import evaluation
@@ -53,16 +53,17 @@ def revenue_acknowledgements(
     settings: ProjectSettings,
 ) -> dg.MaterializeResult:
     start, end = window_days(context)  # one day, or every open day of a range
-    done, refused = [], []
-    for day in days_between(start, end):
-        try:
-            done.append(
-                acknowledge(warehouse, settings, day, config.note, config.by, context.run.run_id)
-            )
-        except InputError as exc:
-            refused.append(str(exc))
-    if not done:
-        raise dg.Failure(description="; ".join(refused[:3]))
+    try:
+        done, refused = acknowledge_days(
+            warehouse,
+            settings,
+            days_between(start, end),
+            config.note,
+            config.by,
+            context.run.run_id,
+        )
+    except InputError as exc:
+        raise dg.Failure(description=str(exc)) from exc
     inputs = RuleInputs(mongo.db, warehouse, settings, context.run.run_id)
     context.instance.report_runless_asset_event(drift_evaluation(context.instance, inputs))
     for line in [d.line() for d in done]:
