@@ -43,8 +43,10 @@ def dagster_yaml(storage: str, url: str | None, concurrent_runs: int = 1) -> str
         # as deploy/dagster.yaml: a run that fails outside its steps (a killed worker, a lost
         # launch) is retried from its failure; the sensors cap the retries per run (defs/work.py)
         "run_retries:\n  enabled: true\n  max_retries: 2\n  retry_on_asset_or_op_failure: false\n"
-        # the library's warnings (a warehouse held by another process) in the run's own log
-        "python_logs:\n  managed_python_loggers: [commercepulse]\n  python_log_level: WARNING\n"
+        # the library's warnings (a warehouse held by another process) in the run's own log; no
+        # python_log_level: Dagster would set it on every run's context.log too, and drop the
+        # runs' INFO lines (the `commercepulse` logger stays at the root's WARNING by itself)
+        "python_logs:\n  managed_python_loggers: [commercepulse]\n"
         "telemetry:\n  enabled: false\n"
     )
 

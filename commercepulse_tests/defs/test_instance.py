@@ -78,3 +78,32 @@ def test_run_topology_is_one_in_process_run_on_duckdb_and_split_runs_on_bigquery
         assert f"max_concurrent_runs: {queue}\n" in dagster_yaml(
             "sqlite", None, settings.concurrent_runs
         )
+
+
+def test_runs_keep_their_info_lines_and_the_librarys_warnings(tmp_path):
+    """The local dagster.yaml captures the `commercepulse` logger's warnings in the run's log, and
+    a run's own INFO lines (e.g. the explain job's "N row(s) behind …") stay: Dagster applies a
+    python_log_level to every run's context.log too, so none is set."""
+    import logging
+
+    import dagster as dg
+
+    from commercepulse.instance.home import dagster_yaml
+
+    (tmp_path / "dagster.yaml").write_text(dagster_yaml("sqlite", None))
+
+    @dg.op
+    def speak(context) -> None:
+        context.log.info("an info line of the run")
+        logging.getLogger("commercepulse.warehouse").warning("a warning of the library")
+        logging.getLogger("commercepulse.warehouse").info("a library detail")
+
+    @dg.job
+    def speaking():
+        speak()
+
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        result = speaking.execute_in_process(instance=instance)
+        said = [e.message for e in instance.all_logs(result.run_id)]
+    assert "an info line of the run" in said and "a warning of the library" in said
+    assert "a library detail" not in said
