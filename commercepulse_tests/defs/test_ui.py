@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from commercepulse_tests.dagster_dev import dagster_dev, launch_backfill, wait_for
+from commercepulse_tests.dagster_dev import dagster_dev, graphql, launch_backfill, wait_for
 from commercepulse_tests.harness import settings_env
 from commercepulse_tests.receiver import Receiver
 
@@ -101,6 +101,26 @@ def runs_of(deployment: dict, job: str):
 
     with deployment_instance(deployment) as instance:
         return instance.get_runs(filters=dg.RunsFilter(job_name=job))
+
+
+SENSOR_TICKS = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
+  ... on Sensor { sensorState { ticks(limit: 5) { status skipReason } } } } }"""
+
+
+def sensor_skips(url: str, sensor: str) -> list[str]:
+    """The skip reasons of a sensor's latest ticks, from the webserver's GraphQL API."""
+    found = graphql(
+        url,
+        SENSOR_TICKS,
+        {
+            "s": {
+                "repositoryName": "__repository__",
+                "repositoryLocationName": "commercepulse",
+                "sensorName": sensor,
+            }
+        },
+    )["sensorOrError"]
+    return [t["skipReason"] or "" for t in found["sensorState"]["ticks"]]
 
 
 def acknowledge(deployment: dict, days: str, note: str) -> subprocess.CompletedProcess:
@@ -445,10 +465,15 @@ def test_the_analysts_path_in_the_browser(deployment):
         )
         page.goto(index.resolve().as_uri())
         assert "Files waiting for their UTC day" in page.inner_text("body")
+        # the sensor's ticks, as its page in the UI reads them (the skip reason is its tooltip)
+        ticks = wait_for(
+            "new_data_files' tick naming tomorrow's file",
+            lambda: [t for t in sensor_skips(url, "new_data_files") if tomorrow in t],
+            timeout=60,
+        )
+        assert f"{tomorrow} waits for its UTC day" in ticks[0], ticks
         page.goto(f"{url}/locations/commercepulse/sensors/new_data_files", wait_until="networkidle")
         page.wait_for_timeout(2000)
-        ticks = page.inner_text("body")
-        assert f"{tomorrow} waits for its UTC day" in ticks, ticks[:3000]
         page.screenshot(path=str(shots / "tomorrows_file.png"), full_page=True)
         browser.close()
         assert not runs_of_day(deployment, "ingest_job", tomorrow)
