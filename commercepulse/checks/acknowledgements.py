@@ -32,54 +32,6 @@ class Acknowledged:
         )
 
 
-def acknowledge(
-    wh: Warehouse,
-    settings: Thresholds,
-    day: date,
-    note: str,
-    by: str = "",
-    run_id: str = "",
-    now: datetime | None = None,
-) -> Acknowledged:
-    """Record the acceptance of `day`'s restated net revenue. InputError (one line, what to do)
-    when the day has no material restatement open."""
-    states = drift_states(wh, settings)
-    state = states[states["date"] == day]
-    if state.empty:
-        raise InputError(f"{day} has no reported net revenue: nothing to acknowledge")
-    row = state.iloc[0]
-    if not row["open"]:
-        raise InputError(
-            f"{day} has no material restatement open (net {row['now']:,.2f} NGN, within "
-            f"{row['limit']:,.2f} NGN of its accepted {row['baseline']:,.2f} NGN): nothing to "
-            "acknowledge"
-        )
-    if not note.strip():
-        raise InputError("say why in --note (it is shown beside the day's figure)")
-    when = now or datetime.now(UTC).replace(tzinfo=None)
-    recorder = run_id or f"cli-{uuid.uuid4().hex[:12]}"
-    wh.replace_keys(
-        [
-            (
-                "revenue_acknowledgements",
-                "run_id",
-                [recorder],  # appended; a retried run replaces its own row
-                pd.DataFrame(
-                    {
-                        "date": [day],
-                        "acknowledged_at": [when],
-                        "net_revenue_ngn": [float(row["now"])],
-                        "acknowledged_by": [by or None],
-                        "note": [note.strip()],
-                        "run_id": [recorder],
-                    }
-                ),
-            )
-        ]
-    )
-    return Acknowledged(day, float(row["now"]), float(row["drift"]), float(row["baseline"]))
-
-
 def acknowledge_days(
     wh: Warehouse,
     settings: Thresholds,
@@ -87,15 +39,44 @@ def acknowledge_days(
     note: str,
     by: str = "",
     run_id: str = "",
+    now: datetime | None = None,
 ) -> tuple[list[Acknowledged], list[str]]:
-    """Acknowledge every open day of `days`; (what was accepted, why each other day was not).
-    InputError when none was open (one line: why for the first few)."""
+    """Accept the net revenue of every day of `days` with a material restatement open, in one
+    write; returns (what was accepted, why each other day was not). InputError (one line, what to
+    do) when the note is blank or no day was open."""
+    if not note.strip():
+        raise InputError("say why in --note (it is shown beside the day's figure)")
+    recorder = run_id or f"cli-{uuid.uuid4().hex[:12]}"
+    # a retried run judges the days without its own first try's rows (which it replaces)
+    states = drift_states(wh, settings, skip_run=recorder).set_index("date")
     done, refused = [], []
     for day in days:
-        try:
-            done.append(acknowledge(wh, settings, day, note, by, run_id))
-        except InputError as exc:
-            refused.append(str(exc))
+        if day not in states.index:
+            refused.append(f"{day} has no reported net revenue: nothing to acknowledge")
+            continue
+        row = states.loc[day]
+        if not row["open"]:
+            refused.append(
+                f"{day} has no material restatement open (net {row['now']:,.2f} NGN, within "
+                f"{row['limit']:,.2f} NGN of its accepted {row['baseline']:,.2f} NGN): nothing "
+                "to acknowledge"
+            )
+            continue
+        done.append(
+            Acknowledged(day, float(row["now"]), float(row["drift"]), float(row["baseline"]))
+        )
     if not done:
         raise InputError("; ".join(refused[:3]) or "no day given")
+    accepted = pd.DataFrame(
+        {
+            "date": [d.day for d in done],
+            "acknowledged_at": now or datetime.now(UTC).replace(tzinfo=None),
+            "net_revenue_ngn": [d.accepted_ngn for d in done],
+            "acknowledged_by": by or None,
+            "note": note.strip(),
+            "run_id": recorder,
+        }
+    )
+    # appended; a retried run replaces its own rows
+    wh.replace_keys([("revenue_acknowledgements", "run_id", [recorder], accepted)])
     return done, refused

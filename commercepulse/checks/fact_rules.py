@@ -123,41 +123,21 @@ def payments_without_order_by_day(i: RuleInputs, start: date, end: date) -> dict
     )
 
 
-_PAID = """SELECT DISTINCT vendor, order_id FROM stg_payments
-           WHERE status = 'SUCCESS' AND duplicate_of IS NULL"""
-
-
-def _refund_counts(i: RuleInputs, end: date) -> pd.DataFrame:
-    return i.warehouse.query(
-        f"""WITH paid AS ({_PAID})
-            SELECT r.event_date AS day, count(*) AS base,
-                   sum(CASE WHEN p.order_id IS NULL THEN 1 ELSE 0 END) AS found
-            FROM stg_refunds r LEFT JOIN paid p ON p.vendor = r.vendor AND p.order_id = r.order_id
-            WHERE r.event_date < $end GROUP BY 1""",
-        {"end": end},
-    )
-
-
-def _refund_findings(i: RuleInputs, start: date, end: date) -> pd.DataFrame:
-    found = i.warehouse.query(
-        f"""WITH paid AS ({_PAID})
-            SELECT r.vendor, r.order_id, r.event_date AS day FROM stg_refunds r
-            LEFT JOIN paid p ON p.vendor = r.vendor AND p.order_id = r.order_id
-            WHERE p.order_id IS NULL AND r.event_date >= $start AND r.event_date < $end
-            ORDER BY 1, 2""",
-        window(start, end),
-    )
-    return found.assign(day=[as_date(d).isoformat() for d in found["day"]])
-
-
 #: Refunds of the day for an order with no successful payment (SPEC §7), judged against their
 #: normal share of the day's refunds: orders paid before the data window are refunded every day.
 refunds_without_payment = NormalRule(
-    "refunds_without_payment",
-    _refund_counts,
-    _refund_findings,
-    "refunds",
-    "unpaid-order refund",
+    name="refunds_without_payment",
+    source="""stg_refunds r LEFT JOIN (
+                SELECT DISTINCT vendor, order_id FROM stg_payments
+                WHERE status = 'SUCCESS' AND duplicate_of IS NULL) p
+              ON p.vendor = r.vendor AND p.order_id = r.order_id""",
+    day="r.event_date",
+    finding="p.order_id IS NULL",
+    columns="r.vendor, r.order_id, r.event_date AS day",
+    order="1, 2",
+    shown=lambda found: found.assign(day=[as_date(d).isoformat() for d in found["day"]]),
+    base_words="refunds",
+    finding_words="unpaid-order refund",
 )
 
 

@@ -114,15 +114,41 @@ def sentence(j: Judged, base_words: str) -> str:
 
 @dataclass(frozen=True)
 class NormalRule:
-    """A per-day rule (a `DailyRule`) judging `counts(inputs, end)` (day, found, base for every
-    day before `end`) against its normal; the findings of a yellow day (`findings(inputs, day,
-    day + 1)`, a few columns each) are listed with it."""
+    """A per-day rule (a `DailyRule`) from one definition of its rows: `source` (a table, or a
+    join: identifiers only, never values), each row's `day` (a DATE expression), the rows that
+    count (`where`: the base) and those that are findings (`finding`). The day's counts and a
+    yellow day's findings (`columns`, in `order`, then `shown`) are read with the same clauses,
+    so the findings listed are exactly the ones counted."""
 
     name: str
-    counts: Callable[[RuleInputs, date], pd.DataFrame]
-    findings: Callable[[RuleInputs, date, date], pd.DataFrame]
+    source: str
+    day: str
+    finding: str
+    columns: str
+    order: str
     base_words: str
     finding_words: str
+    where: str = "TRUE"
+    shown: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+
+    def counts(self, i: RuleInputs, end: date) -> pd.DataFrame:
+        """(day, found, base) of every day before `end`."""
+        return i.warehouse.query(
+            f"""SELECT {self.day} AS day, count(*) AS base,
+                       sum(CASE WHEN {self.finding} THEN 1 ELSE 0 END) AS found
+                FROM {self.source} WHERE {self.where} AND {self.day} < $end GROUP BY 1""",
+            {"end": end},
+        )
+
+    def findings(self, i: RuleInputs, start: date, end: date) -> pd.DataFrame:
+        """The findings of the days [start, end), a few columns each."""
+        found = i.warehouse.query(
+            f"""SELECT {self.columns} FROM {self.source}
+                WHERE {self.where} AND {self.finding}
+                  AND {self.day} >= $start AND {self.day} < $end ORDER BY {self.order}""",
+            {"start": start, "end": end},
+        )
+        return self.shown(found) if self.shown else found
 
     def __call__(self, i: RuleInputs, start: date, end: date) -> dict[date, Outcome]:
         judged = judge_days(self.counts(i, end), days_between(start, end), i.settings)

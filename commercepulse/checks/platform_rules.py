@@ -148,95 +148,48 @@ def judge_scd2(wh: Warehouse, table: str) -> Outcome:
     return Outcome("scd2_integrity", bad == 0, bad, 0, ERROR, details)
 
 
-def _status_counts(i: RuleInputs, end: date) -> pd.DataFrame:
-    return i.warehouse.query(
-        """SELECT CAST(first_status_time AS DATE) AS day, count(*) AS base,
-                  sum(CASE WHEN status_went_backwards THEN 1 ELSE 0 END) AS found
-           FROM silver_orders WHERE CAST(first_status_time AS DATE) < $end GROUP BY 1""",
-        {"end": end},
-    )
-
-
-def _status_findings(i: RuleInputs, start: date, end: date) -> pd.DataFrame:
-    return i.warehouse.query(
-        """SELECT order_id, status, cancelled_after_payment FROM silver_orders
-           WHERE status_went_backwards AND CAST(first_status_time AS DATE) >= $start
-             AND CAST(first_status_time AS DATE) < $end ORDER BY order_id""",
-        {"start": start, "end": end},
-    )
+def _masked(found: pd.DataFrame) -> pd.DataFrame:
+    """The shared e-mails masked (SPEC §10: no personal data in check metadata or reports)."""
+    return found.assign(email=found["email"].map(mask_email))
 
 
 #: Platform orders (by the day of their first lifecycle record) whose status went back to an
 #: earlier stage (e.g. PAID after SHIPPED), judged against their normal share.
 order_status_backwards = NormalRule(
-    "order_status_backwards",
-    _status_counts,
-    _status_findings,
-    "orders",
-    "backwards order",
+    name="order_status_backwards",
+    source="silver_orders",
+    day="CAST(first_status_time AS DATE)",
+    finding="status_went_backwards",
+    columns="order_id, status, cancelled_after_payment",
+    order="order_id",
+    base_words="orders",
+    finding_words="backwards order",
 )
-
-
-def _email_counts(i: RuleInputs, end: date) -> pd.DataFrame:
-    return i.warehouse.query(
-        """SELECT CAST(first_seen AS DATE) AS day, count(*) AS base,
-                  sum(CASE WHEN linked_users > 1 THEN 1 ELSE 0 END) AS found
-           FROM dim_customer WHERE email_norm IS NOT NULL AND CAST(first_seen AS DATE) < $end
-           GROUP BY 1""",
-        {"end": end},
-    )
-
-
-def _email_findings(i: RuleInputs, start: date, end: date) -> pd.DataFrame:
-    """The shared e-mails masked (SPEC §10: no personal data in check metadata or reports)."""
-    found = i.warehouse.query(
-        """SELECT email_norm, user_id AS linked_user, linked_users AS users FROM dim_customer
-           WHERE linked_users > 1 AND CAST(first_seen AS DATE) >= $start
-             AND CAST(first_seen AS DATE) < $end ORDER BY email_norm, customer_key""",
-        {"start": start, "end": end},
-    )
-    email = found.pop("email_norm").map(mask_email)
-    return found.assign(email=email)[["email", "linked_user", "users"]]
-
-
 #: Vendor customers (by the day of their first order) whose normalized e-mail several platform
 #: users share (linked to the earliest), judged against their normal share.
 customer_email_conflicts = NormalRule(
-    "customer_email_conflicts",
-    _email_counts,
-    _email_findings,
-    "customers with an e-mail",
-    "customer on a shared e-mail",
+    name="customer_email_conflicts",
+    source="dim_customer",
+    day="CAST(first_seen AS DATE)",
+    where="email_norm IS NOT NULL",
+    finding="linked_users > 1",
+    columns="email_norm AS email, user_id AS linked_user, linked_users AS users",
+    order="email_norm, customer_key",
+    shown=_masked,
+    base_words="customers with an e-mail",
+    finding_words="customer on a shared e-mail",
 )
-
-
-def _created_counts(i: RuleInputs, end: date) -> pd.DataFrame:
-    return i.warehouse.query(
-        """SELECT CAST(created_at AS DATE) AS day, count(*) AS base,
-                  sum(CASE WHEN created_from <> 'CREATED' THEN 1 ELSE 0 END) AS found
-           FROM fact_platform_orders WHERE CAST(created_at AS DATE) < $end GROUP BY 1""",
-        {"end": end},
-    )
-
-
-def _created_findings(i: RuleInputs, start: date, end: date) -> pd.DataFrame:
-    return i.warehouse.query(
-        """SELECT order_id, created_from, status IS NULL AS known_only_from_lines
-           FROM fact_platform_orders
-           WHERE created_from <> 'CREATED' AND CAST(created_at AS DATE) >= $start
-             AND CAST(created_at AS DATE) < $end ORDER BY order_id""",
-        {"start": start, "end": end},
-    )
-
-
 #: Platform orders (by their creation day) with no CREATED lifecycle record, judged against their
 #: normal share: created_at is then taken from their lines (or earliest lifecycle record).
 orders_without_created = NormalRule(
-    "orders_without_created",
-    _created_counts,
-    _created_findings,
-    "platform orders",
-    "CREATED-less platform order",
+    name="orders_without_created",
+    source="fact_platform_orders",
+    day="CAST(created_at AS DATE)",
+    finding="created_from <> 'CREATED'",
+    columns="order_id, created_from, status IS NULL AS known_only_from_lines",
+    order="order_id",
+    base_words="platform orders",
+    finding_words="CREATED-less platform order",
 )
 
 

@@ -44,11 +44,12 @@ def materiality(settings: Thresholds) -> str:
 
 
 #: Snapshots and acknowledgements of every day, in time order (a restatement's state is read
-#: from them: an event's finding stays until restated back or acknowledged).
+#: from them: an event's finding stays until restated back or acknowledged). `$skip`: the
+#: acknowledgements of one run left out (that run's retry judges the days as its first try did).
 TIMELINE = """
     SELECT date, acknowledged_at AS happened_at, net_revenue_ngn AS net, 'ack' AS kind, run_id,
            acknowledged_by, note
-    FROM revenue_acknowledgements
+    FROM revenue_acknowledgements WHERE run_id <> $skip
     UNION ALL
     SELECT date, reported_at, net_revenue_ngn, 'snapshot', run_id, NULL, NULL
     FROM revenue_snapshots
@@ -66,7 +67,7 @@ def limit_of(net: float, settings: Thresholds) -> float:
     )
 
 
-def drift_states(wh: Warehouse, settings: Thresholds) -> pd.DataFrame:
+def drift_states(wh: Warehouse, settings: Thresholds, skip_run: str = "") -> pd.DataFrame:
     """Per reported day: the accepted net (`baseline`), the net now, the drift from it, its limit,
     whether a material restatement is open, and the latest acknowledgement.
 
@@ -76,7 +77,7 @@ def drift_states(wh: Warehouse, settings: Thresholds) -> pd.DataFrame:
     materiality of the accepted value (restated back) or an analyst acknowledges it (the value
     at that moment becomes the accepted one)."""
     rows = []
-    for day, timeline in wh.query(TIMELINE).groupby("date", sort=True):
+    for day, timeline in wh.query(TIMELINE, {"skip": skip_run}).groupby("date", sort=True):
         baseline = now = None
         ack = ""
         for event in timeline.itertuples():
@@ -104,18 +105,23 @@ def drift_states(wh: Warehouse, settings: Thresholds) -> pd.DataFrame:
     )
 
 
+def latest_lines(restated: pd.DataFrame) -> dict[date, str]:
+    """Each restated day's latest restatement line (`restatements` lists them oldest first)."""
+    return {as_date(d): text for d, text in zip(restated["date"], restated["description"])}
+
+
 def revenue_drift(i: RuleInputs, start: date, end: date) -> Outcome:
     """Days whose net revenue stands restated beyond materiality from its accepted value (late
     data restates days: expected; every change, material or not, is kept in kpi_restatements),
     whatever the window: a finding stays until restated back or acknowledged."""
     states = drift_states(i.warehouse, i.settings)
     material = states[states["open"].astype(bool)]
-    restated = restatements(i.warehouse) if len(material) else pd.DataFrame(columns=["date"])
-    lines = []
-    for r in material.itertuples():
-        said = restated[[as_date(d) == r.date for d in restated["date"]]]["description"]
-        lines.append(said.iat[-1] if len(said) else f"{r.date} restated {r.drift:+,.2f} NGN")
     changed = revenue_restatements(i.warehouse, i.settings, i.run_id)  # by this run
+    restated = restatements(i.warehouse) if len(material) or len(changed) else None
+    latest = latest_lines(restated) if restated is not None else {}
+    lines = [
+        latest.get(r.date, f"{r.date} restated {r.drift:+,.2f} NGN") for r in material.itertuples()
+    ]
     details: dict[str, Any] = {
         "days_changed": {str(r.date.date()): float(r.drift) for r in changed.itertuples()},
         "material_days": {r.date.isoformat(): float(r.drift) for r in material.itertuples()},
@@ -124,12 +130,8 @@ def revenue_drift(i: RuleInputs, start: date, end: date) -> Outcome:
         "acknowledged_days": int((states["acknowledged"] != "").sum()),
     }
     if len(changed):
-        mine = restatements(i.warehouse)
-        details["restated"] = (
-            mine[mine["run_id"] == i.run_id]["description"].tolist()
-            if (i.run_id is not None)
-            else mine["description"].tolist()
-        )
+        mine = restated if i.run_id is None else restated[restated["run_id"] == i.run_id]
+        details["restated"] = mine["description"].tolist()
     note = "; ".join(lines[:3]) + (f" and {len(lines) - 3} more day(s)" if len(lines) > 3 else "")
     return Outcome("revenue_drift", material.empty, len(material), 0, WARN, details, note=note)
 
@@ -138,17 +140,14 @@ def revenue_drift_by_day(i: RuleInputs, start: date, end: date) -> dict[date, Ou
     """Each day's drift from its accepted net against its materiality limit (the daily report's
     view): yellow while a material restatement is open, with its acknowledgement when there is one."""
     states = {r.date: r for r in drift_states(i.warehouse, i.settings).itertuples()}
+    opened = any(states[d].open for d in days_between(start, end) if d in states)
+    latest = latest_lines(restatements(i.warehouse)) if opened else {}
     floor = i.settings.check_revenue_drift_floor_ngn
-    restated = None
     out = {}
     for day in days_between(start, end):
         state = states.get(day)
         figure, limit = (float(state.drift), float(state.limit)) if state else (0.0, floor)
-        note = ""
-        if state is not None and state.open:
-            restated = restatements(i.warehouse) if restated is None else restated
-            said = restated[[as_date(d) == day for d in restated["date"]]]["description"]
-            note = said.iat[-1] if len(said) else ""
+        note = latest.get(day, "") if state is not None and state.open else ""
         details = {"materiality": materiality(i.settings)}
         if state is not None and state.acknowledged:
             details["acknowledged"] = state.acknowledged

@@ -66,3 +66,29 @@ def test_an_acknowledgement_accepts_the_value_it_saw_and_a_new_material_change_r
     assert (calm["baseline"], bool(calm["open"])) == (1_052_000, False)
     again = state(snap(1_000_000), snap(1_050_000), ("ack", 1_050_000, "x"), snap(1_120_000))
     assert (again["drift"], bool(again["open"])) == (70_000.0, True)
+
+
+def test_a_range_acknowledged_in_one_run_keeps_every_day_and_a_retry_replaces_its_rows(env):
+    """The UI acknowledges a range in one run: every open day is accepted (one write, keyed by
+    the run), a retry of that run replaces its own rows, and a day with nothing open is named."""
+    from commercepulse.checks.acknowledgements import acknowledge_days
+    from commercepulse_tests.harness import warehouse_of
+
+    wh = warehouse_of(env)
+    days = [DAY, DAY + timedelta(days=1), DAY + timedelta(days=2)]
+    snaps = [
+        (day, f"r{k}", T0 + timedelta(hours=k), net)
+        for day, nets in zip(days, ([1e6, 1.2e6], [2e6, 2.5e6], [3e6, 3e6]), strict=True)
+        for k, net in enumerate(nets)
+    ]
+    wh.replace_table(
+        "revenue_snapshots",
+        pd.DataFrame(snaps, columns=["date", "run_id", "reported_at", "net_revenue_ngn"]),
+    )
+    assert drift_states(wh, Settings())["open"].tolist() == [True, True, False]
+    for _ in range(2):  # the run, then its retry
+        done, refused = acknowledge_days(wh, Settings(), days, "checked", run_id="run-1")
+        assert [d.day for d in done] == days[:2] and len(refused) == 1
+        assert "nothing to acknowledge" in refused[0]
+        assert len(wh.table("revenue_acknowledgements")) == 2
+    assert drift_states(wh, Settings())["open"].tolist() == [False, False, False]
