@@ -271,6 +271,13 @@ def test_tomorrows_file_waits_for_its_utc_day_and_says_how_long(live_only, insta
     assert f"{tomorrow} waits for its UTC day" in result.skip_reason.skip_message
     overview = (settings.reports_dir / "index.html").read_text()
     assert "Files waiting for their UTC day" in overview
+    # a file for a day before the ingestion calendar's start is named, with what to do
+    late_payment_file(data, "2023-06-01", PAID_DAY, "ORD-250112-00002", "before-1")
+    with dg.build_sensor_context(
+        instance=instance, definitions=defs, resources=defs.resources
+    ) as context:
+        said = defs.get_sensor_def("new_data_files")(context).skip_reason.skip_message
+    assert "1 day file(s) before the ingestion calendar's start 2024-01-01 (2023-06-01" in said
     assert f"{tomorrow} waits for its UTC day" in overview
 
 

@@ -95,7 +95,20 @@ def new_data_files(context: dg.SensorEvaluationContext, settings: ProjectSetting
     valid = set(valid_days([f.day for f in files if f.day], INGESTION_DAILY))
     now = datetime.now(UTC)
     early_days = sorted({f.day for f in files if f.day and f.day not in valid})
-    early = "; ".join(not_begun(early_days, now))
+    start = INGESTION_DAILY.start.date().isoformat()
+    before = [d for d in early_days if d < start]  # never landed in silence: said what to do
+    early = "; ".join(
+        not_begun(early_days, now)
+        + (
+            [
+                f"{len(before)} day file(s) before the ingestion calendar's start {start} "
+                f"({before[0]}…{before[-1]}): restart `make ui` (the calendar then starts where "
+                "the data starts) or set INGESTION_START earlier"
+            ]
+            if before
+            else []
+        )
+    )
     files = [f for f in files if f.day is None or f.day in valid]
     known = json.loads(context.cursor or "{}")
     cursor: dict[str, list] = {}
