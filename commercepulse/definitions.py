@@ -43,6 +43,7 @@ GROUP_DESCRIPTIONS = {
     "platform_bronze": "The platform's own sources landed verbatim (SPEC §9).",
     "platform_silver": "Deduplicated platform records with history (SCD2, lifecycle).",
     "platform_gold": "Platform facts, dims and KPIs built from Silver.",
+    "snapshots": "The warehouse published after each refresh for analysts' own tools.",
 }
 
 

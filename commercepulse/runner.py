@@ -29,7 +29,12 @@ from commercepulse.defs.job_names import (
 )
 from commercepulse.defs.landing_contract import in_this_process, trigger
 from commercepulse.defs.partitions import DAILY, INGESTION_DAILY, day_range, valid_days
-from commercepulse.defs.resources import build_resources, run_topology, warehouse_location
+from commercepulse.defs.resources import (
+    build_resources,
+    build_warehouse,
+    run_topology,
+    warehouse_location,
+)
 from commercepulse.instance.home import event_batching_environment, pooled, prepare_dagster_home
 from commercepulse.lib.data_calendar import remember as remember_calendar
 from commercepulse.lib.days import contiguous_ranges, utc_midnight
@@ -174,7 +179,8 @@ def run_all(
     `reports=False` skips the daily report files; `warehouse` replaces the configured engine (tests)."""
     from commercepulse.definitions import build_definitions
 
-    resources = build_resources(settings, warehouse)
+    engine = warehouse or build_warehouse(settings)
+    resources = build_resources(settings, engine)
     defs = build_definitions(resources, settings.asset_owners, run_topology(settings))
     if instance is None:
         prepare_dagster_home(settings)
@@ -255,6 +261,7 @@ def run_all(
     return {
         "timings": timings,
         "warehouse": warehouse_location(settings),
+        "snapshot": engine.readers_location(),
         "business_days": len(state.get("business", [])),
         "live_days": state["live"],
         "failed_checks": [f.line() for f in findings.values()],

@@ -75,6 +75,10 @@ class Settings(BaseSettings, CheckThresholds):
     duckdb_memory_limit: str = Field("320MB", pattern=f"^{SIZE}$")
     # opt-in: DuckDB hands evicted memory back (less memory at the limit, slower small runs)
     duckdb_allocator_flush: str = Field("", pattern=f"^({SIZE})?$")
+    # read snapshots published after each refresh (DuckDB): where ("" = `snapshots/` beside the
+    # warehouse file) and how many are kept; readers open <SNAPSHOTS_DIR>/latest.duckdb
+    snapshots_dir: Path | None = None
+    snapshots_keep: int = Field(3, ge=1)
     # first business day (event time) and first ingestion day (live and platform day folders);
     # unset: where the data starts, remembered in COMMERCEPULSE_HOME/calendar.json
     # (lib/data_calendar.py), else these defaults
@@ -100,6 +104,7 @@ class Settings(BaseSettings, CheckThresholds):
         "platform_bronze": "team:platform-data",
         "platform_silver": "team:platform-data",
         "platform_gold": "team:platform-data",
+        "snapshots": "team:data-platform",
     }
 
     # alerts (sensor alert_webhook): failed runs and ERROR / blocking check failures, Slack-compatible

@@ -74,6 +74,11 @@ def print_summary(
     for line in failed[:20]:
         out.print(f"  - {line}")
     out.print(f"\nWarehouse: [bold]{result['warehouse']}[/]")
+    if result.get("snapshot"):
+        out.print(
+            f"Read snapshot for your own tools: [bold]{result['snapshot']}[/] "
+            '(`commercepulse query "SELECT …"`, `commercepulse kpi kpi_daily_revenue`)'
+        )
     if result.get("report_days"):
         last = result["report_days"][-1]
         out.print(

@@ -8,6 +8,7 @@ import sys
 
 import typer
 
+from commercepulse.cli.analyst_commands import kpi_cmd, query_cmd
 from commercepulse.cli.common import err
 from commercepulse.cli.generate import generate_app
 from commercepulse.cli.ingest import ingest_app
@@ -27,6 +28,8 @@ app.command("run")(run_cmd)
 app.command("report")(report_cmd)
 app.command("explain")(explain_cmd)
 app.command("acknowledge")(acknowledge_cmd)
+app.command("query")(query_cmd)
+app.command("kpi")(kpi_cmd)
 
 
 def main() -> None:

@@ -93,6 +93,8 @@ def build_warehouse(settings: Settings) -> Warehouse:
         path=str(settings.warehouse_path),
         memory_limit=settings.duckdb_memory_limit,
         allocator_flush=settings.duckdb_allocator_flush,
+        snapshots_dir=str(settings.snapshots_dir.resolve()) if settings.snapshots_dir else "",
+        snapshots_keep=settings.snapshots_keep,
     )
 
 

@@ -11,7 +11,8 @@ from commercepulse.defs.partitions import DAILY, SINGLE_RUN, WAREHOUSE_KIND, win
 from commercepulse.defs.retries import user_errors
 from commercepulse.lib.days import day_spans
 from commercepulse.warehouse.base import Warehouse
-from commercepulse.warehouse.schema import ALL_TABLES
+from commercepulse.warehouse.kpi_history import record_versions
+from commercepulse.warehouse.schema import ALL_TABLES, KPIS
 
 #: Tag of the whole-history tables: `refresh_job` selects them; the `refresh_whole_history` sensor
 #: refreshes those whose inputs changed, in one run after the work that changes them.
@@ -129,7 +130,13 @@ def whole_asset(
         params = {"run_id": context.run.run_id, "reported_at": datetime.now(UTC)}
         with user_errors():
             warehouse.execute([(sql, params) for sql in statements])
-            preview = latest_rows(name, warehouse) if name.startswith("kpi_") else {}
-            return dg.MaterializeResult(metadata=row_count(name, warehouse) | preview)
+            extra = {}
+            if name in KPIS:
+                extra = latest_rows(name, warehouse) | {
+                    "versions_recorded": record_versions(
+                        warehouse, name, context.run.run_id, datetime.now(UTC)
+                    )
+                }
+            return dg.MaterializeResult(metadata=row_count(name, warehouse) | extra)
 
     return _asset

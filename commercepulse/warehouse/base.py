@@ -90,6 +90,18 @@ class Warehouse(BaseModel):
         """The whole table becomes `frame`."""
         raise NotImplementedError
 
+    def publish_snapshot(self, info: pd.DataFrame) -> str:
+        """Record a read snapshot (one `snapshot_info` row) and publish it; returns where readers
+        find it. An engine whose tables serve any number of readers already (BigQuery) only
+        records it; DuckDB publishes a file (`snapshots.py`)."""
+        info = info.assign(location=self.readers_location())
+        self.replace_keys([("snapshot_info", "snapshot_id", list(info["snapshot_id"]), info)])
+        return self.readers_location()
+
+    def readers_location(self) -> str:
+        """Where readers find the published figures, for people."""
+        raise NotImplementedError
+
     def table(self, name: str) -> pd.DataFrame:
         """A whole table ordered by its key (tests, reports, summaries)."""
         table = ALL_TABLES[name]

@@ -131,6 +131,9 @@ class BigQueryWarehouse(Warehouse):
     def dataset_id(self) -> str:
         return f"{self.project}.{self.dataset}"
 
+    def readers_location(self) -> str:
+        return f"BigQuery dataset {self.dataset_id}"
+
     def statement_events(self) -> int:
         """No limit: a window's statements run as one script with one set of parameters, so
         sub-windows (each its own `@start`/`@end`) cannot share it, and BigQuery's memory is not

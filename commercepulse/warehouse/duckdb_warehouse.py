@@ -23,6 +23,7 @@ from commercepulse.lib.process_identity import alive, command_of
 from commercepulse.settings import SIZE
 from commercepulse.warehouse.base import STATEMENT_EVENTS, Warehouse
 from commercepulse.warehouse.schema import ALL_TABLES, Table
+from commercepulse.warehouse.snapshots import LATEST, SUFFIX, publish_file
 
 _INITIALISED: set[str] = set()
 _SESSIONS = threading.local()  # path -> the connection of an open `session()` in this thread
@@ -167,6 +168,38 @@ class DuckDBWarehouse(Warehouse):
     # pages stay resident. 2MB: the year × 20k world 673 MB instead of 718 MB, 30 × 20k 565–588 MB
     # instead of 623–629 MB, but the data pack's run 27.9–29.8 s instead of 25.5–26.2 s (README).
     allocator_flush: str = Field("", pattern=f"^({SIZE})?$")
+
+    #: where read snapshots are published ("" = a `snapshots` folder beside the file), and how
+    #: many are kept (SNAPSHOTS_DIR, SNAPSHOTS_KEEP)
+    snapshots_dir: str = ""
+    snapshots_keep: int = Field(3, ge=1)
+
+    @property
+    def snapshots_path(self) -> Path:
+        return (
+            Path(self.snapshots_dir) if self.snapshots_dir else Path(self.path).parent / "snapshots"
+        )
+
+    def readers_location(self) -> str:
+        return str(self.snapshots_path / LATEST)
+
+    def publish_snapshot(self, info: pd.DataFrame) -> str:
+        """Record the snapshot, checkpoint (the file alone is then the whole database) and publish
+        a copy, all under this process's hold on the file: the copy is exactly what the refresh
+        left, and no other writer can run in between (`snapshots.py`)."""
+        name = str(info["snapshot_id"].iat[0])
+        info = info.assign(location=str(self.snapshots_path / f"{name}{SUFFIX}"))
+        with self.session(), self.connect() as con:
+            self.replace_keys([("snapshot_info", "snapshot_id", [name], info)])
+            con.execute("FORCE CHECKPOINT")
+            try:
+                final = publish_file(
+                    Path(self.path), self.snapshots_path, name, self.snapshots_keep
+                )
+            except BaseException:
+                con.execute("DELETE FROM snapshot_info WHERE snapshot_id = $id", {"id": name})
+                raise
+        return str(final)
 
     def statement_events(self) -> int:
         """STATEMENT_EVENTS per GB (10^9 bytes) of `memory_limit`, at least 100,000."""

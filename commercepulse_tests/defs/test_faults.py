@@ -97,6 +97,11 @@ def main_job(
     return process.returncode, "".join(lines)
 
 
+#: Records of each publication (one row per refresh, its run and time): how many there are
+#: depends on how the work was split into runs, not on the data.
+PUBLICATIONS = {"snapshot_info"}
+
+
 def warehouse_state(settings) -> dict[str, list[tuple]]:
     wh = warehouse_of(settings)
     names = wh.query(
@@ -104,6 +109,8 @@ def warehouse_state(settings) -> dict[str, list[tuple]]:
     )["table_name"].tolist()
     state = {}
     for name in names:
+        if name in PUBLICATIONS:
+            continue
         frame = wh.table(name)
         frame = frame.drop(columns=[c for c in frame.columns if c in RUN_SPECIFIC])
         if (

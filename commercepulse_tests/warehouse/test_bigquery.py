@@ -439,3 +439,37 @@ def test_bigquery_backfill_split_into_concurrent_runs_equals_the_duckdb_run(
     for name in [n for n in COMPARED if n != "kpi_late_arrivals" and n not in PLATFORM_GOLD]:
         left, right = comparable(duck.table(name), name), comparable(warehouse.table(name), name)
         assert left == right, name
+
+
+@pytest.mark.slow  # the emulator world: `make test-slow` (CI runs it)
+def test_bigquery_records_its_snapshot_and_kpi_reads_equal_the_duckdb_snapshot(
+    bq_env, datapack_world
+):
+    """On BigQuery the dataset is what readers read: the refresh records the same snapshot_info
+    row (its location the dataset), and `commercepulse kpi`'s read returns the DuckDB
+    snapshot's rows."""
+    from commercepulse.read.kpi_reads import kpi_sql
+    from commercepulse.read.readers import open_reader
+
+    settings, warehouse, _ = bq_env
+    duck = DuckDBWarehouse(path=str(datapack_world[0].duckdb_path))
+    info = warehouse.table("snapshot_info")
+    theirs = duck.table("snapshot_info")
+    assert len(info) == 1 and info["location"].iat[0] == f"BigQuery dataset {warehouse.dataset_id}"
+    for column in ("latest_landing_partition", "last_business_day"):
+        assert str(info[column].iat[0])[:10] == str(theirs[column].iat[-1])[:10]
+    sql, params = kpi_sql(
+        "kpi_vendor_payment_success", date(2023, 1, 1), date(2023, 3, 31), "vendor_b"
+    )
+    rows = []
+    with open_reader(warehouse) as reader:
+        result = reader.rows(reader.native(sql), params)
+        for batch in result.batches:
+            rows.extend(batch)
+    expected = duck.query(sql, params)
+    assert result.columns == list(expected.columns)
+    assert len(rows) == len(expected) > 0
+    for row, want in zip(rows, expected.itertuples(index=False), strict=True):
+        assert str(row[0])[:10] == str(want[0])[:10]
+        assert row[1:4] == tuple(want[1:4])
+        assert row[4] == pytest.approx(want[4])

@@ -1,6 +1,6 @@
 """Vendor feed figures per live ingestion day, judged against each vendor's own history."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -18,6 +18,7 @@ from commercepulse.staging.fx import load_rates
 from commercepulse.vendors.mapping_files import shapes_for
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.frames import conform
+from commercepulse.warehouse.kpi_history import record_versions
 from commercepulse.warehouse.schema import ALL_TABLES
 
 FEEDS_GROUP = "feeds"
@@ -67,6 +68,9 @@ def vendor_feed_daily(
         settings,
     )
     warehouse.replace_partitions({"vendor_feed_daily": conform(judged, TABLE)}, start, end)
+    versions = record_versions(
+        warehouse, "vendor_feed_daily", context.run.run_id, datetime.now(UTC), (start, end)
+    )
     flagged = judged[judged["flagged"].notna()]
     lines = [f"- {r.ingestion_date.date()} {r.vendor}: {r.anomalies}" for r in flagged.itertuples()]
     return dg.MaterializeResult(
@@ -75,6 +79,7 @@ def vendor_feed_daily(
             "vendor_days": len(judged),
             "flagged_vendor_days": len(flagged),
             "anomalies": dg.MetadataValue.md("\n".join(lines[:50]) or "none"),
+            "versions_recorded": versions,
         }
     )
 

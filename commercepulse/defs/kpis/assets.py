@@ -1,6 +1,8 @@
 """KPI tables (recomputed from the facts when they change), the late-arrivals KPI per ingestion
 day, and the revenue-drift check against the reported snapshots."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
 
 from commercepulse.defs.asset_checks import asset_checks
@@ -10,6 +12,7 @@ from commercepulse.defs.table_assets import WHOLE_HISTORY, upstream_deps, whole_
 from commercepulse.staging.feed import FEED_OF_DAYS, late_arrivals
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.kpi_catalogue import VENDOR_KPIS
+from commercepulse.warehouse.kpi_history import record_versions
 from commercepulse.warehouse.restatements import restatements
 from commercepulse.warehouse.schema import ALL_TABLES, KPIS
 
@@ -49,9 +52,12 @@ def kpi_late_arrivals(
     start, end = window_days(context)
     frame = late_arrivals(warehouse.query(FEED_OF_DAYS, {"start": start, "end": end}))
     warehouse.replace_partitions({"kpi_late_arrivals": frame}, start, end)
+    versions = record_versions(
+        warehouse, "kpi_late_arrivals", context.run.run_id, datetime.now(UTC), (start, end)
+    )
     return dg.MaterializeResult(
         metadata=row_count("kpi_late_arrivals", warehouse)
-        | {"days": [str(d.date()) for d in frame["ingestion_date"]]}
+        | {"days": [str(d.date()) for d in frame["ingestion_date"]], "versions_recorded": versions}
     )
 
 

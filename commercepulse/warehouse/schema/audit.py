@@ -1,5 +1,5 @@
-"""Audit tables: what the platform reported and when (revenue snapshots, restatements), and what
-analysts accepted (acknowledged restatements)."""
+"""Audit tables: what the platform reported and when (revenue snapshots, restatements, read
+snapshots), and what analysts accepted (acknowledged restatements)."""
 
 from __future__ import annotations
 
@@ -58,6 +58,49 @@ AUDIT_TABLES: dict[str, Table] = {
             ),
             key=("date", "run_id"),
             upstream=("kpi_daily_revenue",),
+        ),
+        Table(
+            "kpi_history",
+            "every KPI row as published, append-only: a version is recorded when a row first "
+            "appears, when any of its values changes and when it disappears; the version a row "
+            "had at any moment is the newest one published by then",
+            (
+                C("kpi", "STRING", "the KPI table", False),
+                C("row_key", "STRING", "the row's key values joined by '|' (day, vendor …)", False),
+                C("date", "DATE", "the row's day (business or ingestion day; none for a ranking)"),
+                C("vendor", "STRING", "the row's vendor, for per-vendor KPIs"),
+                C("published_at", "TIMESTAMP", "when this version was published", False),
+                C("run_id", "STRING", "the run that published it", False),
+                C("removed", "BOOL", "the row disappeared from the KPI in this version", False),
+                C(
+                    "row_values",
+                    "STRING",
+                    "JSON: every column of the row as published",
+                ),
+                C("version_id", "STRING", "run, KPI and row key: unique", False),
+            ),
+            key=("kpi", "row_key", "published_at"),
+        ),
+        Table(
+            "snapshot_info",
+            "each read snapshot published after a refresh (DuckDB: a file under the snapshots "
+            "folder; BigQuery: the dataset itself): the newest row is the snapshot you read",
+            (
+                C("snapshot_id", "STRING", "sortable: publication time (UTC) and run", False),
+                C("published_at", "TIMESTAMP", "when the snapshot was published", False),
+                C("refresh_run_id", "STRING", "the refresh run whose tables it holds", False),
+                C(
+                    "latest_landing_run_id",
+                    "STRING",
+                    "the newest landing before that refresh began",
+                ),
+                C("latest_landing_at", "TIMESTAMP", "when that landing was recorded"),
+                C("latest_landing_partition", "STRING", "its ingestion day (or the dumps)"),
+                C("latest_ingested_at", "TIMESTAMP", "the newest staged event's ingestion time"),
+                C("last_business_day", "DATE", "the newest day of kpi_daily_revenue"),
+                C("location", "STRING", "the snapshot file, or the BigQuery dataset"),
+            ),
+            key=("snapshot_id",),
         ),
         Table(
             "revenue_acknowledgements",

@@ -1,0 +1,151 @@
+"""`commercepulse query` and `commercepulse kpi`: the published figures read from a terminal,
+a script or a pipe (the newest read snapshot, or BigQuery), streamed as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from commercepulse.cli.common import err, fail
+from commercepulse.settings import Settings
+
+FORMAT_HELP = "table (for people), csv, or json (JSON Lines: one object per row)"
+#: Shown on stderr before the rows: which snapshot they come from.
+NEWEST = (
+    "SELECT snapshot_id, published_at, latest_landing_partition, last_business_day "
+    "FROM snapshot_info ORDER BY snapshot_id DESC LIMIT 1"
+)
+
+
+def _stream(sql: str, params: dict, fmt: str, native: bool) -> None:
+    from commercepulse.defs.resources import build_warehouse
+    from commercepulse.errors import InputError
+    from commercepulse.read.output import FORMATS, write_rows
+    from commercepulse.read.readers import open_reader
+
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    try:
+        with open_reader(build_warehouse(Settings())) as reader:
+            _say_snapshot(reader)
+            result = reader.rows(reader.native(sql) if native else sql, params)
+            try:
+                write_rows(result.columns, result.batches, fmt, sys.stdout)
+                sys.stdout.flush()
+            except BrokenPipeError:  # `| head`: the reader has what it wanted
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except InputError as exc:
+        fail(str(exc))
+
+
+def _say_snapshot(reader) -> None:
+    """One line on stderr: the snapshot read (what it holds, when it was published)."""
+    from commercepulse.errors import InputError
+
+    try:
+        rows = next(reader.rows(reader.native(NEWEST), {}).batches, [])
+    except InputError:
+        rows = []
+    if rows:
+        sid, published, landing, last_day = rows[0]
+        err.print(
+            f"[dim]snapshot {sid}: published {published:%Y-%m-%d %H:%M:%S} UTC, latest landing "
+            f"{landing or 'none'}, business days through {last_day}[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def query_cmd(
+    sql: Annotated[str, typer.Argument(help="one reading statement (SELECT, WITH, DESCRIBE …)")],
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+) -> None:
+    """Run one reading statement on the published figures: the newest read snapshot of the
+    DuckDB warehouse (BigQuery: the dataset, in BigQuery SQL). Never waits for, nor blocks, a
+    run. A write, bad SQL or an unknown table: one line, exit 2."""
+    _stream(sql, {}, fmt, native=False)
+
+
+def kpi_cmd(
+    name: Annotated[str, typer.Argument(help="the KPI table, e.g. kpi_daily_revenue")],
+    first: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")] = "",
+    last: Annotated[str, typer.Option("--to", help="last day (included), YYYY-MM-DD")] = "",
+    vendor: Annotated[str, typer.Option(help="one vendor's rows (per-vendor KPIs)")] = "",
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of",
+            help="the rows as the platform showed them at this time (ISO, naive = UTC; a day = "
+            "its end)",
+        ),
+    ] = "",
+    since: Annotated[
+        str,
+        typer.Option(help="list what changed between this time and --as-of (default: now)"),
+    ] = "",
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+) -> None:
+    """A KPI's rows from the published figures, by day range and vendor; with --as-of, as the
+    platform showed them then (kpi_history); with --since, what changed in between."""
+    from datetime import UTC, datetime
+
+    from commercepulse.errors import InputError
+    from commercepulse.read import kpi_reads as k
+
+    try:
+        days = k.parse_day(first, "--from"), k.parse_day(last, "--to"), vendor or None
+        moment = k.parse_moment(as_of, "--as-of")
+        earlier = k.parse_moment(since, "--since")
+        if earlier is None and moment is None:
+            sql, params = k.kpi_sql(name, *days)
+            _stream(sql, params, fmt, native=True)
+            return
+        moment = moment or datetime.now(UTC)
+        if earlier is not None and earlier >= moment:
+            raise InputError(f"--since {since} is not before --as-of {as_of or 'now'}")
+        _versions(name, days, moment, earlier, fmt)
+    except InputError as exc:
+        fail(str(exc))
+
+
+def _versions(name: str, days: tuple, moment, earlier, fmt: str) -> None:
+    """The KPI as published at `moment`, or (with `earlier`) what changed since then."""
+    from commercepulse.defs.resources import build_warehouse
+    from commercepulse.read import kpi_reads as k
+    from commercepulse.read.output import FORMATS, write_rows
+    from commercepulse.read.readers import open_reader
+    from commercepulse.warehouse.schema import KPIS
+
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    with open_reader(build_warehouse(Settings())) as reader:
+        _say_snapshot(reader)
+
+        def published_at(when) -> object:
+            sql, params = k.as_of_sql(name, when, *days)
+            return reader.rows(reader.native(sql), params).batches
+
+        first = next(reader.rows(reader.native(k.FIRST_PUBLISHED), {"kpi": name}).batches)
+        begins = first[0][0] if first else None
+        if begins is None or begins > (earlier or moment):
+            err.print(
+                f"[dim]{name}: no version published by {(earlier or moment):%Y-%m-%d %H:%M:%S} "
+                f"UTC (its history begins {begins or 'at its first refresh'})[/]",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if earlier is None:
+            columns, batches = KPIS[name].names, k.versions_as_rows(name, published_at(moment))
+        else:
+            changed = k.differences(
+                name, k.state(name, published_at(earlier)), k.state(name, published_at(moment))
+            )
+            columns, batches = [*KPIS[name].key, *k.DIFF_COLUMNS], iter([changed])
+        try:
+            write_rows(columns, batches, fmt, sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
