@@ -191,7 +191,13 @@ def job_steps(
                 peaks[key] = [max(seen[0], mine), max(seen[1], tree)]
     top = dict(sorted(peaks.items(), key=lambda kv: -kv[1][1])[:8])
     return {
-        job: dict(sorted(steps.items(), key=lambda kv: -kv[1])[:8]) for job, steps in jobs.items()
+        job: dict(sorted(steps.items(), key=lambda kv: -kv[1])[:8])
+        | (
+            {"warehouse_snapshot": steps["warehouse_snapshot"]}
+            if "warehouse_snapshot" in steps
+            else {}
+        )
+        for job, steps in jobs.items()
     }, top
 
 
@@ -261,6 +267,13 @@ def run_world(name: str) -> dict:
         "lines_per_s": round(lines / wall),
         "jobs_s": jobs,
         "steps_s": steps,
+        # the read snapshot's publication against the refresh it ends (issue: within 10 %)
+        "snapshot_share_of_refresh": round(
+            steps.get("refresh_job", {}).get("warehouse_snapshot", 0.0) / jobs["refresh_job"],
+            3,
+        )
+        if jobs.get("refresh_job")
+        else None,
         "ingest_job_over_landing": round(jobs.get("ingest_job", 0.0) / landing, 2)
         if landing
         else None,

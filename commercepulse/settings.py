@@ -42,6 +42,11 @@ class CheckThresholds(BaseModel):
     check_normal_window_days: int = Field(28, ge=1)
     check_normal_min_history_days: int = Field(7, ge=1)
     check_normal_z_max: float = Field(4.0, gt=0)
+    # provisional or final (warehouse/lateness.py): a KPI day is final once each vendor's newest
+    # live event is later than the day's end by this quantile of the vendor's lateness (per
+    # event day, the lag of its last event to arrive) over the trailing FINAL_LAG_WINDOW_DAYS
+    final_lag_quantile: float = Field(0.99, gt=0, le=1)
+    final_lag_window_days: int = Field(28, ge=1)
     # freshness (sensor `freshness`): live ingestion day D is due at this hour (UTC) of D+1, and the
     # KPIs are stale when not refreshed KPI_FRESH_MINUTES after the last landing
     freshness_deadline_hour: int = Field(6, ge=0, le=23)

@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from commercepulse.checks import fact_rules, platform_rules, raw_rules, revenue_rules
+from commercepulse.checks import (
+    fact_rules,
+    finality_rules,
+    platform_rules,
+    raw_rules,
+    revenue_rules,
+)
 from commercepulse.checks.anomalies import ROWS as FEED_ROWS
 from commercepulse.checks.outcome import Outcome
 from commercepulse.checks.spec import CLOCK, CheckSpec, RuleInputs
@@ -57,6 +63,7 @@ JUDGED: tuple[CheckSpec, ...] = (
     platform_rules.EMAIL_ROW,
     *fact_rules.ROWS[3:],  # key integrity of each fact, dim_date coverage
     *revenue_rules.ROWS,
+    *finality_rules.ROWS,
     *platform_rules.ROWS,
 )
 CHECKS: tuple[CheckSpec, ...] = (*JUDGED, *CLOCK_ROWS)

@@ -85,6 +85,13 @@ def render_html(
         if report.get("partial_day")
         else ""
     )
+    revenue = report["kpis"].get("daily_revenue") or [{}]
+    if revenue[0].get("is_final") is False:
+        partial += (
+            "<p class='partial'>Provisional: the vendors' measured lateness says more data may "
+            "still come for this day, so its figures can still change (kpi_vendor_lateness says "
+            "from when each vendor's days are final).</p>"
+        )
     waiting = "".join(
         f"<p class='partial'>Not finished: {html.escape(line)}.</p>"
         for line in report.get("unfinished_work", [])

@@ -109,6 +109,22 @@ def _unfinished(lines: list[str]) -> str:
     return f"<h2>Not finished after a failure</h2><ul class='legend'>{items}</ul>"
 
 
+def _provisional(days: list[tuple[str, dict[str, Any]]]) -> str:
+    """The report days whose revenue is still provisional (more data may come: is_final)."""
+    open_days = [
+        d
+        for d, report in days
+        if (report.get("kpis", {}).get("daily_revenue") or [{}])[0].get("is_final") is False
+    ]
+    if not open_days:
+        return ""
+    return (
+        f"<h2>Provisional days</h2><p>{len(open_days)} day(s) may still change: the vendors' "
+        "measured lateness says more data may come (kpi_vendor_lateness): "
+        f"{html.escape(', '.join(open_days))}.</p>"
+    )
+
+
 def _cell_title(name: str, day: str, entry: dict[str, Any] | None) -> str:
     """What a cell says on hover: the verdict, and for a failing check its own explanation."""
     said = f"{name} on {day}: {STATES[_state(entry)][1]}"
@@ -177,6 +193,7 @@ def overview_html(
         "report; a check's name opens its page in the Dagster UI; the line is its figure over "
         "these days. The grid as a picture: <a href='overview.png'>overview.png</a>.</p>"
         f"{_freshness(freshness or {})}{_unfinished(unfinished or [])}{_not_begun(waiting or [])}"
+        f"{_provisional(days)}"
         f"<h2>Checks by day</h2><ul class='legend'>{legend}</ul>"
         f"<table class='grid'><thead><tr><th></th>{head}<th>figure</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"

@@ -9,6 +9,8 @@ tolerance) to 60 minutes after its last event; each order is credited to one ses
 
 from __future__ import annotations
 
+from commercepulse.warehouse.lateness import final_per_vendor
+
 PAID_ORDER_WINDOW_MINUTES = 60
 #: How far an order's creation may precede its session's first checkout (two systems' clocks).
 PAID_ORDER_CLOCK_SKEW_SECONDS = 120
@@ -169,6 +171,6 @@ GOLD_STATEMENTS: dict[str, list[str]] = {
     "fact_platform_orders": FACT_PLATFORM_ORDERS,
     "fact_sessions": FACT_SESSIONS,
     "kpi_daily_funnel": KPI_DAILY_FUNNEL,
-    "kpi_aov": KPI_AOV,
+    "kpi_aov": KPI_AOV + [final_per_vendor("kpi_aov")],
     "kpi_retention": KPI_RETENTION,
 }

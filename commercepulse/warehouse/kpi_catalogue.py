@@ -2,8 +2,9 @@
 `schema/kpis.py`), the SQL statements that recompute it from those tables (`sql.py`,
 `gold_sql.py`), and how one of its figures is explained (`explainers.py`). The KPI assets, their
 dependencies and UI column schemas, and `commercepulse explain`, are built from these specs:
-start here to find or change a KPI. `kpi_late_arrivals` (per ingestion day, from
-vendor_feed_daily in pandas: `staging/feed.py`) is the one KPI not rebuilt by SQL."""
+start here to find or change a KPI. Two KPIs are computed in pandas, not SQL:
+`kpi_late_arrivals` (per ingestion day, from vendor_feed_daily: `staging/feed.py`) and
+`kpi_vendor_lateness` (the lateness that makes KPI days final: `lateness.py`)."""
 
 from __future__ import annotations
 

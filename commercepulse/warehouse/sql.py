@@ -16,6 +16,7 @@ day has 28 ids created by two vendors).
 from __future__ import annotations
 
 from commercepulse.warehouse.gold_sql import CUSTOMER_USER_LINK
+from commercepulse.warehouse.lateness import final_overall, final_per_vendor
 from commercepulse.warehouse.schema import FACTS
 
 WINDOW = "event_date >= $start AND event_date < $end"
@@ -261,10 +262,14 @@ SELECT row_number() OVER (ORDER BY revenue DESC, sku) AS rank, sku, units, round
 ]
 
 KPI_STATEMENTS = {
-    "kpi_daily_revenue": KPI_DAILY_REVENUE + REVENUE_SNAPSHOT + REVENUE_SNAPSHOT_EVENTS,
-    "kpi_vendor_payment_success": KPI_VENDOR_PAYMENT_SUCCESS,
-    "kpi_order_to_payment": KPI_ORDER_TO_PAYMENT,
-    "kpi_refund_rate": KPI_REFUND_RATE,
+    "kpi_daily_revenue": KPI_DAILY_REVENUE
+    + [final_overall("kpi_daily_revenue")]
+    + REVENUE_SNAPSHOT
+    + REVENUE_SNAPSHOT_EVENTS,
+    "kpi_vendor_payment_success": KPI_VENDOR_PAYMENT_SUCCESS
+    + [final_per_vendor("kpi_vendor_payment_success")],
+    "kpi_order_to_payment": KPI_ORDER_TO_PAYMENT + [final_per_vendor("kpi_order_to_payment")],
+    "kpi_refund_rate": KPI_REFUND_RATE + [final_overall("kpi_refund_rate")],
     "kpi_top_products": KPI_TOP_PRODUCTS,
 }
 WINDOW_STATEMENTS = {

@@ -405,8 +405,12 @@ def test_kpi_assets_describe_every_column_and_show_their_latest_values(mongo_uri
         }["kpi_daily_revenue"]
         assert metadata["warehouse"].value == f"duckdb:{w.settings.duckdb_path.resolve()}"
         latest = metadata["latest"].value.splitlines()
-        assert latest[0] == "| date | gross_revenue_ngn | refunds_ngn | net_revenue_ngn |"
+        assert latest[0] == (
+            "| date | gross_revenue_ngn | refunds_ngn | net_revenue_ngn | is_final |"
+        )
+        # vendor_b's days arrive within themselves (lag 0) and its newest event is 01-14 11:00:
+        # 01-13 has ended, 01-14 has not (warehouse/lateness.py)
         assert latest[2:] == [
-            "| 2025-01-14 | 2,500.00 | 0 | 2,500.00 |",
-            "| 2025-01-13 | 1,000.00 | 0 | 1,000.00 |",
+            "| 2025-01-14 | 2,500.00 | 0 | 2,500.00 | False |",
+            "| 2025-01-13 | 1,000.00 | 0 | 1,000.00 | True |",
         ]

@@ -8,11 +8,13 @@ import dagster as dg
 from commercepulse.defs.asset_checks import asset_checks
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.partitions import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
+from commercepulse.defs.resources import ProjectSettings
 from commercepulse.defs.table_assets import WHOLE_HISTORY, upstream_deps, whole_asset
 from commercepulse.staging.feed import FEED_OF_DAYS, late_arrivals
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.kpi_catalogue import VENDOR_KPIS
 from commercepulse.warehouse.kpi_history import record_versions
+from commercepulse.warehouse.lateness import vendor_lateness
 from commercepulse.warehouse.restatements import restatements
 from commercepulse.warehouse.schema import ALL_TABLES, KPIS
 
@@ -58,6 +60,39 @@ def kpi_late_arrivals(
     return dg.MaterializeResult(
         metadata=row_count("kpi_late_arrivals", warehouse)
         | {"days": [str(d.date()) for d in frame["ingestion_date"]], "versions_recorded": versions}
+    )
+
+
+@dg.asset(
+    group_name=KPI_GROUP,
+    kinds={WAREHOUSE_KIND},
+    deps=upstream_deps("kpi_vendor_lateness"),
+    tags=WHOLE_HISTORY,
+    description=KPIS["kpi_vendor_lateness"].description
+    + ": the KPIs mark each day is_final from it (warehouse/lateness.py)",
+    metadata=table_metadata_spec("kpi_vendor_lateness"),
+)
+def kpi_vendor_lateness(
+    context: dg.AssetExecutionContext,
+    warehouse: dg.ResourceParam[Warehouse],
+    settings: ProjectSettings,
+) -> dg.MaterializeResult:
+    """Each vendor's lateness from its staged live events; read by the KPIs' is_final."""
+    frame = vendor_lateness(warehouse, settings.final_lag_quantile, settings.final_lag_window_days)
+    warehouse.replace_table("kpi_vendor_lateness", frame)
+    versions = record_versions(
+        warehouse, "kpi_vendor_lateness", context.run.run_id, datetime.now(UTC)
+    )
+    return dg.MaterializeResult(
+        metadata=row_count("kpi_vendor_lateness", warehouse)
+        | {
+            "final_through": {r.vendor: str(r.final_through)[:10] for r in frame.itertuples()},
+            "lag_hours": {r.vendor: float(r.lag_hours) for r in frame.itertuples()},
+            "rule": f"a day is final once each vendor's newest live event is later than the "
+            f"day's end by the {settings.final_lag_quantile:.0%} quantile of its days' last "
+            f"arrivals over {settings.final_lag_window_days} days",
+            "versions_recorded": versions,
+        }
     )
 
 

@@ -9,6 +9,7 @@ from commercepulse.defs.kpis.assets import (
     KPI_CHECKS,
     kpi_late_arrivals,
     kpi_restatements,
+    kpi_vendor_lateness,
 )
 from commercepulse.defs.kpis.jobs import explain_job
 
@@ -20,6 +21,7 @@ def defs() -> dg.Definitions:
             *KPI_ASSETS.values(),
             kpi_late_arrivals,
             kpi_restatements,
+            kpi_vendor_lateness,
             revenue_acknowledgements,
         ],
         asset_checks=KPI_CHECKS,

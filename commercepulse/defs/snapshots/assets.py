@@ -15,7 +15,9 @@ from commercepulse.warehouse.snapshots import HELD, snapshot_info
 
 SNAPSHOT_GROUP = "snapshots"
 #: Every whole-history table: the snapshot runs after whichever of them a refresh recomputes.
-PUBLISHED_AFTER = sorted({*KPI_CATALOGUE, *GOLD_STATEMENTS, "dim_date", "kpi_restatements"})
+PUBLISHED_AFTER = sorted(
+    {*KPI_CATALOGUE, *GOLD_STATEMENTS, "dim_date", "kpi_restatements", "kpi_vendor_lateness"}
+)
 
 
 def latest_landing(instance: dg.DagsterInstance, before: float) -> tuple[str, datetime, str] | None:

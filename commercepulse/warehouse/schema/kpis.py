@@ -15,9 +15,14 @@ _VENDOR_KPIS: dict[str, Table] = {
                 C("gross_revenue_ngn", "FLOAT64"),
                 C("refunds_ngn", "FLOAT64"),
                 C("net_revenue_ngn", "FLOAT64"),
+                C(
+                    "is_final",
+                    "BOOL",
+                    "final: no vendor's measured lateness expects more data for it",
+                ),
             ),
             key=("date",),
-            upstream=("fact_payments", "fact_refunds"),
+            upstream=("kpi_vendor_lateness", "fact_payments", "fact_refunds"),
         ),
         Table(
             "kpi_vendor_payment_success",
@@ -28,9 +33,17 @@ _VENDOR_KPIS: dict[str, Table] = {
                 C("attempts", "INT64"),
                 C("successes", "INT64"),
                 C("success_rate", "FLOAT64"),
+                C(
+                    "is_final",
+                    "BOOL",
+                    "final: the vendor's measured lateness expects no more data for it",
+                ),
             ),
             key=("date", "vendor"),
-            upstream=("fact_payments",),
+            upstream=(
+                "kpi_vendor_lateness",
+                "fact_payments",
+            ),
         ),
         Table(
             "kpi_order_to_payment",
@@ -42,9 +55,17 @@ _VENDOR_KPIS: dict[str, Table] = {
                 C("avg_minutes", "FLOAT64"),
                 C("median_minutes", "FLOAT64"),
                 C("negative_gaps", "INT64"),
+                C(
+                    "is_final",
+                    "BOOL",
+                    "final: the vendor's measured lateness expects no more data for it",
+                ),
             ),
             key=("date", "vendor"),
-            upstream=("fact_orders",),
+            upstream=(
+                "kpi_vendor_lateness",
+                "fact_orders",
+            ),
         ),
         Table(
             "kpi_refund_rate",
@@ -56,9 +77,14 @@ _VENDOR_KPIS: dict[str, Table] = {
                 C("partial_refunds", "INT64"),
                 C("refund_rate", "FLOAT64"),
                 C("value_rate", "FLOAT64"),
+                C(
+                    "is_final",
+                    "BOOL",
+                    "final: no vendor's measured lateness expects more data for it",
+                ),
             ),
             key=("date",),
-            upstream=("fact_orders", "kpi_daily_revenue"),
+            upstream=("kpi_vendor_lateness", "fact_orders", "kpi_daily_revenue"),
         ),
         Table(
             "kpi_late_arrivals",
@@ -119,6 +145,36 @@ _VENDOR_KPIS: dict[str, Table] = {
             key=("ingestion_date", "vendor"),
             partition_col="ingestion_date",
             cluster=("vendor",),
+        ),
+        Table(
+            "kpi_vendor_lateness",
+            "each vendor's measured lateness and the last business day it makes final",
+            (
+                C("vendor", "STRING", nullable=False),
+                C("event_days", "INT64", "event days in the window (each with its last arrival)"),
+                C("lag_quantile", "FLOAT64", "FINAL_LAG_QUANTILE"),
+                C(
+                    "lag_hours",
+                    "FLOAT64",
+                    "that quantile, over the window's event days, of the hours between a day's "
+                    "end and the arrival of its last event (0 when none arrives after its day)",
+                ),
+                C("watermark", "TIMESTAMP", "the vendor's newest live event's ingestion time"),
+                C(
+                    "final_through",
+                    "DATE",
+                    "the last business day whose end + lag_hours is not after the watermark",
+                ),
+                C("window_days", "INT64", "FINAL_LAG_WINDOW_DAYS: days before the watermark read"),
+            ),
+            key=("vendor",),
+            upstream=(
+                "stg_orders",
+                "stg_payments",
+                "stg_refunds",
+                "stg_shipments",
+                "stg_order_updates",
+            ),
         ),
         Table(
             "kpi_top_products",
@@ -183,9 +239,14 @@ _PLATFORM_KPIS: dict[str, Table] = {
                     "FLOAT64",
                     "net revenue (payments - refunds of the day) / paid orders",
                 ),
+                C(
+                    "is_final",
+                    "BOOL",
+                    "final: the vendor's measured lateness expects no more data for it",
+                ),
             ),
             key=("date", "vendor"),
-            upstream=("fact_payments", "fact_refunds"),
+            upstream=("kpi_vendor_lateness", "fact_payments", "fact_refunds"),
         ),
         Table(
             "kpi_retention",
