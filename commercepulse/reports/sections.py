@@ -14,7 +14,7 @@ SECTIONS = {
     "late_arrivals": ("Live ingestion of this day (as ingestion day)", "kpi_late_arrivals"),
     "order_daily": ("Orders and payments by vendor (business day)", "fact_order_daily"),
     "vendor_feed": ("Vendor feeds of this ingestion day", "vendor_feed_daily"),
-    "restatements": ("Restatements of this day's revenue (by data that landed later)",
+    "restatements": ("Restatements of this day's figures (by data that landed later)",
                      "kpi_restatements"),
     CAUSED_SECTION: ("Days restated by data that landed this day", "kpi_restatements"),
     "top_products": ("Top products: all history to date, not this day alone", "kpi_top_products"),

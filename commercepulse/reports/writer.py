@@ -81,8 +81,9 @@ KPI_QUERIES = {
         "ingestion_date",
     ),
     "restatements": (
-        "SELECT date, delta_ngn, before_ngn, now_ngn, first_reported_ngn, description, run_id "
-        "FROM kpi_restatements WHERE date >= $start AND date < $end ORDER BY restated_at, run_id",
+        "SELECT date, kpi, vendor, column_name, before_value, now_value, delta, description, "
+        "run_id FROM kpi_restatements WHERE date >= $start AND date < $end "
+        "ORDER BY restated_at, run_id, kpi, vendor, column_name",
         "date",
     ),
 }
@@ -90,9 +91,9 @@ KPI_QUERIES = {
 
 #: Restatements of any day caused by events that landed on a day of the window (`landed_days`).
 CAUSED = (
-    "SELECT date, delta_ngn, before_ngn, now_ngn, landed_days, description, run_id "
-    "FROM kpi_restatements WHERE landed_days IS NOT NULL AND landed_days <> '' "
-    "ORDER BY restated_at, run_id, date"
+    "SELECT date, kpi, vendor, column_name, before_value, now_value, delta, landed_days, "
+    "description, run_id FROM kpi_restatements WHERE landed_days IS NOT NULL AND "
+    "landed_days <> '' ORDER BY restated_at, run_id, date, kpi, vendor, column_name"
 )
 
 

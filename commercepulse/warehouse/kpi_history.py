@@ -22,11 +22,12 @@ from commercepulse.warehouse.schema import AUDIT_TABLES, KPIS, Table
 
 HISTORY = "kpi_history"
 COLUMNS = AUDIT_TABLES[HISTORY].names
-DAY_COLUMNS = ("date", "ingestion_date")
 
 
 def day_column(table: Table) -> str | None:
-    return next((c for c in DAY_COLUMNS if c in table.names), None)
+    """The day a KPI row is about: the first DATE column of its key (a business or ingestion
+    day, a cohort month); None for a ranking or a per-vendor summary."""
+    return next((k for k in table.key if table.col(k).type == "DATE"), None)
 
 
 #: The newest version of each row of one KPI (optionally of days [start, end)).

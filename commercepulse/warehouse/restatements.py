@@ -1,5 +1,9 @@
 """Restatements: when late data changes a day that was already reported, what changed and why.
 
+Every KPI: each version of a row in `kpi_history` against the one before it, one restatement per
+numeric column that changed, with what landed for the row's day in between (`kpi_restatements`
+via `all_restatements`). Net revenue in more detail:
+
 Each KPI refresh snapshots the days whose net revenue is new or changed (`revenue_snapshots`)
 together with the payments and refunds behind each snapshot (`revenue_snapshot_events`). A
 restatement is one snapshot against the one before it: the delta, and exactly the events that
@@ -62,10 +66,11 @@ def _describe(day: str, delta: float, ids: list[str], causes: str, landed: list[
 
 
 def restatements(wh: Warehouse) -> pd.DataFrame:
-    """Every restatement of a reported day's net revenue, oldest first (rows of `kpi_restatements`)."""
+    """Every restatement of a reported day's net revenue, oldest first (rows of `kpi_restatements`,
+    with `before_at`: when the value it replaced was reported)."""
     snaps = wh.query(SNAPSHOTS)
     if snaps.empty:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=[*COLUMNS, "before_at"])
     events = wh.query(EVENTS)
     by_snapshot = {
         key: group.set_index("event_id") for key, group in events.groupby(["date", "run_id"])
@@ -96,7 +101,14 @@ def restatements(wh: Warehouse) -> pd.DataFrame:
             rows.append(
                 {
                     "date": day,
-                    "kpi": "net_revenue_ngn",
+                    "kpi": "kpi_daily_revenue",
+                    "row_key": iso,
+                    "column_name": "net_revenue_ngn",
+                    "first_value": first["net_revenue_ngn"],
+                    "before_value": before["net_revenue_ngn"],
+                    "now_value": now["net_revenue_ngn"],
+                    "delta": delta,
+                    "before_at": before["reported_at"],
                     "run_id": now["run_id"],
                     "restated_at": now["reported_at"],
                     "first_reported_ngn": first["net_revenue_ngn"],
@@ -117,4 +129,123 @@ def restatements(wh: Warehouse) -> pd.DataFrame:
                     ),
                 }
             )
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=[*COLUMNS, "before_at"])
+
+
+#: Columns that are not figures: a change of finality is not a restatement of a value.
+NOT_FIGURES = {"is_final"}
+HISTORY = """
+SELECT kpi, row_key, date, vendor, published_at, run_id, removed, row_values FROM kpi_history
+WHERE date IS NOT NULL ORDER BY kpi, row_key, published_at, run_id"""
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def figure_restatements(wh: Warehouse) -> pd.DataFrame:
+    """Every change of a published numeric KPI value (kpi_history, each version against the one
+    before it), except net revenue (`restatements` has it, with its events)."""
+    import orjson
+
+    from commercepulse.warehouse.kpi_history import same_values
+
+    rows = []
+    # a KPI without a day (the top-products ranking, the vendors' lateness) changes as history
+    # grows: its versions are in kpi_history, but there is no published day to restate
+    dated = wh.query(HISTORY)
+    for (kpi, key), versions in dated.groupby(["kpi", "row_key"], sort=False):
+        first = previous = None
+        before_at = None
+        for v in versions.itertuples(index=False):
+            values = None if v.removed else orjson.loads(v.row_values)
+            if previous is not None and values is not None:
+                for column, now in values.items():
+                    was = previous.get(column)
+                    if (
+                        column in NOT_FIGURES
+                        or (kpi, column) == ("kpi_daily_revenue", "net_revenue_ngn")
+                        or _number(now) is None
+                        or same_values({column: was}, {column: now})
+                    ):
+                        continue
+                    rows.append(
+                        {
+                            "date": v.date,
+                            "kpi": kpi,
+                            "vendor": v.vendor,
+                            "row_key": key,
+                            "column_name": column,
+                            "run_id": v.run_id,
+                            "restated_at": v.published_at,
+                            "first_value": _number((first or {}).get(column)),
+                            "before_value": _number(was),
+                            "now_value": _number(now),
+                            "delta": None if _number(was) is None else _number(now) - _number(was),
+                            "before_at": before_at,
+                        }
+                    )
+            if values is not None and first is None:
+                first = values
+            previous, before_at = values, v.published_at
+    return pd.DataFrame(rows, columns=[*COLUMNS, "before_at"])
+
+
+def landing_causes(frame: pd.DataFrame, landings: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Per restatement: what landed for its day between the value it replaced and its own
+    (`landings`: landed_at, kind, partition, touched: the business days), in words, and those landings'
+    ingestion days."""
+    records = [
+        (pd.Timestamp(r.landed_at), r.kind, r.partition, set(r.touched))
+        for r in landings.itertuples(index=False)
+    ]
+    earliest = pd.Timestamp.min.tz_localize("UTC")
+    causes, days = [], []
+    for row in frame.itertuples(index=False):
+        day = str(pd.Timestamp(row.date).date()) if pd.notna(row.date) else None
+        since = pd.Timestamp(row.before_at) if pd.notna(row.before_at) else earliest
+        until = pd.Timestamp(row.restated_at)
+        hits = [
+            (kind, partition)
+            for landed_at, kind, partition, touched in records
+            if since < landed_at <= until and (day is None or day in touched)
+        ]
+        words = sorted({f"{kind} {partition}" for kind, partition in hits})
+        causes.append("; ".join(words))
+        days.append(",".join(sorted({p for _, p in hits if p[:1].isdigit()})))
+    return causes, days
+
+
+def all_restatements(wh: Warehouse, landings: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `kpi_restatements`: net revenue's (with its events) and every other KPI
+    value's, each with its cause (`landings`: the landing records, from the Dagster instance)."""
+    revenue = restatements(wh)
+    figures = figure_restatements(wh)
+    out = (
+        pd.concat([f for f in (revenue, figures) if len(f)], ignore_index=True)
+        if len(revenue) or len(figures)
+        else revenue
+    )
+    if out.empty:
+        return out.drop(columns=["before_at"])
+    causes, days = landing_causes(out, landings)
+    out["cause"] = causes
+    out["landed_days"] = out["landed_days"].where(
+        out["landed_days"].notna() & (out["landed_days"] != ""), pd.Series(days, index=out.index)
+    )
+    generic = out["description"].isna()
+    out.loc[generic, "description"] = [
+        f"{pd.Timestamp(r.date).date()} {r.kpi}"
+        + (f" {r.vendor}" if isinstance(r.vendor, str) and r.vendor else "")
+        + f" {r.column_name} restated {r.before_value:,.6g} → {r.now_value:,.6g}"
+        + f" ({r.cause or 'recomputed; no landing recorded for this day in between'})"
+        for r in out[generic].itertuples()
+    ]
+    # net revenue's line names its events already; the landing is added when one is recorded
+    out.loc[~generic, "description"] = [
+        f"{d} ({c})" if c else d
+        for d, c in zip(out.loc[~generic, "description"], out.loc[~generic, "cause"], strict=True)
+    ]
+    return out.sort_values(["restated_at", "kpi", "row_key", "column_name"]).drop(
+        columns=["before_at"]
+    )[COLUMNS]

@@ -372,7 +372,12 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     # the restatement: first value, now, delta, the run and the event that caused it
     line = "2025-01-13 net revenue restated +4,321.00 NGN by 1 late payment, event drift-1, landed 2025-01-16"
     assert evaluation.metadata["restated"].value == [line]
-    restated = wh.table("kpi_restatements")
+    every = wh.table("kpi_restatements")
+    # the day's gross moved with it (every KPI value is restated, kpi_history)
+    gross = every[every["column_name"] == "gross_revenue_ngn"]
+    assert gross["date"].dt.strftime("%Y-%m-%d").tolist() == [late_day]
+    assert gross["delta"].tolist() == [4321.0]
+    restated = every[every["column_name"] == "net_revenue_ngn"]
     assert restated["date"].dt.strftime("%Y-%m-%d").tolist() == [late_day]
     row = restated.iloc[0]
     assert (row["first_reported_ngn"], row["before_ngn"]) == (first_reported, first_reported)
@@ -381,12 +386,16 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     assert row["run_id"] == run.run_id and row["description"] == line
     # a refresh with nothing new restates nothing
     run_job(defs, "revenue_refresh", instance)
-    assert len(wh.table("kpi_restatements")) == 1
+    assert wh.table("kpi_restatements").equals(every)
     written = write_window_reports(
         db, wh, date(2025, 1, 13), date(2025, 1, 14), settings.reports_dir, settings
     )
     report = json.loads((settings.reports_dir / late_day / "quality.json").read_text())
-    assert [r["description"] for r in report["kpis"]["restatements"]] == [line]
+    assert [
+        r["description"]
+        for r in report["kpis"]["restatements"]
+        if r["column_name"] == "net_revenue_ngn"
+    ] == [line]
     assert line in (settings.reports_dir / late_day / "report.html").read_text()
 
     # a late payment beyond the materiality (a day's net moved by more than 1 %): yellow, with its line

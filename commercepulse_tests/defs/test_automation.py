@@ -168,7 +168,14 @@ def test_new_day_file_flows_to_refreshed_kpis_and_nothing_fails(datapack_copy, t
     # the day whose file brought the late payment shows the restatement it caused
     new_day = orjson.loads((settings.reports_dir / NEW_DAY / "quality.json").read_bytes())
     caused = new_day["kpis"]["restated_by_data_landed_this_day"]
-    assert [(r["date"], r["delta_ngn"]) for r in caused] == [(PAID_DAY, 777.0)]
+    assert [
+        (r["date"], r["delta"])
+        for r in caused
+        if (r["kpi"], r["column_name"]) == ("kpi_daily_revenue", "net_revenue_ngn")
+    ] == [(PAID_DAY, 777.0)]
+    # and every other figure of that day it moved, each caused by that landing
+    assert {r["date"] for r in caused} == {PAID_DAY}
+    assert all(f"new data of ingestion day {NEW_DAY}" in r["description"] for r in caused)
     assert PAID_DAY in (settings.reports_dir / NEW_DAY / "report.html").read_text()
     assert run_requests(defs, instance, "report_touched_days", reports_cursor)[0] == []
     assert failed_runs(instance) == []

@@ -4,8 +4,10 @@ day, and the revenue-drift check against the reported snapshots."""
 from datetime import UTC, datetime
 
 import dagster as dg
+import pandas as pd
 
 from commercepulse.defs.asset_checks import asset_checks
+from commercepulse.defs.landing_contract import LANDING_ASSETS, business_days_of
 from commercepulse.defs.metadata import row_count, table_metadata_spec
 from commercepulse.defs.partitions import INGESTION_DAILY, SINGLE_RUN, WAREHOUSE_KIND, window_days
 from commercepulse.defs.resources import ProjectSettings
@@ -15,7 +17,7 @@ from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.kpi_catalogue import VENDOR_KPIS
 from commercepulse.warehouse.kpi_history import record_versions
 from commercepulse.warehouse.lateness import vendor_lateness
-from commercepulse.warehouse.restatements import restatements
+from commercepulse.warehouse.restatements import all_restatements
 from commercepulse.warehouse.schema import ALL_TABLES, KPIS
 
 KPI_GROUP = "kpis"
@@ -104,9 +106,12 @@ def kpi_vendor_lateness(
     description=ALL_TABLES["kpi_restatements"].description,
     metadata=table_metadata_spec("kpi_restatements"),
 )
-def kpi_restatements(warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
-    """Every change of a reported day's net revenue: first value, before, now, and the events behind it."""
-    frame = restatements(warehouse)
+def kpi_restatements(
+    context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]
+) -> dg.MaterializeResult:
+    """Every change of a published KPI value: first value, before, now, and what landed for its
+    day in between (net revenue: also the events behind it)."""
+    frame = all_restatements(warehouse, landing_records(context.instance))
     warehouse.replace_table("kpi_restatements", frame)
     latest = frame.sort_values("restated_at").tail(10)
     return dg.MaterializeResult(
@@ -116,8 +121,44 @@ def kpi_restatements(warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeRe
                 "\n".join(f"- {line}" for line in latest["description"]) or "none"
             ),
             "days_restated": int(frame["date"].nunique()),
+            "by_kpi": {k: int(n) for k, n in frame["kpi"].value_counts().sort_index().items()},
         }
     )
+
+
+#: Landing records read for the causes of restatements (newest first; a year of days and its
+#: replays is well under this; Dagster reads at most 10,000 at a time).
+LANDINGS_READ = 10_000
+
+
+def landing_records(instance: dg.DagsterInstance) -> pd.DataFrame:
+    """Every landing the instance recorded (`LANDING_ASSETS`): when, what kind (new data of an
+    ingestion day, a quarantine replay, a mapping change, the dumps), and the business days it
+    touched (landing_contract.py)."""
+    rows = []
+    for asset in LANDING_ASSETS:
+        for record in instance.fetch_materializations(
+            dg.AssetKey(asset), limit=LANDINGS_READ
+        ).records:
+            event = record.asset_materialization
+            reason = event.metadata.get("reason")
+            if asset == "bootstrap_events":
+                kind = "the dumps landed"
+            elif reason is not None and "mapping" in str(getattr(reason, "value", reason)):
+                kind = "a vendor mapping change re-staged ingestion day"
+            elif "replay" in (event.description or ""):
+                kind = "a quarantine replay into ingestion day"
+            else:
+                kind = "new data of ingestion day"
+            rows.append(
+                {
+                    "landed_at": pd.Timestamp(record.timestamp, unit="s", tz="UTC"),
+                    "kind": kind,
+                    "partition": record.partition_key or "",
+                    "touched": business_days_of(event.metadata),
+                }
+            )
+    return pd.DataFrame(rows, columns=["landed_at", "kind", "partition", "touched"])
 
 
 KPI_CHECKS = asset_checks(KPI_ASSETS["kpi_daily_revenue"])

@@ -35,7 +35,8 @@ AUDIT_TABLES: dict[str, Table] = {
         ),
         Table(
             "kpi_restatements",
-            "each change of an already-reported day's net revenue, with the events that caused it",
+            "each change of an already-published KPI value: every KPI and numeric column, with "
+            "what landed for its day in between; net revenue also with the events behind it",
             (
                 C("date", "DATE", nullable=False),
                 C("kpi", "STRING", "the restated figure", False),
@@ -55,9 +56,33 @@ AUDIT_TABLES: dict[str, Table] = {
                 ),
                 C("landed_days", "STRING", "ingestion days of the added events"),
                 C("description", "STRING", "one line for people"),
+                C("vendor", "STRING", "the row's vendor, for per-vendor KPIs"),
+                C("row_key", "STRING", "the KPI row's key (kpi_history)"),
+                C("column_name", "STRING", "the restated column"),
+                C("first_value", "FLOAT64", "the column's value as first published"),
+                C("before_value", "FLOAT64", "its value published just before"),
+                C("now_value", "FLOAT64", "its value this run published"),
+                C("delta", "FLOAT64", "now - before"),
+                C(
+                    "cause",
+                    "STRING",
+                    "what landed for the row's day between the two publications: new data of an "
+                    "ingestion day, a quarantine replay, a mapping change, the dumps",
+                ),
             ),
-            key=("date", "run_id"),
-            upstream=("kpi_daily_revenue",),
+            key=("kpi", "row_key", "column_name", "run_id"),
+            # every KPI recomputed by the refresh (their versions are in kpi_history)
+            upstream=(
+                "kpi_daily_revenue",
+                "kpi_vendor_payment_success",
+                "kpi_order_to_payment",
+                "kpi_refund_rate",
+                "kpi_top_products",
+                "kpi_vendor_lateness",
+                "kpi_daily_funnel",
+                "kpi_aov",
+                "kpi_retention",
+            ),
         ),
         Table(
             "kpi_history",
