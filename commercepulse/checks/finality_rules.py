@@ -7,21 +7,20 @@ from __future__ import annotations
 
 from datetime import date
 
-import orjson
 import pandas as pd
 
 from commercepulse.checks.outcome import SHOWN_ROWS, WARN, Outcome
 from commercepulse.checks.spec import CheckSpec, RuleInputs
 from commercepulse.lib.days import days_between
-from commercepulse.warehouse.kpi_history import same_values
+from commercepulse.warehouse.kpi_history import same_values, version_pairs
 from commercepulse.warehouse.schema import KPIS
 
 #: The KPIs whose rows say whether their day is final.
 FINAL_KPIS = tuple(sorted(name for name, table in KPIS.items() if "is_final" in table.names))
-VERSIONS = (
-    "SELECT kpi, row_key, date, vendor, published_at, run_id, removed, row_values FROM kpi_history "
-    "WHERE kpi IN (" + ", ".join(f"'{name}'" for name in FINAL_KPIS) + ") "
-    "AND date >= $start AND date < $end ORDER BY kpi, row_key, published_at, run_id"
+#: kpi_history rows of those KPIs and days (`version_pairs`' extra conditions).
+FINAL_ROWS = (
+    " AND h.kpi IN (" + ", ".join(f"'{name}'" for name in FINAL_KPIS) + ")"
+    " AND h.date >= $start AND h.date < $end"
 )
 
 
@@ -39,26 +38,23 @@ def _changed(before: dict, after: dict | None) -> list[str]:
 
 def final_restatements(i: RuleInputs, start: date, end: date) -> pd.DataFrame:
     """Each version of a KPI row of [start, end) that changed a version published as final."""
-    versions = i.warehouse.query(VERSIONS, {"start": start, "end": end})
     found = []
-    for (kpi, key), rows in versions.groupby(["kpi", "row_key"], sort=False):
-        previous = None
-        for row in rows.itertuples(index=False):
-            values = None if row.removed else orjson.loads(row.row_values)
-            if previous is not None and previous.get("is_final") is True:
-                changed = _changed(previous, values)
-                if changed:
-                    found.append(
-                        {
-                            "date": pd.Timestamp(row.date).date(),
-                            "kpi": kpi,
-                            "row": key,
-                            "restated_at": str(row.published_at)[:19],
-                            "run": str(row.run_id)[:8],
-                            "changed": "; ".join(changed),
-                        }
-                    )
-            previous = values
+    for kpi, key, day, _, before, _, now, published, run in version_pairs(
+        i.warehouse, FINAL_ROWS, {"start": start, "end": end}
+    ):
+        if before is None or before.get("is_final") is not True:
+            continue
+        if changed := _changed(before, now):
+            found.append(
+                {
+                    "date": pd.Timestamp(day).date(),
+                    "kpi": kpi,
+                    "row": key,
+                    "restated_at": str(published)[:19],
+                    "run": str(run)[:8],
+                    "changed": "; ".join(changed),
+                }
+            )
     return pd.DataFrame(found, columns=["date", "kpi", "row", "restated_at", "run", "changed"])
 
 

@@ -4,8 +4,8 @@ When a KPI table is recomputed, its rows are compared with the newest recorded v
 row (by the KPI's key): a row that is new, has any value changed or is gone gets a version in
 `kpi_history` (its values as JSON, when, by which run). Nothing is ever updated or deleted
 there, except the versions a retried run recorded itself (replaced, so a retry records once).
-Floats are compared within a trillionth of their size (`same_values`), so the last bits of a sum that a re-run
-adds in another order never make a version of their own.
+Floats are compared within a trillionth of their size (`same_values`), so the last bits of a
+sum that a re-run adds in another order never make a version of their own.
 """
 
 from __future__ import annotations
@@ -156,3 +156,33 @@ def versions_frame(
     frame["date"] = pd.to_datetime(frame["date"])
     frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
     return frame
+
+
+#: Every version of the rows that have more than one (a single version restates nothing), in
+#: order; `{where}`: extra conditions on kpi_history `h` (constants of the code).
+RESTATED_ROWS = """
+WITH multi AS (SELECT kpi, row_key FROM kpi_history h WHERE h.date IS NOT NULL{where}
+               GROUP BY kpi, row_key HAVING count(*) > 1)
+SELECT h.kpi, h.row_key, h.date, h.vendor, h.published_at, h.run_id, h.removed, h.row_values
+FROM kpi_history h JOIN multi m ON m.kpi = h.kpi AND m.row_key = h.row_key
+WHERE h.date IS NOT NULL{where}
+ORDER BY h.kpi, h.row_key, h.published_at, h.run_id"""
+
+
+def version_pairs(
+    warehouse: Warehouse, where: str = "", params: dict | None = None
+) -> Iterator[tuple]:
+    """Each version of a dated KPI row against the one before it: (kpi, row_key, date, vendor,
+    values before (None: removed), published before, values now (None: removed), published
+    now, run now). Only rows with several versions are read, and plain tuples are walked: the
+    refresh reads the whole history each time."""
+    frame = warehouse.query(RESTATED_ROWS.format(where=where), params or {})
+    previous = None
+    for kpi, key, day, vendor, published, run, removed, text in frame.itertuples(
+        index=False, name=None
+    ):
+        values = None if removed else orjson.loads(text)
+        if previous is not None and previous[0] == (kpi, key):
+            _, before, before_at = previous
+            yield kpi, key, day, vendor, before, before_at, values, published, run
+        previous = ((kpi, key), values, published)

@@ -134,9 +134,6 @@ def restatements(wh: Warehouse) -> pd.DataFrame:
 
 #: Columns that are not figures: a change of finality is not a restatement of a value.
 NOT_FIGURES = {"is_final"}
-HISTORY = """
-SELECT kpi, row_key, date, vendor, published_at, run_id, removed, row_values FROM kpi_history
-WHERE date IS NOT NULL ORDER BY kpi, row_key, published_at, run_id"""
 
 
 def _number(value) -> float | None:
@@ -145,49 +142,43 @@ def _number(value) -> float | None:
 
 def figure_restatements(wh: Warehouse) -> pd.DataFrame:
     """Every change of a published numeric KPI value (kpi_history, each version against the one
-    before it), except net revenue (`restatements` has it, with its events)."""
-    import orjson
+    before it), except net revenue (`restatements` has it, with its events). A KPI without a day
+    (the top-products ranking, the vendors' lateness) changes as history grows: its versions are
+    in kpi_history, but there is no published day to restate."""
+    from commercepulse.warehouse.kpi_history import same_values, version_pairs
 
-    from commercepulse.warehouse.kpi_history import same_values
-
+    first: dict[tuple[str, str], dict] = {}
     rows = []
-    # a KPI without a day (the top-products ranking, the vendors' lateness) changes as history
-    # grows: its versions are in kpi_history, but there is no published day to restate
-    dated = wh.query(HISTORY)
-    for (kpi, key), versions in dated.groupby(["kpi", "row_key"], sort=False):
-        first = previous = None
-        before_at = None
-        for v in versions.itertuples(index=False):
-            values = None if v.removed else orjson.loads(v.row_values)
-            if previous is not None and values is not None:
-                for column, now in values.items():
-                    was = previous.get(column)
-                    if (
-                        column in NOT_FIGURES
-                        or (kpi, column) == ("kpi_daily_revenue", "net_revenue_ngn")
-                        or _number(now) is None
-                        or same_values({column: was}, {column: now})
-                    ):
-                        continue
-                    rows.append(
-                        {
-                            "date": v.date,
-                            "kpi": kpi,
-                            "vendor": v.vendor,
-                            "row_key": key,
-                            "column_name": column,
-                            "run_id": v.run_id,
-                            "restated_at": v.published_at,
-                            "first_value": _number((first or {}).get(column)),
-                            "before_value": _number(was),
-                            "now_value": _number(now),
-                            "delta": None if _number(was) is None else _number(now) - _number(was),
-                            "before_at": before_at,
-                        }
-                    )
-            if values is not None and first is None:
-                first = values
-            previous, before_at = values, v.published_at
+    for kpi, key, day, vendor, before, before_at, now, published, run in version_pairs(wh):
+        if before is not None:
+            first.setdefault((kpi, key), before)
+        if before is None or now is None:
+            continue
+        for column, value in now.items():
+            was = before.get(column)
+            if (
+                column in NOT_FIGURES
+                or (kpi, column) == ("kpi_daily_revenue", "net_revenue_ngn")
+                or _number(value) is None
+                or same_values({column: was}, {column: value})
+            ):
+                continue
+            rows.append(
+                {
+                    "date": day,
+                    "kpi": kpi,
+                    "vendor": vendor,
+                    "row_key": key,
+                    "column_name": column,
+                    "run_id": run,
+                    "restated_at": published,
+                    "first_value": _number(first.get((kpi, key), {}).get(column)),
+                    "before_value": _number(was),
+                    "now_value": _number(value),
+                    "delta": None if _number(was) is None else _number(value) - _number(was),
+                    "before_at": before_at,
+                }
+            )
     return pd.DataFrame(rows, columns=[*COLUMNS, "before_at"])
 
 
