@@ -167,3 +167,30 @@ def rule_inputs(db, wh, settings):
     from commercepulse.checks.spec import RuleInputs
 
     return RuleInputs(lambda: db, wh, settings)
+
+
+def late_payment(
+    event_id: str,
+    day: str,
+    amount: int,
+    ingested_at: str = "2025-01-16T10:00:00Z",
+    order_id: str = "ORD-250112-00001",
+) -> dict:
+    """A vendor_b live line: a successful NGN payment of `day` (12:00 UTC) that lands at
+    `ingested_at` (late data for an already-published day of the data pack)."""
+    return {
+        "event_id": event_id,
+        "event_type": "payment_succeeded",
+        "event_time": f"{day}T12:00:00Z",
+        "vendor": "vendor_b",
+        "ingested_at": ingested_at,
+        "payload": {
+            "order_id": order_id,
+            "paid_at": f"{day}T12:00:00Z",
+            "payment_status": "SUCCESS",
+            "amountPaid": amount,
+            "currencyCode": "NGN",
+            "channel": "card",
+            "transaction_id": f"ref-{event_id}",
+        },
+    }

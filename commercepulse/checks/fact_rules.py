@@ -24,7 +24,7 @@ from commercepulse.checks.outcome import (
 )
 from commercepulse.checks.spec import CheckSpec, RuleInputs, WindowRule
 from commercepulse.warehouse.base import Warehouse
-from commercepulse.warehouse.schema import FACTS
+from commercepulse.warehouse.schema import EVENT_TABLES, FACTS
 
 #: The classes of a successful payment whose order was never seen, most benign first.
 UNKNOWN_ORDER, BEFORE_WINDOW, TRUE_ORPHAN = (
@@ -143,7 +143,7 @@ refunds_without_payment = NormalRule(
 
 TOUCHED_ORDERS = " UNION ".join(
     f"SELECT vendor, order_id FROM {t} WHERE event_date >= $start AND event_date < $end"
-    for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates")
+    for t in EVENT_TABLES
 )
 #: fact_orders rows whose order the window touched (EXISTS: BigQuery has no row-value IN).
 TOUCHED_BY_WINDOW = (

@@ -12,7 +12,7 @@ from commercepulse.defs.retries import user_errors
 from commercepulse.lib.days import day_spans
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.kpi_history import record_versions
-from commercepulse.warehouse.schema import ALL_TABLES, KPIS
+from commercepulse.warehouse.schema import ALL_TABLES, EVENT_TABLES, KPIS
 
 #: Tag of the whole-history tables: `refresh_job` selects them; the `refresh_whole_history` sensor
 #: refreshes those whose inputs changed, in one run after the work that changes them.
@@ -36,7 +36,7 @@ STAGED_IN_WINDOW = (
     "SELECT "
     + " + ".join(
         f"(SELECT count(*) FROM {t} WHERE event_date >= $start AND event_date < $end)"
-        for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates")
+        for t in EVENT_TABLES
     )
     + " AS n"
 )

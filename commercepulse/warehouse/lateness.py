@@ -20,17 +20,18 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from commercepulse.warehouse.schema.staging import EVENT_TABLES
+
 if TYPE_CHECKING:  # gold_sql imports this module while the schema (which base reads) loads
     from commercepulse.warehouse.base import Warehouse
 
-STAGED = ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates")
 
 #: Each vendor's live event days in the window before its watermark: the day's last arrival.
 LAST_ARRIVALS = (
     "WITH live AS ("
     + " UNION ALL ".join(
         f"SELECT vendor, event_date, ingested_at FROM {t} WHERE source_kind = 'live'"
-        for t in STAGED
+        for t in EVENT_TABLES
     )
     + """),
 mark AS (SELECT vendor, max(ingested_at) AS watermark FROM live GROUP BY vendor)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from commercepulse.warehouse.schema import EVENT_TABLES
+
 #: The name readers open: always the newest complete snapshot.
 LATEST = "latest.duckdb"
 SUFFIX = ".duckdb"
@@ -78,10 +80,7 @@ def prune(directory: Path, keep: int) -> None:
 #: What the data itself says a snapshot holds: the newest staged event and business day.
 HELD = (
     "SELECT (SELECT max(ingested_at) FROM ("
-    + " UNION ALL ".join(
-        f"SELECT max(ingested_at) AS ingested_at FROM {t}"
-        for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates")
-    )
+    + " UNION ALL ".join(f"SELECT max(ingested_at) AS ingested_at FROM {t}" for t in EVENT_TABLES)
     + ")) AS latest_ingested_at, (SELECT max(date) FROM kpi_daily_revenue) AS last_business_day"
 )
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from commercepulse.warehouse.gold_sql import CUSTOMER_USER_LINK
 from commercepulse.warehouse.lateness import final_overall, final_per_vendor
-from commercepulse.warehouse.schema import FACTS
+from commercepulse.warehouse.schema import EVENT_TABLES, FACTS
 
 WINDOW = "event_date >= $start AND event_date < $end"
 
@@ -66,7 +66,7 @@ FROM stg_shipments WHERE {WINDOW}""",
 _TOUCHED = " UNION ".join(
     f"SELECT vendor, order_id FROM {t} WHERE {WINDOW} AND order_id IS NOT NULL"
     " AND hash(vendor, order_id) % CAST($parts AS UBIGINT) = CAST($part AS UBIGINT)"
-    for t in ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates")
+    for t in EVENT_TABLES
 )
 
 ORDER_STATE = f"""

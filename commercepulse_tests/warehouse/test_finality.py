@@ -18,7 +18,13 @@ from hypothesis import strategies as st
 
 from commercepulse.warehouse.lateness import lateness_of
 from commercepulse_tests import independent as ind
-from commercepulse_tests.harness import definitions, evaluations, run_job, warehouse_of
+from commercepulse_tests.harness import (
+    definitions,
+    evaluations,
+    late_payment,
+    run_job,
+    warehouse_of,
+)
 
 
 def expected_lateness(datapack, quantile_index=-1) -> dict[str, tuple[float, date]]:
@@ -124,25 +130,6 @@ def test_a_final_day_is_exactly_one_whose_end_plus_the_lag_has_passed(rows):
         assert end + lag <= mark < end + timedelta(days=1) + lag
         alone = lateness_of(frame[frame["vendor"] == vendor], 0.99, 28).set_index("vendor")
         assert alone.loc[vendor].equals(out.loc[vendor])
-
-
-def late_payment(event_id: str, day: str, amount: int) -> dict:
-    return {
-        "event_id": event_id,
-        "event_type": "payment_succeeded",
-        "event_time": f"{day}T12:00:00Z",
-        "vendor": "vendor_b",
-        "ingested_at": "2025-01-16T10:00:00Z",
-        "payload": {
-            "order_id": "ORD-250112-00001",
-            "paid_at": f"{day}T12:00:00Z",
-            "payment_status": "SUCCESS",
-            "amountPaid": amount,
-            "currencyCode": "NGN",
-            "channel": "card",
-            "transaction_id": f"ref-{event_id}",
-        },
-    }
 
 
 def test_a_late_event_for_a_final_day_is_a_finding_and_for_a_provisional_day_is_not(

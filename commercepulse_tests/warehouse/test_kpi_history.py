@@ -20,7 +20,7 @@ from commercepulse.read.kpi_reads import as_of_sql, differences, state, versions
 from commercepulse.read.readers import SnapshotReader
 from commercepulse.warehouse.kpi_history import changes
 from commercepulse.warehouse.schema import KPIS
-from commercepulse_tests.harness import definitions, run_job, warehouse_of
+from commercepulse_tests.harness import definitions, late_payment, run_job, warehouse_of
 
 AOV = KPIS["kpi_aov"]
 
@@ -92,22 +92,7 @@ def test_as_of_returns_what_the_platform_showed(datapack_copy, instance, tmp_pat
     wh = warehouse_of(settings_)
     day = "2025-01-12"
     before = wh.table("kpi_daily_revenue")
-    payment = {
-        "event_id": "late-pay-asof",
-        "event_type": "payment_succeeded",
-        "event_time": f"{day}T12:00:00Z",
-        "vendor": "vendor_b",
-        "ingested_at": "2025-01-16T13:00:00Z",
-        "payload": {
-            "order_id": "ORD-250112-00001",
-            "paid_at": f"{day}T12:00:00Z",
-            "payment_status": "SUCCESS",
-            "amountPaid": 777,
-            "currencyCode": "NGN",
-            "channel": "card",
-            "transaction_id": "asofref",
-        },
-    }
+    payment = late_payment("late-pay-asof", day, 777, ingested_at="2025-01-16T13:00:00Z")
     folder = tmp_path / "data" / "live_events" / "2025-01-16"
     folder.mkdir(parents=True)
     (folder / "events.jsonl").write_text(json.dumps(payment) + "\n")

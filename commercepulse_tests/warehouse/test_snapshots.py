@@ -23,19 +23,9 @@ from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
 from commercepulse.warehouse.schema import ALL_TABLES
 from commercepulse.warehouse.snapshots import LATEST, published, snapshot_info
 from commercepulse_tests.harness import definitions, settings_env, warehouse_of
+from commercepulse_tests.test_cli_errors import cli
 
 KPI_TABLES = sorted(n for n in PUBLISHED_AFTER if n.startswith("kpi_"))
-
-
-def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "commercepulse.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def publish(warehouse: DuckDBWarehouse, run_id: str) -> str:

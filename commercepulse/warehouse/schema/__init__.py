@@ -7,6 +7,7 @@ metadata shown in the Dagster UI. The registry below is built once and never cha
 from commercepulse.warehouse.schema import audit, facts, gold, kpis, silver, staging
 from commercepulse.warehouse.schema.base import PANDAS_DTYPES, C, Col, Table
 from commercepulse.warehouse.schema.notes import all_described
+from commercepulse.warehouse.schema.staging import EVENT_TABLES
 
 STAGING = all_described(staging.STAGING)
 FACTS = all_described(facts.FACTS)
@@ -35,6 +36,7 @@ __all__ = [
     "PLATFORM_KPIS",
     "SILVER",
     "STAGING",
+    "EVENT_TABLES",
     "C",
     "Col",
     "Table",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from commercepulse.warehouse.schema.base import C, Table
+from commercepulse.warehouse.schema.staging import EVENT_TABLES
 
 _VENDOR_KPIS: dict[str, Table] = {
     t.name: t
@@ -168,13 +169,7 @@ _VENDOR_KPIS: dict[str, Table] = {
                 C("window_days", "INT64", "FINAL_LAG_WINDOW_DAYS: days before the watermark read"),
             ),
             key=("vendor",),
-            upstream=(
-                "stg_orders",
-                "stg_payments",
-                "stg_refunds",
-                "stg_shipments",
-                "stg_order_updates",
-            ),
+            upstream=EVENT_TABLES,
         ),
         Table(
             "kpi_top_products",

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from commercepulse.warehouse.schema.base import ENVELOPE, FX, C, Table
 
+#: The staged event tables: one row per raw event, each with the envelope (vendor, event_date,
+#: ingested_at, source_kind); what the landing and lateness figures read.
+EVENT_TABLES = ("stg_orders", "stg_payments", "stg_refunds", "stg_shipments", "stg_order_updates")
+
 STAGING: dict[str, Table] = {
     t.name: t
     for t in (
