@@ -205,7 +205,7 @@ def settle(env: dict, days: list[str], log: Path) -> None:
 #: The audit log of what the platform showed and when: days landed one by one, with refreshes
 #: between them, record restatements that one run over every file never shows. Every figure
 #: table must be equal; these depend on arrival order by design.
-HISTORY = {"kpi_restatements", "revenue_snapshots", "revenue_snapshot_events"}
+HISTORY = {"kpi_restatements", "kpi_history", "revenue_snapshots", "revenue_snapshot_events"}
 
 
 def without_history(state: dict) -> dict:
