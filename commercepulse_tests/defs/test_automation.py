@@ -235,7 +235,9 @@ def test_no_refresh_while_a_landed_day_has_no_rebuild_planned(datapack_copy, tmp
     assert [r.partition_key for r in second] == ["2025-01-13"]
     # once planned (queued), the refresh is requested to run behind it
     queued = instance.create_run_for_job(
-        rebuild, tags={**second[0].tags, "dagster/partition": "2025-01-13"}
+        rebuild,
+        tags={**second[0].tags, "dagster/partition": "2025-01-13"},
+        status=dg.DagsterRunStatus.STARTING,  # submitted (a run not yet submitted holds it back)
     )
     assert len(run_requests(defs, instance, "refresh_whole_history")[0]) == 1
     instance.delete_run(queued.run_id)
@@ -378,9 +380,17 @@ def test_one_refresh_of_exactly_what_changed_queued_behind_the_rebuild(datapack_
     assert "fact_payments:key_integrity" in checks
     assert behind() == ([], None)
     assert refresh_tick(defs, instance) == (set(), set())
-    # all current; a business-day rebuild is queued: the tables it feeds are requested now, to run
-    # right after it
-    queued = instance.create_run_for_job(defs.resolve_job_def("business_day_job"))
+    # all current; a business-day rebuild created by its sensor but not yet queued: nothing yet
+    # (a refresh requested now would be queued ahead of it and read the days before their
+    # rebuild: seen under `make ui-test`)
+    created = instance.create_run_for_job(defs.resolve_job_def("business_day_job"))
+    assert created.status == dg.DagsterRunStatus.NOT_STARTED
+    assert run_requests(defs, instance, "refresh_whole_history")[0] == []
+    instance.delete_run(created.run_id)
+    # once submitted, the tables it feeds are requested now, to run right after it
+    queued = instance.create_run_for_job(
+        defs.resolve_job_def("business_day_job"), status=dg.DagsterRunStatus.STARTING
+    )
     requests, _ = run_requests(defs, instance, "refresh_whole_history")
     (ahead,) = requests
     fed = {k.to_user_string() for k in ahead.asset_selection}

@@ -11,7 +11,8 @@ counts a refresh already queued as handling a newer update). This sensor decides
   yet (none done after it, none queued after it): wait, or the refresh reads raw events that
   staging has not seen (the blocking completeness check fails) and restates days half-rebuilt;
 - a rebuild run is in flight: request the refresh of the tables it feeds now, so it is queued
-  right behind that run (the queue runs one at a time) and reads what it wrote;
+  right behind that run (the queue runs one at a time) and reads what it wrote; but not while
+  that run is created and not yet queued (the refresh would be queued ahead of it);
 - otherwise: refresh the tables some input of which was materialized after their last refresh
   started (a manual materialization, a replay), and judge the checks whose asset changed.
 
@@ -82,6 +83,11 @@ def refresh_whole_history(context: dg.SensorEvaluationContext):
     if retry_pending_for(context.instance, LANDINGS | {BUSINESS_DAY_JOB}):
         return dg.SkipReason("a failed landing or rebuild is about to be retried: it comes first")
     feeding = [r for r in runs if r.job_name not in NOT_INPUTS]
+    if any(r.status == dg.DagsterRunStatus.NOT_STARTED for r in feeding):
+        # created by another sensor and not yet submitted: a refresh requested now would be
+        # queued ahead of it and read the days before their rebuild (run_recovery fails a run
+        # never submitted, so this waits seconds at most)
+        return dg.SkipReason("a rebuild is being submitted to the queue: the refresh follows it")
     refreshed = latest_materialization(context.instance, KPI_REVENUE)
     waiting = days_awaiting_rebuild(
         context.instance, STAGED, valid_days, refreshed.storage_id if refreshed else 0
