@@ -273,13 +273,15 @@ REFUSED = [  # (arguments, words the one error line carries)
 ]
 
 
-def test_what_is_refused_is_one_line_and_exit_2(published_env, monkeypatch):
-    """In process (typer's runner) for speed; the subprocess test above covers the real CLI."""
+def test_what_is_refused_is_one_line_and_exit_2(datapack_env, monkeypatch):
+    """In process (typer's runner) for speed; the subprocess test above covers the real CLI. On
+    the shared data-pack world's own snapshot: nothing here may write (checked at the end)."""
     from typer.testing import CliRunner
 
     from commercepulse.cli import app
 
-    settings, env = published_env
+    settings, _ = datapack_env
+    env = settings_env(settings)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     before = (
