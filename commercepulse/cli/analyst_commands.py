@@ -23,22 +23,34 @@ NEWEST = (
 def _stream(sql: str, params: dict, fmt: str, native: bool) -> None:
     from commercepulse.defs.resources import build_warehouse
     from commercepulse.errors import InputError
-    from commercepulse.read.output import FORMATS, write_rows
     from commercepulse.read.readers import open_reader
 
-    if fmt not in FORMATS:
-        fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    _check_format(fmt)
     try:
         with open_reader(build_warehouse(Settings())) as reader:
             _say_snapshot(reader)
             result = reader.rows(reader.native(sql) if native else sql, params)
-            try:
-                write_rows(result.columns, result.batches, fmt, sys.stdout)
-                sys.stdout.flush()
-            except BrokenPipeError:  # `| head`: the reader has what it wanted
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _write(result.columns, result.batches, fmt)
     except InputError as exc:
         fail(str(exc))
+
+
+def _check_format(fmt: str) -> None:
+    from commercepulse.read.output import FORMATS
+
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+
+
+def _write(columns, batches, fmt: str) -> None:
+    """Rows to stdout as they come; a reader that closes the pipe (`| head`) ends it quietly."""
+    from commercepulse.read.output import write_rows
+
+    try:
+        write_rows(columns, batches, fmt, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _say_snapshot(reader) -> None:
@@ -115,12 +127,10 @@ def _versions(name: str, days: tuple, moment, earlier, fmt: str) -> None:
     """The KPI as published at `moment`, or (with `earlier`) what changed since then."""
     from commercepulse.defs.resources import build_warehouse
     from commercepulse.read import kpi_reads as k
-    from commercepulse.read.output import FORMATS, write_rows
     from commercepulse.read.readers import open_reader
     from commercepulse.warehouse.schema import KPIS
 
-    if fmt not in FORMATS:
-        fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    _check_format(fmt)
     with open_reader(build_warehouse(Settings())) as reader:
         _say_snapshot(reader)
 
@@ -144,8 +154,4 @@ def _versions(name: str, days: tuple, moment, earlier, fmt: str) -> None:
                 name, k.state(name, published_at(earlier)), k.state(name, published_at(moment))
             )
             columns, batches = [*KPIS[name].key, *k.DIFF_COLUMNS], iter([changed])
-        try:
-            write_rows(columns, batches, fmt, sys.stdout)
-            sys.stdout.flush()
-        except BrokenPipeError:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _write(columns, batches, fmt)
