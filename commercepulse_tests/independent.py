@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 
@@ -39,11 +40,18 @@ def fx(pack: Path) -> dict[date, float]:
         return {date.fromisoformat(r["date"]): float(r["USDNGN"]) for r in csv.DictReader(handle)}
 
 
-def to_ngn(amount: float, currency: str, day: date, rates: dict[date, float]) -> float:
+def kobo(amount: float, rate: float = 1.0) -> Decimal:
+    """SPEC §4 in Python's decimal module: amount × rate, rounded once, half-even, to the kobo
+    (each number read as the literal it was written as)."""
+    exact = Decimal(repr(float(amount))) * Decimal(repr(float(rate)))
+    return exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def to_ngn(amount: float, currency: str, day: date, rates: dict[date, float]) -> Decimal:
     if currency == "NGN":
-        return float(amount)
+        return kobo(amount)
     earlier = [d for d in rates if d <= day]
-    return float(amount) * rates[max(earlier) if earlier else min(rates)]
+    return kobo(amount, rates[max(earlier) if earlier else min(rates)])
 
 
 # Each vendor's payment spelling, written out by hand from SPEC §2.3.

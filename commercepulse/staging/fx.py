@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from commercepulse.errors import ConfigurationError
+from commercepulse.lib.money import to_kobo
 
 
 class FxRatesMissingError(ConfigurationError):
@@ -56,7 +57,6 @@ def convert(
     # a row whose own time is unparseable has no rate date: it goes to stg_unmapped (normalize)
     usd = ((ccy == "USD").fillna(False) & when.notna()).to_numpy()
     values = pd.to_numeric(amount, errors="coerce").astype("float64")
-    out.loc[ngn, "amount_ngn"] = values[ngn]
     out.loc[ngn, "fx_rate"] = 1.0
     if usd.any():
         if rates.empty:
@@ -75,6 +75,6 @@ def convert(
         idx = out.index[matched["pos"].to_numpy()]
         out.loc[idx, "fx_rate"] = matched["usd_ngn"].to_numpy()
         out.loc[idx, "fx_rate_date"] = matched["rate_date"].to_numpy()
-        out.loc[idx, "amount_ngn"] = values.loc[idx].to_numpy() * matched["usd_ngn"].to_numpy()
-    out["amount_ngn"] = out["amount_ngn"].round(2)
+    # one exact rounding per event, half-even to the kobo (lib/money.py)
+    out["amount_ngn"] = to_kobo(values.to_numpy(), out["fx_rate"].to_numpy())
     return out

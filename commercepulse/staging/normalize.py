@@ -19,6 +19,7 @@ from bson.decimal128 import Decimal128
 
 from commercepulse.lib.gcpause import paused_gc
 from commercepulse.lib.ids import clean_ids, is_blank
+from commercepulse.lib.money import as_sent, to_kobo
 from commercepulse.lib.timeparse import parse_times
 from commercepulse.staging.fx import convert
 from commercepulse.vendors.mapping import (
@@ -266,8 +267,8 @@ def _money(
     rates: pd.DataFrame,
     prefix: str,
 ) -> None:
-    frame[prefix] = pd.to_numeric(pd.Series(amount, dtype=object), errors="coerce").astype(
-        "float64"
+    frame[prefix] = as_sent(
+        pd.to_numeric(pd.Series(amount, dtype=object), errors="coerce").astype("float64")
     )
     frame["currency"] = _text(currency).str.upper()
     fx = convert(frame[prefix], frame["currency"], when, rates)
@@ -314,10 +315,12 @@ def _build_orders(base, raw, own_time, shape, parts, rates) -> None:
     lines["qty"] = pd.to_numeric(pd.Series(fields["qty"], dtype=object), errors="coerce").astype(
         "float64"
     )
-    lines["unit_price_ngn"] = pd.to_numeric(
-        pd.Series(fields["unit_price"], dtype=object), errors="coerce"
-    ).astype("float64")
-    lines["line_total_ngn"] = (lines["qty"] * lines["unit_price_ngn"]).round(2)
+    lines["unit_price_ngn"] = as_sent(
+        pd.to_numeric(pd.Series(fields["unit_price"], dtype=object), errors="coerce").astype(
+            "float64"
+        )
+    )
+    lines["line_total_ngn"] = to_kobo(lines["unit_price_ngn"].to_numpy(), lines["qty"].to_numpy())
     parts["stg_order_items"].append(lines)
 
 

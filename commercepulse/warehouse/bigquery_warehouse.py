@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import pandas as pd
 from google.cloud import bigquery
 
 from commercepulse.errors import ServiceUnreachableError, service_message
+from commercepulse.lib.money import KOBO_SCALE, SENT_SCALE, as_decimals
 from commercepulse.warehouse.base import Statement, Warehouse
 from commercepulse.warehouse.dialect import to_bigquery
 from commercepulse.warehouse.frames import conform
@@ -33,10 +35,14 @@ BQ_TYPES = {
     "STRING": "STRING",
     "INT64": "INT64",
     "FLOAT64": "FLOAT64",
+    "MONEY": "NUMERIC",
+    "DECIMAL6": "NUMERIC",
     "BOOL": "BOOL",
     "TIMESTAMP": "TIMESTAMP",
     "DATE": "DATE",
 }
+#: Digits after the point of each exact type (BigQuery's NUMERIC holds 9).
+EXACT_SCALES = {"MONEY": KOBO_SCALE, "DECIMAL6": SENT_SCALE}
 SCRATCH_TTL = timedelta(hours=6)  # scratch tables expire even if a run dies before dropping them
 _INITIALISED: set[tuple[str, str]] = set()
 _LOCK = threading.Lock()
@@ -65,6 +71,31 @@ def table_definition(table: Table, dataset: str) -> bigquery.Table:
     if table.cluster:
         definition.clustering_fields = list(table.cluster)
     return definition
+
+
+def exact_money_migration(existing: bigquery.Table, table: Table) -> str | None:
+    """The table re-created with its money columns NUMERIC, when a dataset of an earlier version
+    holds them as FLOAT64 (BigQuery cannot retype FLOAT64 in place). One statement: the copy and
+    the swap are atomic, partitioning and clustering kept; each double is rounded to its scale
+    first, the value it stood for."""
+    exact = {c.name: EXACT_SCALES[c.type] for c in table.columns if c.type in EXACT_SCALES}
+    floats = [
+        f.name for f in existing.schema if f.field_type in ("FLOAT", "FLOAT64") and f.name in exact
+    ]
+    if not floats:
+        return None
+    casts = ", ".join(f"CAST(ROUND({name}, {exact[name]}) AS NUMERIC) AS {name}" for name in floats)
+    where = f"`{existing.project}.{existing.dataset_id}.{existing.table_id}`"
+    partition = ""
+    if table.time_partition:
+        kind = table.col(table.time_partition).type
+        column = table.time_partition
+        partition = f" PARTITION BY {column if kind == 'DATE' else f'DATE({column})'}"
+    cluster = f" CLUSTER BY {', '.join(table.cluster)}" if table.cluster else ""
+    return (
+        f"CREATE OR REPLACE TABLE {where}{partition}{cluster} AS "
+        f"SELECT * REPLACE ({casts}) FROM {where}"
+    )
 
 
 def query_parameter(name: str, value: Any):
@@ -98,20 +129,28 @@ def parameters(sql: str, params: Mapping[str, Any]) -> list:
 
 
 def for_load(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """A frame with exactly the table's columns, DATE columns as dates (what a load job expects)."""
+    """A frame with exactly the table's columns, DATE columns as dates and exact columns as
+    decimals of their scale (what a load job expects)."""
     frame = conform(frame, table)
     for col in table.columns:
-        if col.type == "DATE":
+        if col.type in EXACT_SCALES:
+            frame[col.name] = as_decimals(frame[col.name].to_numpy(), EXACT_SCALES[col.type])
+        elif col.type == "DATE":
             values = pd.to_datetime(frame[col.name])
             frame[col.name] = values.dt.date.astype(object).where(values.notna(), None)
     return frame
 
 
 def from_result(frame: pd.DataFrame) -> pd.DataFrame:
-    """BigQuery result dtypes -> the ones DuckDB returns (dates as datetime64, not dbdate)."""
+    """BigQuery result dtypes -> the ones DuckDB returns (dates as datetime64, not dbdate; NUMERIC
+    as float64, each value the double nearest its exact decimal, as DuckDB's DECIMAL reads)."""
     for name, dtype in frame.dtypes.items():
         if str(dtype) == "dbdate":
             frame[name] = pd.to_datetime(frame[name].astype("object")).astype("datetime64[ns]")
+        elif str(dtype) == "object":
+            present = frame[name].dropna()
+            if len(present) and isinstance(present.iloc[0], Decimal):
+                frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
     return frame
 
 
@@ -177,7 +216,19 @@ class BigQueryWarehouse(Warehouse):
                 added = [field for field in schema(table) if field.name not in known]
                 if added:  # a dataset written by an earlier version: columns added since
                     existing.schema = [*existing.schema, *added]
-                    client.update_table(existing, ["schema"])
+                    existing = client.update_table(existing, ["schema"])
+                migration = exact_money_migration(existing, table)
+                if migration:
+                    client.query(migration).result()
+                    retyped = client.get_table(existing.reference)
+                    described = {c.name: c.description or None for c in table.columns}
+                    retyped.schema = [
+                        bigquery.SchemaField(
+                            f.name, f.field_type, mode=f.mode, description=described.get(f.name)
+                        )
+                        for f in retyped.schema
+                    ]
+                    client.update_table(retyped, ["schema"])
             _INITIALISED.add(key)
 
     def _job_config(self, sql: str, params: Mapping[str, Any]) -> bigquery.QueryJobConfig:

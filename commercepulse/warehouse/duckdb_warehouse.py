@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import Field
 
 from commercepulse.errors import ConfigurationError
+from commercepulse.lib.money import MONEY_SQL, SENT_SQL
 from commercepulse.lib.process_identity import alive, command_of
 from commercepulse.settings import SIZE
 from commercepulse.warehouse.base import STATEMENT_EVENTS, Warehouse
@@ -119,6 +120,8 @@ DUCKDB_TYPES = {
     "STRING": "VARCHAR",
     "INT64": "BIGINT",
     "FLOAT64": "DOUBLE",
+    "MONEY": MONEY_SQL,
+    "DECIMAL6": SENT_SQL,
     "BOOL": "BOOLEAN",
     "TIMESTAMP": "TIMESTAMPTZ",
     "DATE": "DATE",
@@ -139,6 +142,27 @@ def added_columns(table: Table) -> list[str]:
         f"ALTER TABLE {table.name} ADD COLUMN IF NOT EXISTS {c.name} {DUCKDB_TYPES[c.type]}"
         for c in table.columns
         if c.nullable
+    ]
+
+
+def exact_money_migration(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """`ALTER … TYPE DECIMAL` for every money column a warehouse of an earlier version still holds
+    as DOUBLE (SPEC §4: exact decimals). DuckDB's cast rounds each double to its nearest kobo, the
+    value it stood for; a column already exact is left alone, so this runs once."""
+    exact = {
+        (t.name, c.name): DUCKDB_TYPES[c.type]
+        for t in ALL_TABLES.values()
+        for c in t.columns
+        if c.type in ("MONEY", "DECIMAL6")
+    }
+    found = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND data_type = 'DOUBLE'"
+    ).fetchall()
+    return [
+        f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {exact[(table, column)]}"
+        for table, column in found
+        if (table, column) in exact
     ]
 
 
@@ -302,6 +326,8 @@ class DuckDBWarehouse(Warehouse):
                     con.execute(ddl(table))
                     for statement in added_columns(table):
                         con.execute(statement)
+                for statement in exact_money_migration(con):
+                    con.execute(statement)
                 _INITIALISED.add(self.path)
             yield con
         finally:

@@ -225,6 +225,7 @@ def all_restatements(wh: Warehouse, landings: pd.DataFrame) -> pd.DataFrame:
         out["landed_days"].notna() & (out["landed_days"] != ""), pd.Series(days, index=out.index)
     )
     generic = out["description"].isna()
+    out["description"] = out["description"].astype(object)  # all-null columns arrive as float64
     out.loc[generic, "description"] = [
         f"{pd.Timestamp(r.date).date()} {r.kpi}"
         + (f" {r.vendor}" if isinstance(r.vendor, str) and r.vendor else "")

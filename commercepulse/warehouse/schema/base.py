@@ -9,6 +9,9 @@ PANDAS_DTYPES = {
     "STRING": "string",
     "INT64": "Int64",
     "FLOAT64": "float64",
+    # exact in the warehouse (DECIMAL/NUMERIC), each value the double nearest it in frames
+    "MONEY": "float64",
+    "DECIMAL6": "float64",
     "BOOL": "boolean",
     "TIMESTAMP": "datetime64[ns, UTC]",
     "DATE": "datetime64[ns]",
@@ -63,7 +66,7 @@ ENVELOPE = (
     C("source_kind", "STRING", "live or bootstrap", False),
 )
 FX = (
-    C("fx_rate", "FLOAT64", "USDNGN rate used (1 for NGN)"),
+    C("fx_rate", "DECIMAL6", "USDNGN rate used (1 for NGN)"),
     C("fx_rate_date", "DATE", "date of the FX rate used (as-of rule)"),
 )
 
