@@ -509,3 +509,37 @@ def test_bigquery_kpi_history_and_as_of_equal_duckdb(bq_env, datapack_world):
     assert len(warehouse.table("kpi_restatements")) == len(duck.table("kpi_restatements"))
     lateness = comparable(warehouse.table("kpi_vendor_lateness"), "kpi_vendor_lateness")
     assert lateness == comparable(duck.table("kpi_vendor_lateness"), "kpi_vendor_lateness")
+
+
+@pytest.mark.slow  # the emulator: `make test-slow` (CI runs it)
+def test_a_dataset_of_an_earlier_version_gets_numeric_money_in_place(bq_endpoint):
+    """FLOAT64 money in a dataset an earlier version wrote becomes NUMERIC on first use, each
+    value the kobo it stood for, partitioning and descriptions kept."""
+    from google.cloud import bigquery
+
+    from commercepulse.warehouse.bigquery_warehouse import schema, table_definition
+    from commercepulse.warehouse.schema import ALL_TABLES
+
+    dataset = f"cp_{uuid.uuid4().hex[:8]}"
+    warehouse = emulator_warehouse(bq_endpoint, dataset)
+    spec = ALL_TABLES["kpi_daily_revenue"]
+    with warehouse.connect() as client:
+        client.create_dataset(bigquery.Dataset(f"{PROJECT}.{dataset}"), exists_ok=True)
+        old = table_definition(spec, f"{PROJECT}.{dataset}")
+        old.schema = [
+            bigquery.SchemaField(f.name, "FLOAT64" if f.field_type == "NUMERIC" else f.field_type)
+            for f in schema(spec)
+        ]
+        client.create_table(old)
+        client.query(
+            f"INSERT INTO `{PROJECT}.{dataset}.kpi_daily_revenue` "
+            "(date, gross_revenue_ngn, refunds_ngn, net_revenue_ngn) "
+            "VALUES (DATE '2025-01-01', 0.1 + 0.2, 0.1, 0.1 + 0.2 - 0.1)"
+        ).result()
+    rows = warehouse.query("SELECT gross_revenue_ngn, net_revenue_ngn FROM kpi_daily_revenue")
+    assert rows.iloc[0].tolist() == [0.3, 0.2]
+    with warehouse.connect() as client:
+        table = client.get_table(f"{PROJECT}.{dataset}.kpi_daily_revenue")
+    types = {f.name: f.field_type for f in table.schema}
+    assert types["net_revenue_ngn"] == "NUMERIC" and types["gross_revenue_ngn"] == "NUMERIC"
+    assert {f.name: f.description for f in table.schema}["net_revenue_ngn"]
