@@ -112,6 +112,10 @@ class Settings(BaseSettings, CheckThresholds):
         "snapshots": "team:data-platform",
     }
 
+    # the secret the pseudonymous customer keys are hashed under; unset = generated once into
+    # COMMERCEPULSE_HOME/customer_key_salt (keep it: a new salt needs `commercepulse rekey-customers`)
+    customer_key_salt: str | None = Field(None, description="customer key salt; unset = state file")
+
     # alerts (sensor alert_webhook): failed runs and ERROR / blocking check failures, Slack-compatible
     alert_webhook_url: str | None = Field(None, description="webhook for alerts; unset = no alerts")
     # the Dagster UI's address, for the links in alerts
@@ -170,6 +174,11 @@ class Settings(BaseSettings, CheckThresholds):
     @property
     def mongod_dir(self) -> Path:
         return self.home / "mongod"
+
+    @property
+    def customer_key_salt_file(self) -> Path:
+        """Where the generated customer key salt is kept when CUSTOMER_KEY_SALT is unset."""
+        return self.home / "customer_key_salt"
 
 
 def worker_processes(workers: int) -> int:

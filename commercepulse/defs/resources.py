@@ -16,6 +16,7 @@ from pymongo.database import Database
 
 from commercepulse.defs.topology import RunTopology
 from commercepulse.errors import ConfigurationError
+from commercepulse.lib.customer_keys import load_or_create_salt
 from commercepulse.lib.heap import keep_big_buffers_mapped, return_free_heap
 from commercepulse.mongo.client import get_database, resolve_uri
 from commercepulse.settings import CheckThresholds, Settings, load_settings, worker_processes
@@ -54,6 +55,19 @@ class ProjectSettings(dg.ConfigurableResource, CheckThresholds):
     alert_webhook_url: str = ""
     ui_base_url: str = "http://127.0.0.1:3000"
     workers: int = 0
+    #: CUSTOMER_KEY_SALT as `dg.EnvVar` (the UI shows "Env var", never the secret), else empty
+    #: and the salt is kept in `customer_key_salt_file` (its path is shown, not its content)
+    customer_key_salt: str = ""
+    customer_key_salt_file: str = ".commercepulse/customer_key_salt"
+
+    def customer_key_salt_value(self) -> str:
+        """The secret the customer keys are hashed under (generated on first use if none)."""
+        given = (
+            self.customer_key_salt.get_value()
+            if isinstance(self.customer_key_salt, dg.EnvVar)
+            else self.customer_key_salt
+        )
+        return given or load_or_create_salt(Path(self.customer_key_salt_file))
 
     @property
     def processes(self) -> int:
@@ -109,12 +123,16 @@ def project_settings(settings: Settings) -> ProjectSettings:
     fields = set(CheckThresholds.model_fields)
     hook = settings.alert_webhook_url or ""
     from_env = bool(hook) and os.environ.get("ALERT_WEBHOOK_URL") == hook
+    salt = settings.customer_key_salt or ""
+    salt_from_env = bool(salt) and os.environ.get("CUSTOMER_KEY_SALT") == salt
     return ProjectSettings(
         data_dir=str(settings.data_dir.resolve()),
         reports_dir=str(settings.reports_dir.resolve()),
         alert_webhook_url=dg.EnvVar("ALERT_WEBHOOK_URL") if from_env else hook,
         ui_base_url=settings.ui_base_url,
         workers=settings.workers,
+        customer_key_salt=dg.EnvVar("CUSTOMER_KEY_SALT") if salt_from_env else salt,
+        customer_key_salt_file=str(settings.customer_key_salt_file),
         **{name: getattr(settings, name) for name in fields},
     )
 

@@ -17,6 +17,7 @@ import orjson
 import pandas as pd
 from bson.decimal128 import Decimal128
 
+from commercepulse.lib.customer_keys import customer_keys, key_source
 from commercepulse.lib.gcpause import paused_gc
 from commercepulse.lib.ids import clean_ids, is_blank
 from commercepulse.lib.money import as_sent, to_kobo
@@ -128,13 +129,16 @@ def normalize(
     late_hours: float = 24.0,
     shapes: ShapesByKind = SHAPES_BY_KIND,
     figures_only: bool = False,
+    customer_salt: str = "",
 ) -> dict[str, pd.DataFrame]:
     """`events`: event_id, event_type, event_time, vendor, payload, ingested_at, source_kind;
     `shapes`: the vendor mappings (built-in, plus those of DATA_DIR/mappings).
 
     `figures_only`: every event lands in the same frame (or `stg_unmapped`) by the same rules, but
     a frame carries only what counting needs (envelope, order id, its own time, a payment's
-    status): no money, FX, items or resent-payment flags. The vendor feed counts with it."""
+    status): no money, FX, items or resent-payment flags. The vendor feed counts with it.
+
+    `customer_salt`: the secret the customer keys are hashed under (lib/customer_keys.py)."""
     with paused_gc():
         return _normalize(
             events,
@@ -143,6 +147,7 @@ def normalize(
             shapes,
             FIGURE_BUILDERS if figures_only else BUILDERS,
             figure_fields if figures_only else None,
+            customer_salt,
         )
 
 
@@ -153,6 +158,7 @@ def _normalize(
     shapes: ShapesByKind,
     builders: dict[str, Callable],
     only: FieldsOf | None,
+    customer_salt: str = "",
 ) -> dict[str, pd.DataFrame]:
     events = events.reset_index(drop=True)
     env = _envelope(events, late_hours)
@@ -207,6 +213,11 @@ def _normalize(
         builders[kind](base, raw, own_time, shape, parts, rates)
 
     frames = {name: _concat(parts.get(name, []), name) for name in FRAMES if name != "stg_unmapped"}
+    orders = frames["stg_orders"]
+    if "customer_id" in orders:  # one hash per distinct customer of the whole batch
+        orders["customer_key"] = customer_keys(
+            key_source(orders["customer_id"], orders["email"], orders["phone"]), customer_salt
+        )
     # Rows whose own time cannot be parsed are unmapped, not silently dated.
     bad_time: list[tuple[int, str]] = []
     for kind, name in KIND_FRAME.items():
@@ -283,7 +294,6 @@ def _build_orders(base, raw, own_time, shape, parts, rates) -> None:
     frame["customer_id"] = clean_ids(raw["customer_id"])
     frame["email"] = clean_ids(raw["email"]).str.lower()
     frame["phone"] = clean_ids(raw["phone"])
-    frame["customer_key"] = frame["customer_id"].fillna(frame["email"]).fillna(frame["phone"])
     _money(frame, raw["total"], raw["currency"], frame["order_time"], rates, "total")
     frame["region"] = _text(raw["region"])
     frame["address"] = pd.Series(

@@ -70,6 +70,7 @@ class Normalizer:
     rates: pd.DataFrame
     late_hours: float
     shapes: ShapesByKind
+    customer_salt: str = ""
 
     def __call__(self, chunk: tuple[str, str]) -> Staged:
         """In a worker process: the chunk through its own connection."""
@@ -85,7 +86,9 @@ class Normalizer:
         t1 = time.perf_counter()
         frames = {
             name: validate(conform(frame, STAGING[name]), name, first)
-            for name, frame in normalize(events, self.rates, self.late_hours, self.shapes).items()
+            for name, frame in normalize(
+                events, self.rates, self.late_hours, self.shapes, customer_salt=self.customer_salt
+            ).items()
         }
         ensure_complete(events, frames, f"{first}..{last}")
         return Staged(first, last, frames, len(events), t1 - t0, time.perf_counter() - t1)
@@ -106,6 +109,7 @@ def stage_window(
     log: Callable[[str], None] | None = None,
     processes: int = 1,
     address: str | None = None,
+    customer_salt: str = "",
 ) -> dict:
     """Extract, normalize, validate and write every day of [start, end); returns the counts.
 
@@ -118,7 +122,12 @@ def stage_window(
     counts = event_counts_by_day(db, utc_midnight(start), utc_midnight(end))
     chunks = chunk_days(counts, CHUNK_EVENTS)
     normalizer = Normalizer(
-        address or "", db.name, load_rates(data_dir), late_hours, shapes_for(data_dir)
+        address or "",
+        db.name,
+        load_rates(data_dir),
+        late_hours,
+        shapes_for(data_dir),
+        customer_salt,
     )
     parallel = worth_workers(
         processes, address, len(chunks), sum(counts.values()), PARALLEL_MIN_EVENTS

@@ -12,6 +12,7 @@ from commercepulse.staging.normalize import FRAMES
 from commercepulse.staging.schemas import SchemaViolation
 from commercepulse.staging.stage import stage_window
 from commercepulse.warehouse.base import Warehouse
+from commercepulse.warehouse.customer_rekey import ensure_salt
 from commercepulse.warehouse.schema import STAGING
 
 STAGING_GROUP = "staging"
@@ -46,6 +47,10 @@ def staging(
 ):
     """Every raw event of the business-day window lands in exactly one frame or in stg_unmapped."""
     start, end = window_days(context)
+    salt = settings.customer_key_salt_value()
+    rekeyed = ensure_salt(warehouse, salt)  # a changed salt stops here, saying what to do
+    if rekeyed:
+        context.log.info(f"customer keys of an earlier version re-hashed: {rekeyed:,}")
     try:
         with mongo_retries(context):
             result = stage_window(
@@ -58,6 +63,7 @@ def staging(
                 context.log.info,
                 processes=settings.processes,
                 address=mongo.address(),
+                customer_salt=salt,
             )
     except SchemaViolation as exc:
         raise dg.Failure(description=str(exc)) from exc

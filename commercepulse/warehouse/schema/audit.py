@@ -22,6 +22,26 @@ AUDIT_TABLES: dict[str, Table] = {
             key=("date", "run_id"),
         ),
         Table(
+            "customer_key_salts",
+            "the salt the pseudonymous customer keys are hashed under, by fingerprint only (a "
+            "changed salt is refused until `commercepulse rekey-customers`)",
+            (
+                C("fingerprint", "STRING", "HMAC of a fixed text under the salt", False),
+                C("recorded_at", "TIMESTAMP", nullable=False),
+                C("rekeyed_keys", "INT64", "distinct keys re-hashed when it was recorded"),
+            ),
+            key=("recorded_at",),
+        ),
+        Table(
+            "customer_key_changes",
+            "work table of the last re-key: each old customer key and its new one",
+            (
+                C("old_key", "STRING", nullable=False),
+                C("new_key", "STRING"),
+            ),
+            key=("old_key",),
+        ),
+        Table(
             "revenue_snapshot_events",
             "the payments and refunds behind each revenue snapshot (what a restatement changed)",
             (

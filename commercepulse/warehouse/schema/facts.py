@@ -134,13 +134,17 @@ FACTS: dict[str, Table] = {
             (
                 C("customer_key", "STRING", nullable=False),
                 C("customer_id", "STRING"),
-                C("email", "STRING"),
-                C("phone", "STRING"),
+                C("email", "STRING", "PERSONAL DATA: the customer's e-mail"),
+                C("phone", "STRING", "PERSONAL DATA: the customer's phone"),
                 C("first_seen", "TIMESTAMP"),
                 C("last_seen", "TIMESTAMP"),
                 C("vendors_seen", "STRING", "comma-separated"),
                 C("orders", "INT64"),
-                C("email_norm", "STRING", "trimmed, lower-cased email: the link to platform users"),
+                C(
+                    "email_norm",
+                    "STRING",
+                    "PERSONAL DATA: trimmed, lower-cased email, the link to platform users",
+                ),
                 C(
                     "user_id",
                     "STRING",

@@ -18,9 +18,13 @@ STAGING: dict[str, Table] = {
             + (
                 C("order_time", "TIMESTAMP", "order creation time (UTC)", False),
                 C("customer_id", "STRING"),
-                C("email", "STRING", "lower-cased"),
-                C("phone", "STRING"),
-                C("customer_key", "STRING", "customer id, else email, else phone"),
+                C("email", "STRING", "PERSONAL DATA: lower-cased e-mail, for dim_customer"),
+                C("phone", "STRING", "PERSONAL DATA: phone, for dim_customer"),
+                C(
+                    "customer_key",
+                    "STRING",
+                    "pseudonymous: keyed hash of customer id, else e-mail, else phone",
+                ),
                 C("total", "DECIMAL6", "order total in its currency"),
                 C("currency", "STRING"),
                 C("total_ngn", "MONEY", "total converted to NGN"),

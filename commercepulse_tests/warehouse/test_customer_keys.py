@@ -1,0 +1,135 @@
+"""Pseudonymous customers (SPEC §5) on the data pack: every customer key is the keyed hash of
+its source, computed here with hmac from the salt and the staged sources; the same person keeps
+one key across vendors; personal data sits only in the tables that must hold it; a changed salt
+is refused until a re-key, and a warehouse of plain keys is re-keyed on first use."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import duckdb
+import pytest
+
+from commercepulse.lib.customer_keys import load_or_create_salt
+from commercepulse.warehouse.customer_rekey import (
+    CustomerSaltChangedError,
+    ensure_salt,
+    recorded_fingerprint,
+    rekey,
+)
+from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+#: The tables that hold e-mails and phones by design: the customer dimension, the staged orders
+#: it is built from, and the platform's own users (SPEC §9).
+PERSONAL = {"dim_customer", "stg_orders", "silver_users", "bronze_users"}
+
+
+def expected_key(salt: str, customer_id, email, phone) -> str | None:
+    if isinstance(customer_id, str):
+        source = f"id:{customer_id}"
+    elif isinstance(email, str):
+        source = f"email:{email.strip().lower()}"
+    elif isinstance(phone, str):
+        source = f"phone:{phone.strip()}"
+    else:
+        return None
+    return "ck_" + hmac.new(salt.encode(), source.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def test_customer_keys_are_keyed_hashes_and_facts_carry_no_personal_data(datapack_env):
+    settings, _ = datapack_env
+    salt = load_or_create_salt(settings.customer_key_salt_file)
+    wh = DuckDBWarehouse(path=str(settings.warehouse_path))
+    orders = wh.query(
+        "SELECT vendor, order_id, customer_id, email, phone, customer_key FROM stg_orders"
+    )
+    want = [
+        expected_key(salt, c, e, p)
+        for c, e, p in zip(orders["customer_id"], orders["email"], orders["phone"], strict=True)
+    ]
+    got = [k if isinstance(k, str) else None for k in orders["customer_key"]]
+    assert got == want
+    assert sum(k is not None for k in got) > 1000
+    # the same e-mail (with no customer id) at several vendors: one key
+    by_email = orders[orders["customer_id"].isna() & orders["email"].notna()]
+    shared = by_email.groupby("email").filter(lambda g: g["vendor"].nunique() > 1)
+    if len(shared):
+        assert shared.groupby("email")["customer_key"].nunique().max() == 1
+    facts = wh.query("SELECT DISTINCT customer_key FROM fact_orders WHERE customer_key IS NOT NULL")
+    assert set(facts["customer_key"]) <= {k for k in want if k}
+    # no e-mail or phone of the pack outside the tables that must hold them
+    emails = set(orders["email"].dropna()) | set(orders["phone"].dropna())
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        columns = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR' AND table_schema = 'main'"
+        ).fetchall()
+        leaks = {}
+        for table, column in columns:
+            if table in PERSONAL:
+                continue
+            values = {
+                v for (v,) in con.execute(f"SELECT DISTINCT {column} FROM {table}").fetchall()
+            }
+            hits = values & emails
+            if hits:
+                leaks[f"{table}.{column}"] = sorted(hits)[:3]
+    assert leaks == {}
+
+
+def test_a_changed_salt_is_refused_until_a_rekey_and_figures_stay(datapack_copy):
+    settings, _ = datapack_copy
+    wh = DuckDBWarehouse(path=str(settings.warehouse_path))
+    salt = load_or_create_salt(settings.customer_key_salt_file)
+    assert ensure_salt(wh, salt) == 0  # the run recorded it
+    before = wh.table("kpi_retention")
+    customers = wh.query("SELECT count(*) AS n FROM dim_customer").iloc[0, 0]
+    with pytest.raises(CustomerSaltChangedError, match="rekey-customers"):
+        ensure_salt(wh, "another secret")
+    changed = rekey(wh, "another secret")
+    assert changed == customers  # every key moved, one for one
+    assert ensure_salt(wh, "another secret") == 0
+    orders = wh.query("SELECT customer_id, email, phone, customer_key FROM stg_orders")
+    assert [k if isinstance(k, str) else None for k in orders["customer_key"]] == [
+        expected_key("another secret", c, e, p)
+        for c, e, p in zip(orders["customer_id"], orders["email"], orders["phone"], strict=True)
+    ]
+    assert wh.query("SELECT count(*) FROM dim_customer").iloc[0, 0] == customers
+    orphans = wh.query(
+        "SELECT count(*) FROM fact_orders f WHERE customer_key IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM dim_customer d WHERE d.customer_key = f.customer_key)"
+    ).iloc[0, 0]
+    assert orphans == 0
+    after = wh.table("kpi_retention")
+    assert after.drop(columns=["run_id"], errors="ignore").equals(
+        before.drop(columns=["run_id"], errors="ignore")
+    )
+
+
+def test_plain_keys_of_an_earlier_version_are_rehashed_on_first_use(datapack_copy):
+    settings, _ = datapack_copy
+    wh = DuckDBWarehouse(path=str(settings.warehouse_path))
+    salt = load_or_create_salt(settings.customer_key_salt_file)
+    hashed = wh.query("SELECT order_id, vendor, customer_key FROM fact_orders ORDER BY 1, 2")
+    plain = "coalesce(s.customer_id, s.email, s.phone)"
+    wh.execute(
+        [
+            ("DELETE FROM customer_key_salts", {}),
+            (
+                "UPDATE fact_orders SET customer_key = p.plain FROM (SELECT DISTINCT customer_key, "
+                f"{plain} AS plain FROM stg_orders s) p WHERE fact_orders.customer_key = p.customer_key",
+                {},
+            ),
+            (
+                "UPDATE dim_customer SET customer_key = p.plain FROM (SELECT DISTINCT customer_key, "
+                f"{plain} AS plain FROM stg_orders s) p WHERE dim_customer.customer_key = p.customer_key",
+                {},
+            ),
+            (f"UPDATE stg_orders s SET customer_key = {plain}", {}),
+        ]
+    )
+    assert recorded_fingerprint(wh) is None
+    assert ensure_salt(wh, salt) > 0
+    again = wh.query("SELECT order_id, vendor, customer_key FROM fact_orders ORDER BY 1, 2")
+    assert again.equals(hashed)
