@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -43,6 +42,7 @@ BQ_TYPES = {
 }
 #: Digits after the point of each exact type (BigQuery's NUMERIC holds 9).
 EXACT_SCALES = {"MONEY": KOBO_SCALE, "DECIMAL6": SENT_SCALE}
+EXACT_RESULT_TYPES = ("NUMERIC", "BIGNUMERIC", "DECIMAL", "BIGDECIMAL")
 SCRATCH_TTL = timedelta(hours=6)  # scratch tables expire even if a run dies before dropping them
 _INITIALISED: set[tuple[str, str]] = set()
 _LOCK = threading.Lock()
@@ -141,16 +141,15 @@ def for_load(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     return frame
 
 
-def from_result(frame: pd.DataFrame) -> pd.DataFrame:
-    """BigQuery result dtypes -> the ones DuckDB returns (dates as datetime64, not dbdate; NUMERIC
-    as float64, each value the double nearest its exact decimal, as DuckDB's DECIMAL reads)."""
+def from_result(frame: pd.DataFrame, exact: set[str] = frozenset()) -> pd.DataFrame:
+    """BigQuery result dtypes -> the ones DuckDB returns (dates as datetime64, not dbdate; the
+    `exact` (NUMERIC) columns as float64, each value the double nearest its decimal, as DuckDB
+    reads a DECIMAL)."""
     for name, dtype in frame.dtypes.items():
         if str(dtype) == "dbdate":
             frame[name] = pd.to_datetime(frame[name].astype("object")).astype("datetime64[ns]")
-        elif str(dtype) == "object":
-            present = frame[name].dropna()
-            if len(present) and isinstance(present.iloc[0], Decimal):
-                frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+        elif name in exact:  # all-null included (object dtype either way)
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
     return frame
 
 
@@ -274,11 +273,9 @@ class BigQueryWarehouse(Warehouse):
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         text = to_bigquery(sql)
         with self.client() as client:
-            return from_result(
-                self._run(client, text, dict(params or {})).to_dataframe(
-                    create_bqstorage_client=False
-                )
-            )
+            rows = self._run(client, text, dict(params or {}))
+            exact = {f.name for f in rows.schema or () if f.field_type in EXACT_RESULT_TYPES}
+            return from_result(rows.to_dataframe(create_bqstorage_client=False), exact)
 
     @contextmanager
     def _scratch(self, client: bigquery.Client) -> Iterator[Callable[[str, pd.DataFrame], str]]:
