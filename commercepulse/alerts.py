@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from commercepulse.lib.privacy import mask_personal
+
 RUN_FAILED, CHECK_FAILING, CHECK_RECOVERED = "run_failed", "check_failing", "check_recovered"
 POST_TIMEOUT_SECONDS = 5
 
@@ -29,7 +31,8 @@ class Alert:
     fields: dict[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
-        return {"text": self.text, "kind": self.kind, "key": self.key, **self.fields}
+        """What is posted: a chat channel is no place for personal data (masked)."""
+        return mask_personal({"text": self.text, "kind": self.kind, "key": self.key, **self.fields})
 
 
 def owners_text(owners: list[str]) -> str:

@@ -17,6 +17,7 @@ import pandas as pd
 from pymongo.database import Database
 
 from commercepulse.errors import InputError
+from commercepulse.lib.privacy import mask_personal
 from commercepulse.mongo.indexes import RAW
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.explainers import EXPLAINERS, Explainer
@@ -163,5 +164,5 @@ def explain(
         record["events"] = [
             where.get(i, {"event_id": i, "missing": True}) for i in str(row["event_ids"]).split(",")
         ]
-        records.append(record)
+        records.append(mask_personal(record))  # rows behind a figure, shown: no personal data
     return Explanation(kpi, key, vendor, explainer.contribution, figure, listed, records)

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from commercepulse.lib.days import days_between
+from commercepulse.lib.privacy import mask_personal
 from commercepulse.settings import CheckThresholds
 from commercepulse.warehouse.base import Warehouse
 
@@ -64,6 +65,16 @@ class Outcome:
             **({"explanation": self.why()} if not self.passed else {}),
             **({"action": self.action} if self.action and not self.passed else {}),
         }
+
+    def masked(self) -> Outcome:
+        """The verdict as it may be shown: every e-mail and phone in its findings masked."""
+        return replace(
+            self,
+            details=mask_personal(self.details),
+            note=mask_personal(self.note),
+            rows=mask_personal(self.rows),
+            rows_title=mask_personal(self.rows_title),
+        )
 
     def renamed(self, name: str) -> Outcome:
         """The same verdict under another name (`key_integrity:fact_orders` in a report)."""

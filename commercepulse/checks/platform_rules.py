@@ -20,7 +20,7 @@ from commercepulse.checks.spec import (
     WindowRule,
 )
 from commercepulse.lib.days import days_between
-from commercepulse.lib.privacy import mask_email
+from commercepulse.lib.privacy import mask_personal
 from commercepulse.warehouse.base import Warehouse
 
 #: SCD2 tables and the entity key their versions belong to.
@@ -150,7 +150,7 @@ def judge_scd2(wh: Warehouse, table: str) -> Outcome:
 
 def _masked(found: pd.DataFrame) -> pd.DataFrame:
     """The shared e-mails masked (SPEC §10: no personal data in check metadata or reports)."""
-    return found.assign(email=found["email"].map(mask_email))
+    return found.assign(email=found["email"].map(mask_personal))
 
 
 #: Platform orders (by the day of their first lifecycle record) whose status went back to an

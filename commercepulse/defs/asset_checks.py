@@ -67,7 +67,8 @@ def evaluation(
 ) -> dg.AssetCheckEvaluation:
     """A check result for one partition (or none), linked to the materialization it judged
     (`target`). `whole_table`: a verdict on all history recorded under a partition (a run over
-    partitions planned the check there), and said so."""
+    partitions planned the check there), and said so. Shown in the UI: masked."""
+    outcome = outcome.masked()
     description = outcome.description()
     if whole_table and partition is not None:
         said = f"judged over all history, not only partition {partition}"

@@ -22,6 +22,7 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 
 from commercepulse.lib.days import utc_now
+from commercepulse.lib.privacy import mask_text
 from commercepulse.mongo.indexes import QUARANTINE, ensure_indexes
 from commercepulse.raw.landing import OPEN, Landing, Rejection, Sighting, iter_lines, land_all
 
@@ -94,7 +95,9 @@ def records(
     for doc in found:
         text = doc.pop("head", "") or ""
         doc["vendor"] = vendor_of(text)
-        doc["text"] = text[:SHOWN_CHARS] + ("…" if len(text) > SHOWN_CHARS else "")
+        # a preview (check metadata, reports, `quarantine list`) masks personal data;
+        # `quarantine show` prints the whole line for the operator who asks for it
+        doc["text"] = mask_text(text[:SHOWN_CHARS]) + ("…" if len(text) > SHOWN_CHARS else "")
         doc["reason_class"] = reason_class(doc["reason"])
         doc["status"] = "resolved" if doc.get("resolved_at") else "open"
         if vendor is None or doc["vendor"] == vendor:

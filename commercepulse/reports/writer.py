@@ -23,6 +23,7 @@ from pymongo.database import Database
 from commercepulse.checks.catalogue import outcomes_for_days
 from commercepulse.checks.outcome import Outcome, Thresholds
 from commercepulse.checks.spec import RuleInputs
+from commercepulse.lib.privacy import mask_personal
 from commercepulse.reports.chart_inputs import CHART_DAYS, CHART_NAMES, inputs
 from commercepulse.reports.html_page import render_html
 from commercepulse.reports.sections import CAUSED_SECTION
@@ -237,6 +238,7 @@ def _unchanged(folder: Path, digest: str) -> bool:
 def _write_folder(
     folder: Path, day: date, report: dict[str, Any], images: dict[str, bytes], digest: str
 ) -> None:
+    report = mask_personal(report)  # the HTML, the JSON and the overview read from it
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob(".*.tmp"):  # left by a writer killed half-way
         stale.unlink(missing_ok=True)

@@ -28,7 +28,7 @@ from commercepulse.lib.money import KOBO_SCALE, SENT_SCALE, as_decimals
 from commercepulse.warehouse.base import Statement, Warehouse
 from commercepulse.warehouse.dialect import to_bigquery
 from commercepulse.warehouse.frames import conform
-from commercepulse.warehouse.schema import ALL_TABLES, Table
+from commercepulse.warehouse.schema import ALL_TABLES, DROPPED_COLUMNS, Table
 
 BQ_TYPES = {
     "STRING": "STRING",
@@ -216,6 +216,13 @@ class BigQueryWarehouse(Warehouse):
                 if added:  # a dataset written by an earlier version: columns added since
                     existing.schema = [*existing.schema, *added]
                     existing = client.update_table(existing, ["schema"])
+                for dropped in (c for t, c in DROPPED_COLUMNS if t == table.name):
+                    if dropped in known:
+                        client.query(
+                            f"ALTER TABLE `{self.dataset_id}.{table.name}` "
+                            f"DROP COLUMN IF EXISTS {dropped}"
+                        ).result()
+                        existing = client.get_table(existing.reference)
                 migration = exact_money_migration(existing, table)
                 if migration:
                     client.query(migration).result()

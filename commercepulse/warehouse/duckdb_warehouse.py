@@ -23,7 +23,7 @@ from commercepulse.lib.money import MONEY_SQL, SENT_SQL
 from commercepulse.lib.process_identity import alive, command_of
 from commercepulse.settings import SIZE
 from commercepulse.warehouse.base import STATEMENT_EVENTS, Warehouse
-from commercepulse.warehouse.schema import ALL_TABLES, Table
+from commercepulse.warehouse.schema import ALL_TABLES, DROPPED_COLUMNS, Table
 from commercepulse.warehouse.snapshots import LATEST, SUFFIX, publish_file
 
 _INITIALISED: set[str] = set()
@@ -328,6 +328,8 @@ class DuckDBWarehouse(Warehouse):
                         con.execute(statement)
                 for statement in exact_money_migration(con):
                     con.execute(statement)
+                for table, column in DROPPED_COLUMNS:
+                    con.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {column}")
                 _INITIALISED.add(self.path)
             yield con
         finally:

@@ -52,11 +52,10 @@ o AS (SELECT ids.order_id, s.user_id, s.status, s.paid_at, s.shipped_at, s.cance
              CASE WHEN s.created_at IS NOT NULL THEN 'CREATED' WHEN i.first_line_at IS NOT NULL THEN 'order_items'
                   ELSE 'first_status' END AS created_from
       FROM ids LEFT JOIN silver_orders s ON s.order_id = ids.order_id LEFT JOIN i ON i.order_id = ids.order_id)
-SELECT o.order_id, o.user_id, u.email_norm AS customer_email, o.status, o.created_at, o.created_from,
+SELECT o.order_id, o.user_id, o.status, o.created_at, o.created_from,
        CAST(o.created_at AS DATE) AS order_date, o.paid_at, o.shipped_at, o.cancelled_at, o.cancelled_after_payment,
        o.status_went_backwards, o.lines, round(o.value, 2) AS order_value_ngn
-FROM o
-LEFT JOIN (SELECT user_id, email_norm FROM silver_users WHERE is_current) u ON u.user_id = o.user_id""",
+FROM o""",
 ]
 
 # A paid order is credited to at most one session: among its user's sessions whose first checkout

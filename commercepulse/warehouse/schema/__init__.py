@@ -26,8 +26,13 @@ ALL_TABLES: dict[str, Table] = {
     **PLATFORM_GOLD,
 }
 
+#: Columns an earlier version wrote and this one removes: personal data outside dim_customer
+#: (SPEC §5). Dropped from an existing warehouse on first use, the one non-additive migration.
+DROPPED_COLUMNS: tuple[tuple[str, str], ...] = (("fact_platform_orders", "customer_email"),)
+
 __all__ = [
     "ALL_TABLES",
+    "DROPPED_COLUMNS",
     "AUDIT_TABLES",
     "FACTS",
     "KPIS",

@@ -33,7 +33,6 @@ PLATFORM_GOLD: dict[str, Table] = {
             (
                 C("order_id", "STRING", nullable=False),
                 C("user_id", "STRING"),
-                C("customer_email", "STRING", "normalized email of the user"),
                 C(
                     "status",
                     "STRING",
