@@ -191,3 +191,17 @@ def test_duckdb_out_of_memory_names_the_setting_to_raise(tmp_path):
             "SELECT string_agg(CAST(x AS VARCHAR), ',' ORDER BY x DESC) AS s FROM range(3000000) t(x)"
         )
     assert warehouse.query("SELECT 1 AS one")["one"].tolist() == [1]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--reason", "ticket 1"], ["exactly one of --email, --phone or --customer-id"]),
+        (["--reason", "t", "--email", "a@b.co", "--phone", "+2348010000000"], ["exactly one"]),
+        (["--reason", " ", "--email", "a@b.co"], ["--reason is required"]),
+    ],
+    ids=["no identifier", "two identifiers", "blank reason"],
+)
+def test_a_bad_erasure_request_is_one_line_before_anything_starts(env, args, words):
+    result = cli(["erase-customer", *args], {**settings_env(env), "MONGO_URI": DEAD_MONGO})
+    assert_one_line(result, words)

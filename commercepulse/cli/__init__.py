@@ -13,7 +13,7 @@ from commercepulse.cli.common import err
 from commercepulse.cli.generate import generate_app
 from commercepulse.cli.ingest import ingest_app
 from commercepulse.cli.platform_commands import acknowledge_cmd, explain_cmd, report_cmd, run_cmd
-from commercepulse.cli.privacy_commands import rekey_cmd
+from commercepulse.cli.privacy_commands import erase_cmd, rekey_cmd
 from commercepulse.cli.quarantine import quarantine_app
 from commercepulse.cli.services import instance_app, mongo_app
 
@@ -32,6 +32,7 @@ app.command("acknowledge")(acknowledge_cmd)
 app.command("query")(query_cmd)
 app.command("kpi")(kpi_cmd)
 app.command("rekey-customers")(rekey_cmd)
+app.command("erase-customer")(erase_cmd)
 
 
 def main() -> None:

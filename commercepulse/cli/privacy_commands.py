@@ -1,10 +1,14 @@
-"""`commercepulse rekey-customers`: every customer key re-hashed under the current salt (after
-CUSTOMER_KEY_SALT changed on purpose)."""
+"""Privacy commands: `commercepulse rekey-customers` (every customer key re-hashed under the
+current salt, after CUSTOMER_KEY_SALT changed on purpose) and `commercepulse erase-customer`
+(a person's identifying fields erased on request, docs/privacy.md)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from commercepulse.cli.common import fail
 from commercepulse.settings import Settings
 
 
@@ -18,3 +22,35 @@ def rekey_cmd() -> None:
     salt = project_settings(settings).customer_key_salt_value()
     changed = rekey(build_warehouse(settings), salt)
     typer.echo(f"re-keyed {changed:,} customer key(s) under the current salt; staging goes on")
+
+
+def erase_cmd(
+    reason: Annotated[str, typer.Option(help="why: the request's reference (kept in the audit)")],
+    email: Annotated[str | None, typer.Option(help="the person's e-mail")] = None,
+    phone: Annotated[str | None, typer.Option(help="the person's phone")] = None,
+    customer_id: Annotated[str | None, typer.Option(help="the person's customer id")] = None,
+) -> None:
+    """Erase one person's identifying fields (raw store, quarantine, warehouse, read snapshots),
+    keeping their orders and figures under a new pseudonymous key; records an audit entry
+    (what, when, why — never the data) in MongoDB's `erasures`."""
+    from commercepulse.cli.common import open_db
+    from commercepulse.defs.resources import build_warehouse, project_settings
+    from commercepulse.erasure import erase_customer, erasure_request
+    from commercepulse.errors import InputError
+
+    settings = Settings()
+    try:  # a bad request says so before any service starts
+        erasure_request(reason, email=email, phone=phone, customer_id=customer_id)
+        record = erase_customer(
+            open_db(),
+            build_warehouse(settings),
+            project_settings(settings).customer_key_salt_value(),
+            reason,
+            email=email,
+            phone=phone,
+            customer_id=customer_id,
+        )
+    except InputError as exc:
+        fail(str(exc))
+    counts = ", ".join(f"{k} {v}" for k, v in record["counts"].items())
+    typer.echo(f"erasure {record['_id']} recorded ({record['identified_by']}): {counts}")

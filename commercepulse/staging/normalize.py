@@ -21,6 +21,7 @@ from commercepulse.lib.customer_keys import customer_keys, key_source
 from commercepulse.lib.gcpause import paused_gc
 from commercepulse.lib.ids import clean_ids, is_blank
 from commercepulse.lib.money import as_sent, to_kobo
+from commercepulse.lib.privacy import mask_text
 from commercepulse.lib.timeparse import parse_times
 from commercepulse.staging.fx import convert
 from commercepulse.vendors.mapping import (
@@ -487,8 +488,10 @@ def _unmapped(
         ],
         dtype="string",
     )
+    # what a mapping needs is the shape; e-mails and phones in it are masked (the raw store
+    # keeps the payload whole)
     frame["payload"] = pd.Series(
-        [_json(events.at[i, "payload"]) for i in positions], dtype="string"
+        [mask_text(_json(events.at[i, "payload"])) for i in positions], dtype="string"
     )
     return frame
 

@@ -90,10 +90,11 @@ class Warehouse(BaseModel):
         """The whole table becomes `frame`."""
         raise NotImplementedError
 
-    def publish_snapshot(self, info: pd.DataFrame) -> str:
+    def publish_snapshot(self, info: pd.DataFrame, keep: int | None = None) -> str:
         """Record a read snapshot (one `snapshot_info` row) and publish it; returns where readers
         find it. An engine whose tables serve any number of readers already (BigQuery) only
-        records it; DuckDB publishes a file (`snapshots.py`)."""
+        records it; DuckDB publishes a file (`snapshots.py`) and keeps the newest `keep` (default:
+        its setting; an erasure keeps 1)."""
         info = info.assign(location=self.readers_location())
         self.replace_keys([("snapshot_info", "snapshot_id", list(info["snapshot_id"]), info)])
         return self.readers_location()

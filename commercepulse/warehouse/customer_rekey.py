@@ -73,7 +73,18 @@ def rekey(warehouse: Warehouse, salt: str) -> int:
         .reset_index(drop=True)
     )
     warehouse.replace_table("customer_key_changes", changes)
-    statements = [
+    record = (
+        "INSERT INTO customer_key_salts (fingerprint, recorded_at, rekeyed_keys) "
+        "VALUES ($fingerprint, $at, $keys)",
+        {"fingerprint": fingerprint(salt), "at": datetime.now(UTC), "keys": len(changes)},
+    )
+    warehouse.execute([*rekey_statements(), record])
+    return len(changes)
+
+
+def rekey_statements() -> list[tuple[str, dict]]:
+    """Each KEYED table's keys moved by `customer_key_changes` (old_key → new_key)."""
+    return [
         (
             f"UPDATE {table} SET customer_key = c.new_key FROM customer_key_changes c "
             f"WHERE {table}.customer_key = c.old_key",
@@ -81,10 +92,3 @@ def rekey(warehouse: Warehouse, salt: str) -> int:
         )
         for table in KEYED
     ]
-    record = (
-        "INSERT INTO customer_key_salts (fingerprint, recorded_at, rekeyed_keys) "
-        "VALUES ($fingerprint, $at, $keys)",
-        {"fingerprint": fingerprint(salt), "at": datetime.now(UTC), "keys": len(changes)},
-    )
-    warehouse.execute([*statements, record])
-    return len(changes)

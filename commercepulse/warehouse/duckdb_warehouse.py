@@ -207,7 +207,7 @@ class DuckDBWarehouse(Warehouse):
     def readers_location(self) -> str:
         return str(self.snapshots_path / LATEST)
 
-    def publish_snapshot(self, info: pd.DataFrame) -> str:
+    def publish_snapshot(self, info: pd.DataFrame, keep: int | None = None) -> str:
         """Record the snapshot, checkpoint (the file alone is then the whole database) and publish
         a copy, all under this process's hold on the file: the copy is exactly what the refresh
         left, and no other writer can run in between (`snapshots.py`)."""
@@ -218,7 +218,7 @@ class DuckDBWarehouse(Warehouse):
             con.execute("FORCE CHECKPOINT")
             try:
                 final = publish_file(
-                    Path(self.path), self.snapshots_path, name, self.snapshots_keep
+                    Path(self.path), self.snapshots_path, name, keep or self.snapshots_keep
                 )
             except BaseException:
                 con.execute("DELETE FROM snapshot_info WHERE snapshot_id = $id", {"id": name})
