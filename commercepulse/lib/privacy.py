@@ -40,8 +40,11 @@ def mask_phone(phone: str | None) -> str | None:
     return f"***{digits[-4:]}" if digits else "***"
 
 
-def mask_text(text: str) -> str:
-    """Every e-mail and phone inside free text (a raw line, a message, a table) masked."""
+def mask_text(text: str | None) -> str | None:
+    """Every e-mail and phone inside free text (a raw line, a message, a table) masked; None
+    stays None."""
+    if text is None:
+        return None
     if "@" in text:
         text = EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
     return PHONE.sub(lambda m: mask_phone(m.group(0)) or "***", text)

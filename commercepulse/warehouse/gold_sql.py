@@ -10,10 +10,10 @@ tolerance) to 60 minutes after its last event; each order is credited to one ses
 from __future__ import annotations
 
 from commercepulse.warehouse.lateness import final_per_vendor
-
-PAID_ORDER_WINDOW_MINUTES = 60
-#: How far an order's creation may precede its session's first checkout (two systems' clocks).
-PAID_ORDER_CLOCK_SKEW_SECONDS = 120
+from commercepulse.warehouse.session_credit import (
+    PAID_ORDER_CLOCK_SKEW_SECONDS,
+    PAID_ORDER_WINDOW_MINUTES,
+)
 
 DIM_PRODUCT_HISTORY = [
     "DELETE FROM dim_product_history WHERE true",

@@ -12,7 +12,7 @@ from commercepulse.checks import fact_rules, platform_rules, raw_rules
 from commercepulse.checks.windows import history_outcome, outcomes_by_day
 from commercepulse.lib.timeparse import parse_time, parse_times
 from commercepulse.settings import Settings
-from commercepulse.warehouse.gold_sql import PAID_ORDER_CLOCK_SKEW_SECONDS
+from commercepulse.warehouse.session_credit import PAID_ORDER_CLOCK_SKEW_SECONDS
 from commercepulse_tests.harness import rule_inputs
 from commercepulse_tests.worlds import world
 

@@ -5,7 +5,7 @@ keys; the audit says what, when and why, never the data."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import orjson
@@ -47,6 +47,12 @@ def test_erasure_removes_the_person_everywhere_and_keeps_the_figures(datapack_co
         "WHERE email IS NOT NULL AND phone IS NOT NULL GROUP BY email, phone ORDER BY email LIMIT 1"
     ).iloc[0]
     email, phone, orders = person["email"], person["phone"], list(person["orders"])
+    days = [
+        d.date()
+        for d in wh.query(
+            "SELECT DISTINCT event_date FROM stg_orders WHERE email = $e", {"e": email}
+        )["event_date"]
+    ]
     # a quarantined line carrying them
     db[QUARANTINE].insert_one(
         {"_id": "probe", "file": "x.jsonl", "line": 1, "day": "2025-01-15", "reason": "invalid JSON",
@@ -87,10 +93,11 @@ def test_erasure_removes_the_person_everywhere_and_keeps_the_figures(datapack_co
         {"o": orders},
     )
     assert keys["customer_key"].str.startswith("ck_").all()
-    # a re-staging of the erased raw events gives the same keys
-    stage_window(
-        db, wh, date(2023, 1, 1), date(2025, 2, 1), settings.data_dir, 24.0, customer_salt=salt
-    )
+    # a re-staging of the erased raw events (their days) gives the same keys
+    for day in days:
+        stage_window(
+            db, wh, day, day + timedelta(days=1), settings.data_dir, 24.0, customer_salt=salt
+        )
     again = wh.query(
         "SELECT DISTINCT order_id, customer_key FROM stg_orders "
         "WHERE list_contains($o, vendor || '/' || order_id) "

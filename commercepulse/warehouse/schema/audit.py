@@ -27,7 +27,7 @@ AUDIT_TABLES: dict[str, Table] = {
             "changed salt is refused until `commercepulse rekey-customers`)",
             (
                 C("fingerprint", "STRING", "HMAC of a fixed text under the salt", False),
-                C("recorded_at", "TIMESTAMP", nullable=False),
+                C("recorded_at", "TIMESTAMP", "when the salt was first used here", False),
                 C("rekeyed_keys", "INT64", "distinct keys re-hashed when it was recorded"),
             ),
             key=("recorded_at",),
@@ -36,8 +36,8 @@ AUDIT_TABLES: dict[str, Table] = {
             "customer_key_changes",
             "work table of the last re-key: each old customer key and its new one",
             (
-                C("old_key", "STRING", nullable=False),
-                C("new_key", "STRING"),
+                C("old_key", "STRING", "a customer key before the re-key", False),
+                C("new_key", "STRING", "the same customer's key after it"),
             ),
             key=("old_key",),
         ),

@@ -3,12 +3,12 @@ money."""
 
 from __future__ import annotations
 
-from commercepulse.warehouse.gold_sql import (
+from commercepulse.warehouse.schema.base import C, Table
+from commercepulse.warehouse.schema.silver import SCD2
+from commercepulse.warehouse.session_credit import (
     PAID_ORDER_CLOCK_SKEW_SECONDS,
     PAID_ORDER_WINDOW_MINUTES,
 )
-from commercepulse.warehouse.schema.base import C, Table
-from commercepulse.warehouse.schema.silver import SCD2
 
 PLATFORM_GOLD: dict[str, Table] = {
     t.name: t
@@ -62,7 +62,7 @@ PLATFORM_GOLD: dict[str, Table] = {
             key=("order_id",),
             cluster=("order_id",),
             partition_by="order_date",
-            upstream=("silver_orders", "silver_order_items", "silver_users"),
+            upstream=("silver_orders", "silver_order_items"),
         ),
         Table(
             "fact_platform_order_items",
