@@ -514,7 +514,8 @@ def test_bigquery_kpi_history_and_as_of_equal_duckdb(bq_env, datapack_world):
 @pytest.mark.slow  # the emulator: `make test-slow` (CI runs it)
 def test_a_dataset_of_an_earlier_version_gets_numeric_money_in_place(bq_endpoint):
     """FLOAT64 money in a dataset an earlier version wrote becomes NUMERIC on first use, each
-    value the kobo it stood for, partitioning and descriptions kept."""
+    value the kobo it stood for, partitioning and descriptions kept; the personal column it
+    wrote in fact_platform_orders is dropped."""
     from google.cloud import bigquery
 
     from commercepulse.warehouse.bigquery_warehouse import schema, table_definition
@@ -531,6 +532,13 @@ def test_a_dataset_of_an_earlier_version_gets_numeric_money_in_place(bq_endpoint
             for f in schema(spec)
         ]
         client.create_table(old)
+        orders = table_definition(
+            ALL_TABLES["fact_platform_orders"], f"{PROJECT}.{dataset}"
+        )  # with the e-mail column an earlier version wrote
+        orders.schema = [*schema(ALL_TABLES["fact_platform_orders"]), bigquery.SchemaField(
+            "customer_email", "STRING"
+        )]  # fmt: skip
+        client.create_table(orders)
         client.query(
             f"INSERT INTO `{PROJECT}.{dataset}.kpi_daily_revenue` "
             "(date, gross_revenue_ngn, refunds_ngn, net_revenue_ngn) "
@@ -543,3 +551,8 @@ def test_a_dataset_of_an_earlier_version_gets_numeric_money_in_place(bq_endpoint
     types = {f.name: f.field_type for f in table.schema}
     assert types["net_revenue_ngn"] == "NUMERIC" and types["gross_revenue_ngn"] == "NUMERIC"
     assert {f.name: f.description for f in table.schema}["net_revenue_ngn"]
+    with warehouse.connect() as client:
+        names = {
+            f.name for f in client.get_table(f"{PROJECT}.{dataset}.fact_platform_orders").schema
+        }
+    assert "customer_email" not in names and "order_id" in names
