@@ -132,3 +132,51 @@ def test_plain_keys_are_rehashed_on_first_use_and_a_changed_salt_waits_for_a_rek
     ).iloc[0, 0]
     assert orphans == 0
     assert wh.table("kpi_retention").equals(before)
+
+
+def test_the_salt_reaches_staging_as_an_env_var_and_no_run_records_it(env, tmp_path, capfd):
+    """CUSTOMER_KEY_SALT is a secret like the MongoDB URI: the resource holds `dg.EnvVar` (the UI
+    shows "Env var"), the keys are hashed under it, and no run config, event or log holds it."""
+    import json
+    import os
+
+    import dagster as dg
+
+    from commercepulse.defs.resources import project_settings
+    from commercepulse_tests.harness import definitions, run_job
+
+    secret = "salt-that-must-stay-secret-42"
+    folder = tmp_path / "data" / "live_events" / "2025-01-15"
+    folder.mkdir(parents=True)
+    order = {
+        "event_id": "o1",
+        "event_type": "order_created",
+        "event_time": "2025-01-15T10:00:00Z",
+        "vendor": "vendor_b",
+        "payload": {"order_id": "B-1", "buyerEmail": "Ada@Example.com",
+                    "created_at": "2025-01-15T10:00:00Z", "currency": "NGN", "totalAmount": 100},
+    }  # fmt: skip
+    (folder / "events.jsonl").write_text(json.dumps(order) + "\n")
+    settings = env.model_copy(update={"customer_key_salt": secret, "data_dir": tmp_path / "data"})
+    os.environ["CUSTOMER_KEY_SALT"] = secret
+    try:
+        assert isinstance(project_settings(settings).customer_key_salt, dg.EnvVar)
+        defs = definitions(settings)
+        instance = dg.DagsterInstance.ephemeral()
+        runs = [
+            run_job(defs, "ingest_job", instance, "2025-01-15"),
+            run_job(defs, "business_day_job", instance, "2025-01-15"),
+        ]
+    finally:
+        del os.environ["CUSTOMER_KEY_SALT"]
+    recorded = ""
+    for result in runs:
+        assert result.success
+        recorded += json.dumps(instance.get_run_by_id(result.run_id).run_config, default=str)
+        recorded += json.dumps([str(e) for e in instance.all_logs(result.run_id)], default=str)
+    out, err = capfd.readouterr()
+    assert secret not in recorded and secret not in out and secret not in err
+    keys = DuckDBWarehouse(path=str(settings.warehouse_path)).query(
+        "SELECT customer_key FROM fact_orders"
+    )["customer_key"]
+    assert keys.tolist() == [expected_key(secret, None, "ada@example.com", None)]
