@@ -30,7 +30,7 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 
 from commercepulse.errors import InputError
-from commercepulse.lib.customer_keys import customer_keys, key_source
+from commercepulse.lib.customer_keys import keys_of
 from commercepulse.mongo.indexes import PLATFORM_QUARANTINE, PLATFORM_RAW, QUARANTINE, RAW
 from commercepulse.vendors.mapping import SHAPES
 from commercepulse.warehouse.base import Warehouse
@@ -231,14 +231,7 @@ def _erase_warehouse(
     erased = rows.assign(
         **{c: rows[c].where(rows[c].isna(), marker) for c in ("customer_id", "email", "phone")}
     )
-    new = customer_keys(
-        key_source(
-            erased["customer_id"].astype("string"),
-            erased["email"].astype("string"),
-            erased["phone"].astype("string"),
-        ),
-        salt,
-    )
+    new = keys_of(erased, salt)
     changes = pd.DataFrame(
         {"old_key": rows["customer_key"].astype("string"), "new_key": new}
     ).drop_duplicates("old_key")

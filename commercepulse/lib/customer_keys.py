@@ -45,6 +45,18 @@ def key_source(customer_id: pd.Series, email: pd.Series, phone: pd.Series) -> pd
     return ids.fillna(emails).fillna(phones)
 
 
+def keys_of(rows: pd.DataFrame, salt: str) -> pd.Series:
+    """The key of each row of a frame with `customer_id`, `email` and `phone` columns."""
+    return customer_keys(
+        key_source(
+            rows["customer_id"].astype("string"),
+            rows["email"].astype("string"),
+            rows["phone"].astype("string"),
+        ),
+        salt,
+    )
+
+
 def customer_keys(source: pd.Series, salt: str) -> pd.Series:
     """`ck_` + KEY_HEX hex characters of HMAC-SHA256(salt, source); null stays null. Each
     distinct source is hashed once."""

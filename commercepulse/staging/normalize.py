@@ -17,7 +17,7 @@ import orjson
 import pandas as pd
 from bson.decimal128 import Decimal128
 
-from commercepulse.lib.customer_keys import customer_keys, key_source
+from commercepulse.lib.customer_keys import keys_of
 from commercepulse.lib.gcpause import paused_gc
 from commercepulse.lib.ids import clean_ids, is_blank
 from commercepulse.lib.money import as_sent, to_kobo
@@ -216,9 +216,7 @@ def _normalize(
     frames = {name: _concat(parts.get(name, []), name) for name in FRAMES if name != "stg_unmapped"}
     orders = frames["stg_orders"]
     if "customer_id" in orders:  # one hash per distinct customer of the whole batch
-        orders["customer_key"] = customer_keys(
-            key_source(orders["customer_id"], orders["email"], orders["phone"]), customer_salt
-        )
+        orders["customer_key"] = keys_of(orders, customer_salt)
     # Rows whose own time cannot be parsed are unmapped, not silently dated.
     bad_time: list[tuple[int, str]] = []
     for kind, name in KIND_FRAME.items():

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from commercepulse.errors import ConfigurationError
-from commercepulse.lib.customer_keys import customer_keys, key_source
+from commercepulse.lib.customer_keys import keys_of
 from commercepulse.warehouse.base import Warehouse
 
 #: The tables holding customer keys (dim_customer's rows are keyed by it).
@@ -58,14 +58,7 @@ def rekey(warehouse: Warehouse, salt: str) -> int:
         "SELECT DISTINCT customer_key, customer_id, email, phone FROM stg_orders "
         "WHERE customer_key IS NOT NULL"
     )
-    new = customer_keys(
-        key_source(
-            sources["customer_id"].astype("string"),
-            sources["email"].astype("string"),
-            sources["phone"].astype("string"),
-        ),
-        salt,
-    )
+    new = keys_of(sources, salt)
     changes = (
         pd.DataFrame({"old_key": sources["customer_key"].astype("string"), "new_key": new})
         .drop_duplicates("old_key")
