@@ -155,3 +155,35 @@ def _versions(name: str, days: tuple, moment, earlier, fmt: str) -> None:
             )
             columns, batches = [*KPIS[name].key, *k.DIFF_COLUMNS], iter([changed])
         _write(columns, batches, fmt)
+
+
+def why_cmd(
+    kpi: Annotated[str, typer.Argument(help="kpi_daily_revenue (net revenue)")],
+    day: Annotated[str, typer.Argument(help="the day whose figure moved, YYYY-MM-DD")],
+    vs: Annotated[
+        str | None, typer.Option("--vs", help="the day to compare with (default: a week before)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the parts as JSON")] = False,
+) -> None:
+    """Why a figure moved: its change against another day split by vendor and by cause
+    (payment attempts, success rate, average paid, FX, refunds), adding up to the kobo."""
+    from datetime import date
+
+    import orjson
+
+    from commercepulse.defs.resources import build_warehouse
+    from commercepulse.warehouse.why import explain_change, headline
+
+    if kpi != "kpi_daily_revenue":
+        fail(f"why explains kpi_daily_revenue so far, not {kpi!r}")
+    try:
+        when = date.fromisoformat(day)
+        versus = date.fromisoformat(vs) if vs else None
+    except ValueError as exc:
+        fail(f"a day is YYYY-MM-DD: {exc}")
+    settings = Settings()
+    change = explain_change(build_warehouse(settings), when, versus, settings.data_dir)
+    if as_json:
+        typer.echo(orjson.dumps(change.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        typer.echo("\n".join(headline(change)))

@@ -27,7 +27,7 @@ from commercepulse_tests.harness import (
 
 #: which run wrote a row and when, and when a dump record was landed (bootstrap events carry their
 #: landing time as ingested_at): not content
-RUN_SPECIFIC = {"run_id", "reported_at", "ingested_at", "published_at", "version_id"}
+RUN_SPECIFIC = {"run_id", "reported_at", "ingested_at", "published_at", "version_id", "recorded_at"}
 AUDIT_FIELDS = {
     "first_seen_at",
     "last_seen_at",
