@@ -24,7 +24,12 @@ from commercepulse.settings import Settings  # noqa: E402
 DATAPACK = Path(__file__).resolve().parents[2] / "shared" / "datapack"
 #: Fixtures built on the session's data-pack world (~30 s to build): `make test` runs on two
 #: pytest-xdist workers, and every test that needs the world goes to the same one.
-DATAPACK_WORLD_FIXTURES = {"datapack_world", "datapack_env", "datapack_copy"}
+DATAPACK_WORLD_FIXTURES = {
+    "datapack_world",
+    "datapack_env",
+    "datapack_copy",
+    "datapack_warehouse_copy",
+}
 
 
 def pytest_itemcollected(item) -> None:
@@ -155,6 +160,17 @@ def datapack_copy(datapack_world, tmp_path):
     yield copy, result
     db.client.drop_database(name)
     indexes._done.discard((id(db.client), name))
+
+
+@pytest.fixture
+def datapack_warehouse_copy(datapack_world, tmp_path):
+    """A private copy of the data-pack world's DuckDB file only (the settings point at it), for a
+    test that changes the warehouse and never MongoDB: no copy of the raw store."""
+    import shutil
+
+    settings, result = datapack_world
+    shutil.copy(settings.duckdb_path, tmp_path / "wh.duckdb")
+    return settings.model_copy(update={"duckdb_path": tmp_path / "wh.duckdb"}), result
 
 
 @pytest.fixture(scope="module")

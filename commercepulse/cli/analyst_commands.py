@@ -172,6 +172,7 @@ def why_cmd(
     import orjson
 
     from commercepulse.defs.resources import build_warehouse
+    from commercepulse.staging.fx import load_rates
     from commercepulse.warehouse.why import explain_change, headline
 
     if kpi != "kpi_daily_revenue":
@@ -182,7 +183,8 @@ def why_cmd(
     except ValueError as exc:
         fail(f"a day is YYYY-MM-DD: {exc}")
     settings = Settings()
-    change = explain_change(build_warehouse(settings), when, versus, settings.data_dir)
+    rates = load_rates(settings.data_dir)
+    change = explain_change(build_warehouse(settings), when, versus, rates)
     if as_json:
         typer.echo(orjson.dumps(change.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:

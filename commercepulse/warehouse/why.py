@@ -21,11 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 
-from commercepulse.staging.fx import load_rates
 from commercepulse.warehouse.base import Warehouse
 
 #: The parts of a vendor's net revenue change, in the order they are shown.
@@ -161,11 +159,15 @@ def vendor_parts(before: pd.Series, now: pd.Series, rate_before: float | None) -
 
 
 def explain_change(
-    warehouse: Warehouse, day: date, versus: date | None = None, data_dir: Path | None = None
+    warehouse: Warehouse,
+    day: date,
+    versus: date | None = None,
+    rates: pd.DataFrame | None = None,
 ) -> RevenueChange:
-    """Net revenue of `day` against `versus` (default: a week before), split by vendor and part."""
+    """Net revenue of `day` against `versus` (default: a week before), split by vendor and part;
+    `rates`: the USDNGN table (`staging.fx.load_rates`; none = no FX part)."""
     versus = versus or default_versus(day)
-    rates = load_rates(data_dir) if data_dir is not None else pd.DataFrame()
+    rates = rates if rates is not None else pd.DataFrame()
     figures = {
         d: warehouse.query(DAY_FIGURES, {"day": d}).set_index("vendor") for d in (versus, day)
     }

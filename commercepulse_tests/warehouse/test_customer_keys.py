@@ -79,12 +79,12 @@ def test_customer_keys_are_keyed_hashes_and_facts_carry_no_personal_data(datapac
 
 
 def test_plain_keys_are_rehashed_on_first_use_and_a_changed_salt_waits_for_a_rekey(
-    datapack_copy,
+    datapack_warehouse_copy,
 ):
     """One copy of the world, two stories: a warehouse of an earlier version (plain keys, no salt
     recorded) is re-keyed on first use to exactly the keys of a fresh run; then a changed salt is
     refused until `rekey`, which moves every key one for one and leaves every figure."""
-    settings, _ = datapack_copy
+    settings, _ = datapack_warehouse_copy
     wh = DuckDBWarehouse(path=str(settings.warehouse_path))
     salt = load_or_create_salt(settings.customer_key_salt_file)
     hashed = wh.query("SELECT order_id, vendor, customer_key FROM fact_orders ORDER BY 1, 2")
