@@ -91,6 +91,7 @@ def probe_world(tmp_path_factory, mongo_uri, mongo_home, postgres_instances):
     db.client.drop_database(settings.mongo_db)
 
 
+@pytest.mark.slow  # a world of its own (~35 s): `make test-slow`, run by CI
 def test_no_surface_of_a_run_shows_an_email_or_a_phone(probe_world):
     import dagster as dg
 
@@ -146,6 +147,7 @@ def test_no_surface_of_a_run_shows_an_email_or_a_phone(probe_world):
     assert any("a***@example.net" in r["text"] and "***2222" in r["text"] for r in previews)
 
 
+@pytest.mark.slow
 def test_the_operator_still_reads_the_whole_quarantined_line(probe_world):
     from typer.testing import CliRunner
 
