@@ -207,7 +207,7 @@ def _plain(row: pd.Series) -> dict[str, float]:
 
 def headline(change: RevenueChange) -> list[str]:
     """The lines for people: the whole change, then each vendor's with its parts."""
-    pct = f" ({change.change / change.before:+.0%})" if change.before else ""
+    pct = f" ({change.change / change.before:+.0%})" if change.before > 0 else ""
     lines = [
         f"net revenue {change.day} vs {change.versus} ({change.versus:%A}): "
         f"{change.before:,.2f} → {change.now:,.2f} NGN, {change.change:+,.2f}{pct}"
