@@ -273,5 +273,5 @@ def _erase_warehouse(
 def _republish(warehouse: Warehouse, erasure_id: str) -> str:
     """A new read snapshot of the erased warehouse, every older one removed (DuckDB; BigQuery's
     dataset is the one readers read). Returns where it is."""
-    info = snapshot_info(warehouse.query(HELD), f"erasure-{erasure_id}", datetime.now(UTC), None)
+    info = snapshot_info(warehouse.query(HELD), erasure_id, datetime.now(UTC), None)
     return warehouse.publish_snapshot(info, keep=1)
