@@ -54,3 +54,6 @@ def erase_cmd(
         fail(str(exc))
     counts = ", ".join(f"{k} {v}" for k, v in record["counts"].items())
     typer.echo(f"erasure {record['_id']} recorded ({record['identified_by']}): {counts}")
+    found = sum(v for v in record["counts"].values() if isinstance(v, int))
+    if not found:
+        typer.echo("nothing of this person was found: the request is recorded, nothing changed")
