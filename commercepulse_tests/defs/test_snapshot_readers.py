@@ -46,7 +46,7 @@ while not stop.exists():
             "SELECT snapshot_id, refresh_run_id, epoch(published_at) FROM snapshot_info "
             "ORDER BY snapshot_id DESC LIMIT 1").fetchone()
         rows = con.execute(
-            "SELECT CAST(date AS VARCHAR), round(net_revenue_ngn, 2) FROM kpi_daily_revenue "
+            "SELECT CAST(date AS VARCHAR), CAST(net_revenue_ngn AS DOUBLE) FROM kpi_daily_revenue "
             "ORDER BY date").fetchall()
         con.close()
         reads += 1
