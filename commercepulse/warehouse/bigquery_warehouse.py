@@ -73,18 +73,23 @@ def table_definition(table: Table, dataset: str) -> bigquery.Table:
     return definition
 
 
-def exact_money_migration(existing: bigquery.Table, table: Table) -> str | None:
-    """The table re-created with its money columns NUMERIC, when a dataset of an earlier version
-    holds them as FLOAT64 (BigQuery cannot retype FLOAT64 in place). One statement: the copy and
-    the swap are atomic, partitioning and clustering kept; each double is rounded to its scale
-    first, the value it stood for."""
+def migration(existing: bigquery.Table, table: Table) -> str | None:
+    """The table re-created as this version has it, when a dataset of an earlier version holds
+    money as FLOAT64 (BigQuery cannot retype FLOAT64 in place) or a column since removed
+    (`DROPPED_COLUMNS`: personal data). One statement: the copy and the swap are atomic,
+    partitioning and clustering kept; each double is rounded to its scale first, the value it
+    stood for."""
     exact = {c.name: EXACT_SCALES[c.type] for c in table.columns if c.type in EXACT_SCALES}
     floats = [
         f.name for f in existing.schema if f.field_type in ("FLOAT", "FLOAT64") and f.name in exact
     ]
-    if not floats:
+    present = {f.name for f in existing.schema}
+    dropped = [c for t, c in DROPPED_COLUMNS if t == table.name and c in present]
+    if not floats and not dropped:
         return None
     casts = ", ".join(f"CAST(ROUND({name}, {exact[name]}) AS NUMERIC) AS {name}" for name in floats)
+    select = "SELECT *" + (f" EXCEPT ({', '.join(dropped)})" if dropped else "")
+    select += f" REPLACE ({casts})" if floats else ""
     where = f"`{existing.project}.{existing.dataset_id}.{existing.table_id}`"
     partition = ""
     if table.time_partition:
@@ -92,10 +97,7 @@ def exact_money_migration(existing: bigquery.Table, table: Table) -> str | None:
         column = table.time_partition
         partition = f" PARTITION BY {column if kind == 'DATE' else f'DATE({column})'}"
     cluster = f" CLUSTER BY {', '.join(table.cluster)}" if table.cluster else ""
-    return (
-        f"CREATE OR REPLACE TABLE {where}{partition}{cluster} AS "
-        f"SELECT * REPLACE ({casts}) FROM {where}"
-    )
+    return f"CREATE OR REPLACE TABLE {where}{partition}{cluster} AS {select} FROM {where}"
 
 
 def query_parameter(name: str, value: Any):
@@ -216,16 +218,9 @@ class BigQueryWarehouse(Warehouse):
                 if added:  # a dataset written by an earlier version: columns added since
                     existing.schema = [*existing.schema, *added]
                     existing = client.update_table(existing, ["schema"])
-                for dropped in (c for t, c in DROPPED_COLUMNS if t == table.name):
-                    if dropped in known:
-                        client.query(
-                            f"ALTER TABLE `{self.dataset_id}.{table.name}` "
-                            f"DROP COLUMN IF EXISTS {dropped}"
-                        ).result()
-                        existing = client.get_table(existing.reference)
-                migration = exact_money_migration(existing, table)
-                if migration:
-                    client.query(migration).result()
+                rebuild = migration(existing, table)
+                if rebuild:
+                    client.query(rebuild).result()
                     retyped = client.get_table(existing.reference)
                     described = {c.name: c.description or None for c in table.columns}
                     retyped.schema = [
