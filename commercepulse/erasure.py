@@ -150,20 +150,26 @@ def _erase_raw(db: Database, people: dict[str, set[str]], marker: str) -> int:
     """Every raw event whose payload carries one of the identifiers at a vendor's customer
     field: that field becomes the marker. A scan of the payload fields (no index serves them:
     an erasure is rare, the landing path is not slowed for it)."""
-    conditions, patterns = [], {}
-    for name, paths in payload_paths().items():
+    paths, conditions, patterns = payload_paths(), [], {}
+    for name, where in paths.items():
         patterns[name] = _exactly(people[name], ignore_case=name == "email")
+        # a vendor may send a customer id as a number: staged as its digits, matched as both
+        numbers = [int(v) for v in people[name] if name == "customer_id" and v.isdigit()]
         if patterns[name]:
-            conditions += [{f"payload.{path}": {"$in": patterns[name]}} for path in sorted(paths)]
+            conditions += [
+                {f"payload.{path}": {"$in": [*patterns[name], *numbers]}} for path in sorted(where)
+            ]
     if not conditions:
         return 0
     updates = []
     for doc in db[RAW].find({"$or": conditions}, {"payload": 1}):
         changes = {}
-        for name, paths in payload_paths().items():
-            for path in paths:
+        for name, where in paths.items():
+            for path in where:
                 value = _at(doc.get("payload"), path)
-                if isinstance(value, str) and any(p.match(value) for p in patterns[name]):
+                if isinstance(value, bool) or not isinstance(value, (str, int)):
+                    continue
+                if any(p.match(str(value)) for p in patterns[name]):
                     changes[f"payload.{path}"] = marker
         if changes:
             updates.append(UpdateOne({"_id": doc["_id"]}, {"$set": changes}))

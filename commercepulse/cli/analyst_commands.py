@@ -172,8 +172,8 @@ def why_cmd(
     import orjson
 
     from commercepulse.defs.resources import build_warehouse
-    from commercepulse.staging.fx import load_rates
-    from commercepulse.warehouse.why import explain_change, headline
+    from commercepulse.staging.fx import load_rates, rate_of
+    from commercepulse.warehouse.why import default_versus, explain_change, headline
 
     if kpi != "kpi_daily_revenue":
         fail(f"why explains kpi_daily_revenue so far, not {kpi!r}")
@@ -183,8 +183,9 @@ def why_cmd(
     except ValueError as exc:
         fail(f"a day is YYYY-MM-DD: {exc}")
     settings = Settings()
-    rates = load_rates(settings.data_dir)
-    change = explain_change(build_warehouse(settings), when, versus, rates)
+    versus = versus or default_versus(when)
+    rate = rate_of(load_rates(settings.data_dir), versus)
+    change = explain_change(build_warehouse(settings), when, versus, rate)
     if as_json:
         typer.echo(orjson.dumps(change.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:

@@ -15,7 +15,6 @@ import pandas as pd
 
 #: Characters of the hex digest kept (80 bits: no collision among billions of customers).
 KEY_HEX = 20
-SALT_FILE = "customer_key_salt"
 
 
 def load_or_create_salt(path: Path) -> str:
@@ -47,14 +46,7 @@ def key_source(customer_id: pd.Series, email: pd.Series, phone: pd.Series) -> pd
 
 def keys_of(rows: pd.DataFrame, salt: str) -> pd.Series:
     """The key of each row of a frame with `customer_id`, `email` and `phone` columns."""
-    return customer_keys(
-        key_source(
-            rows["customer_id"].astype("string"),
-            rows["email"].astype("string"),
-            rows["phone"].astype("string"),
-        ),
-        salt,
-    )
+    return customer_keys(key_source(rows["customer_id"], rows["email"], rows["phone"]), salt)
 
 
 def customer_keys(source: pd.Series, salt: str) -> pd.Series:

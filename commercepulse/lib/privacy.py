@@ -16,9 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-EMAIL = re.compile(
-    r"(?<![\w.+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})"
-)
+EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 PHONE = re.compile(
     r"(?<![\w+])(?:\+\d(?:[\s\-]?\d){7,14}|0[789][01]\d{8}|234[789][01]\d{8})(?![\w])"
 )
@@ -46,7 +44,7 @@ def mask_text(text: str | None) -> str | None:
     if text is None:
         return None
     if "@" in text:
-        text = EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+        text = EMAIL.sub(lambda m: mask_email(m.group(0)) or "***", text)
     return PHONE.sub(lambda m: mask_phone(m.group(0)) or "***", text)
 
 

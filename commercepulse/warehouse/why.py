@@ -100,16 +100,6 @@ def default_versus(day: date) -> date:
     return day - timedelta(days=7)
 
 
-def rate_on(rates: pd.DataFrame, day: date) -> float | None:
-    """The USDNGN rate SPEC §4 gives a day: its own, else the nearest earlier, else the first."""
-    if rates.empty:
-        return None
-    stamp = pd.Timestamp(day)
-    earlier = rates[rates["rate_date"] <= stamp]
-    row = earlier.iloc[-1] if len(earlier) else rates.iloc[0]
-    return float(row["usd_ngn"])
-
-
 def _shapley3(a0: float, a1: float, b0: float, b1: float, c0: float, c1: float) -> tuple:
     """Each factor's Shapley share of a·b·c going from (a0, b0, c0) to (a1, b1, c1)."""
 
@@ -162,12 +152,11 @@ def explain_change(
     warehouse: Warehouse,
     day: date,
     versus: date | None = None,
-    rates: pd.DataFrame | None = None,
+    rate_before: float | None = None,
 ) -> RevenueChange:
     """Net revenue of `day` against `versus` (default: a week before), split by vendor and part;
-    `rates`: the USDNGN table (`staging.fx.load_rates`; none = no FX part)."""
+    `rate_before`: the USDNGN rate of `versus` (`staging.fx.rate_of`; None = no FX part)."""
     versus = versus or default_versus(day)
-    rates = rates if rates is not None else pd.DataFrame()
     figures = {
         d: warehouse.query(DAY_FIGURES, {"day": d}).set_index("vendor") for d in (versus, day)
     }
@@ -184,7 +173,7 @@ def explain_change(
                 vendor,
                 round(float(before["gross"]) - float(before["refunds"]), 2),
                 round(float(now["gross"]) - float(now["refunds"]), 2),
-                vendor_parts(before, now, rate_on(rates, versus)),
+                vendor_parts(before, now, rate_before),
                 {"before": _plain(before), "now": _plain(now)},
             )
         )

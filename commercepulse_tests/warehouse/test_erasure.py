@@ -111,3 +111,27 @@ def test_erasure_removes_the_person_everywhere_and_keeps_the_figures(datapack_co
     audit = db[ERASURES].find_one({"_id": record["_id"]})
     assert audit["reason"] == "DPA request #17" and audit["identified_by"] == "email"
     assert email not in orjson.dumps(audit, default=str).decode().lower()
+
+
+def test_raw_fields_are_erased_whatever_their_spelling(db):
+    """A customer id sent as a number, an e-mail in other case and with spaces, each vendor's
+    field name: all found and replaced; other fields and other people untouched."""
+    from commercepulse.erasure import _erase_raw
+
+    db[RAW].insert_many(
+        [
+            {"_id": "a", "payload": {"customerId": 12345, "buyerEmail": " Ada@Example.COM "}},
+            {"_id": "b", "payload": {"customer": {"id": "C-9", "email": "ada@example.com"}}},
+            {"_id": "c", "payload": {"cust_id": "123456", "email": "bob@example.com"}},
+        ]
+    )
+    people = {"customer_id": {"12345"}, "email": {"ada@example.com"}, "phone": set()}
+    assert _erase_raw(db, people, "erased:t") == 2
+    assert db[RAW].find_one({"_id": "a"})["payload"] == {
+        "customerId": "erased:t",
+        "buyerEmail": "erased:t",
+    }
+    assert db[RAW].find_one({"_id": "b"})["payload"] == {
+        "customer": {"id": "C-9", "email": "erased:t"}
+    }
+    assert db[RAW].find_one({"_id": "c"})["payload"]["email"] == "bob@example.com"

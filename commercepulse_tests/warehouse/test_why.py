@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commercepulse.staging.fx import load_rates
+from commercepulse.staging.fx import load_rates, rate_of
 from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
 from commercepulse.warehouse.why import PARTS, explain_change
 
@@ -35,7 +35,7 @@ def test_the_parts_add_up_to_the_change_to_the_kobo_for_any_two_days(pack_days, 
     settings_, wh, days = pack_days
     day = data.draw(st.sampled_from(days))
     versus = data.draw(st.sampled_from(days + [day - timedelta(days=7)]))
-    change = explain_change(wh, day, versus, load_rates(settings_.data_dir))
+    change = explain_change(wh, day, versus, rate_of(load_rates(settings_.data_dir), versus))
     net = wh.table("kpi_daily_revenue").set_index("date")["net_revenue_ngn"]
     before = net.get(str(versus), 0.0) if str(versus) in net.index.astype(str) else 0.0
     now = float(net.loc[str(day)])
@@ -104,7 +104,7 @@ def test_each_injected_incident_puts_90_percent_of_the_change_on_its_cause(datap
         day = BASE + timedelta(days=7 * week)
         copy_window(wh, day)
         wh.execute([(incident, {"to": day, "vendor": vendor})])
-        change = explain_change(wh, day, BASE, load_rates(settings_.data_dir))
+        change = explain_change(wh, day, BASE, rate_of(load_rates(settings_.data_dir), BASE))
         mine = next(v for v in change.vendors if v.vendor == vendor)
         assert mine.change != 0, cause
         assert mine.parts[cause] / mine.change >= 0.9, (cause, mine.parts, mine.change)
