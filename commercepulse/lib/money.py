@@ -8,6 +8,8 @@ the warehouse's DECIMAL(18,2) cast of it is that exact value."""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -25,6 +27,10 @@ SENT_SQL = f"DECIMAL(18,{SENT_SCALE})"
 LIMIT = 1e16
 _AMOUNT = pa.decimal128(22, SENT_SCALE)  # × a rate of _RATE: 38 digits, Arrow's widest
 _RATE = pa.decimal128(15, SENT_SCALE)
+#: Below 2^33 a double is within half a micro-unit of any 6-decimal literal it was read from, so
+#: rounding its binary value to SENT_SCALE recovers the literal; above, the shortest repr does.
+_BINARY_EXACT_BELOW = 2.0**33
+_MICRO = Decimal(1).scaleb(-SENT_SCALE)
 
 
 def _decimal(values: np.ndarray, kind: pa.DataType = _AMOUNT) -> pa.Array:
@@ -34,7 +40,14 @@ def _decimal(values: np.ndarray, kind: pa.DataType = _AMOUNT) -> pa.Array:
     bound = LIMIT if kind is _AMOUNT else 1e9
     with np.errstate(invalid="ignore"):
         missing = ~(np.abs(floats) < bound)
-    return pc.cast(pa.array(np.where(missing, 0.0, floats), mask=missing), kind)
+    exact = pc.cast(pa.array(np.where(missing, 0.0, floats), mask=missing), kind)
+    wide = ~missing & (np.abs(np.where(missing, 0.0, floats)) >= _BINARY_EXACT_BELOW)
+    if wide.any():  # rare: per value, the literal its shortest repr gives back
+        literals = [
+            Decimal(repr(v)).quantize(_MICRO, ROUND_HALF_EVEN) for v in floats[wide].tolist()
+        ]
+        exact = pc.replace_with_mask(exact, pa.array(wide), pa.array(literals, type=kind))
+    return exact
 
 
 def to_kobo(values: np.ndarray, factor: np.ndarray | None = None) -> np.ndarray:
@@ -57,9 +70,16 @@ def as_sent(values: np.ndarray) -> np.ndarray:
 def _nearest_double(exact: pa.Array, scale: int) -> np.ndarray:
     """The double nearest each decimal. Arrow's decimal-to-double cast can land an ulp off
     (0.05 → 0.049999999999999996); rint(x·10^scale)/10^scale recovers the integer of units and
-    divides it once, correctly rounded (exact while the units stay below 2^53)."""
+    divides it once, correctly rounded while the units stay well below 2^53 (2^50). Larger values
+    (rare) go through their decimal text, which Arrow parses correctly rounded."""
     rough = pc.cast(exact, pa.float64()).to_numpy(zero_copy_only=False).astype("float64")
-    return np.round(rough, scale)
+    nearest = np.round(rough, scale)
+    with np.errstate(invalid="ignore"):
+        wide = np.abs(rough) >= 2.0**50 / 10**scale
+    if wide.any():
+        text = pc.cast(exact.filter(pa.array(wide)), pa.string())
+        nearest[wide] = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    return nearest
 
 
 def as_decimals(values: np.ndarray, scale: int) -> pd.Series:
