@@ -62,6 +62,22 @@ class CheckThresholds(BaseModel):
     check_feed_z_max: float = 4.0
     # the scale never falls below this share of the median (a steady feed is not flagged for noise)
     check_feed_min_scale_share: float = 0.10
+    # KPI anomalies (checks/kpi_anomalies.py): net revenue, orders, payment success and refund rate,
+    # overall and per vendor, against the previous CHECK_KPI_WINDOW_DAYS eligible days (not
+    # annotated, not provisional) with weekday and month-end (payday) factors; judged from
+    # CHECK_KPI_MIN_HISTORY_DAYS such days, flagged beyond CHECK_KPI_Z_MAX robust deviations
+    check_kpi_window_days: int = Field(84, ge=7)
+    check_kpi_min_history_days: int = Field(28, ge=7)
+    check_kpi_z_max: float = Field(4.0, gt=0)
+    # volumes: the scale never falls below this share of the expected value
+    check_kpi_min_scale_share: float = Field(0.10, gt=0)
+    # rates: the scale never falls below this (absolute, 0.02 = 2 points)
+    check_kpi_rate_floor: float = Field(0.02, gt=0)
+    # the month-end window: the last N days of a month and the first M of the next
+    check_kpi_payday_last_days: int = Field(3, ge=0, le=14)
+    check_kpi_payday_first_days: int = Field(2, ge=0, le=14)
+    # payday days needed in the history before a month-end rise is judged
+    check_kpi_min_payday_days: int = Field(3, ge=1)
 
 
 class Settings(BaseSettings, CheckThresholds):

@@ -21,6 +21,7 @@ from commercepulse.checks import (
     revenue_rules,
 )
 from commercepulse.checks.anomalies import ROWS as FEED_ROWS
+from commercepulse.checks.kpi_anomalies import ROWS as KPI_ANOMALY_ROWS
 from commercepulse.checks.outcome import Outcome
 from commercepulse.checks.spec import CLOCK, CheckSpec, RuleInputs
 from commercepulse.lib.days import days_between
@@ -63,6 +64,7 @@ JUDGED: tuple[CheckSpec, ...] = (
     platform_rules.EMAIL_ROW,
     *fact_rules.ROWS[3:],  # key integrity of each fact, dim_date coverage
     *revenue_rules.ROWS,
+    *KPI_ANOMALY_ROWS,
     *finality_rules.ROWS,
     *platform_rules.ROWS,
 )

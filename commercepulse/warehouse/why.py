@@ -18,6 +18,7 @@ kobo; the few kobo of rounding go to the vendor's largest part, so the parts add
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -68,6 +69,13 @@ class RevenueChange:
     before: float
     now: float
     vendors: list[VendorChange]
+    compared: tuple[date, ...] = ()  # every day of the comparison (its mean), when several
+
+    @property
+    def versus_label(self) -> str:
+        if len(self.compared) > 1:
+            return f"the mean of {', '.join(d.isoformat() for d in self.compared)}"
+        return f"{self.versus} ({self.versus:%A})"
 
     @property
     def change(self) -> float:
@@ -78,6 +86,7 @@ class RevenueChange:
             "kpi": "kpi_daily_revenue",
             "day": self.day.isoformat(),
             "versus": self.versus.isoformat(),
+            "compared": [d.isoformat() for d in self.compared or (self.versus,)],
             "net_revenue_before": self.before,
             "net_revenue_now": self.now,
             "change": self.change,
@@ -93,6 +102,20 @@ class RevenueChange:
                 for v in self.vendors
             ],
         }
+
+
+#: The USDNGN rate the warehouse last converted at on or before a day (the as-of rule's rate when
+#: the day had USD payments; the FX files are not read here).
+RATE_OF = (
+    "SELECT fx_rate FROM fact_payments WHERE currency = 'USD' AND fx_rate_date <= $day "
+    "ORDER BY fx_rate_date DESC LIMIT 1"
+)
+
+
+def warehouse_rate(warehouse: Warehouse, day: date) -> float | None:
+    """The USDNGN rate of `day` as the warehouse used it (None: no USD payment up to then)."""
+    rate = warehouse.query(RATE_OF, {"day": day})
+    return float(rate["fx_rate"].iloc[0]) if len(rate) else None
 
 
 def default_versus(day: date) -> date:
@@ -151,45 +174,72 @@ def vendor_parts(before: pd.Series, now: pd.Series, rate_before: float | None) -
 def explain_change(
     warehouse: Warehouse,
     day: date,
-    versus: date | None = None,
+    versus: date | Sequence[date] | None = None,
     rate_before: float | None = None,
 ) -> RevenueChange:
     """Net revenue of `day` against `versus` (default: a week before), split by vendor and part;
-    `rate_before`: the USDNGN rate of `versus` (`staging.fx.rate_of`; None = no FX part)."""
-    versus = versus or default_versus(day)
-    figures = {
-        d: warehouse.query(DAY_FIGURES, {"day": d}).set_index("vendor") for d in (versus, day)
-    }
-    nets = {d: warehouse.query(NET, {"day": d})["net_revenue_ngn"] for d in (versus, day)}
+    `rate_before`: the USDNGN rate of `versus` (`staging.fx.rate_of`; None = no FX part).
+
+    `versus` may be several days (a range, or the same weekday of the last weeks): their mean
+    figures are the comparison, each vendor's money rounded to the kobo, and the comparison's
+    net revenue is the sum of those (so the parts still add up exactly to the change)."""
+    days = [versus] if isinstance(versus, date) else list(versus or [default_versus(day)])
+    now = warehouse.query(DAY_FIGURES, {"day": day}).set_index("vendor")
+    frames = [warehouse.query(DAY_FIGURES, {"day": d}) for d in days]
+    before = (
+        pd.concat(frames).groupby("vendor").sum(numeric_only=True) / len(days)
+        if any(len(f) for f in frames)
+        else now.iloc[0:0]
+    )
+    before[MONEY] = before[MONEY].round(2)
     zero = pd.Series(
         {"attempts": 0, "successes": 0, "gross": 0.0, "usd": 0.0, "usd_ngn": 0.0, "refunds": 0.0}
     )
     vendors = []
-    for vendor in sorted(set(figures[versus].index) | set(figures[day].index)):
-        before = figures[versus].loc[vendor] if vendor in figures[versus].index else zero
-        now = figures[day].loc[vendor] if vendor in figures[day].index else zero
+    for vendor in sorted(set(before.index) | set(now.index)):
+        was = before.loc[vendor] if vendor in before.index else zero
+        is_ = now.loc[vendor] if vendor in now.index else zero
         vendors.append(
             VendorChange(
                 vendor,
-                round(float(before["gross"]) - float(before["refunds"]), 2),
-                round(float(now["gross"]) - float(now["refunds"]), 2),
-                vendor_parts(before, now, rate_before),
-                {"before": _plain(before), "now": _plain(now)},
+                round(float(was["gross"]) - float(was["refunds"]), 2),
+                round(float(is_["gross"]) - float(is_["refunds"]), 2),
+                vendor_parts(was, is_, rate_before),
+                {"before": _plain(was), "now": _plain(is_)},
             )
         )
     vendors.sort(key=lambda v: -abs(v.change))
+    if len(days) == 1:
+        nets = warehouse.query(NET, {"day": days[0]})["net_revenue_ngn"]
+        net_before = float(nets.iloc[0]) if len(nets) else 0.0
+    else:
+        net_before = round(sum(v.before for v in vendors), 2)
+    net_now = warehouse.query(NET, {"day": day})["net_revenue_ngn"]
     return RevenueChange(
         day,
-        versus,
-        float(nets[versus].iloc[0]) if len(nets[versus]) else 0.0,
-        float(nets[day].iloc[0]) if len(nets[day]) else 0.0,
+        days[0],
+        net_before,
+        float(net_now.iloc[0]) if len(net_now) else 0.0,
         vendors,
+        tuple(days),
     )
+
+
+def same_weekdays(day: date, weeks: int) -> list[date]:
+    """The same weekday of each of the `weeks` weeks before `day` (newest first)."""
+    return [day - timedelta(days=7 * k) for k in range(1, weeks + 1)]
+
+
+MONEY = ["gross", "usd", "usd_ngn", "refunds"]
 
 
 def _plain(row: pd.Series) -> dict[str, float]:
     return {
-        k: (int(v) if k in ("attempts", "successes") else round(float(v), 2))
+        k: (
+            int(v)
+            if k in ("attempts", "successes") and float(v).is_integer()
+            else round(float(v), 2)
+        )
         for k, v in row.items()
     }
 
@@ -198,7 +248,7 @@ def headline(change: RevenueChange) -> list[str]:
     """The lines for people: the whole change, then each vendor's with its parts."""
     pct = f" ({change.change / change.before:+.0%})" if change.before > 0 else ""
     lines = [
-        f"net revenue {change.day} vs {change.versus} ({change.versus:%A}): "
+        f"net revenue {change.day} vs {change.versus_label}: "
         f"{change.before:,.2f} → {change.now:,.2f} NGN, {change.change:+,.2f}{pct}"
     ]
     for v in change.vendors:

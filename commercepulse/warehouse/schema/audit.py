@@ -148,6 +148,21 @@ AUDIT_TABLES: dict[str, Table] = {
             key=("snapshot_id",),
         ),
         Table(
+            "day_annotations",
+            "an analyst's note that a day is expected to be unusual (a holiday, a vendor outage, "
+            "a campaign): shown wherever the day is, and the day leaves the KPI baselines",
+            (
+                C("annotation_id", "STRING", "the day and scope, 'YYYY-MM-DD|scope'", False),
+                C("date", "DATE", "the business day annotated", False),
+                C("scope", "STRING", "'all' or the one vendor it concerns", False),
+                C("note", "STRING", "what is unusual, in their words", False),
+                C("annotated_by", "STRING", "who wrote it"),
+                C("annotated_at", "TIMESTAMP", "when (UTC)", False),
+                C("run_id", "STRING", "the run that recorded it (CLI or UI job)"),
+            ),
+            key=("annotation_id",),
+        ),
+        Table(
             "revenue_acknowledgements",
             "an analyst's acceptance of a day's restated net revenue: revenue_drift judges the "
             "day against the accepted value from then on",

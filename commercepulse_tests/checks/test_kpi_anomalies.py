@@ -1,0 +1,130 @@
+"""KPI anomalies with calendar seasonality (`checks/kpi_anomalies.py`) on a generated marketplace
+(`kpi_world.py`: weekday seasonality, a month-end uplift, a drifting USD rate), with the change
+explained (`warehouse/why.py`) and analysts' annotations (`warehouse/annotations.py`)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from commercepulse.checks.kpi_anomalies import judge_days, kpi_anomalies_by_day
+from commercepulse.checks.spec import RuleInputs
+from commercepulse.settings import CheckThresholds
+from commercepulse.warehouse import annotations
+from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
+from commercepulse.warehouse.why import explain_change, same_weekdays, warehouse_rate
+from commercepulse_tests.checks.kpi_world import Incident, load, world
+
+START = date(2031, 3, 2)
+DAYS = 120
+JUDGED = (START + timedelta(days=DAYS - 90), START + timedelta(days=DAYS))  # the last 90 days
+SETTINGS = CheckThresholds()
+# one incident a fortnight, on plain days (neither they nor the weeks before are month-end days)
+INCIDENTS = [
+    Incident(START + timedelta(days=40), "vendor_b", "success_rate"),  # successes collapse
+    Incident(START + timedelta(days=52), "vendor_a", "refunds"),  # a refund wave
+    Incident(START + timedelta(days=70), "vendor_c", "fx"),  # the USD rate doubles
+    Incident(START + timedelta(days=80), "vendor_a", "attempts"),  # the vendor sends nothing
+]
+
+
+def warehouse_of(tmp_path, seed: int, incidents=()) -> DuckDBWarehouse:
+    wh = DuckDBWarehouse(path=str(tmp_path / f"world{seed}.duckdb"))
+    load(wh, world(seed, START, DAYS, list(incidents)))
+    return wh
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_a_seasonal_world_without_incidents_has_at_most_one_false_anomaly_in_90_days(
+    tmp_path, seed
+):
+    wh = warehouse_of(tmp_path, seed)
+    judged = judge_days(wh, *JUDGED, SETTINGS)
+    days = {j.day for j in judged if j.expected is not None}
+    assert len(days) == 90  # every day judged: the seasonality is learnt, not skipped
+    flagged = sorted({j.day for j in judged if j.flagged})
+    assert len(flagged) <= 1, [j.line() for j in judged if j.flagged]
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_each_incident_is_flagged_on_its_day_and_explained_by_its_cause(tmp_path, seed):
+    wh = warehouse_of(tmp_path, seed, INCIDENTS)
+    judged = judge_days(wh, *JUDGED, SETTINGS)
+    for incident in INCIDENTS:
+        mine = [j for j in judged if j.day == incident.day and j.flagged]
+        assert any(j.scope == incident.vendor for j in mine), incident
+        # against the mean of the four weeks before: at least 90 % of the vendor's change is the cause
+        versus = same_weekdays(incident.day, 4)
+        change = explain_change(wh, incident.day, versus, warehouse_rate(wh, incident.day))
+        vendor = next(v for v in change.vendors if v.vendor == incident.vendor)
+        assert vendor.parts[incident.kind] / vendor.change >= 0.9, (incident, vendor.parts)
+        others = sum(abs(v.change) for v in change.vendors if v is not vendor)
+        assert abs(vendor.change) > others  # the incident is most of the day's change
+    # the wave refunded orders first paid on the five days before it: their refund rates rose
+    wave = INCIDENTS[1].day
+    earlier = {wave - timedelta(days=k) for k in range(1, 6)}
+    elsewhere = {
+        j.day
+        for j in judged
+        if j.flagged
+        and j.day not in {i.day for i in INCIDENTS}
+        and not (j.day in earlier and j.metric == "refund_rate")
+    }
+    assert len(elsewhere) <= 1, [j.line() for j in judged if j.day in elsewhere and j.flagged]
+
+
+def test_an_annotated_day_is_not_flagged_and_leaves_the_baselines(tmp_path):
+    outage = INCIDENTS[3]
+    wh = warehouse_of(tmp_path, 31, [outage])
+    before = judge_days(wh, *JUDGED, SETTINGS)
+    assert any(j.flagged for j in before if j.day == outage.day)
+    annotations.annotate(wh, [outage.day], "vendor_a's planned migration", vendor="vendor_a")
+    after = judge_days(wh, *JUDGED, SETTINGS)
+    mine = [j for j in after if j.day == outage.day and j.scope == "vendor_a"]
+    assert mine and all(j.annotated and not j.flagged for j in mine)
+    # the day left vendor_a's baselines: the next weeks are judged as if it had a normal day's
+    # figures, whatever they were (here: the same world without the outage)
+    clean = DuckDBWarehouse(path=str(tmp_path / "clean.duckdb"))
+    load(clean, world(31, START, DAYS))
+    annotations.annotate(clean, [outage.day], "vendor_a's planned migration", vendor="vendor_a")
+    later = (outage.day + timedelta(days=1), JUDGED[1])
+    expected = {
+        (j.day, j.metric): j.expected
+        for j in judge_days(clean, *later, SETTINGS)
+        if j.scope == "vendor_a"
+    }
+    got = {
+        (j.day, j.metric): j.expected
+        for j in judge_days(wh, *later, SETTINGS)
+        if j.scope == "vendor_a"
+    }
+    assert got == expected
+    # the note is shown with the day's verdict
+    outcome = kpi_anomalies_by_day(RuleInputs(lambda: None, wh, SETTINGS), outage.day, later[0])
+    assert "planned migration" in outcome[outage.day].note
+    assert annotations.remove(wh, [outage.day], vendor="vendor_a") == 1
+    assert any(j.flagged for j in judge_days(wh, outage.day, later[0], SETTINGS))
+
+
+def test_a_provisional_day_is_never_a_drop_but_a_rise_is_flagged(tmp_path):
+    last = START + timedelta(days=DAYS - 1)
+    wh = warehouse_of(tmp_path, 41, [Incident(last, "vendor_a", "attempts")])
+    # vendor_a's last day is not final yet: its lateness expects more data for it
+    wh.execute(
+        [
+            (
+                "INSERT INTO kpi_vendor_lateness (vendor, final_through) VALUES ('vendor_a', $d)",
+                {"d": last - timedelta(days=1)},
+            ),
+            ("UPDATE kpi_vendor_payment_success SET is_final = NOT (date = $d AND vendor = 'vendor_a')",
+             {"d": last}),
+            ("UPDATE kpi_daily_revenue SET is_final = date < $d", {"d": last}),
+        ]
+    )  # fmt: skip
+    judged = [j for j in judge_days(wh, last, last + timedelta(days=1), SETTINGS)]
+    silent = [j for j in judged if j.scope in ("vendor_a", "all") and j.metric == "net_revenue"]
+    assert silent and all(j.provisional and not j.flagged and j.z < -4 for j in silent)
+    # the same silence on a final day is a drop
+    final = judge_days(wh, last - timedelta(days=7), last - timedelta(days=6), SETTINGS)
+    assert not any(j.flagged for j in final)
