@@ -240,22 +240,26 @@ def _baseline(
 
 
 def counting_noise(
-    m: Metric, frame: pd.DataFrame, history: np.ndarray, expected: float, today_base: float
+    m: Metric,
+    arrays: dict[str, np.ndarray],
+    history: np.ndarray,
+    expected: float,
+    today_base: float,
 ) -> float:
     """The spread counting alone gives a day, with one event's margin (small counts are skewed):
     a count's Poisson sqrt(expected) + 1; a rate's binomial sqrt(p(1-p)/n) + 1/n at the history's
     pooled rate (one success and one failure added, so a spotless history still allows one);
     money's compound Poisson sqrt(mean daily sum of squared amounts) + one typical amount."""
     if m.rate:
-        hits = float(frame[m.value].to_numpy()[history].sum())
-        tries = float(frame[m.base].to_numpy()[history].sum())
+        hits = float(arrays[m.value][history].sum())
+        tries = float(arrays[m.base][history].sum())
         p = (hits + 1) / (tries + 2)
         return math.sqrt(p * (1 - p) / today_base) + 1 / today_base
     if m.count:  # at least the level's noise: a weekday that is usually empty may see some
-        level = float(np.median(frame[m.value].to_numpy()[history]))
+        level = float(np.median(arrays[m.value][history]))
         return math.sqrt(max(expected, level, 0.0)) + 1
-    squares = frame["money_sq"].to_numpy()[history]
-    events = float(frame["money_events"].to_numpy()[history].sum())
+    squares = arrays["money_sq"][history]
+    events = float(arrays["money_events"][history].sum())
     typical = math.sqrt(float(squares.sum()) / events) if events else 0.0
     return math.sqrt(float(squares.mean())) + typical if len(squares) else typical
 
@@ -273,7 +277,8 @@ def judge_series(
     m = METRICS[metric]
     index = list(frame.index)
     position = {d: i for i, d in enumerate(index)}
-    numerator = frame[m.value].to_numpy("float64")
+    arrays = {c: frame[c].to_numpy("float64") for c in COUNTED}
+    numerator = arrays[m.value]
     base = frame[m.base].to_numpy("float64") if m.rate else None
     with np.errstate(invalid="ignore", divide="ignore"):
         value = numerator / base if base is not None else numerator
@@ -306,7 +311,7 @@ def judge_series(
                               provisional, noted))  # fmt: skip
             continue
         expected, spread, payday_known = fit
-        noise = counting_noise(m, frame, history, expected, base[i] if base is not None else 0)
+        noise = counting_noise(m, arrays, history, expected, base[i] if base is not None else 0)
         if m.rate:
             scale = max(spread, noise, settings.check_kpi_rate_floor)
         else:
@@ -385,20 +390,38 @@ def series_frames(
     return out
 
 
-def judge_days(wh: Warehouse, start: date, end: date, settings: Thresholds) -> list[Judged]:
-    """Every series of every day of [start, end). A series is judged from its first day with data
-    (before it, its zeros are no history)."""
+def judge_days(
+    wh: Warehouse,
+    start: date,
+    end: date,
+    settings: Thresholds,
+    only: tuple[str, str] | None = None,
+) -> list[Judged]:
+    """Every series of every day of [start, end) (`only`: one (scope, metric)). A series is judged
+    from its first day with data (before it, its zeros are no history)."""
     days = days_between(start, end)
     judged = []
     for scope, frame in series_frames(wh, start, end, settings).items():
+        if only is not None and scope != only[0]:
+            continue
         active = frame[COUNTED].abs().sum(axis=1) > 0
         if not active.any():
             continue
         frame = frame.loc[active.idxmax() :]
         mine = [d for d in days if d in frame.index]
-        for metric in METRICS:
+        for metric in METRICS if only is None else (only[1],):
             judged.extend(judge_series(frame, metric, mine, settings, scope))
     return judged
+
+
+def revenue_band(wh: Warehouse, start: date, end: date, settings: Thresholds) -> pd.DataFrame:
+    """Net revenue's usual band on each judged day of [start, end) (the report's revenue chart)."""
+    rows = [
+        (pd.Timestamp(j.day), j.low, j.high)
+        for j in judge_days(wh, start, end, settings, only=(OVERALL, "net_revenue"))
+        if j.expected is not None
+    ]
+    return pd.DataFrame(rows, columns=["date", "band_low", "band_high"])
 
 
 def kpi_anomalies_by_day(i: RuleInputs, start: date, end: date) -> dict[date, Outcome]:

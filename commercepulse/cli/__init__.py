@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from commercepulse.cli.analyst_commands import kpi_cmd, query_cmd, why_cmd
+from commercepulse.cli.analyst_commands import annotate_cmd, kpi_cmd, query_cmd, why_cmd
 from commercepulse.cli.common import err
 from commercepulse.cli.generate import generate_app
 from commercepulse.cli.ingest import ingest_app
@@ -32,6 +32,7 @@ app.command("acknowledge")(acknowledge_cmd)
 app.command("query")(query_cmd)
 app.command("kpi")(kpi_cmd)
 app.command("why")(why_cmd)
+app.command("annotate")(annotate_cmd)
 app.command("rekey-customers")(rekey_cmd)
 app.command("erase-customer")(erase_cmd)
 

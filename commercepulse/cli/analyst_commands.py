@@ -163,17 +163,29 @@ def why_cmd(
     vs: Annotated[
         str | None, typer.Option("--vs", help="the day to compare with (default: a week before)")
     ] = None,
+    weeks: Annotated[
+        int,
+        typer.Option(
+            "--weeks", help="compare with the mean of the same weekday of the last N weeks"
+        ),
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="the parts as JSON")] = False,
 ) -> None:
     """Why a figure moved: its change against another day split by vendor and by cause
     (payment attempts, success rate, average paid, FX, refunds), adding up to the kobo."""
-    from datetime import date
+    from datetime import date, timedelta
 
     import orjson
 
     from commercepulse.defs.resources import build_warehouse
     from commercepulse.staging.fx import load_rates, rate_of
-    from commercepulse.warehouse.why import default_versus, explain_change, headline
+    from commercepulse.warehouse import annotations
+    from commercepulse.warehouse.why import (
+        default_versus,
+        explain_change,
+        headline,
+        same_weekdays,
+    )
 
     if kpi != "kpi_daily_revenue":
         fail(f"why explains kpi_daily_revenue so far, not {kpi!r}")
@@ -183,10 +195,82 @@ def why_cmd(
     except ValueError as exc:
         fail(f"a day is YYYY-MM-DD: {exc}")
     settings = Settings()
-    versus = versus or default_versus(when)
-    rate = rate_of(load_rates(settings.data_dir), versus)
-    change = explain_change(build_warehouse(settings), when, versus, rate)
+    compared = (
+        same_weekdays(when, weeks) if weeks and not versus else [versus or default_versus(when)]
+    )
+    rates = [rate_of(load_rates(settings.data_dir), d) for d in compared]
+    known = [r for r in rates if r is not None]
+    warehouse = build_warehouse(settings)
+    change = explain_change(warehouse, when, compared, sum(known) / len(known) if known else None)
+    notes = annotations.by_day(annotations.read(warehouse, min(compared), when + timedelta(days=1)))
     if as_json:
-        typer.echo(orjson.dumps(change.as_dict(), option=orjson.OPT_INDENT_2).decode())
+        payload = change.as_dict() | {"annotations": {str(d): n for d, n in notes.items()}}
+        typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
     else:
         typer.echo("\n".join(headline(change)))
+        for day, lines in sorted(notes.items()):
+            typer.echo(f"note on {day}: {' / '.join(lines)}")
+
+
+def annotate_cmd(
+    days: Annotated[
+        str | None,
+        typer.Argument(help="the day expected to be unusual, YYYY-MM-DD, or a range FIRST..LAST"),
+    ] = None,
+    note: Annotated[
+        str, typer.Option(help="what is unusual (a holiday, an outage, a campaign)")
+    ] = "",
+    vendor: Annotated[str, typer.Option(help="the one vendor it concerns (default: all)")] = "",
+    by: Annotated[str, typer.Option(help="who writes it")] = "",
+    remove: Annotated[bool, typer.Option("--remove", help="take the day's note away")] = False,
+    show: Annotated[bool, typer.Option("--list", help="list every annotated day")] = False,
+) -> None:
+    """Annotate a day as expected to be unusual: its note is shown with the day (report, the
+    kpi_anomalies check, `why`), it is never flagged as an anomaly, and it leaves the KPI
+    baselines (kept in day_annotations; the same as materializing that asset's days in the UI).
+    The Dagster instance is told, so the check and the day's report follow under `make ui`."""
+    from datetime import date, timedelta
+
+    import dagster as dg
+
+    from commercepulse.defs.resources import build_warehouse
+    from commercepulse.errors import InputError
+    from commercepulse.instance.home import prepare_dagster_home
+    from commercepulse.lib.days import days_between
+    from commercepulse.warehouse import annotations
+
+    settings = Settings()
+    warehouse = build_warehouse(settings)
+    if show:
+        for row in annotations.read(warehouse).itertuples():
+            typer.echo(f"{row.date}  {row.scope:<10} {row.note}  ({row.annotated_by or '-'})")
+        return
+    if not days:
+        fail("give the DAY (YYYY-MM-DD or FIRST..LAST), or --list")
+    first, _, last = days.partition("..")
+    try:
+        start, end = date.fromisoformat(first), date.fromisoformat(last or first)
+    except ValueError:
+        fail(f"DAYS must be YYYY-MM-DD or FIRST..LAST, got {days!r}")
+    if end < start:
+        fail(f"the range {days} ends before it starts")
+    chosen = days_between(start, end + timedelta(days=1))
+    try:
+        if remove:
+            lines = [f"{annotations.remove(warehouse, chosen, vendor)} note(s) removed"]
+        else:
+            lines = annotations.annotate(warehouse, chosen, note, vendor, by)
+    except InputError as exc:
+        fail(str(exc))
+    prepare_dagster_home(settings)
+    with dg.DagsterInstance.get() as instance:
+        for day in chosen:  # the day's report is rewritten under `make ui`
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(
+                    "day_annotations",
+                    partition=day.isoformat(),
+                    description="commercepulse annotate",
+                    metadata={"note": note or "(removed)", "scope": vendor or "all"},
+                )
+            )
+    typer.echo("\n".join(lines))

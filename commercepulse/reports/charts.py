@@ -155,6 +155,8 @@ def _revenue_setup(ax):
         ax.plot([], [], label="gross")[0],
         ax.plot([], [], label="net")[0],
         ax.plot([], [], "o", mfc="none", color="grey", label="partial day")[0],
+        # net revenue's usual band for the weekday and time of month (kpi_anomalies)
+        ax.fill([0], [0], color="tab:orange", alpha=0.15, lw=0, label="usual net band")[0],
     ]
     ax.legend(handles=lines, **LEGEND)
     _days_back_axis(ax, "NGN")
@@ -196,8 +198,10 @@ class ChartRenderer:
         title: str,
         day: date | None,
         marks: np.ndarray | None = None,
+        band: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> bytes:
-        """Lines of `ys` over x; `marks`: points of the last line drawn hollow (partial days)."""
+        """Lines of `ys` over x; `marks`: points of the last line drawn hollow (partial days);
+        `band`: (low, high) shaded behind them where known."""
         ylim = y_scale(*ys)
 
         def update():
@@ -205,6 +209,14 @@ class ChartRenderer:
                 line.set_data(x, y)
             if marks is not None:
                 chart.dynamic[len(ys)].set_data(x[marks], ys[-1][marks])
+            if band is not None:
+                known = ~(np.isnan(band[0]) | np.isnan(band[1]))
+                xs, low, high = x[known], band[0][known], band[1][known]
+                outline = np.column_stack(
+                    [np.concatenate([xs, xs[::-1]]), np.concatenate([low, high[::-1]])]
+                )
+                chart.dynamic[len(ys) + 1].set_xy(outline if len(xs) else np.zeros((1, 2)))
+                return [chart.dynamic[len(ys) + 1], *chart.dynamic[: len(ys) + 1]]
             return chart.dynamic
 
         return chart.render(ylim, lambda ax: ax.set_ylim(*ylim), title, update, day)
@@ -307,6 +319,10 @@ class ChartRenderer:
                     f"Revenue (NGN) by payment / refund day, last {CHART_DAYS} days",
                     day,
                     revenue["partial"].to_numpy(dtype=bool),
+                    (
+                        revenue["band_low"].to_numpy(dtype=float),
+                        revenue["band_high"].to_numpy(dtype=float),
+                    ),
                 ),
             ),
             "quality_rates.png": self._cached(

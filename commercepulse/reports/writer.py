@@ -21,12 +21,14 @@ import pandas as pd
 from pymongo.database import Database
 
 from commercepulse.checks.catalogue import outcomes_for_days
+from commercepulse.checks.kpi_anomalies import revenue_band
 from commercepulse.checks.outcome import Outcome, Thresholds
 from commercepulse.checks.spec import RuleInputs
 from commercepulse.lib.privacy import mask_personal
 from commercepulse.reports.chart_inputs import CHART_DAYS, CHART_NAMES, inputs
 from commercepulse.reports.html_page import render_html
 from commercepulse.reports.sections import CAUSED_SECTION
+from commercepulse.warehouse import annotations
 from commercepulse.warehouse.base import Warehouse
 
 DAY = timedelta(days=1)
@@ -160,7 +162,9 @@ class DataEdges:
 class WindowCharts:
     """The chart series of a window, read once (from CHART_DAYS before it) and cut per day."""
 
-    def __init__(self, wh: Warehouse, start: date, end: date, edges: DataEdges) -> None:
+    def __init__(
+        self, wh: Warehouse, start: date, end: date, edges: DataEdges, settings: Thresholds
+    ) -> None:
         since = {"since": start - timedelta(days=CHART_DAYS), "end": end}
         self.revenue = wh.query(
             "SELECT date, gross_revenue_ngn, net_revenue_ngn FROM kpi_daily_revenue "
@@ -168,6 +172,11 @@ class WindowCharts:
             since,
         )
         self.revenue["partial"] = edges.mask(self.revenue["date"]).astype(bool)
+        # net revenue's usual band (kpi_anomalies), drawn behind the lines
+        band = revenue_band(wh, since["since"] + DAY, end, settings)
+        self.revenue = self.revenue.merge(
+            band.assign(date=band["date"].astype(self.revenue["date"].dtype)), on="date", how="left"
+        )
         self.late = wh.query(
             "SELECT ingestion_date, duplicate_rate, late_pct FROM kpi_late_arrivals "
             "WHERE ingestion_date > $since AND ingestion_date < $end ORDER BY ingestion_date",
@@ -286,13 +295,15 @@ def write_reports(
         kpis = WindowKpis(warehouse, start, end)
         outcomes = window_outcomes(db, warehouse, start, end, settings)
         edges = DataEdges(warehouse)
-        charts = WindowCharts(warehouse, start, end, edges)
+        charts = WindowCharts(warehouse, start, end, edges, settings)
+        annotated = annotations.by_day(annotations.read(warehouse, start, end))
     pending = {}
     for day in days:
         report = {
             "date": day.isoformat(),
             "checks": [o.as_dict() for o in outcomes[day]],
             "kpis": kpis.day(day),
+            **({"annotations": notes} if (notes := annotated.get(day)) else {}),
             **({"partial_day": why} if (why := edges.partial(day)) else {}),
             **({"unfinished_work": lines} if (lines := (unfinished or {}).get(str(day))) else {}),
         }

@@ -1,9 +1,10 @@
 """The KPI domain: KPI tables, late arrivals per ingestion day, revenue drift and its
-acknowledgements."""
+acknowledgements, day annotations (the KPI anomalies' calendar of expected unusual days)."""
 
 import dagster as dg
 
 from commercepulse.defs.kpis.acknowledgements import revenue_acknowledgements
+from commercepulse.defs.kpis.annotations import day_annotations
 from commercepulse.defs.kpis.assets import (
     KPI_ASSETS,
     KPI_CHECKS,
@@ -23,6 +24,7 @@ def defs() -> dg.Definitions:
             kpi_restatements,
             kpi_vendor_lateness,
             revenue_acknowledgements,
+            day_annotations,
         ],
         asset_checks=KPI_CHECKS,
         jobs=[explain_job],

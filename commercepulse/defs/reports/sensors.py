@@ -37,8 +37,13 @@ REPORTS = "quality_reports"
 FIGURES_JOBS = {INGEST_JOB, BOOTSTRAP_JOB, PLATFORM_JOB, BUSINESS_DAY_JOB, FEEDS_JOB, REFRESH_JOB}
 PLANNER = "report_touched_days"
 #: A day's figures the report shows (an ingestion day's feed figures, a business day's
-#: acknowledged restatement): a new materialization rewrites its report.
-INGESTION_FIGURES = ("vendor_feed_daily", "kpi_late_arrivals", "revenue_acknowledgements")
+#: acknowledged restatement or annotation): a new materialization rewrites its report.
+INGESTION_FIGURES = (
+    "vendor_feed_daily",
+    "kpi_late_arrivals",
+    "revenue_acknowledgements",
+    "day_annotations",
+)
 
 
 @dg.sensor(
