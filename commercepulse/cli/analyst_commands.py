@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from commercepulse.cli.common import err, fail
+from commercepulse.cli.common import day_range, err, fail
 from commercepulse.settings import Settings
 
 FORMAT_HELP = "table (for people), csv, or json (JSON Lines: one object per row)"
@@ -229,14 +229,11 @@ def annotate_cmd(
     kpi_anomalies check, `why`), it is never flagged as an anomaly, and it leaves the KPI
     baselines (kept in day_annotations; the same as materializing that asset's days in the UI).
     The Dagster instance is told, so the check and the day's report follow under `make ui`."""
-    from datetime import date, timedelta
-
     import dagster as dg
 
     from commercepulse.defs.resources import build_warehouse
     from commercepulse.errors import InputError
     from commercepulse.instance.home import prepare_dagster_home
-    from commercepulse.lib.days import days_between
     from commercepulse.warehouse import annotations
 
     settings = Settings()
@@ -247,14 +244,7 @@ def annotate_cmd(
         return
     if not days:
         fail("give the DAY (YYYY-MM-DD or FIRST..LAST), or --list")
-    first, _, last = days.partition("..")
-    try:
-        start, end = date.fromisoformat(first), date.fromisoformat(last or first)
-    except ValueError:
-        fail(f"DAYS must be YYYY-MM-DD or FIRST..LAST, got {days!r}")
-    if end < start:
-        fail(f"the range {days} ends before it starts")
-    chosen = days_between(start, end + timedelta(days=1))
+    chosen = day_range(days)
     try:
         if remove:
             lines = [f"{annotations.remove(warehouse, chosen, vendor)} note(s) removed"]

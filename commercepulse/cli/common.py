@@ -19,6 +19,22 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def day_range(days: str) -> list:
+    """The days of `YYYY-MM-DD` or `FIRST..LAST` (both included); exits with one line otherwise."""
+    from datetime import date, timedelta
+
+    from commercepulse.lib.days import days_between
+
+    first, _, last = days.partition("..")
+    try:
+        start, end = date.fromisoformat(first), date.fromisoformat(last or first)
+    except ValueError:
+        fail(f"DAYS must be YYYY-MM-DD or FIRST..LAST, got {days!r}")
+    if end < start:
+        fail(f"the range {days} ends before it starts")
+    return days_between(start, end + timedelta(days=1))
+
+
 def open_db():
     from commercepulse.mongo.client import get_database
     from commercepulse.mongo.server import MongodNotFoundError, MongodStartError

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +12,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from commercepulse.cli.common import fail, open_db
+from commercepulse.cli.common import day_range, fail, open_db
 from commercepulse.settings import Settings
 
 
@@ -111,21 +111,12 @@ def acknowledge_cmd(
     from commercepulse.defs.resources import build_warehouse
     from commercepulse.errors import InputError
     from commercepulse.instance.home import prepare_dagster_home
-    from commercepulse.lib.days import days_between
 
-    first, _, last = days.partition("..")
-    try:
-        start, end = date.fromisoformat(first), date.fromisoformat(last or first)
-    except ValueError:
-        fail(f"DAYS must be YYYY-MM-DD or FIRST..LAST, got {days!r}")
-    if end < start:
-        fail(f"the range {days} ends before it starts")
+    chosen = day_range(days)
     settings = Settings()
     warehouse = build_warehouse(settings)
     try:
-        done, refused = acknowledge_days(
-            warehouse, settings, days_between(start, end + timedelta(days=1)), note, by
-        )
+        done, refused = acknowledge_days(warehouse, settings, chosen, note, by)
     except InputError as exc:
         fail(str(exc))
     prepare_dagster_home(settings)
