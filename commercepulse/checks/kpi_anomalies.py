@@ -329,20 +329,20 @@ def judge_series(
             low, high = max(low, 0.0), min(high, 1.0)
         elif m.count:
             low = max(low, 0.0)
-        out.append(
+        out.append(  # plain floats: the verdict goes into JSON (report, metadata)
             Judged(
                 day,
                 scope,
                 metric,
                 today,
-                expected,
-                low,
-                high,
-                z,
-                beyond and not noted,
+                float(expected),
+                float(low),
+                float(high),
+                float(z),
+                bool(beyond and not noted),
                 provisional,
                 noted,
-            )  # fmt: skip
+            )
         )
     return out
 

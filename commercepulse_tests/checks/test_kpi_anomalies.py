@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import orjson
 import pytest
 
 from commercepulse.checks.kpi_anomalies import judge_days, kpi_anomalies_by_day
@@ -136,3 +137,5 @@ def test_a_provisional_day_is_never_a_drop_but_a_rise_is_flagged(tmp_path):
     verdict = outcome[last]
     assert not verdict.passed and verdict.details["why"][0].startswith("net revenue")
     assert any(line.strip().startswith("vendor_a") for line in verdict.details["why"])
+    for day_verdict in outcome.values():  # written as JSON into the report and the metadata
+        orjson.dumps(day_verdict.as_dict())
