@@ -178,13 +178,14 @@ def why_cmd(
     import orjson
 
     from commercepulse.defs.resources import build_warehouse
-    from commercepulse.staging.fx import load_rates, rate_of
     from commercepulse.warehouse import annotations
     from commercepulse.warehouse.why import (
+        comparison_rate,
         default_versus,
         explain_change,
         headline,
         same_weekdays,
+        warehouse_rates,
     )
 
     if kpi != "kpi_daily_revenue":
@@ -198,10 +199,9 @@ def why_cmd(
     compared = (
         same_weekdays(when, weeks) if weeks and not versus else [versus or default_versus(when)]
     )
-    rates = [rate_of(load_rates(settings.data_dir), d) for d in compared]
-    known = [r for r in rates if r is not None]
     warehouse = build_warehouse(settings)
-    change = explain_change(warehouse, when, compared, sum(known) / len(known) if known else None)
+    rate = comparison_rate(warehouse_rates(warehouse), compared)
+    change = explain_change(warehouse, when, compared, rate)
     notes = annotations.by_day(annotations.read(warehouse, min(compared), when + timedelta(days=1)))
     if as_json:
         payload = change.as_dict() | {"annotations": {str(d): n for d, n in notes.items()}}

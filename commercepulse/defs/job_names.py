@@ -10,5 +10,6 @@ REFRESH_JOB = "refresh_job"
 REPORTS_JOB = "reports_job"
 FEEDS_JOB = "feeds_job"
 EXPLAIN_JOB = "explain_job"
+WHY_JOB = "why_job"
 #: The landing job of each kind of input file (`data_files.DataFile.kind`).
 LANDING_JOB_OF = {"live": INGEST_JOB, "platform": PLATFORM_JOB, "bootstrap": BOOTSTRAP_JOB}

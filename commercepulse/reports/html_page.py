@@ -92,6 +92,20 @@ def render_html(
             "still come for this day, so its figures can still change (kpi_vendor_lateness says "
             "from when each vendor's days are final).</p>"
         )
+    notes = "".join(
+        f"<p class='note'>Annotated: {html.escape(line)}.</p>"
+        for line in report.get("annotations", [])
+    )
+    moved = report.get("net_revenue_change") or []
+    why = (
+        f"<h2>Why net revenue moved</h2><p>{html.escape(moved[0])}</p><ul>"
+        + "".join(f"<li>{html.escape(line.strip())}</li>" for line in moved[1:])
+        + "</ul><p class='notes'>By vendor and cause, adding up to the change to the kobo; "
+        "<code>commercepulse why kpi_daily_revenue DAY [--vs DAY | --weeks N]</code> for another "
+        "comparison.</p>"
+        if moved
+        else ""
+    )
     waiting = "".join(
         f"<p class='partial'>Not finished: {html.escape(line)}.</p>"
         for line in report.get("unfinished_work", [])
@@ -108,9 +122,10 @@ def render_html(
 td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}th{{background:#f2f2f2}}
 tr td:first-child{{text-align:left}}.FAIL{{color:#b00;font-weight:bold}}.PASS{{color:#070}}
 figure{{display:inline-block;margin:0 1em 1em 0}}img{{max-width:100%}}
-.notes{{font-size:.85em;color:#555;margin-top:-1em}}.partial{{background:#fff4d6;padding:.4em .8em}}</style></head>
+.notes{{font-size:.85em;color:#555;margin-top:-1em}}.partial{{background:#fff4d6;padding:.4em .8em}}
+.note{{background:#e8f0ff;padding:.4em .8em}}</style></head>
 <body><h1>CommercePulse data quality — {day}</h1>
-<p>{len(checks)} checks, {failed} failing. <small>generated at {generated_at}</small></p>{partial}{waiting}
+<p>{len(checks)} checks, {failed} failing. <small>generated at {generated_at}</small></p>{notes}{partial}{waiting}
 <h2>Checks</h2>{_table(checks).replace("<td>FAIL</td>", "<td class='FAIL'>FAIL</td>").replace("<td>PASS</td>", "<td class='PASS'>PASS</td>")}
-{findings}{pictures}{sections}</body></html>
+{findings}{pictures}{why}{sections}</body></html>
 """

@@ -30,10 +30,11 @@ from commercepulse.reports.html_page import render_html
 from commercepulse.reports.sections import CAUSED_SECTION
 from commercepulse.warehouse import annotations
 from commercepulse.warehouse.base import Warehouse
+from commercepulse.warehouse.why import changes_for_days, headline
 
 DAY = timedelta(days=1)
 #: Bump when the report layout changes, so unchanged days are rewritten once in the new layout.
-REPORT_VERSION = 6
+REPORT_VERSION = 7
 
 
 def window_outcomes(
@@ -297,6 +298,7 @@ def write_reports(
         edges = DataEdges(warehouse)
         charts = WindowCharts(warehouse, start, end, edges, settings)
         annotated = annotations.by_day(annotations.read(warehouse, start, end))
+        moved = changes_for_days(warehouse, days)
     pending = {}
     for day in days:
         report = {
@@ -304,6 +306,7 @@ def write_reports(
             "checks": [o.as_dict() for o in outcomes[day]],
             "kpis": kpis.day(day),
             **({"annotations": notes} if (notes := annotated.get(day)) else {}),
+            "net_revenue_change": headline(moved[day]),
             **({"partial_day": why} if (why := edges.partial(day)) else {}),
             **({"unfinished_work": lines} if (lines := (unfinished or {}).get(str(day))) else {}),
         }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -79,11 +78,3 @@ def convert(
     # one exact rounding per event, half-even to the kobo (lib/money.py)
     out["amount_ngn"] = to_kobo(values.to_numpy(), out["fx_rate"].to_numpy())
     return out
-
-
-def rate_of(rates: pd.DataFrame, day: date) -> float | None:
-    """The USDNGN rate `convert` gives a USD amount of `day` (None without an FX table)."""
-    if rates.empty:
-        return None
-    when = pd.Series([pd.Timestamp(day, tz="UTC")])
-    return float(convert(pd.Series([1.0]), pd.Series(["USD"]), when, rates)["fx_rate"].iloc[0])

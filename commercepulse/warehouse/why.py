@@ -5,7 +5,8 @@ Per vendor (the vendors' changes add up to the whole, by construction), and with
 
 - net = gross − refunds, and gross = attempts × success rate × average paid amount;
 - **FX**: the day's USD payments valued at the comparison day's USDNGN rate against the rate they
-  were converted at (SPEC §4's as-of rule, from the FX files);
+  were converted at; the comparison day's rate is the one the warehouse converted at, as of that
+  day (the latest rate its payments used on or before it: SPEC §4's as-of rule);
 - **attempts, success rate, average paid**: the rest of the gross change, split by the Shapley
   value of the product (each factor's marginal effect averaged over the orders in which the
   factors can change; exact, symmetric, no residual term);
@@ -29,24 +30,56 @@ from commercepulse.warehouse.base import Warehouse
 
 #: The parts of a vendor's net revenue change, in the order they are shown.
 PARTS = ("attempts", "success_rate", "avg_paid", "fx", "refunds")
-#: Per vendor and day: payment attempts, successes, gross, USD successful amounts and the NGN
+#: Per day and vendor of [start, end): payment attempts (SUCCESS or FAILED, as
+#: kpi_vendor_payment_success counts them), successes, gross, USD successful amounts and the NGN
 #: they were converted to (the FX part), refunds; on the KPI's own days (paid_date, refund_date).
-DAY_FIGURES = """
+FIGURES = """
 WITH p AS (
-  SELECT vendor, count(*) AS attempts,
+  SELECT paid_date AS date, vendor,
+         count(CASE WHEN status IN ('SUCCESS', 'FAILED') THEN 1 END) AS attempts,
          count(CASE WHEN status = 'SUCCESS' THEN 1 END) AS successes,
          coalesce(sum(CASE WHEN status = 'SUCCESS' THEN amount_ngn END), 0) AS gross,
          coalesce(sum(CASE WHEN status = 'SUCCESS' AND currency = 'USD' THEN amount END), 0) AS usd,
          coalesce(sum(CASE WHEN status = 'SUCCESS' AND currency = 'USD' THEN amount_ngn END), 0)
            AS usd_ngn
-  FROM fact_payments WHERE paid_date = $day GROUP BY vendor),
-r AS (SELECT vendor, coalesce(sum(amount_ngn), 0) AS refunds FROM fact_refunds
-      WHERE refund_date = $day GROUP BY vendor)
-SELECT coalesce(p.vendor, r.vendor) AS vendor, coalesce(attempts, 0) AS attempts,
-       coalesce(successes, 0) AS successes, coalesce(gross, 0) AS gross, coalesce(usd, 0) AS usd,
-       coalesce(usd_ngn, 0) AS usd_ngn, coalesce(refunds, 0) AS refunds
-FROM p FULL OUTER JOIN r ON p.vendor = r.vendor"""
-NET = "SELECT net_revenue_ngn FROM kpi_daily_revenue WHERE date = $day"
+  FROM fact_payments WHERE paid_date >= $start AND paid_date < $end GROUP BY paid_date, vendor),
+r AS (SELECT refund_date AS date, vendor, coalesce(sum(amount_ngn), 0) AS refunds
+      FROM fact_refunds WHERE refund_date >= $start AND refund_date < $end
+      GROUP BY refund_date, vendor)
+SELECT coalesce(p.date, r.date) AS date, coalesce(p.vendor, r.vendor) AS vendor,
+       coalesce(attempts, 0) AS attempts, coalesce(successes, 0) AS successes,
+       coalesce(gross, 0) AS gross, coalesce(usd, 0) AS usd, coalesce(usd_ngn, 0) AS usd_ngn,
+       coalesce(refunds, 0) AS refunds
+FROM p FULL OUTER JOIN r ON p.date = r.date AND p.vendor = r.vendor"""
+NETS = "SELECT date, net_revenue_ngn FROM kpi_daily_revenue WHERE date >= $start AND date < $end"
+#: Each USDNGN rate the warehouse converted at, by its date (the as-of rule picks from them).
+RATES = (
+    "SELECT fx_rate_date AS date, max(fx_rate) AS rate FROM fact_payments "
+    "WHERE currency = 'USD' AND fx_rate_date IS NOT NULL GROUP BY fx_rate_date ORDER BY 1"
+)
+
+
+class DayFigures:
+    """FIGURES of every day of [start, end), read in one query (a report's window)."""
+
+    def __init__(self, warehouse: Warehouse, start: date, end: date) -> None:
+        params = {"start": start, "end": end}
+        figures = warehouse.query(FIGURES, params)
+        figures["date"] = pd.to_datetime(figures["date"]).dt.date
+        self._days = {
+            d: f.set_index("vendor").drop(columns="date") for d, f in figures.groupby("date")
+        }
+        self._empty = figures.iloc[0:0].set_index("vendor").drop(columns="date")
+        nets = warehouse.query(NETS, params)
+        self._nets = dict(
+            zip(pd.to_datetime(nets["date"]).dt.date, nets["net_revenue_ngn"].astype(float))
+        )
+
+    def of(self, day: date) -> pd.DataFrame:
+        return self._days.get(day, self._empty)
+
+    def net(self, day: date) -> float:
+        return self._nets.get(day, 0.0)
 
 
 @dataclass
@@ -104,18 +137,28 @@ class RevenueChange:
         }
 
 
-#: The USDNGN rate the warehouse last converted at on or before a day (the as-of rule's rate when
-#: the day had USD payments; the FX files are not read here).
-RATE_OF = (
-    "SELECT fx_rate FROM fact_payments WHERE currency = 'USD' AND fx_rate_date <= $day "
-    "ORDER BY fx_rate_date DESC LIMIT 1"
-)
+def warehouse_rates(warehouse: Warehouse) -> pd.Series:
+    """Every USDNGN rate the warehouse converted at, by date (ascending)."""
+    rates = warehouse.query(RATES)
+    return pd.Series(rates["rate"].astype(float).to_numpy(), index=pd.to_datetime(rates["date"]))
+
+
+def rate_asof(rates: pd.Series, day: date) -> float | None:
+    """The rate of the latest date on or before `day` (None: none yet)."""
+    at = rates.index.searchsorted(pd.Timestamp(day), side="right")
+    return float(rates.iloc[at - 1]) if at else None
+
+
+def comparison_rate(rates: pd.Series, days: Sequence[date]) -> float | None:
+    """The USDNGN rate of a comparison: its day's as-of rate, or the mean over its days."""
+    known = [r for d in days if (r := rate_asof(rates, d)) is not None]
+    return sum(known) / len(known) if known else None
 
 
 def warehouse_rate(warehouse: Warehouse, day: date) -> float | None:
-    """The USDNGN rate of `day` as the warehouse used it (None: no USD payment up to then)."""
-    rate = warehouse.query(RATE_OF, {"day": day})
-    return float(rate["fx_rate"].iloc[0]) if len(rate) else None
+    """The USDNGN rate of `day` as the warehouse used it: the as-of rule's rate when the day had
+    USD payments (the FX files are not read here); None before any USD payment."""
+    return rate_asof(warehouse_rates(warehouse), day)
 
 
 def default_versus(day: date) -> date:
@@ -141,7 +184,7 @@ def _kobo(value: float) -> int:
 
 
 def vendor_parts(before: pd.Series, now: pd.Series, rate_before: float | None) -> dict[str, float]:
-    """The parts of one vendor's net change (figures of DAY_FIGURES; zeros where absent)."""
+    """The parts of one vendor's net change (figures of FIGURES; zeros where absent)."""
     fx = 0.0
     if now["usd"] and rate_before is not None:  # now's USD payments at the earlier day's rate
         fx = float(now["usd_ngn"]) - float(now["usd"]) * rate_before
@@ -176,16 +219,19 @@ def explain_change(
     day: date,
     versus: date | Sequence[date] | None = None,
     rate_before: float | None = None,
+    figures: DayFigures | None = None,
 ) -> RevenueChange:
     """Net revenue of `day` against `versus` (default: a week before), split by vendor and part;
-    `rate_before`: the USDNGN rate of `versus` (`staging.fx.rate_of`; None = no FX part).
+    `rate_before`: the USDNGN rate of `versus` (`warehouse_rate`; None = no FX part).
 
     `versus` may be several days (a range, or the same weekday of the last weeks): their mean
     figures are the comparison, each vendor's money rounded to the kobo, and the comparison's
     net revenue is the sum of those (so the parts still add up exactly to the change)."""
     days = [versus] if isinstance(versus, date) else list(versus or [default_versus(day)])
-    now = warehouse.query(DAY_FIGURES, {"day": day}).set_index("vendor")
-    frames = [warehouse.query(DAY_FIGURES, {"day": d}) for d in days]
+    if figures is None:
+        figures = DayFigures(warehouse, min(*days, day), max(*days, day) + timedelta(days=1))
+    now = figures.of(day)
+    frames = [figures.of(d).reset_index() for d in days]
     before = (
         pd.concat(frames).groupby("vendor").sum(numeric_only=True) / len(days)
         if any(len(f) for f in frames)
@@ -209,20 +255,24 @@ def explain_change(
             )
         )
     vendors.sort(key=lambda v: -abs(v.change))
-    if len(days) == 1:
-        nets = warehouse.query(NET, {"day": days[0]})["net_revenue_ngn"]
-        net_before = float(nets.iloc[0]) if len(nets) else 0.0
-    else:
-        net_before = round(sum(v.before for v in vendors), 2)
-    net_now = warehouse.query(NET, {"day": day})["net_revenue_ngn"]
-    return RevenueChange(
-        day,
-        days[0],
-        net_before,
-        float(net_now.iloc[0]) if len(net_now) else 0.0,
-        vendors,
-        tuple(days),
+    net_before = (
+        figures.net(days[0]) if len(days) == 1 else round(sum(v.before for v in vendors), 2)
     )
+    return RevenueChange(day, days[0], net_before, figures.net(day), vendors, tuple(days))
+
+
+def changes_for_days(warehouse: Warehouse, days: list[date]) -> dict[date, RevenueChange]:
+    """Each day's change against the same weekday a week before, from one read (a report)."""
+    if not days:
+        return {}
+    figures = DayFigures(warehouse, min(days) - timedelta(days=7), max(days) + timedelta(days=1))
+    rates = warehouse_rates(warehouse)
+    return {
+        d: explain_change(
+            warehouse, d, default_versus(d), rate_asof(rates, default_versus(d)), figures
+        )
+        for d in days
+    }
 
 
 def same_weekdays(day: date, weeks: int) -> list[date]:

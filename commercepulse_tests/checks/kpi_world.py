@@ -69,7 +69,8 @@ def world(seed: int, start: date, days: int, incidents: list[Incident] = ()) -> 
             refund_after = rng.integers(0, 4, n)
             if "attempts" in hit:
                 continue
-            day_rate = rate * (2.5 if "fx" in hit else 1.0)
+            jump = any(i.day == day and i.kind == "fx" for i in incidents)  # every vendor's USD
+            day_rate = rate * (2.5 if jump else 1.0)
             amount = np.where(usd, (ngn / USD_RATE).round(2), ngn)
             parts.append(
                 pd.DataFrame(

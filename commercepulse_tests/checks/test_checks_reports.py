@@ -307,6 +307,14 @@ def test_datapack_figures_reports_and_revenue_drift(datapack_copy, datapack, tmp
     page = (folder / "report.html").read_text()
     assert "refunds of the day / gross of the day" in page  # value_rate is labelled with its base
     assert "Top products: all history to date, not this day alone" in page
+    # why net revenue moved against a week before: the parts add up to the KPIs' own change
+    before_net = wh.query(
+        "SELECT net_revenue_ngn FROM kpi_daily_revenue WHERE date = DATE '2025-01-08'"
+    )["net_revenue_ngn"]
+    moved = round(float(kpi["net_revenue_ngn"]) - float(before_net.sum()), 2)
+    assert report["net_revenue_change"][0].startswith("net revenue 2025-01-15 vs 2025-01-08")
+    assert f"{moved:+,.2f}" in report["net_revenue_change"][0]
+    assert "Why net revenue moved" in page
 
     assert sorted(checks) == sorted(report_name(spec) for spec in CHECKS)  # every registered check
     assert (

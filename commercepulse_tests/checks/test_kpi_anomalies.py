@@ -14,7 +14,12 @@ from commercepulse.checks.spec import RuleInputs
 from commercepulse.settings import CheckThresholds
 from commercepulse.warehouse import annotations
 from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
-from commercepulse.warehouse.why import explain_change, same_weekdays, warehouse_rate
+from commercepulse.warehouse.why import (
+    comparison_rate,
+    explain_change,
+    same_weekdays,
+    warehouse_rates,
+)
 from commercepulse_tests.checks.kpi_world import Incident, load, world
 
 START = date(2031, 3, 2)
@@ -57,7 +62,8 @@ def test_each_incident_is_flagged_on_its_day_and_explained_by_its_cause(tmp_path
         assert any(j.scope == incident.vendor for j in mine), incident
         # against the mean of the four weeks before: at least 90 % of the vendor's change is the cause
         versus = same_weekdays(incident.day, 4)
-        change = explain_change(wh, incident.day, versus, warehouse_rate(wh, incident.day))
+        rate = comparison_rate(warehouse_rates(wh), versus)
+        change = explain_change(wh, incident.day, versus, rate)
         vendor = next(v for v in change.vendors if v.vendor == incident.vendor)
         assert vendor.parts[incident.kind] / vendor.change >= 0.9, (incident, vendor.parts)
         others = sum(abs(v.change) for v in change.vendors if v is not vendor)
@@ -139,3 +145,29 @@ def test_a_provisional_day_is_never_a_drop_but_a_rise_is_flagged(tmp_path):
     assert any(line.strip().startswith("vendor_a") for line in verdict.details["why"])
     for day_verdict in outcome.values():  # written as JSON into the report and the metadata
         orjson.dumps(day_verdict.as_dict())
+
+
+def test_why_job_shows_each_vendors_parts_and_where_their_rows_are(tmp_path):
+    """The UI's why_job on the incident world: the parts by vendor, the explain config of each
+    vendor's rows, and the observation beside the KPI."""
+    import dagster as dg
+
+    from commercepulse.defs.kpis.jobs import why_job
+
+    incident = INCIDENTS[0]
+    wh = warehouse_of(tmp_path, 51, [incident])
+    config = {"day": str(incident.day), "weeks": 4}
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = why_job.execute_in_process(
+            run_config={"ops": {"explain_change_op": {"config": config}}},
+            resources={"warehouse": wh},
+            instance=instance,
+        )
+        assert result.success
+        seen = instance.fetch_observations(dg.AssetKey("kpi_daily_revenue"), limit=1).records
+    observed = seen[0].event_log_entry.asset_observation.metadata
+    change = explain_change(wh, incident.day, same_weekdays(incident.day, 4), None)
+    assert observed["change"].value == change.change
+    assert observed["compared_with"].value == [str(d) for d in same_weekdays(incident.day, 4)]
+    parts = observed["parts"].value
+    assert f"explain_job: kpi kpi_daily_revenue, key {incident.day}, vendor vendor_b" in parts

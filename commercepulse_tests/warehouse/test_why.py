@@ -10,9 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commercepulse.staging.fx import load_rates, rate_of
 from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
-from commercepulse.warehouse.why import PARTS, explain_change
+from commercepulse.warehouse.why import PARTS, explain_change, warehouse_rate
 
 
 def kobo(value: float) -> int:
@@ -35,7 +34,7 @@ def test_the_parts_add_up_to_the_change_to_the_kobo_for_any_two_days(pack_days, 
     settings_, wh, days = pack_days
     day = data.draw(st.sampled_from(days))
     versus = data.draw(st.sampled_from(days + [day - timedelta(days=7)]))
-    change = explain_change(wh, day, versus, rate_of(load_rates(settings_.data_dir), versus))
+    change = explain_change(wh, day, versus, warehouse_rate(wh, versus))
     net = wh.table("kpi_daily_revenue").set_index("date")["net_revenue_ngn"]
     before = net.get(str(versus), 0.0) if str(versus) in net.index.astype(str) else 0.0
     now = float(net.loc[str(day)])
@@ -104,7 +103,7 @@ def test_each_injected_incident_puts_90_percent_of_the_change_on_its_cause(datap
         day = BASE + timedelta(days=7 * week)
         copy_window(wh, day)
         wh.execute([(incident, {"to": day, "vendor": vendor})])
-        change = explain_change(wh, day, BASE, rate_of(load_rates(settings_.data_dir), BASE))
+        change = explain_change(wh, day, BASE, warehouse_rate(wh, BASE))
         mine = next(v for v in change.vendors if v.vendor == vendor)
         assert mine.change != 0, cause
         assert mine.parts[cause] / mine.change >= 0.9, (cause, mine.parts, mine.change)

@@ -50,13 +50,14 @@ from commercepulse.defs.job_names import (
     INGEST_JOB,
     REFRESH_JOB,
     REPORTS_JOB,
+    WHY_JOB,
 )
 from commercepulse.defs.landing_contract import RECONCILE, trigger
 from commercepulse.defs.partitions import valid_days
 from commercepulse.defs.work import attempt_tags, attempts_of, decide, retry_pending_for
 
 #: Runs that change no input of a refresh.
-NOT_INPUTS = {REPORTS_JOB, EXPLAIN_JOB, REFRESH_JOB}
+NOT_INPUTS = {REPORTS_JOB, EXPLAIN_JOB, WHY_JOB, REFRESH_JOB}
 #: Landings: a business-day rebuild follows them, and the refresh follows that.
 LANDINGS = {INGEST_JOB, BOOTSTRAP_JOB}
 STAGED = "stg_orders"  # staging materializes its frames together: one stands for all

@@ -12,7 +12,7 @@ from commercepulse.defs.kpis.assets import (
     kpi_restatements,
     kpi_vendor_lateness,
 )
-from commercepulse.defs.kpis.jobs import explain_job
+from commercepulse.defs.kpis.jobs import explain_job, why_job
 
 
 @dg.definitions
@@ -27,5 +27,5 @@ def defs() -> dg.Definitions:
             day_annotations,
         ],
         asset_checks=KPI_CHECKS,
-        jobs=[explain_job],
+        jobs=[explain_job, why_job],
     )

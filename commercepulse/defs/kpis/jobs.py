@@ -1,20 +1,37 @@
-"""The KPI domain's job: explain a figure from the UI (Launchpad config: KPI, key, vendor).
+"""The KPI domain's jobs, run from the UI's Launchpad:
 
-The run shows the fact rows behind the figure, each with its raw events (file:line, ingestion day)
-and the run that wrote it, and whether they add up to the KPI exactly; the same explanation is
-recorded on the KPI asset (an observation), so it stays beside the figure it explains.
+- `explain_job` (config: KPI, key, vendor): the fact rows behind a figure, each with its raw events
+  (file:line, ingestion day) and the run that wrote it, and whether they add up to the KPI exactly;
+- `why_job` (config: day, vs, weeks): why net revenue moved, split by vendor and cause, adding up
+  to the change to the kobo (`warehouse/why.py`), each vendor's part with the explain config that
+  lists its rows.
+
+Both record what they found on the KPI asset (an observation), beside the figure it explains.
 """
+
+from datetime import date, timedelta
 
 import dagster as dg
 from pydantic import Field
 
-from commercepulse.defs.job_names import EXPLAIN_JOB
+from commercepulse.defs.job_names import EXPLAIN_JOB, WHY_JOB
 from commercepulse.defs.metadata import md_table
 from commercepulse.defs.resources import MongoResource
 from commercepulse.defs.retries import mongo_retries
 from commercepulse.errors import InputError
 from commercepulse.explain import EXPLAINERS, Explanation, explain, latest_key
+from commercepulse.warehouse import annotations
 from commercepulse.warehouse.base import Warehouse
+from commercepulse.warehouse.why import (
+    PARTS,
+    RevenueChange,
+    comparison_rate,
+    default_versus,
+    explain_change,
+    headline,
+    same_weekdays,
+    warehouse_rates,
+)
 
 #: Rows listed in the run's metadata (the CLI's `--json` lists them all).
 SHOWN_ROWS = 100
@@ -100,3 +117,82 @@ def explain_figure(
 )
 def explain_job():
     explain_figure()
+
+
+class WhyConfig(dg.Config):
+    day: str = Field(default="", description="the day whose net revenue moved; empty = the latest")
+    vs: str = Field(default="", description="the day to compare with; empty = a week before")
+    weeks: int = Field(
+        default=0, description="compare with the mean of the same weekday of the last N weeks"
+    )
+
+
+def change_metadata(change: RevenueChange, notes: dict[date, list[str]]) -> dict:
+    """What the UI shows of a change: the headline, each vendor's parts, and where their rows are."""
+    rows = [
+        (
+            v.vendor,
+            f"{v.before:,.2f}",
+            f"{v.now:,.2f}",
+            f"{v.change:+,.2f}",
+            *(f"{v.parts[p]:+,.2f}" for p in PARTS),
+            f"explain_job: kpi kpi_daily_revenue, key {change.day}, vendor {v.vendor}",
+        )
+        for v in change.vendors
+    ]
+    return {
+        "day": str(change.day),
+        "compared_with": [str(d) for d in change.compared],
+        "net_revenue_before": change.before,
+        "net_revenue_now": change.now,
+        "change": change.change,
+        "headline": dg.MetadataValue.md(
+            "\n".join(f"- {line.strip()}" for line in headline(change))
+        ),
+        "parts": md_table(
+            ["vendor", "before", "now", "change", *PARTS, "its rows"],
+            rows,
+            "each vendor's change by cause (the parts add up to the change to the kobo)",
+        ),
+        "annotations": {str(d): n for d, n in notes.items()} or "none",
+    }
+
+
+@dg.op(description="Why net revenue moved: the change split by vendor and cause.")
+def explain_change_op(
+    context: dg.OpExecutionContext, config: WhyConfig, warehouse: dg.ResourceParam[Warehouse]
+):
+    try:
+        day = (
+            date.fromisoformat(config.day.strip())
+            if config.day.strip()
+            else date.fromisoformat(latest_key(warehouse, "kpi_daily_revenue"))
+        )
+        compared = (
+            [date.fromisoformat(config.vs.strip())]
+            if config.vs.strip()
+            else same_weekdays(day, config.weeks)
+            if config.weeks > 0
+            else [default_versus(day)]
+        )
+    except (ValueError, InputError) as exc:
+        raise dg.Failure(description=f"day and vs are YYYY-MM-DD: {exc}") from exc
+    rate = comparison_rate(warehouse_rates(warehouse), compared)
+    change = explain_change(warehouse, day, compared, rate)
+    notes = annotations.by_day(annotations.read(warehouse, min(compared), day + timedelta(days=1)))
+    metadata = change_metadata(change, notes)
+    for line in headline(change):
+        context.log.info(line)
+    yield dg.AssetObservation(asset_key=dg.AssetKey("kpi_daily_revenue"), metadata=metadata)
+    yield dg.Output(None, metadata=metadata)
+
+
+@dg.job(
+    name=WHY_JOB,
+    description="Why net revenue moved, from the UI: Launchpad config day (empty = the latest), "
+    "vs (empty = a week before) or weeks (the mean of the same weekday of the last N weeks). The "
+    "run and the KPI's page show the change by vendor and cause.",
+    tags={"commercepulse/kind": "explain"},
+)
+def why_job():
+    explain_change_op()
