@@ -192,6 +192,13 @@ def fmt(metric: str, value: float | None) -> str:
     return f"{value:,.0f}"
 
 
+def _median(values: np.ndarray) -> float:
+    """The median of a short array (np.median's checks cost more than the sort at this size)."""
+    ordered = np.sort(values)
+    n = len(ordered)
+    return float(ordered[(n - 1) // 2] + ordered[n // 2]) / 2
+
+
 def _baseline(
     values: np.ndarray,
     bases: np.ndarray | None,
@@ -206,7 +213,7 @@ def _baseline(
     rate = bases is not None
     if len(values) < settings.check_kpi_min_history_days:
         return None
-    level = float(np.median(values))
+    level = _median(values)
     if not rate and level <= 0:
         return None
     ratio = values - level if rate else values / level
@@ -215,15 +222,15 @@ def _baseline(
     for k in range(7):
         mine = ratio[(weekdays == k) & ~paydays]
         if len(mine) >= 2:
-            factors[k], used[k] = float(np.median(mine)), len(mine)
+            factors[k], used[k] = _median(mine), len(mine)
     seasonal = factors[weekdays]
     adjusted = ratio - seasonal if rate else ratio / np.where(seasonal > 0, seasonal, 1.0)
     on_payday = adjusted[paydays]
     known = len(on_payday) >= settings.check_kpi_min_payday_days
-    pay = float(np.median(on_payday)) if known else neutral
+    pay = _median(on_payday) if known else neutral
     model = seasonal + np.where(paydays, pay, 0.0) if rate else seasonal * np.where(paydays, pay, 1)
     residual = ratio - model if rate else ratio / np.where(model > 0, model, 1.0) - 1.0
-    spread = MAD_TO_SIGMA * float(np.median(np.abs(residual - np.median(residual))))
+    spread = MAD_TO_SIGMA * _median(np.abs(residual - _median(residual)))
     # the factors are medians of a few days: their own error widens the band (a median's
     # variance is pi/2 times a mean's)
     error = MEDIAN_EFFICIENCY * (
@@ -256,7 +263,7 @@ def counting_noise(
         p = (hits + 1) / (tries + 2)
         return math.sqrt(p * (1 - p) / today_base) + 1 / today_base
     if m.count:  # at least the level's noise: a weekday that is usually empty may see some
-        level = float(np.median(arrays[m.value][history]))
+        level = _median(arrays[m.value][history])
         return math.sqrt(max(expected, level, 0.0)) + 1
     squares = arrays["money_sq"][history]
     events = float(arrays["money_events"][history].sum())

@@ -158,7 +158,12 @@ def _versions(name: str, days: tuple, moment, earlier, fmt: str) -> None:
 
 
 def why_cmd(
-    kpi: Annotated[str, typer.Argument(help="kpi_daily_revenue (net revenue)")],
+    kpi: Annotated[
+        str,
+        typer.Argument(
+            help="kpi_daily_revenue (net revenue), orders, or kpi_vendor_payment_success"
+        ),
+    ],
     day: Annotated[str, typer.Argument(help="the day whose figure moved, YYYY-MM-DD")],
     vs: Annotated[
         str | None, typer.Option("--vs", help="the day to compare with (default: a week before)")
@@ -171,45 +176,33 @@ def why_cmd(
     ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="the parts as JSON")] = False,
 ) -> None:
-    """Why a figure moved: its change against another day split by vendor and by cause
-    (payment attempts, success rate, average paid, FX, refunds), adding up to the kobo."""
-    from datetime import date, timedelta
+    """Why a figure moved: its change against another day (or the mean of several) split by
+    vendor and, for net revenue, by cause (payment attempts, success rate, average paid, FX,
+    refunds), adding up exactly; with the SKUs and categories that moved most."""
+    from datetime import date
 
     import orjson
 
     from commercepulse.defs.resources import build_warehouse
-    from commercepulse.warehouse import annotations
-    from commercepulse.warehouse.why import (
-        comparison_rate,
-        default_versus,
-        explain_change,
-        headline,
-        same_weekdays,
-        warehouse_rates,
-    )
+    from commercepulse.warehouse.why import WHY_KPIS, default_versus, explain_kpi, same_weekdays
 
-    if kpi != "kpi_daily_revenue":
-        fail(f"why explains kpi_daily_revenue so far, not {kpi!r}")
+    if kpi not in WHY_KPIS:
+        fail(f"why explains {', '.join(WHY_KPIS)}; not {kpi!r}")
     try:
         when = date.fromisoformat(day)
         versus = date.fromisoformat(vs) if vs else None
     except ValueError as exc:
         fail(f"a day is YYYY-MM-DD: {exc}")
-    settings = Settings()
+    if weeks < 0:
+        fail("--weeks is a number of weeks, 1 or more")
     compared = (
         same_weekdays(when, weeks) if weeks and not versus else [versus or default_versus(when)]
     )
-    warehouse = build_warehouse(settings)
-    rate = comparison_rate(warehouse_rates(warehouse), compared)
-    change = explain_change(warehouse, when, compared, rate)
-    notes = annotations.by_day(annotations.read(warehouse, min(compared), when + timedelta(days=1)))
+    why = explain_kpi(build_warehouse(Settings()), kpi, when, compared)
     if as_json:
-        payload = change.as_dict() | {"annotations": {str(d): n for d, n in notes.items()}}
-        typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
+        typer.echo(orjson.dumps(why.payload, option=orjson.OPT_INDENT_2).decode())
     else:
-        typer.echo("\n".join(headline(change)))
-        for day, lines in sorted(notes.items()):
-            typer.echo(f"note on {day}: {' / '.join(lines)}")
+        typer.echo("\n".join(why.lines))
 
 
 def annotate_cmd(

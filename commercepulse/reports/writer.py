@@ -30,7 +30,14 @@ from commercepulse.reports.html_page import render_html
 from commercepulse.reports.sections import CAUSED_SECTION
 from commercepulse.warehouse import annotations
 from commercepulse.warehouse.base import Warehouse
-from commercepulse.warehouse.why import changes_for_days, headline
+from commercepulse.warehouse.late_part import expected_late, late_lines
+from commercepulse.warehouse.why import (
+    changes_for_days,
+    headline,
+    mover_lines,
+    movers_a_week_apart,
+    read_lines,
+)
 
 DAY = timedelta(days=1)
 #: Bump when the report layout changes, so unchanged days are rewritten once in the new layout.
@@ -299,6 +306,16 @@ def write_reports(
         charts = WindowCharts(warehouse, start, end, edges, settings)
         annotated = annotations.by_day(annotations.read(warehouse, start, end))
         moved = changes_for_days(warehouse, days)
+        moved_lines = movers_a_week_apart(
+            read_lines(warehouse, start - timedelta(days=7), end), days
+        )
+        final = {
+            pd.Timestamp(d).date(): bool(f) if pd.notna(f) else True
+            for d, f in warehouse.query(
+                "SELECT date, is_final FROM kpi_daily_revenue WHERE date >= $start AND date < $end",
+                {"start": start, "end": end},
+            ).itertuples(index=False)
+        }
     pending = {}
     for day in days:
         report = {
@@ -306,7 +323,9 @@ def write_reports(
             "checks": [o.as_dict() for o in outcomes[day]],
             "kpis": kpis.day(day),
             **({"annotations": notes} if (notes := annotated.get(day)) else {}),
-            "net_revenue_change": headline(moved[day]),
+            "net_revenue_change": headline(moved[day])
+            + (late_lines(expected_late(warehouse, day)) if not final.get(day, True) else [])
+            + mover_lines(moved_lines[day]),
             **({"partial_day": why} if (why := edges.partial(day)) else {}),
             **({"unfinished_work": lines} if (lines := (unfinished or {}).get(str(day))) else {}),
         }

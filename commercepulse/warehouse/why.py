@@ -19,14 +19,18 @@ kobo; the few kobo of rounding go to the vendor's largest part, so the parts add
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
 
+from commercepulse.warehouse import annotations
 from commercepulse.warehouse.base import Warehouse
+from commercepulse.warehouse.late_part import expected_late, late_lines
+
+DAY = timedelta(days=1)
 
 #: The parts of a vendor's net revenue change, in the order they are shown.
 PARTS = ("attempts", "success_rate", "avg_paid", "fx", "refunds")
@@ -183,7 +187,7 @@ def _kobo(value: float) -> int:
     return int(round(Decimal(repr(float(value))) * 100))
 
 
-def vendor_parts(before: pd.Series, now: pd.Series, rate_before: float | None) -> dict[str, float]:
+def vendor_parts(before: Mapping, now: Mapping, rate_before: float | None) -> dict[str, float]:
     """The parts of one vendor's net change (figures of FIGURES; zeros where absent)."""
     fx = 0.0
     if now["usd"] and rate_before is not None:  # now's USD payments at the earlier day's rate
@@ -230,21 +234,19 @@ def explain_change(
     days = [versus] if isinstance(versus, date) else list(versus or [default_versus(day)])
     if figures is None:
         figures = DayFigures(warehouse, min(*days, day), max(*days, day) + timedelta(days=1))
-    now = figures.of(day)
-    frames = [figures.of(d).reset_index() for d in days]
-    before = (
-        pd.concat(frames).groupby("vendor").sum(numeric_only=True) / len(days)
-        if any(len(f) for f in frames)
-        else now.iloc[0:0]
-    )
-    before[MONEY] = before[MONEY].round(2)
-    zero = pd.Series(
-        {"attempts": 0, "successes": 0, "gross": 0.0, "usd": 0.0, "usd_ngn": 0.0, "refunds": 0.0}
-    )
+    now = figures.of(day).to_dict("index")
+    if len(days) == 1:
+        before = figures.of(days[0]).to_dict("index")
+    else:
+        frames = [figures.of(d).reset_index() for d in days]
+        mean = pd.concat(frames).groupby("vendor").sum(numeric_only=True) / len(days)
+        mean[MONEY] = mean[MONEY].round(2)
+        before = mean.to_dict("index")
+    zero = {"attempts": 0, "successes": 0, "gross": 0.0, "usd": 0.0, "usd_ngn": 0.0, "refunds": 0.0}
     vendors = []
-    for vendor in sorted(set(before.index) | set(now.index)):
-        was = before.loc[vendor] if vendor in before.index else zero
-        is_ = now.loc[vendor] if vendor in now.index else zero
+    for vendor in sorted(set(before) | set(now)):
+        was = before.get(vendor, zero)
+        is_ = now.get(vendor, zero)
         vendors.append(
             VendorChange(
                 vendor,
@@ -283,7 +285,7 @@ def same_weekdays(day: date, weeks: int) -> list[date]:
 MONEY = ["gross", "usd", "usd_ngn", "refunds"]
 
 
-def _plain(row: pd.Series) -> dict[str, float]:
+def _plain(row: Mapping) -> dict[str, float]:
     return {
         k: (
             int(v)
@@ -313,3 +315,252 @@ def headline(change: RevenueChange) -> list[str]:
             rates = f"; success {b['successes'] / b['attempts']:.0%} → {n['successes'] / n['attempts']:.0%}"
         lines.append(f"  {v.vendor} {v.change:+,.2f}: {parts}{rates}")
     return lines
+
+
+@dataclass
+class ShareChange:
+    """A whole's change split by vendor, adding up exactly: orders (counts), or payment success
+    (a rate: each vendor's part is its own rate's move at its mean weight, plus its weight's move
+    at its mean rate, the mix)."""
+
+    kpi: str
+    before: float
+    now: float
+    vendors: dict[str, dict[str, float]]  # vendor -> {"change", and for a rate "rate", "mix"}
+
+    @property
+    def change(self) -> float:
+        return self.now - self.before
+
+
+def orders_change(counts: dict[str, tuple[float, float]]) -> ShareChange:
+    """Orders by vendor {vendor: (before, now)}: each vendor's change is its own."""
+    vendors = {v: {"change": now - was} for v, (was, now) in counts.items()}
+    return ShareChange(
+        "orders",
+        sum(was for was, _ in counts.values()),
+        sum(now for _, now in counts.values()),
+        vendors,
+    )
+
+
+def success_change(figures: dict[str, tuple[float, float, float, float]]) -> ShareChange:
+    """Payment success {vendor: (attempts before, successes before, attempts now, successes
+    now)}: overall rate = sum of weight x rate; a vendor's part w1·r1 − w0·r0 splits exactly into
+    rate (mean weight x rate move) and mix (mean rate x weight move). A side without attempts
+    takes the other side's rate (a vendor that sent nothing moves the mix only)."""
+    a0 = sum(f[0] for f in figures.values())
+    a1 = sum(f[2] for f in figures.values())
+    vendors = {}
+    for vendor, (att0, ok0, att1, ok1) in figures.items():
+        r0 = ok0 / att0 if att0 else (ok1 / att1 if att1 else 0.0)
+        r1 = ok1 / att1 if att1 else r0
+        w0, w1 = (att0 / a0 if a0 else 0.0), (att1 / a1 if a1 else 0.0)
+        vendors[vendor] = {
+            "change": w1 * r1 - w0 * r0,
+            "rate": (w0 + w1) / 2 * (r1 - r0),
+            "mix": (r0 + r1) / 2 * (w1 - w0),
+        }
+    before = sum(f[1] for f in figures.values()) / a0 if a0 else 0.0
+    now = sum(f[3] for f in figures.values()) / a1 if a1 else 0.0
+    return ShareChange("payment_success", before, now, vendors)
+
+
+#: Order lines of the orders first paid on each day of [start, end) (kpi_top_products' own
+#: selection: the latest order_created event of each paid order), by SKU, with the SKU's catalog
+#: category when the order was placed.
+LINES = """
+WITH o AS (
+  SELECT x.event_id, CAST(f.first_paid_time AS DATE) AS date
+  FROM stg_orders x JOIN fact_orders f ON f.vendor = x.vendor AND f.order_id = x.order_id
+  WHERE f.first_paid_time IS NOT NULL
+    AND CAST(f.first_paid_time AS DATE) >= $start AND CAST(f.first_paid_time AS DATE) < $end
+  QUALIFY row_number() OVER (PARTITION BY x.vendor, x.order_id
+                             ORDER BY x.order_time DESC, x.event_id DESC) = 1)
+SELECT o.date, i.sku, coalesce(p.category, '(no category)') AS category,
+       sum(i.qty * i.unit_price_ngn) AS revenue
+FROM stg_order_items i JOIN o ON i.event_id = o.event_id
+LEFT JOIN dim_product_history p ON p.sku = i.sku AND i.order_time >= p.valid_from
+     AND (p.valid_to IS NULL OR i.order_time < p.valid_to)
+WHERE i.sku IS NOT NULL
+GROUP BY o.date, i.sku, coalesce(p.category, '(no category)')"""
+#: Movers listed beside a change.
+MOVERS = 5
+
+
+def read_lines(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """LINES of [start, end): date, sku, category, revenue."""
+    lines = warehouse.query(LINES, {"start": start, "end": end})
+    return lines.assign(
+        date=pd.to_datetime(lines["date"]).dt.date, revenue=lines["revenue"].astype(float)
+    )
+
+
+def _ranked(frame: pd.DataFrame, key: str, top: int) -> dict[date, list[dict]]:
+    """Per day, the `top` keys by |now - before| (`frame`: date, key, before, now)."""
+    frame = frame.assign(change=frame["now"] - frame["before"])
+    frame = frame[frame["change"] != 0]
+    frame = frame.assign(size=frame["change"].abs()).sort_values(
+        ["date", "size", key], ascending=[True, False, True]
+    )
+    out: dict[date, list[dict]] = {}
+    for day, rows in frame.groupby("date", sort=False):
+        rows = rows.head(top)
+        out[day] = [
+            {key: k, "before": round(b, 2), "now": round(n, 2), "change": round(c, 2)}
+            for k, b, n, c in zip(rows[key], rows["before"], rows["now"], rows["change"])
+        ]
+    return out
+
+
+def movers(
+    lines: pd.DataFrame, day: date, compared: Sequence[date], top: int = MOVERS
+) -> dict[str, list[dict]]:
+    """The SKUs and categories whose paid order lines' revenue moved most between the
+    comparison (its mean) and `day` (`lines`: `read_lines` covering them)."""
+    out = {}
+    for key in ("sku", "category"):
+        now = lines[lines["date"] == day].groupby(key)["revenue"].sum()
+        was = lines[lines["date"].isin(compared)].groupby(key)["revenue"].sum() / len(compared)
+        both = pd.concat([was.rename("before"), now.rename("now")], axis=1).fillna(0.0)
+        both = both.rename_axis(key).reset_index().assign(date=day)
+        out[key] = _ranked(both, key, top).get(day, [])
+    return out
+
+
+def movers_a_week_apart(
+    lines: pd.DataFrame, days: Sequence[date], top: int = MOVERS
+) -> dict[date, dict[str, list[dict]]]:
+    """`movers` of each day against a week before, at once (a report's window)."""
+    out: dict[date, dict[str, list[dict]]] = {d: {} for d in days}
+    for key in ("sku", "category"):
+        now = lines.groupby(["date", key])["revenue"].sum().rename("now")
+        was = lines.assign(date=lines["date"] + timedelta(days=7))
+        was = was.groupby(["date", key])["revenue"].sum().rename("before")
+        both = pd.concat([was, now], axis=1).fillna(0.0).reset_index()
+        both = both[both["date"].isin(set(days))]
+        ranked = _ranked(both, key, top)
+        for d in days:
+            out[d][key] = ranked.get(d, [])
+    return out
+
+
+def mover_lines(moved: dict[str, list[dict]]) -> list[str]:
+    """The movers for people: 'top SKUs moved: SKU-1 +12,000.00, …'."""
+    return [
+        f"top {key if key == 'sku' else 'categories'} moved (paid order lines): "
+        + ", ".join(f"{m[key]} {m['change']:+,.2f}" for m in rows)
+        for key, rows in moved.items()
+        if rows
+    ]
+
+
+#: Orders per day and vendor (order_date), as kpi_anomalies counts them.
+ORDERS = (
+    "SELECT order_date AS date, vendor, count(*) AS orders FROM fact_orders "
+    "WHERE order_date >= $start AND order_date < $end GROUP BY order_date, vendor"
+)
+#: The KPIs `why` splits, by the name a user gives.
+WHY_KPIS = ("kpi_daily_revenue", "orders", "kpi_vendor_payment_success")
+
+
+def share_change(
+    warehouse: Warehouse, kpi: str, day: date, compared: Sequence[date]
+) -> ShareChange:
+    """Orders or payment success of `day` against the mean of `compared`, by vendor."""
+    start, end = min(*compared, day), max(*compared, day) + timedelta(days=1)
+    if kpi == "orders":
+        frame = warehouse.query(ORDERS, {"start": start, "end": end})
+        frame["date"] = pd.to_datetime(frame["date"]).dt.date
+        now = frame[frame["date"] == day].groupby("vendor")["orders"].sum()
+        was = frame[frame["date"].isin(compared)].groupby("vendor")["orders"].sum() / len(compared)
+        vendors = sorted(set(now.index) | set(was.index))
+        return orders_change({v: (float(was.get(v, 0.0)), float(now.get(v, 0.0))) for v in vendors})
+    figures = DayFigures(warehouse, start, end)
+    now = figures.of(day)
+    was = pd.concat([figures.of(d).reset_index() for d in compared])
+    was = was.groupby("vendor")[["attempts", "successes"]].sum() / len(compared)
+    vendors = sorted(set(now.index) | set(was.index))
+
+    def pair(frame: pd.DataFrame, vendor: str) -> tuple[float, float]:
+        if vendor not in frame.index:
+            return 0.0, 0.0
+        return float(frame.loc[vendor, "attempts"]), float(frame.loc[vendor, "successes"])
+
+    return success_change({v: (*pair(was, v), *pair(now, v)) for v in vendors})
+
+
+def share_headline(change: ShareChange, day: date, compared: Sequence[date]) -> list[str]:
+    """The lines for people of an orders or payment success change."""
+    versus = (
+        f"{compared[0]} ({compared[0]:%A})"
+        if len(compared) == 1
+        else "the mean of " + ", ".join(d.isoformat() for d in compared)
+    )
+    ordered = sorted(change.vendors.items(), key=lambda kv: -abs(kv[1]["change"]))
+    if change.kpi == "orders":
+        return [
+            f"orders {day} vs {versus}: {change.before:,.1f} → {change.now:,.0f}, "
+            f"{change.change:+,.1f}"
+        ] + [f"  {v} {parts['change']:+,.1f}" for v, parts in ordered if parts["change"]]
+    points = 100
+    return [
+        f"payment success {day} vs {versus}: {change.before:.1%} → {change.now:.1%}, "
+        f"{change.change * points:+.1f} points"
+    ] + [
+        f"  {v} {p['change'] * points:+.1f} points: its rate {p['rate'] * points:+.1f}, "
+        f"its share of attempts {p['mix'] * points:+.1f}"
+        for v, p in ordered
+        if abs(p["change"]) > 1e-12
+    ]
+
+
+@dataclass
+class Why:
+    """Why one KPI moved, as the CLI (`commercepulse why`) and the UI (`why_job`) show it: the
+    split, the movers beside net revenue, and the notes of the days compared."""
+
+    kpi: str
+    day: date
+    compared: tuple[date, ...]
+    lines: list[str]
+    payload: dict
+    revenue: RevenueChange | None = None
+
+
+def explain_kpi(warehouse: Warehouse, kpi: str, day: date, compared: Sequence[date]) -> Why:
+    """`kpi` (one of WHY_KPIS) of `day` against `compared` (its mean when several)."""
+    compared = tuple(compared)
+    if kpi == "kpi_daily_revenue":
+        change = explain_change(
+            warehouse, day, compared, comparison_rate(warehouse_rates(warehouse), compared)
+        )
+        lines_read = read_lines(warehouse, min(*compared, day), max(*compared, day) + DAY)
+        moved = movers(lines_read, day, compared)
+        late = expected_late(warehouse, day)
+        lines = headline(change) + late_lines(late) + mover_lines(moved)
+        payload = change.as_dict() | {
+            "movers": moved,
+            "still_expected_from_late_data": [
+                {"vendor": p.vendor, "late_net": p.late_net, "age_hours": round(p.age_hours, 1),
+                 "completeness": p.completeness, "so_far": p.so_far}
+                for p in late
+            ],
+        }  # fmt: skip
+    else:
+        share = share_change(warehouse, kpi, day, compared)
+        change = None
+        lines = share_headline(share, day, compared)
+        payload = {
+            "kpi": kpi,
+            "day": day.isoformat(),
+            "compared": [d.isoformat() for d in compared],
+            "before": share.before,
+            "now": share.now,
+            "change": share.change,
+            "vendors": share.vendors,
+        }
+    notes = annotations.by_day(annotations.read(warehouse, min(compared), day + DAY))
+    lines += [f"note on {d}: {' / '.join(n)}" for d, n in sorted(notes.items())]
+    payload["annotations"] = {str(d): n for d, n in notes.items()}
+    return Why(kpi, day, compared, lines, payload, change)

@@ -18,6 +18,7 @@ from commercepulse.warehouse.why import (
     comparison_rate,
     explain_change,
     same_weekdays,
+    share_change,
     warehouse_rates,
 )
 from commercepulse_tests.checks.kpi_world import Incident, load, world
@@ -171,3 +172,35 @@ def test_why_job_shows_each_vendors_parts_and_where_their_rows_are(tmp_path):
     assert observed["compared_with"].value == [str(d) for d in same_weekdays(incident.day, 4)]
     parts = observed["parts"].value
     assert f"explain_job: kpi kpi_daily_revenue, key {incident.day}, vendor vendor_b" in parts
+
+
+def test_orders_and_payment_success_split_by_vendor_exactly(tmp_path):
+    """On the incident world: the vendors' parts add up to the whole's change, a rate's parts
+    to each vendor's (rate + mix), and each incident's vendor carries its KPI's change."""
+    wh = warehouse_of(tmp_path, 61, INCIDENTS)
+    collapse, silence = INCIDENTS[0], INCIDENTS[3]
+    compared = same_weekdays(collapse.day, 4)
+    success = share_change(wh, "kpi_vendor_payment_success", collapse.day, compared)
+    figures = (
+        wh.query(
+            "SELECT date, sum(attempts) AS a, sum(successes) AS s FROM kpi_vendor_payment_success "
+            "GROUP BY date"
+        )
+        .assign(date=lambda f: f["date"].dt.date)
+        .set_index("date")
+    )
+    now = figures.loc[collapse.day, "s"] / figures.loc[collapse.day, "a"]
+    before = figures.loc[compared, "s"].sum() / figures.loc[compared, "a"].sum()
+    assert success.now == pytest.approx(now) and success.before == pytest.approx(before)
+    assert sum(p["change"] for p in success.vendors.values()) == pytest.approx(now - before)
+    for p in success.vendors.values():
+        assert p["rate"] + p["mix"] == pytest.approx(p["change"])
+    assert success.vendors["vendor_b"]["rate"] / success.change >= 0.9
+    orders = share_change(wh, "orders", silence.day, same_weekdays(silence.day, 4))
+    counted = wh.query(
+        "SELECT order_date, vendor, count(*) AS n FROM fact_orders GROUP BY ALL"
+    ).assign(order_date=lambda f: f["order_date"].dt.date)
+    mine = counted[counted["vendor"] == "vendor_a"].set_index("order_date")["n"]
+    usual = sum(mine.get(d, 0) for d in same_weekdays(silence.day, 4)) / 4
+    assert orders.vendors["vendor_a"]["change"] == pytest.approx(-usual)
+    assert sum(p["change"] for p in orders.vendors.values()) == pytest.approx(orders.change)

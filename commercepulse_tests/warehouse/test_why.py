@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commercepulse.warehouse.duckdb_warehouse import DuckDBWarehouse
-from commercepulse.warehouse.why import PARTS, explain_change, warehouse_rate
+from commercepulse.warehouse.why import PARTS, explain_change, movers, read_lines, warehouse_rate
 
 
 def kobo(value: float) -> int:
@@ -109,3 +109,29 @@ def test_each_injected_incident_puts_90_percent_of_the_change_on_its_cause(datap
         assert mine.parts[cause] / mine.change >= 0.9, (cause, mine.parts, mine.change)
         others = [v for v in change.vendors if v.vendor != vendor]
         assert all(abs(v.change) < 0.01 for v in others), cause  # it moves only its vendor
+
+
+def test_the_movers_are_the_paid_order_lines_change_by_sku_and_by_category(pack_days):
+    """The SKUs' and the categories' changes are two splits of one change: the paid order lines'
+    revenue of the day against a week before (read here straight from the staging tables)."""
+    _, wh, days = pack_days
+    lines = wh.query(
+        "SELECT CAST(f.first_paid_time AS DATE) AS d, x.event_id FROM stg_orders x "
+        "JOIN fact_orders f USING (vendor, order_id) WHERE f.first_paid_time IS NOT NULL "
+        "QUALIFY row_number() OVER (PARTITION BY x.vendor, x.order_id "
+        "ORDER BY x.order_time DESC, x.event_id DESC) = 1"
+    )
+    items = wh.query("SELECT event_id, qty * unit_price_ngn AS v FROM stg_order_items")
+    paid = lines.merge(items, on="event_id").assign(d=lambda f: f["d"].dt.date)
+    totals = paid.groupby("d")["v"].sum()
+    busy = totals.sort_values().index[-3:]  # days with many lines
+    for day in busy:
+        week = day - timedelta(days=7)
+        moved = movers(read_lines(wh, week, day + timedelta(days=1)), day, [week], top=10_000)
+        expected = float(totals.get(day, 0.0)) - float(totals.get(week, 0.0))
+        for key in ("sku", "category"):
+            assert sum(m["change"] for m in moved[key]) == pytest.approx(expected, abs=0.05)
+        top = moved["sku"][:5]
+        assert [abs(m["change"]) for m in top] == sorted(
+            (abs(m["change"]) for m in top), reverse=True
+        )

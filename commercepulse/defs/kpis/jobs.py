@@ -9,7 +9,7 @@
 Both record what they found on the KPI asset (an observation), beside the figure it explains.
 """
 
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 from pydantic import Field
@@ -20,17 +20,14 @@ from commercepulse.defs.resources import MongoResource
 from commercepulse.defs.retries import mongo_retries
 from commercepulse.errors import InputError
 from commercepulse.explain import EXPLAINERS, Explanation, explain, latest_key
-from commercepulse.warehouse import annotations
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.why import (
     PARTS,
-    RevenueChange,
-    comparison_rate,
+    WHY_KPIS,
+    Why,
     default_versus,
-    explain_change,
-    headline,
+    explain_kpi,
     same_weekdays,
-    warehouse_rates,
 )
 
 #: Rows listed in the run's metadata (the CLI's `--json` lists them all).
@@ -120,48 +117,50 @@ def explain_job():
 
 
 class WhyConfig(dg.Config):
-    day: str = Field(default="", description="the day whose net revenue moved; empty = the latest")
+    kpi: str = Field(default="kpi_daily_revenue", description=f"one of {', '.join(WHY_KPIS)}")
+    day: str = Field(default="", description="the day whose figure moved; empty = the latest")
     vs: str = Field(default="", description="the day to compare with; empty = a week before")
     weeks: int = Field(
         default=0, description="compare with the mean of the same weekday of the last N weeks"
     )
 
 
-def change_metadata(change: RevenueChange, notes: dict[date, list[str]]) -> dict:
-    """What the UI shows of a change: the headline, each vendor's parts, and where their rows are."""
-    rows = [
-        (
-            v.vendor,
-            f"{v.before:,.2f}",
-            f"{v.now:,.2f}",
-            f"{v.change:+,.2f}",
-            *(f"{v.parts[p]:+,.2f}" for p in PARTS),
-            f"explain_job: kpi kpi_daily_revenue, key {change.day}, vendor {v.vendor}",
-        )
-        for v in change.vendors
-    ]
-    return {
-        "day": str(change.day),
-        "compared_with": [str(d) for d in change.compared],
-        "net_revenue_before": change.before,
-        "net_revenue_now": change.now,
-        "change": change.change,
-        "headline": dg.MetadataValue.md(
-            "\n".join(f"- {line.strip()}" for line in headline(change))
-        ),
-        "parts": md_table(
+def change_metadata(why: Why) -> dict:
+    """What the UI shows of a change: the lines, each vendor's parts and where their rows are."""
+    metadata = {
+        "kpi": why.kpi,
+        "day": str(why.day),
+        "compared_with": [str(d) for d in why.compared],
+        "change": why.payload["change"],
+        "explanation": dg.MetadataValue.md("\n".join(f"- {line.strip()}" for line in why.lines)),
+        "annotations": why.payload["annotations"] or "none",
+    }
+    if why.revenue is not None:
+        rows = [
+            (
+                v.vendor,
+                f"{v.before:,.2f}",
+                f"{v.now:,.2f}",
+                f"{v.change:+,.2f}",
+                *(f"{v.parts[p]:+,.2f}" for p in PARTS),
+                f"explain_job: kpi kpi_daily_revenue, key {why.day}, vendor {v.vendor}",
+            )
+            for v in why.revenue.vendors
+        ]
+        metadata["parts"] = md_table(
             ["vendor", "before", "now", "change", *PARTS, "its rows"],
             rows,
             "each vendor's change by cause (the parts add up to the change to the kobo)",
-        ),
-        "annotations": {str(d): n for d, n in notes.items()} or "none",
-    }
+        )
+    return metadata
 
 
-@dg.op(description="Why net revenue moved: the change split by vendor and cause.")
+@dg.op(description="Why a KPI moved: the change split by vendor (and, for revenue, by cause).")
 def explain_change_op(
     context: dg.OpExecutionContext, config: WhyConfig, warehouse: dg.ResourceParam[Warehouse]
 ):
+    if config.kpi not in WHY_KPIS:
+        raise dg.Failure(description=f"kpi is one of {', '.join(WHY_KPIS)}, not {config.kpi!r}")
     try:
         day = (
             date.fromisoformat(config.day.strip())
@@ -177,11 +176,9 @@ def explain_change_op(
         )
     except (ValueError, InputError) as exc:
         raise dg.Failure(description=f"day and vs are YYYY-MM-DD: {exc}") from exc
-    rate = comparison_rate(warehouse_rates(warehouse), compared)
-    change = explain_change(warehouse, day, compared, rate)
-    notes = annotations.by_day(annotations.read(warehouse, min(compared), day + timedelta(days=1)))
-    metadata = change_metadata(change, notes)
-    for line in headline(change):
+    why = explain_kpi(warehouse, config.kpi, day, compared)
+    metadata = change_metadata(why)
+    for line in why.lines:
         context.log.info(line)
     yield dg.AssetObservation(asset_key=dg.AssetKey("kpi_daily_revenue"), metadata=metadata)
     yield dg.Output(None, metadata=metadata)
@@ -189,9 +186,10 @@ def explain_change_op(
 
 @dg.job(
     name=WHY_JOB,
-    description="Why net revenue moved, from the UI: Launchpad config day (empty = the latest), "
-    "vs (empty = a week before) or weeks (the mean of the same weekday of the last N weeks). The "
-    "run and the KPI's page show the change by vendor and cause.",
+    description="Why a KPI moved, from the UI: Launchpad config kpi (kpi_daily_revenue, orders, "
+    "kpi_vendor_payment_success), day (empty = the latest), vs (empty = a week before) or weeks "
+    "(the mean of the same weekday of the last N weeks). The run and the KPI's page show the "
+    "change by vendor and cause.",
     tags={"commercepulse/kind": "explain"},
 )
 def why_job():
