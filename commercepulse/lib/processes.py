@@ -62,7 +62,6 @@ WORKER_MODULES = [
     "commercepulse.raw.live",
     "commercepulse.staging.feed",
     "commercepulse.staging.stage",
-    "commercepulse.reports.charts",
 ]
 
 

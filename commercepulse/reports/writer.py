@@ -1,8 +1,8 @@
 """Daily data-quality reports (SPEC §10): `REPORTS_DIR/YYYY-MM-DD/` with quality.json,
-report.html (self-contained: tables and charts embedded) and the PNG charts.
+report.html (self-contained: tables and charts embedded) and the SVG charts.
 
 A window of days is written with a few queries for the whole window (KPIs, chart series, check
-outcomes), charts drawn only for inputs not drawn before, and a day whose content is unchanged
+outcomes), and a day whose content and chart inputs are unchanged
 since its last report is left as it is. Each file is written to a temporary name and renamed,
 so a report is never half-written. Content depends only on the warehouse and raw store: a
 re-run gives the same files, apart from the `generated_at` line of the JSON and HTML.
@@ -25,9 +25,10 @@ from commercepulse.checks.kpi_anomalies import revenue_band
 from commercepulse.checks.outcome import Outcome, Thresholds
 from commercepulse.checks.spec import RuleInputs
 from commercepulse.lib.privacy import mask_personal
-from commercepulse.reports.chart_inputs import CHART_DAYS, CHART_NAMES, inputs
+from commercepulse.reports.chart_inputs import CHART_DAYS, CHART_NAMES, Track, inputs
 from commercepulse.reports.html_page import render_html
 from commercepulse.reports.sections import CAUSED_SECTION
+from commercepulse.reports.svg_charts import day_charts
 from commercepulse.warehouse import annotations
 from commercepulse.warehouse.base import Warehouse
 from commercepulse.warehouse.late_part import expected_late, late_lines
@@ -41,7 +42,9 @@ from commercepulse.warehouse.why import (
 
 DAY = timedelta(days=1)
 #: Bump when the report layout changes, so unchanged days are rewritten once in the new layout.
-REPORT_VERSION = 7
+REPORT_VERSION = 8
+#: Chart files of earlier versions (PNG), removed when a day's report is rewritten.
+LEGACY_CHARTS = ("revenue.png", "quality_rates.png", "payment_success.png", "vendor_feed.png")
 
 
 def window_outcomes(
@@ -174,60 +177,67 @@ class WindowCharts:
         self, wh: Warehouse, start: date, end: date, edges: DataEdges, settings: Thresholds
     ) -> None:
         since = {"since": start - timedelta(days=CHART_DAYS), "end": end}
-        self.revenue = wh.query(
+        revenue = wh.query(
             "SELECT date, gross_revenue_ngn, net_revenue_ngn FROM kpi_daily_revenue "
             "WHERE date > $since AND date < $end ORDER BY date",
             since,
         )
-        self.revenue["partial"] = edges.mask(self.revenue["date"]).astype(bool)
+        revenue["partial"] = edges.mask(revenue["date"]).astype(bool)
         # net revenue's usual band (kpi_anomalies), drawn behind the lines
         band = revenue_band(wh, since["since"] + DAY, end, settings)
-        self.revenue = self.revenue.merge(
-            band.assign(date=band["date"].astype(self.revenue["date"].dtype)), on="date", how="left"
+        revenue = revenue.merge(
+            band.assign(date=band["date"].astype(revenue["date"].dtype)), on="date", how="left"
         )
-        self.late = wh.query(
+        money = dict.fromkeys(
+            ("gross_revenue_ngn", "net_revenue_ngn", "band_low", "band_high"), float
+        )
+        self.revenue = Track.of(revenue, "date", money | {"partial": bool})
+        late = wh.query(
             "SELECT ingestion_date, duplicate_rate, late_pct FROM kpi_late_arrivals "
             "WHERE ingestion_date > $since AND ingestion_date < $end ORDER BY ingestion_date",
             since,
         )
-        self.success = wh.query(
+        self.late = Track.of(late, "ingestion_date", {"duplicate_rate": float, "late_pct": float})
+        success = wh.query(
             "SELECT date, vendor, success_rate FROM kpi_vendor_payment_success "
             "WHERE date > $since AND date < $end ORDER BY date, vendor",
             since,
         )
-        self.feed = wh.query(
-            "SELECT ingestion_date, vendor, events, flagged FROM vendor_feed_daily "
-            "WHERE ingestion_date > $since AND ingestion_date < $end ORDER BY ingestion_date, vendor",
+        self.success = {
+            v: Track.of(rows, "date", {"success_rate": float})
+            for v, rows in success.groupby("vendor", sort=True)
+        }
+        feed = wh.query(
+            "SELECT ingestion_date, vendor, events, flagged IS NOT NULL AS flagged "
+            "FROM vendor_feed_daily WHERE ingestion_date > $since AND ingestion_date < $end "
+            "ORDER BY ingestion_date, vendor",
             since,
         )
+        self.feed = {
+            v: Track.of(rows, "ingestion_date", {"events": float, "flagged": bool})
+            for v, rows in feed.groupby("vendor", sort=True)
+        }
 
     @staticmethod
-    def _between(
-        frame: pd.DataFrame, column: str, lo: pd.Timestamp, hi: pd.Timestamp
-    ) -> pd.DataFrame:
-        """Rows with lo < column <= hi of a frame sorted by `column` (two binary searches)."""
-        values = frame[column].to_numpy()
-        first, last = (
-            values.searchsorted(lo.to_datetime64(), "right"),
-            values.searchsorted(hi.to_datetime64(), "right"),
-        )
-        return frame.iloc[first:last]
+    def _present(tracks: dict[str, Track], day: date) -> dict[str, Track]:
+        """Each vendor's cut with a row in the day's window (a vendor not seen then is left out)."""
+        cuts = {v: t.cut(day) for v, t in tracks.items()}
+        return {v: c for v, c in cuts.items() if len(c)}
 
-    def _series(self, day: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        lo, hi = pd.Timestamp(day - timedelta(days=CHART_DAYS)), pd.Timestamp(day)
-        revenue = self._between(self.revenue, "date", lo, hi)
-        late = self._between(self.late, "ingestion_date", lo, hi)
-        success = self._between(self.success, "date", lo, hi)
-        feed = self._between(self.feed, "ingestion_date", lo, hi)
-        return revenue, late, success, feed
+    def _series(self, day: date) -> tuple[Track, Track, dict[str, Track], dict[str, Track]]:
+        return (
+            self.revenue.cut(day),
+            self.late.cut(day),
+            self._present(self.success, day),
+            self._present(self.feed, day),
+        )
 
     def digests(self, day: date) -> dict[str, str]:
         return inputs(day, *self._series(day))
 
-    def draw(self, days: list[date], workers: int) -> dict[date, dict[str, bytes]]:
-        from commercepulse.reports.charts import render_many  # matplotlib: only when drawing
-
-        return dict(zip(days, render_many([(day, *self._series(day)) for day in days], workers)))
+    def draw(self, days: list[date]) -> dict[date, dict[str, bytes]]:
+        """Each day's charts (SVG text: about a millisecond a chart, no process pool)."""
+        return {day: day_charts(day, *self._series(day)) for day in days}
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -259,6 +269,8 @@ def _write_folder(
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob(".*.tmp"):  # left by a writer killed half-way
         stale.unlink(missing_ok=True)
+    for old in LEGACY_CHARTS:  # an earlier version's PNG charts: the SVG ones replace them
+        (folder / old).unlink(missing_ok=True)
     generated_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for name, png in images.items():
         _write_atomic(folder / name, png)
@@ -288,12 +300,11 @@ def write_reports(
     days: list[date],
     reports_dir: Path,
     settings: Thresholds,
-    workers: int | None = None,
     unfinished: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The report folders of `days` (sorted), from one read of their window. A day whose figures
-    and chart inputs equal its last report's is left as it is; charts of the others are drawn by
-    `workers` processes (default: one per core). `unfinished`: {day: lines} of the automation's
+    and chart inputs equal its last report's is left as it is; the others are written with their
+    SVG charts. `unfinished`: {day: lines} of the automation's
     work on that day still waiting after a failure (shown on its report). Returns the folders
     and the counts."""
     if not days:
@@ -332,7 +343,7 @@ def write_reports(
         digest = _digest(report, charts.digests(day))
         if not _unchanged(Path(reports_dir) / day.isoformat(), digest):
             pending[day] = (report, digest)
-    images = charts.draw(list(pending), workers or os.cpu_count() or 1)
+    images = charts.draw(list(pending))
     for day, (report, digest) in pending.items():
         _write_folder(Path(reports_dir) / day.isoformat(), day, report, images[day], digest)
     return {
@@ -357,10 +368,8 @@ def write_window_reports(
     end: date,
     reports_dir: Path,
     settings: Thresholds,
-    workers: int | None = None,
     unfinished: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """The report folder of every processed day of [start, end); charts drawn by `workers`
-    processes (default: one per core)."""
+    """The report folder of every processed day of [start, end)."""
     days = processed_days(warehouse, start, end)
-    return write_reports(db, warehouse, days, reports_dir, settings, workers, unfinished)
+    return write_reports(db, warehouse, days, reports_dir, settings, unfinished)

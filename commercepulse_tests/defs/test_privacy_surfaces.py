@@ -85,7 +85,7 @@ def probe_world(tmp_path_factory, mongo_uri, mongo_home, postgres_instances):
         db = get_database(settings.mongo_uri, settings.mongo_db)
         wh = DuckDBWarehouse(path=str(settings.warehouse_path))
         days = [date(2025, 1, 15), date.fromisoformat(PROBE_DAY)]
-        write_reports(db, wh, days, settings.reports_dir, settings, workers=1)
+        write_reports(db, wh, days, settings.reports_dir, settings)
         write_overview(settings.reports_dir, settings.ui_base_url)
         yield settings, instance, personal_values(data)
     db.client.drop_database(settings.mongo_db)

@@ -314,11 +314,11 @@ def test_daily_report_and_summary_read_bigquery_like_duckdb(
         report.pop("generated_at")
         report.pop("content_sha256")
     assert rounded(ours) == rounded(theirs)  # averages may differ in the last bit between engines
-    assert {p.name for p in folder.glob("*.png")} == {
-        "revenue.png",
-        "quality_rates.png",
-        "payment_success.png",
-        "vendor_feed.png",
+    assert {p.name for p in folder.glob("*.svg")} == {
+        "revenue.svg",
+        "quality_rates.svg",
+        "payment_success.svg",
+        "vendor_feed.svg",
     }
     print_summary(settings, result, Console(file=None, force_terminal=False, width=200), warehouse)
     assert "BigQuery dataset test-proj." in capsys.readouterr().out

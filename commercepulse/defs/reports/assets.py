@@ -38,7 +38,7 @@ def quality_reports(
     warehouse: dg.ResourceParam[Warehouse],
     settings: ProjectSettings,
 ) -> dg.MaterializeResult:
-    """REPORTS_DIR/YYYY-MM-DD/: quality.json, report.html and PNG charts per processed day; and
+    """REPORTS_DIR/YYYY-MM-DD/: quality.json, report.html and SVG charts per processed day; and
     REPORTS_DIR/index.html, the quality overview of the last 60 report days."""
     start, end = window_days(context)
     waiting = unfinished_work(context.instance)
@@ -54,7 +54,6 @@ def quality_reports(
             end,
             settings.reports_path,
             settings,
-            settings.processes,
             by_day,
         )
     folders = result["folders"]
