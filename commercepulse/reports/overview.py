@@ -1,7 +1,7 @@
 """The quality overview (`REPORTS_DIR/index.html`): every catalogued check × the last 60 report
 days as a grid of pass / warn / fail / not judged, a sparkline of each check's figure, and each
 vendor's feed with its flagged days. Read from the days' quality.json (what the reports said,
-nothing recomputed); one self-contained page, no script, no network; `overview.png` is the grid
+nothing recomputed); one self-contained page, no script, no network; `overview.svg` is the grid
 as a picture for where HTML is not shown.
 """
 
@@ -191,7 +191,7 @@ def overview_html(
         f"<h1>Quality overview</h1><p>{len(CHECKS)} checks × the last {len(names)} report days "
         f"({names[0] if names else '-'} … {names[-1] if names else '-'}). A cell opens that day's "
         "report; a check's name opens its page in the Dagster UI; the line is its figure over "
-        "these days. The grid as a picture: <a href='overview.png'>overview.png</a>.</p>"
+        "these days. The grid as a picture: <a href='overview.svg'>overview.svg</a>.</p>"
         f"{_freshness(freshness or {})}{_unfinished(unfinished or [])}{_not_begun(waiting or [])}"
         f"{_provisional(days)}"
         f"<h2>Checks by day</h2><ul class='legend'>{legend}</ul>"
@@ -231,33 +231,36 @@ def _feeds(days: list[tuple[str, dict[str, Any]]]) -> str:
     )
 
 
-def _png(days: list[tuple[str, dict[str, Any]]], path: Path) -> None:
-    """The grid as a PNG (matplotlib imported here only)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
-
-    order = list(STATES)
-    grid = [
-        [
-            order.index(_state({c["check"]: c for c in report["checks"]}.get(report_name(spec))))
-            for _, report in days
-        ]
-        for spec in CHECKS
+def _svg(days: list[tuple[str, dict[str, Any]]]) -> str:
+    """The grid as an SVG picture: a row per check, a column per day, coloured by state."""
+    cell, label_width, top = 12, 330, 24
+    width, height = label_width + cell * len(days) + 10, top + cell * len(CHECKS) + 70
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'font-family="sans-serif" font-size="9">',
+        f'<text x="{label_width}" y="14" font-size="11">pass (green) / warn (yellow) / fail (red) '
+        "/ not judged (grey)</text>",
     ]
-    fig, ax = plt.subplots(figsize=(max(6, 0.16 * len(days) + 4), 0.22 * len(CHECKS) + 1.2))
-    ax.imshow(
-        grid, cmap=ListedColormap([STATES[s][0] for s in order]), vmin=0, vmax=3, aspect="auto"
-    )
-    ax.set_yticks(range(len(CHECKS)), [spec.key for spec in CHECKS], fontsize=7)
+    for row, spec in enumerate(CHECKS):
+        y = top + cell * row
+        out.append(
+            f'<text x="{label_width - 4}" y="{y + 9}" text-anchor="end">{html.escape(spec.key)}</text>'
+        )
+        for column, (_, report) in enumerate(days):
+            state = _state({c["check"]: c for c in report["checks"]}.get(report_name(spec)))
+            out.append(
+                f'<rect x="{label_width + cell * column}" y="{y}" width="{cell - 1}" '
+                f'height="{cell - 1}" fill="{STATES[state][0]}"/>'
+            )
     step = max(1, len(days) // 10)
-    ax.set_xticks(range(0, len(days), step), [d for d, _ in days][::step], fontsize=7, rotation=45)
-    ax.set_title("pass (green) / warn (yellow) / fail (red) / not judged (grey)", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    bottom = top + cell * len(CHECKS) + 8
+    for column in range(0, len(days), step):
+        x = label_width + cell * column + cell / 2
+        out.append(
+            f'<text transform="translate({x:.0f} {bottom}) rotate(45)">{days[column][0]}</text>'
+        )
+    out.append("</svg>")
+    return "\n".join(out)
 
 
 def write_overview(
@@ -267,7 +270,7 @@ def write_overview(
     unfinished: list[str] | None = None,
     waiting: list[str] | None = None,
 ) -> Path | None:
-    """Rewrite REPORTS_DIR/index.html and overview.png from the last OVERVIEW_DAYS reports;
+    """Rewrite REPORTS_DIR/index.html and overview.svg from the last OVERVIEW_DAYS reports;
     `freshness`: {check: (passed, line)} judged now (the freshness checks); `unfinished`: the
     automation's work still waiting after a failure, a line each; `waiting`: files whose UTC day
     has not begun, a line each."""
@@ -279,5 +282,6 @@ def write_overview(
         overview_html(days, ui_base_url, freshness, unfinished, waiting), encoding="utf-8"
     )
     if days:
-        _png(days, reports_dir / "overview.png")
+        (reports_dir / "overview.svg").write_text(_svg(days), encoding="utf-8")
+    (reports_dir / "overview.png").unlink(missing_ok=True)  # an earlier version's picture
     return index

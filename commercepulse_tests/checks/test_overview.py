@@ -1,9 +1,10 @@
 """The quality overview: states, links and figures read back from the days' quality.json, a
-page that needs no script and no network, and its PNG."""
+page that needs no script and no network, and its SVG grid."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from xml.etree import ElementTree
 
 import orjson
 
@@ -86,7 +87,9 @@ def test_the_overview_grid_reads_each_days_verdicts(tmp_path):
     assert "2025-01-14/report.html" in page.links  # the flagged vendor day links to its report
     assert "events 2 vs median 10" in index.read_text()
     assert "ingestion day 2025-01-16 is overdue" in index.read_text()  # freshness, judged now
-    assert (tmp_path / "overview.png").read_bytes()[:4] == b"\x89PNG"
+    grid = ElementTree.fromstring((tmp_path / "overview.svg").read_bytes())
+    cells = grid.findall("{http://www.w3.org/2000/svg}rect")
+    assert len(cells) == len(CHECKS) * len(list(tmp_path.glob("20*")))  # a cell per check and day
     assert "day(s) without a report" not in index.read_text()  # consecutive days: no gap marker
     # a jump in the report days is marked where it happens, with how many days are missing
     _day(tmp_path, "2025-02-01", checks(), [])
