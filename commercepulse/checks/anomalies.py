@@ -156,30 +156,34 @@ def feed_anomalies_by_day(
     rows: pd.DataFrame, days: list[date], settings: Thresholds
 ) -> dict[date, Outcome]:
     """The check's outcome per ingestion day from the stored judgement (vendor_feed_daily rows)."""
-    result = {}
-    for day in days:
-        today = rows[pd.to_datetime(rows["ingestion_date"]) == pd.Timestamp(day)]
-        flagged = today[today["flagged"].notna()]
-        found = sum(len(f.split(",")) for f in flagged["flagged"])
-        details = (
-            {"anomalies": {r.vendor: r.anomalies for r in flagged.itertuples()}} if found else {}
-        )
-        details["vendors_judged"] = int(today["judged"].fillna(False).astype(bool).sum())
-        note = "; ".join(f"{r.vendor} {r.anomalies}" for r in flagged.itertuples())
-        result[day] = Outcome(
-            "vendor_feed_anomalies",
-            found == 0,
-            found,
-            0,
-            WARN,
-            details,
-            window_only=("vendors_judged",),
-            note=note,
-            unjudged=""
-            if details["vendors_judged"]
-            else "no vendor had CHECK_FEED_MIN_HISTORY_DAYS days of history to be judged against",
-        )
-    return result
+    by_day = {
+        pd.Timestamp(d).date(): r
+        for d, r in rows.groupby(pd.to_datetime(rows["ingestion_date"]), sort=False)
+    }
+    empty = _feed_outcome(rows.iloc[0:0])  # a day without live ingestion (most of them)
+    return {day: _feed_outcome(by_day[day]) if day in by_day else empty for day in days}
+
+
+def _feed_outcome(today: pd.DataFrame) -> Outcome:
+    """One ingestion day's verdict from its vendors' stored judgements."""
+    flagged = today[today["flagged"].notna()]
+    found = sum(len(f.split(",")) for f in flagged["flagged"])
+    details = {"anomalies": {r.vendor: r.anomalies for r in flagged.itertuples()}} if found else {}
+    details["vendors_judged"] = int(today["judged"].fillna(False).astype(bool).sum())
+    note = "; ".join(f"{r.vendor} {r.anomalies}" for r in flagged.itertuples())
+    return Outcome(
+        "vendor_feed_anomalies",
+        found == 0,
+        found,
+        0,
+        WARN,
+        details,
+        window_only=("vendors_judged",),
+        note=note,
+        unjudged=""
+        if details["vendors_judged"]
+        else "no vendor had CHECK_FEED_MIN_HISTORY_DAYS days of history to be judged against",
+    )
 
 
 JUDGED = (

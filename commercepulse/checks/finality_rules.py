@@ -61,9 +61,10 @@ def final_restatements(i: RuleInputs, start: date, end: date) -> pd.DataFrame:
 def final_day_restated_by_day(i: RuleInputs, start: date, end: date) -> dict[date, Outcome]:
     """Per business day: the KPI rows published as final that were changed since (WARN)."""
     found = final_restatements(i, start, end)
+    by_day = dict(iter(found.groupby("date", sort=False)))
     out = {}
     for day in days_between(start, end):
-        mine = found[found["date"] == day]
+        mine = by_day.get(day, found.iloc[0:0])
         rows = tuple(mine.head(SHOWN_ROWS).to_dict("records"))
         note = "; ".join(
             f"{r['kpi']} {r['row']} (final) restated {r['restated_at']}: {r['changed']}"

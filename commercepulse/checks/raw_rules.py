@@ -71,8 +71,12 @@ def _each_ingestion_day(judge: Callable[[pd.DataFrame, Thresholds], Outcome]) ->
 
     def daily(i: RuleInputs, start: date, end: date) -> dict[date, Outcome]:
         stats = late_arrival_rows(i.warehouse, start, end)
+        days = {
+            pd.Timestamp(d).date(): rows for d, rows in stats.groupby("ingestion_date", sort=False)
+        }
+        empty = judge(stats.iloc[0:0], i.settings)  # a day without live ingestion (most of them)
         return {
-            day: judge(stats[stats["ingestion_date"] == pd.Timestamp(day)], i.settings)
+            day: judge(days[day], i.settings) if day in days else empty
             for day in days_between(start, end)
         }
 

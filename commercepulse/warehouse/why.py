@@ -70,17 +70,31 @@ class DayFigures:
         params = {"start": start, "end": end}
         figures = warehouse.query(FIGURES, params)
         figures["date"] = pd.to_datetime(figures["date"]).dt.date
-        self._days = {
-            d: f.set_index("vendor").drop(columns="date") for d, f in figures.groupby("date")
-        }
-        self._empty = figures.iloc[0:0].set_index("vendor").drop(columns="date")
+        self._days: dict[date, dict[str, dict]] = {}
+        for row in figures.to_dict("records"):
+            self._days.setdefault(row.pop("date"), {})[row.pop("vendor")] = row
         nets = warehouse.query(NETS, params)
         self._nets = dict(
             zip(pd.to_datetime(nets["date"]).dt.date, nets["net_revenue_ngn"].astype(float))
         )
 
-    def of(self, day: date) -> pd.DataFrame:
-        return self._days.get(day, self._empty)
+    def of(self, day: date) -> dict[str, dict]:
+        """The day's figures by vendor ({} when none)."""
+        return self._days.get(day, {})
+
+    def mean(self, days: Sequence[date]) -> dict[str, dict]:
+        """Each vendor's mean figures over `days` (absent days count zero), money to the kobo."""
+        out: dict[str, dict] = {}
+        for day in days:
+            for vendor, row in self.of(day).items():
+                into = out.setdefault(vendor, dict.fromkeys(row, 0.0))
+                for key, value in row.items():
+                    into[key] += float(value)
+        return {
+            vendor: {k: round(v / len(days), 2) if k in MONEY else v / len(days)
+                     for k, v in row.items()}
+            for vendor, row in out.items()
+        }  # fmt: skip
 
     def net(self, day: date) -> float:
         return self._nets.get(day, 0.0)
@@ -234,14 +248,8 @@ def explain_change(
     days = [versus] if isinstance(versus, date) else list(versus or [default_versus(day)])
     if figures is None:
         figures = DayFigures(warehouse, min(*days, day), max(*days, day) + timedelta(days=1))
-    now = figures.of(day).to_dict("index")
-    if len(days) == 1:
-        before = figures.of(days[0]).to_dict("index")
-    else:
-        frames = [figures.of(d).reset_index() for d in days]
-        mean = pd.concat(frames).groupby("vendor").sum(numeric_only=True) / len(days)
-        mean[MONEY] = mean[MONEY].round(2)
-        before = mean.to_dict("index")
+    now = figures.of(day)
+    before = figures.of(days[0]) if len(days) == 1 else figures.mean(days)
     zero = {"attempts": 0, "successes": 0, "gross": 0.0, "usd": 0.0, "usd_ngn": 0.0, "refunds": 0.0}
     vendors = []
     for vendor in sorted(set(before) | set(now)):
@@ -477,17 +485,13 @@ def share_change(
         vendors = sorted(set(now.index) | set(was.index))
         return orders_change({v: (float(was.get(v, 0.0)), float(now.get(v, 0.0))) for v in vendors})
     figures = DayFigures(warehouse, start, end)
-    now = figures.of(day)
-    was = pd.concat([figures.of(d).reset_index() for d in compared])
-    was = was.groupby("vendor")[["attempts", "successes"]].sum() / len(compared)
-    vendors = sorted(set(now.index) | set(was.index))
+    now, was = figures.of(day), figures.mean(compared)
 
-    def pair(frame: pd.DataFrame, vendor: str) -> tuple[float, float]:
-        if vendor not in frame.index:
-            return 0.0, 0.0
-        return float(frame.loc[vendor, "attempts"]), float(frame.loc[vendor, "successes"])
+    def pair(rows: dict[str, dict], vendor: str) -> tuple[float, float]:
+        row = rows.get(vendor, {})
+        return float(row.get("attempts", 0)), float(row.get("successes", 0))
 
-    return success_change({v: (*pair(was, v), *pair(now, v)) for v in vendors})
+    return success_change({v: (*pair(was, v), *pair(now, v)) for v in sorted({*now, *was})})
 
 
 def share_headline(change: ShareChange, day: date, compared: Sequence[date]) -> list[str]:
