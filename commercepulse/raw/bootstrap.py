@@ -18,6 +18,7 @@ from typing import Any
 
 import ijson
 import orjson
+import pandas as pd
 from bson.errors import InvalidDocument
 from pymongo.database import Database
 
@@ -43,17 +44,29 @@ def bootstrap_event_id(kind: str, record: Any) -> str:
     return f"bs-{kind}-" + hashlib.sha256(kind.encode() + b"\0" + canonical).hexdigest()[:24]
 
 
-def record_time_value(kind: str, record: dict, shape) -> Any:
-    """The raw value of the record's own time; for a shipment history, its latest entry."""
-    if shape is None:
-        return None
-    if kind == "shipments":
+def record_times(kind: str, records: list, shapes: list) -> pd.Series:
+    """Each record's own time, parsed in one pass (NaT when none); for a shipment with a
+    history, its latest entry."""
+    values: list[Any] = [None] * len(records)
+    owners: list[int] = []
+    history_times: list[Any] = []
+    for i, (record, shape) in enumerate(zip(records, shapes)):
+        if not isinstance(record, dict) or shape is None:
+            continue
+        if kind != "shipments":
+            values[i] = resolve(record, shape.fields[TIME_FIELD[kind]])
+            continue
         history = resolve(record, shape.fields["history"])
         if isinstance(history, list) and history:
-            times = parse_times([h.get("time") if isinstance(h, dict) else None for h in history])
-            return times.max().isoformat() if times.notna().any() else None
-        return resolve(record, shape.fields["status_time"])
-    return resolve(record, shape.fields[TIME_FIELD[kind]])
+            owners += [i] * len(history)
+            history_times += [h.get("time") if isinstance(h, dict) else None for h in history]
+        else:
+            values[i] = resolve(record, shape.fields["status_time"])
+    times = parse_times(values)
+    if owners:  # a history's latest parseable entry (NaT when none parses)
+        latest = parse_times(history_times).groupby(owners).max()
+        times.iloc[latest.index.to_numpy()] = latest.to_numpy()
+    return times
 
 
 def dump_files(directory: Path) -> list[Path]:
@@ -76,12 +89,7 @@ def _wrap_batch(
     kind: str, key: str, batch: list[tuple[int, Any]], now
 ) -> list[Landing | Rejection]:
     shapes = [match_shape(kind, rec) if isinstance(rec, dict) else None for _, rec in batch]
-    times = parse_times(
-        [
-            record_time_value(kind, rec, shape) if isinstance(rec, dict) else None
-            for (_, rec), shape in zip(batch, shapes)
-        ]
-    )
+    times = record_times(kind, [rec for _, rec in batch], shapes)
     out: list[Landing | Rejection] = []
     for (number, record), shape, when in zip(batch, shapes, to_pydatetimes(times)):
         sighting = Sighting("", key, number)
