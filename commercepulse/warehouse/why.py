@@ -149,6 +149,8 @@ class RevenueChange:
                     "change": v.change,
                     "parts": v.parts,
                     "figures": v.figures,
+                    # the payments and refunds behind the vendor's figure, with their raw events
+                    "rows": f"commercepulse explain kpi_daily_revenue {self.day} --vendor {v.vendor}",
                 }
                 for v in self.vendors
             ],

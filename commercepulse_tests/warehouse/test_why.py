@@ -44,6 +44,11 @@ def test_the_parts_add_up_to_the_change_to_the_kobo_for_any_two_days(pack_days, 
     )
     for vendor in change.vendors:
         assert sum(kobo(vendor.parts[p]) for p in PARTS) == kobo(vendor.now) - kobo(vendor.before)
+    for shown in change.as_dict()["vendors"]:  # each vendor's part names where its rows are
+        assert (
+            shown["rows"]
+            == f"commercepulse explain kpi_daily_revenue {day} --vendor {shown['vendor']}"
+        )
 
 
 BASE = date(2031, 1, 7)  # past every day of the pack: the copies go here, a week apart
